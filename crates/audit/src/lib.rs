@@ -1,0 +1,1 @@
+//! (work in progress: see the issue that builds this crate)

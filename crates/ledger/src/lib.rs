@@ -1,0 +1,38 @@
+//! The ledger core of planledger: how an event becomes a sealed, hash-chained record, how
+//! records become leaves of a Merkle tree, and how anyone can check both later.
+//!
+//! This crate does no I/O and knows nothing of plans: a stream id, an actor and an event
+//! type are opaque strings here. The byte layout of a record and every hash input are
+//! specified in `FORMAT.md` at the repository root; that document, not this code, is the
+//! contract a verifier in another language is written against.
+//!
+//! ```
+//! use planledger_ledger::{seal, Actor, Entry, Envelope, Frontier, Hash, Record};
+//!
+//! let entry = Entry {
+//!     stream_id: "plan-0001".into(),
+//!     stream_version: 1,
+//!     recorded_at_micros: 1_700_000_000_000_000,
+//!     actor: Actor { user_id: "u-17".into(), role: "key_worker".into() },
+//!     event_type: "plan_drafted".into(),
+//!     schema_version: 1,
+//!     envelope: Envelope::plaintext(),
+//!     payload: b"{}".to_vec(),
+//! };
+//! let record = seal(0, Hash::ZERO, &entry).unwrap();
+//! // Verification re-reads the stored bytes, never a re-encoding.
+//! let reread = Record::decode(record.bytes().to_vec()).unwrap();
+//! assert_eq!(reread.hash(), record.hash());
+//!
+//! let mut tree = Frontier::new();
+//! tree.push(record.hash(), |_node, _hash| {});
+//! assert_eq!(tree.size(), 1);
+//! ```
+
+mod hash;
+mod merkle;
+mod record;
+
+pub use hash::{Hash, HashParseError};
+pub use merkle::{Frontier, NodeId, empty_root, leaf_hash, node_hash};
+pub use record::{Actor, Entry, Envelope, FORMAT_VERSION, FormatError, Record, seal};

@@ -1,0 +1,134 @@
+//! The Merkle tree over record hashes, in the style of RFC 9162 §2.1 with blake3:
+//! `leaf = blake3(0x00 || record_hash)`, `node = blake3(0x01 || left || right)`, and the
+//! root of the empty tree is `blake3("")`.
+//!
+//! [`Frontier`] appends incrementally: it keeps only the roots of the perfect subtrees
+//! that make up the tree (at most 64 hashes), and reports each perfect-subtree node as
+//! it completes so that a store can keep them for proofs without holding the tree in
+//! memory.
+
+use crate::Hash;
+
+/// A node of a perfect subtree: `level` 0 is a leaf, and node `(level, index)` covers
+/// leaves `index << level .. (index + 1) << level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId {
+    pub level: u8,
+    pub index: u64,
+}
+
+/// The Merkle leaf hash of a record hash.
+pub fn leaf_hash(record_hash: &Hash) -> Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(&[0x00]);
+    h.update(record_hash.as_bytes());
+    h.finalize().into()
+}
+
+/// The hash of an interior node.
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(&[0x01]);
+    h.update(left.as_bytes());
+    h.update(right.as_bytes());
+    h.finalize().into()
+}
+
+/// The root of the tree with no leaves.
+pub fn empty_root() -> Hash {
+    blake3::hash(b"").into()
+}
+
+/// The right edge of a Merkle tree: enough to append and to compute the root.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Frontier {
+    size: u64,
+    /// Roots of the perfect subtrees, largest (leftmost) first; one per set bit of `size`.
+    peaks: Vec<Hash>,
+}
+
+impl Frontier {
+    pub fn new() -> Frontier {
+        Frontier::default()
+    }
+
+    /// Rebuilds a frontier from its peaks, as stored. `None` if the count of peaks does
+    /// not match the set bits of `size`.
+    pub fn from_peaks(size: u64, peaks: Vec<Hash>) -> Option<Frontier> {
+        (peaks.len() == size.count_ones() as usize).then_some(Frontier { size, peaks })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn peaks(&self) -> &[Hash] {
+        &self.peaks
+    }
+
+    /// Appends the leaf for `record_hash`. `on_node` is called for the new leaf node
+    /// and for every perfect-subtree node this append completes, bottom up.
+    pub fn push(&mut self, record_hash: Hash, mut on_node: impl FnMut(NodeId, Hash)) {
+        let mut index = self.size;
+        let mut level = 0u8;
+        let mut h = leaf_hash(&record_hash);
+        on_node(NodeId { level, index }, h);
+        while index & 1 == 1 {
+            let left = self.peaks.pop().expect("a set bit of size has a peak");
+            h = node_hash(&left, &h);
+            level += 1;
+            index >>= 1;
+            on_node(NodeId { level, index }, h);
+        }
+        self.peaks.push(h);
+        self.size += 1;
+    }
+
+    /// The tree head's root hash.
+    pub fn root(&self) -> Hash {
+        let mut peaks = self.peaks.iter().rev();
+        match peaks.next() {
+            None => empty_root(),
+            Some(last) => peaks.fold(*last, |acc, p| node_hash(p, &acc)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 9162 §2.1.1 MTH, written recursively as the RFC states it.
+    fn reference_root(leaves: &[Hash]) -> Hash {
+        match leaves.len() {
+            0 => empty_root(),
+            1 => leaf_hash(&leaves[0]),
+            n => {
+                let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
+                node_hash(&reference_root(&leaves[..k]), &reference_root(&leaves[k..]))
+            }
+        }
+    }
+
+    #[test]
+    fn frontier_root_matches_rfc_9162_definition() {
+        let leaves: Vec<Hash> = (0..70u8).map(|i| Hash([i; 32])).collect();
+        let mut f = Frontier::new();
+        assert_eq!(f.root(), reference_root(&[]));
+        for n in 1..=leaves.len() {
+            f.push(leaves[n - 1], |_, _| {});
+            assert_eq!(f.root(), reference_root(&leaves[..n]), "size {n}");
+        }
+    }
+
+    #[test]
+    fn push_reports_completed_perfect_subtrees() {
+        let mut f = Frontier::new();
+        let mut nodes = Vec::new();
+        for i in 0..4u8 {
+            f.push(Hash([i; 32]), |id, _| nodes.push(id));
+        }
+        let ids: Vec<(u8, u64)> = nodes.iter().map(|n| (n.level, n.index)).collect();
+        assert_eq!(ids, vec![(0, 0), (0, 1), (1, 0), (0, 2), (0, 3), (1, 1), (2, 0)]);
+    }
+}

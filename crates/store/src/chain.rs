@@ -1,0 +1,59 @@
+//! The sealing step every backend shares: turning a checked batch into chained records
+//! and Merkle nodes, given the ledger's current end.
+
+use planledger_ledger::{Entry, Frontier, Hash, NodeId, Record, seal};
+
+use crate::{AppendBatch, Head, StoreError};
+
+/// The end of a ledger as a writer needs it: the last record hash and the Merkle
+/// frontier. Backends keep one under their write lock and persist its parts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Chain {
+    pub last_hash: Hash,
+    pub frontier: Frontier,
+}
+
+impl Chain {
+    pub fn head(&self) -> Head {
+        Head {
+            size: self.frontier.size(),
+            last_hash: self.last_hash,
+            root: self.frontier.root(),
+        }
+    }
+
+    /// Seals `batch` as the next records of the ledger, the first at stream version
+    /// `current_version + 1`. Returns the records and the Merkle nodes they complete,
+    /// and advances `self`. The caller has already checked the expected version; on
+    /// error `self` is unchanged.
+    pub fn seal_batch(
+        &mut self,
+        batch: &AppendBatch,
+        current_version: u64,
+    ) -> Result<(Vec<Record>, Vec<(NodeId, Hash)>), StoreError> {
+        if batch.events.is_empty() {
+            return Err(StoreError::EmptyBatch);
+        }
+        let mut next = self.clone();
+        let mut records = Vec::with_capacity(batch.events.len());
+        let mut nodes = Vec::with_capacity(batch.events.len() * 2);
+        for (i, ev) in batch.events.iter().enumerate() {
+            let entry = Entry {
+                stream_id: batch.stream_id.clone(),
+                stream_version: current_version + 1 + i as u64,
+                recorded_at_micros: batch.recorded_at_micros,
+                actor: batch.actor.clone(),
+                event_type: ev.event_type.clone(),
+                schema_version: ev.schema_version,
+                envelope: ev.envelope.clone(),
+                payload: ev.payload.clone(),
+            };
+            let record = seal(next.frontier.size(), next.last_hash, &entry)?;
+            next.last_hash = record.hash();
+            next.frontier.push(next.last_hash, |id, h| nodes.push((id, h)));
+            records.push(record);
+        }
+        *self = next;
+        Ok((records, nodes))
+    }
+}

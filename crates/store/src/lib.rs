@@ -1,0 +1,135 @@
+//! Storage for planledger: the [`Store`] trait every backend implements, the sealing
+//! step they share ([`Chain`]), an in-memory store for tests, and the conformance suite
+//! that every backend must pass.
+//!
+//! A store holds one ledger: a gapless sequence of sealed records (positions 0, 1, …),
+//! partitioned into streams (one per plan) whose versions start at 1. An append is a
+//! batch of events for one stream, checked against the version the caller expects
+//! (optimistic concurrency), sealed into records under the store's write lock, and
+//! durable before `append` returns.
+
+mod chain;
+
+pub use chain::Chain;
+
+use planledger_ledger::{Actor, Envelope, FormatError, Hash, NodeId, Record};
+
+/// What the caller expects the stream's current version to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream's last version must be exactly this.
+    Exact(u64),
+    /// No check (for streams with a single writer by construction).
+    Any,
+}
+
+impl ExpectedVersion {
+    /// Whether a stream whose last version is `current` (0: no stream) satisfies this.
+    pub fn admits(self, current: u64) -> bool {
+        match self {
+            ExpectedVersion::NoStream => current == 0,
+            ExpectedVersion::Exact(v) => current == v,
+            ExpectedVersion::Any => true,
+        }
+    }
+}
+
+/// One event of a batch, before sealing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub event_type: String,
+    pub schema_version: u16,
+    pub envelope: Envelope,
+    pub payload: Vec<u8>,
+}
+
+/// A batch of events for one stream: all of it is appended, or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendBatch {
+    pub stream_id: String,
+    pub expected: ExpectedVersion,
+    pub actor: Actor,
+    /// When the batch is recorded (UTC µs); injected by the caller's clock.
+    pub recorded_at_micros: i64,
+    pub events: Vec<NewEvent>,
+}
+
+/// The head of a ledger: how many records it holds, the last record's hash, and the
+/// Merkle tree root over all record hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// Number of records, which is also the next position and the tree size.
+    pub size: u64,
+    /// Hash of the record at `size - 1`, or [`Hash::ZERO`] for an empty ledger.
+    pub last_hash: Hash,
+    /// Merkle tree root over the `size` record hashes.
+    pub root: Hash,
+}
+
+/// What an acknowledged append wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Position of the batch's first record.
+    pub first_position: u64,
+    /// The stream's version after the batch (the last record's stream version).
+    pub stream_version: u64,
+    /// The ledger head right after the batch.
+    pub head: Head,
+}
+
+/// A store of one ledger. Implementations are shared between threads.
+pub trait Store: Send + Sync {
+    /// Appends `batch` atomically, sealed and chained; returns only once it is durable.
+    /// A stale `expected` version is [`StoreError::Conflict`] and writes nothing; so is
+    /// an empty batch ([`StoreError::EmptyBatch`]).
+    fn append(&self, batch: AppendBatch) -> Result<Appended, StoreError>;
+
+    /// Records of one stream with version `>= from_version`, in version order, at most
+    /// `limit`. An unknown stream gives an empty list.
+    fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError>;
+
+    /// Records with position `>= from_position`, in position order, at most `limit`.
+    fn read_all(&self, from_position: u64, limit: usize) -> Result<Vec<Record>, StoreError>;
+
+    /// The current head.
+    fn head(&self) -> Result<Head, StoreError>;
+
+    /// A perfect-subtree node of the Merkle tree (see [`NodeId`]), for proofs.
+    /// `StoreError::NotFound` if the node is not complete yet.
+    fn node(&self, id: NodeId) -> Result<Hash, StoreError>;
+
+    /// The current version of a stream; 0 if it does not exist.
+    fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError>;
+}
+
+/// Errors of every store operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error(
+        "version conflict on stream {stream_id}: expected {expected:?}, but its version is {actual}; \
+         re-read the stream and retry"
+    )]
+    Conflict {
+        stream_id: String,
+        expected: ExpectedVersion,
+        actual: u64,
+    },
+    #[error("an append needs at least one event")]
+    EmptyBatch,
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("the stored ledger is inconsistent at position {position}: {reason}")]
+    Corrupt { position: u64, reason: String },
+    #[error("record cannot be sealed: {0}")]
+    Format(#[from] FormatError),
+    #[error("storage backend: {0}")]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
+}

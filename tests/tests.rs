@@ -1,0 +1,2 @@
+//! End-to-end tests: they drive the built `planledger` binary. One test binary (as in
+//! ripgrep): topic modules are declared here.
