@@ -107,6 +107,12 @@ pub trait Store: Send + Sync {
 
     /// The current version of a stream; 0 if it does not exist.
     fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError>;
+
+    /// Appends records sealed elsewhere (copying a ledger between backends), keeping
+    /// their bytes. Each must continue the chain: position = size, prev hash = last
+    /// hash, stream version = the stream's version + 1; otherwise nothing is written
+    /// and the error names the first record that does not fit. Durable on return.
+    fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError>;
 }
 
 /// Errors of every store operation.

@@ -1,0 +1,2 @@
+//! Criterion bench (being written; see the issue that owns it).
+fn main() {}
