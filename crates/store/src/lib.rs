@@ -9,8 +9,11 @@
 //! durable before `append` returns.
 
 mod chain;
+pub mod conformance;
+mod memory;
 
-pub use chain::Chain;
+pub use chain::{Chain, NodeHashes};
+pub use memory::MemoryStore;
 
 use planledger_ledger::{Actor, Envelope, FormatError, Hash, NodeId, Record};
 
@@ -111,7 +114,9 @@ pub trait Store: Send + Sync {
     /// Appends records sealed elsewhere (copying a ledger between backends), keeping
     /// their bytes. Each must continue the chain: position = size, prev hash = last
     /// hash, stream version = the stream's version + 1; otherwise nothing is written
-    /// and the error names the first record that does not fit. Durable on return.
+    /// and the error ([`StoreError::NotContinuing`]) names the first record that does
+    /// not fit. An empty slice writes nothing and returns the head. Durable on return.
+    /// Backends check with [`Chain::accept_sealed`].
     fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError>;
 }
 
@@ -130,6 +135,10 @@ pub enum StoreError {
     },
     #[error("an append needs at least one event")]
     EmptyBatch,
+    /// A record given to [`Store::append_sealed`] does not continue the ledger (wrong
+    /// position, predecessor hash or stream version); nothing of the call was written.
+    #[error("record at position {position} does not continue the ledger: {reason}")]
+    NotContinuing { position: u64, reason: String },
     #[error("{what} not found")]
     NotFound { what: String },
     #[error("the stored ledger is inconsistent at position {position}: {reason}")]

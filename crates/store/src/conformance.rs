@@ -1,0 +1,864 @@
+//! The conformance suite: the rules every [`Store`] backend must keep, as checks that a
+//! backend's tests call one per line (as rustls runs one API suite against every
+//! provider).
+//!
+//! Each check takes freshly created, empty stores and panics with a message naming the
+//! rule it found broken. [`run_all`] runs every check that needs only fresh stores;
+//! persistent backends also call [`reopen_keeps_records_and_head`].
+//!
+//! ```
+//! use planledger_store::{MemoryStore, conformance};
+//!
+//! conformance::positions_are_gapless_and_in_append_order(&MemoryStore::new());
+//! ```
+//!
+//! The events are synthetic: no personal data appears in stores, logs or panics.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use planledger_ledger::{Actor, Envelope, Frontier, Hash, NodeId, Record, empty_root};
+
+use crate::{AppendBatch, Chain, ExpectedVersion, Head, NewEvent, Store, StoreError};
+
+/// A check on one fresh, empty store.
+pub type Check = fn(&dyn Store);
+
+/// Every check that needs only one fresh store, by name.
+pub const CHECKS: &[(&str, Check)] = &[
+    ("empty_store_has_empty_head", empty_store_has_empty_head),
+    (
+        "positions_are_gapless_and_in_append_order",
+        positions_are_gapless_and_in_append_order,
+    ),
+    (
+        "stream_versions_start_at_one_and_are_gapless",
+        stream_versions_start_at_one_and_are_gapless,
+    ),
+    (
+        "stale_expected_version_is_a_conflict_and_writes_nothing",
+        stale_expected_version_is_a_conflict_and_writes_nothing,
+    ),
+    (
+        "empty_batch_is_rejected_and_writes_nothing",
+        empty_batch_is_rejected_and_writes_nothing,
+    ),
+    (
+        "batch_with_an_unsealable_event_writes_nothing",
+        batch_with_an_unsealable_event_writes_nothing,
+    ),
+    (
+        "read_stream_starts_at_version_and_respects_limit",
+        read_stream_starts_at_version_and_respects_limit,
+    ),
+    (
+        "read_all_starts_at_position_and_respects_limit",
+        read_all_starts_at_position_and_respects_limit,
+    ),
+    (
+        "head_matches_frontier_recomputed_from_records",
+        head_matches_frontier_recomputed_from_records,
+    ),
+    (
+        "node_returns_every_completed_subtree_and_only_those",
+        node_returns_every_completed_subtree_and_only_those,
+    ),
+    (
+        "append_sealed_rejects_records_that_do_not_continue",
+        append_sealed_rejects_records_that_do_not_continue,
+    ),
+    (
+        "concurrent_appends_keep_one_valid_chain",
+        concurrent_appends_keep_one_valid_chain,
+    ),
+    (
+        "readers_see_only_whole_batches",
+        readers_see_only_whole_batches,
+    ),
+];
+
+/// Runs every check on fresh stores from `fresh` (each call must give a new, empty
+/// store): all of [`CHECKS`] and [`append_sealed_copies_identically`].
+pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
+    for (name, check) in CHECKS {
+        let store = fresh();
+        // The name on stderr tells which check a panic below belongs to.
+        eprintln!("conformance: {name}");
+        check(&store);
+    }
+    eprintln!("conformance: append_sealed_copies_identically");
+    append_sealed_copies_identically(&fresh(), &fresh());
+}
+
+// ---------------------------------------------------------------------------------------
+// Test data.
+
+/// The synthetic actor of every batch the suite appends.
+pub fn test_actor() -> Actor {
+    Actor {
+        user_id: "u-conformance".into(),
+        role: "key_worker".into(),
+    }
+}
+
+/// A batch of `n` synthetic events for `stream_id`; event `i`'s payload names the
+/// stream and `i` so that records are distinguishable.
+pub fn batch(stream_id: &str, expected: ExpectedVersion, n: usize) -> AppendBatch {
+    AppendBatch {
+        stream_id: stream_id.into(),
+        expected,
+        actor: test_actor(),
+        recorded_at_micros: 1_767_225_600_000_000,
+        events: (0..n)
+            .map(|i| NewEvent {
+                event_type: "test_event".into(),
+                schema_version: 1,
+                envelope: Envelope::plaintext(),
+                payload: format!("{{\"stream\":\"{stream_id}\",\"i\":{i}}}").into_bytes(),
+            })
+            .collect(),
+    }
+}
+
+fn must<T>(what: &str, r: Result<T, StoreError>) -> T {
+    r.unwrap_or_else(|e| panic!("conformance: {what} failed: {e}"))
+}
+
+/// Every record of `store`, read in pages.
+pub fn read_everything(store: &dyn Store) -> Vec<Record> {
+    let mut out = Vec::new();
+    loop {
+        let page = must("read_all", store.read_all(out.len() as u64, 500));
+        if page.is_empty() {
+            return out;
+        }
+        out.extend(page);
+    }
+}
+
+/// Checks the whole ledger of `store` from its records alone: positions are gapless
+/// from 0, each record decodes from its own bytes, names its predecessor's hash, and
+/// carries its stream's next version; the head equals the chain's end and the Merkle
+/// root recomputed from every record hash. Returns the records.
+pub fn assert_chain_valid(store: &dyn Store) -> Vec<Record> {
+    let records = read_everything(store);
+    let mut last = Hash::ZERO;
+    let mut frontier = Frontier::new();
+    let mut versions: HashMap<&str, u64> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(
+            r.position(),
+            i as u64,
+            "conformance: record {i} has position {}",
+            r.position()
+        );
+        let reread = Record::decode(r.bytes().to_vec())
+            .unwrap_or_else(|e| panic!("conformance: record {i} does not decode: {e}"));
+        assert_eq!(
+            &reread, r,
+            "conformance: record {i}'s fields differ from its bytes"
+        );
+        assert_eq!(
+            r.prev_hash(),
+            last,
+            "conformance: record {i} does not chain to record {}",
+            i as i64 - 1
+        );
+        let v = versions.entry(r.stream_id()).or_insert(0);
+        *v += 1;
+        assert_eq!(
+            r.stream_version(),
+            *v,
+            "conformance: record {i} breaks its stream's version sequence"
+        );
+        last = r.hash();
+        frontier.push(last, |_, _| {});
+    }
+    let head = must("head", store.head());
+    let expected = Head {
+        size: records.len() as u64,
+        last_hash: last,
+        root: frontier.root(),
+    };
+    assert_eq!(
+        head, expected,
+        "conformance: head differs from the head recomputed from read_all"
+    );
+    for (stream, v) in versions {
+        assert_eq!(
+            must("stream_version", store.stream_version(stream)),
+            v,
+            "conformance: stream_version of a stream differs from its last record"
+        );
+    }
+    records
+}
+
+// ---------------------------------------------------------------------------------------
+// The checks.
+
+pub fn empty_store_has_empty_head(store: &dyn Store) {
+    let head = must("head", store.head());
+    assert_eq!(
+        head,
+        Head {
+            size: 0,
+            last_hash: Hash::ZERO,
+            root: empty_root()
+        },
+        "conformance: an empty store's head is size 0, zero hash, empty-tree root"
+    );
+    assert!(must("read_all", store.read_all(0, 10)).is_empty());
+    assert!(must("read_stream", store.read_stream("plan-none", 1, 10)).is_empty());
+    assert_eq!(must("stream_version", store.stream_version("plan-none")), 0);
+}
+
+pub fn positions_are_gapless_and_in_append_order(store: &dyn Store) {
+    let mut expected_payloads = Vec::new();
+    let plan = [
+        ("plan-a", 3),
+        ("plan-b", 1),
+        ("plan-a", 2),
+        ("plan-c", 5),
+        ("plan-b", 4),
+    ];
+    for (stream, n) in plan {
+        let b = batch(stream, ExpectedVersion::Any, n);
+        let before = must("head", store.head()).size;
+        expected_payloads.extend(b.events.iter().map(|e| (stream, e.payload.clone())));
+        let appended = must("append", store.append(b));
+        assert_eq!(
+            appended.first_position, before,
+            "conformance: a batch starts at the old size"
+        );
+        assert_eq!(
+            appended.head.size,
+            before + n as u64,
+            "conformance: a batch of {n} grows the ledger by {n}"
+        );
+    }
+    let records = assert_chain_valid(store);
+    let got: Vec<(&str, Vec<u8>)> = records
+        .iter()
+        .map(|r| (r.stream_id(), r.payload().to_vec()))
+        .collect();
+    assert_eq!(
+        got, expected_payloads,
+        "conformance: read_all returns records in append order"
+    );
+}
+
+pub fn stream_versions_start_at_one_and_are_gapless(store: &dyn Store) {
+    let a = must(
+        "append",
+        store.append(batch("plan-a", ExpectedVersion::NoStream, 2)),
+    );
+    assert_eq!(
+        a.stream_version, 2,
+        "conformance: a new stream's first batch of 2 ends at version 2"
+    );
+    must(
+        "append",
+        store.append(batch("plan-b", ExpectedVersion::NoStream, 1)),
+    );
+    let a = must(
+        "append",
+        store.append(batch("plan-a", ExpectedVersion::Exact(2), 3)),
+    );
+    assert_eq!(a.stream_version, 5);
+    let versions: Vec<u64> = must("read_stream", store.read_stream("plan-a", 1, 100))
+        .iter()
+        .map(Record::stream_version)
+        .collect();
+    assert_eq!(
+        versions,
+        vec![1, 2, 3, 4, 5],
+        "conformance: stream versions run 1, 2, 3, …"
+    );
+    assert_eq!(must("stream_version", store.stream_version("plan-a")), 5);
+    assert_eq!(must("stream_version", store.stream_version("plan-b")), 1);
+}
+
+fn assert_unchanged(store: &dyn Store, before: Head, what: &str) {
+    assert_eq!(
+        must("head", store.head()),
+        before,
+        "conformance: {what} must write nothing"
+    );
+}
+
+pub fn stale_expected_version_is_a_conflict_and_writes_nothing(store: &dyn Store) {
+    must(
+        "append",
+        store.append(batch("plan-a", ExpectedVersion::NoStream, 2)),
+    );
+    let before = must("head", store.head());
+    let cases = [
+        ExpectedVersion::NoStream,
+        ExpectedVersion::Exact(1),
+        ExpectedVersion::Exact(3),
+        ExpectedVersion::Exact(0),
+    ];
+    for expected in cases {
+        match store.append(batch("plan-a", expected, 3)) {
+            Err(StoreError::Conflict {
+                stream_id,
+                expected: e,
+                actual,
+            }) => {
+                assert_eq!(stream_id, "plan-a");
+                assert_eq!(e, expected);
+                assert_eq!(
+                    actual, 2,
+                    "conformance: a conflict reports the stream's actual version"
+                );
+            }
+            other => panic!(
+                "conformance: expecting {expected:?} on a stream at version 2 must be a conflict, got {other:?}"
+            ),
+        }
+        assert_unchanged(store, before, "a conflicting append");
+    }
+    match store.append(batch("plan-new", ExpectedVersion::Exact(1), 1)) {
+        Err(StoreError::Conflict { actual: 0, .. }) => {}
+        other => panic!(
+            "conformance: expecting version 1 of a missing stream must be a conflict with actual 0, got {other:?}"
+        ),
+    }
+    assert_unchanged(store, before, "a conflicting append");
+    assert_eq!(must("stream_version", store.stream_version("plan-new")), 0);
+    // The right expectation still succeeds afterwards, and Any never conflicts.
+    must(
+        "append",
+        store.append(batch("plan-a", ExpectedVersion::Exact(2), 1)),
+    );
+    let a = must(
+        "append",
+        store.append(batch("plan-a", ExpectedVersion::Any, 1)),
+    );
+    assert_eq!(a.stream_version, 4);
+    assert_chain_valid(store);
+}
+
+pub fn empty_batch_is_rejected_and_writes_nothing(store: &dyn Store) {
+    must(
+        "append",
+        store.append(batch("plan-a", ExpectedVersion::NoStream, 1)),
+    );
+    let before = must("head", store.head());
+    for expected in [ExpectedVersion::Any, ExpectedVersion::Exact(1)] {
+        match store.append(batch("plan-a", expected, 0)) {
+            Err(StoreError::EmptyBatch) => {}
+            other => panic!("conformance: an empty batch must be EmptyBatch, got {other:?}"),
+        }
+        assert_unchanged(store, before, "an empty batch");
+    }
+    assert_eq!(must("stream_version", store.stream_version("plan-a")), 1);
+}
+
+pub fn batch_with_an_unsealable_event_writes_nothing(store: &dyn Store) {
+    must(
+        "append",
+        store.append(batch("plan-a", ExpectedVersion::NoStream, 1)),
+    );
+    let before = must("head", store.head());
+    let mut b = batch("plan-a", ExpectedVersion::Exact(1), 5);
+    // The fourth event cannot be sealed (an event type is at most 255 bytes), so the
+    // three before it must not be written either.
+    b.events[3].event_type = "x".repeat(300);
+    match store.append(b) {
+        Err(StoreError::Format(_)) => {}
+        other => panic!(
+            "conformance: an unsealable event must fail the batch with Format, got {other:?}"
+        ),
+    }
+    assert_unchanged(store, before, "a batch with an unsealable event");
+    assert_eq!(must("stream_version", store.stream_version("plan-a")), 1);
+    assert_eq!(
+        must("read_stream", store.read_stream("plan-a", 1, 100)).len(),
+        1
+    );
+    must(
+        "append",
+        store.append(batch("plan-a", ExpectedVersion::Exact(1), 5)),
+    );
+    assert_chain_valid(store);
+}
+
+pub fn read_stream_starts_at_version_and_respects_limit(store: &dyn Store) {
+    for _ in 0..4 {
+        must(
+            "append",
+            store.append(batch("plan-a", ExpectedVersion::Any, 3)),
+        );
+        must(
+            "append",
+            store.append(batch("plan-b", ExpectedVersion::Any, 2)),
+        );
+    }
+    let all = must("read_stream", store.read_stream("plan-a", 1, 1000));
+    assert_eq!(all.len(), 12);
+    assert!(
+        all.iter().all(|r| r.stream_id() == "plan-a"),
+        "conformance: read_stream returns only that stream"
+    );
+    let versions = |rs: &[Record]| rs.iter().map(Record::stream_version).collect::<Vec<_>>();
+    assert_eq!(versions(&all), (1..=12).collect::<Vec<_>>());
+    let from0 = must("read_stream", store.read_stream("plan-a", 0, 1000));
+    assert_eq!(
+        versions(&from0),
+        versions(&all),
+        "conformance: from version 0 reads from the start"
+    );
+    let mid = must("read_stream", store.read_stream("plan-a", 5, 4));
+    assert_eq!(
+        versions(&mid),
+        vec![5, 6, 7, 8],
+        "conformance: read_stream(from 5, limit 4)"
+    );
+    assert_eq!(mid, all[4..8].to_vec());
+    let tail = must("read_stream", store.read_stream("plan-a", 11, 100));
+    assert_eq!(versions(&tail), vec![11, 12]);
+    assert!(
+        must("read_stream", store.read_stream("plan-a", 13, 100)).is_empty(),
+        "conformance: past the end is empty"
+    );
+    assert!(
+        must("read_stream", store.read_stream("plan-a", 1, 0)).is_empty(),
+        "conformance: limit 0 is empty"
+    );
+    assert!(
+        must("read_stream", store.read_stream("plan-zz", 1, 10)).is_empty(),
+        "conformance: an unknown stream is empty"
+    );
+    // A stream whose id is a prefix of another's must not see the other's records.
+    must(
+        "append",
+        store.append(batch("plan", ExpectedVersion::NoStream, 1)),
+    );
+    assert_eq!(
+        must("read_stream", store.read_stream("plan", 1, 100)).len(),
+        1
+    );
+}
+
+pub fn read_all_starts_at_position_and_respects_limit(store: &dyn Store) {
+    for i in 0..7 {
+        must(
+            "append",
+            store.append(batch(&format!("plan-{}", i % 3), ExpectedVersion::Any, 3)),
+        );
+    }
+    let all = must("read_all", store.read_all(0, 1000));
+    assert_eq!(all.len(), 21);
+    let positions = |rs: &[Record]| rs.iter().map(Record::position).collect::<Vec<_>>();
+    assert_eq!(positions(&all), (0..21).collect::<Vec<_>>());
+    let mid = must("read_all", store.read_all(10, 5));
+    assert_eq!(
+        positions(&mid),
+        vec![10, 11, 12, 13, 14],
+        "conformance: read_all(from 10, limit 5)"
+    );
+    assert_eq!(mid, all[10..15].to_vec());
+    assert_eq!(
+        positions(&must("read_all", store.read_all(19, 100))),
+        vec![19, 20]
+    );
+    assert!(
+        must("read_all", store.read_all(21, 100)).is_empty(),
+        "conformance: from the size is empty"
+    );
+    assert!(must("read_all", store.read_all(u64::MAX, 100)).is_empty());
+    assert!(
+        must("read_all", store.read_all(0, 0)).is_empty(),
+        "conformance: limit 0 is empty"
+    );
+}
+
+pub fn head_matches_frontier_recomputed_from_records(store: &dyn Store) {
+    for (i, n) in [1usize, 2, 1, 4, 7, 1, 16, 3].into_iter().enumerate() {
+        let appended = must(
+            "append",
+            store.append(batch(&format!("plan-{}", i % 2), ExpectedVersion::Any, n)),
+        );
+        let head = must("head", store.head());
+        assert_eq!(
+            appended.head, head,
+            "conformance: Appended.head is the head right after the batch"
+        );
+        let records = assert_chain_valid(store);
+        assert_eq!(
+            head.last_hash,
+            records.last().map(Record::hash).unwrap_or_default()
+        );
+    }
+}
+
+pub fn node_returns_every_completed_subtree_and_only_those(store: &dyn Store) {
+    let mut reported = BTreeMap::new();
+    let mut frontier = Frontier::new();
+    for n in [1usize, 2, 5, 3, 8, 1] {
+        must(
+            "append",
+            store.append(batch("plan-a", ExpectedVersion::Any, n)),
+        );
+    }
+    for r in read_everything(store) {
+        frontier.push(r.hash(), |id, h| {
+            reported.insert(id, h);
+        });
+    }
+    for (id, h) in &reported {
+        assert_eq!(
+            must("node", store.node(*id)),
+            *h,
+            "conformance: node (level {}, index {}) differs from the frontier's",
+            id.level,
+            id.index
+        );
+    }
+    let size = frontier.size(); // 20 = 0b10100
+    let incomplete = [
+        NodeId {
+            level: 0,
+            index: size,
+        },
+        NodeId {
+            level: 1,
+            index: size / 2,
+        },
+        NodeId { level: 3, index: 2 },
+        NodeId { level: 5, index: 0 },
+        NodeId {
+            level: 63,
+            index: 0,
+        },
+    ];
+    for id in incomplete {
+        assert!(!reported.contains_key(&id));
+        match store.node(id) {
+            Err(StoreError::NotFound { .. }) => {}
+            other => panic!(
+                "conformance: node (level {}, index {}) is not complete in a tree of {size}; expected NotFound, got {other:?}",
+                id.level, id.index
+            ),
+        }
+    }
+}
+
+/// Records sealed outside any store, continuing from `chain` (for append_sealed).
+fn seal_elsewhere(chain: &mut Chain, stream: &str, current: u64, n: usize) -> Vec<Record> {
+    must(
+        "seal_batch",
+        chain
+            .seal_batch(&batch(stream, ExpectedVersion::Any, n), current)
+            .map(|(r, _)| r),
+    )
+}
+
+pub fn append_sealed_rejects_records_that_do_not_continue(store: &dyn Store) {
+    let head = must("append_sealed of nothing", store.append_sealed(&[]));
+    assert_eq!(head, must("head", store.head()));
+    assert_eq!(
+        head.size, 0,
+        "conformance: append_sealed of nothing writes nothing"
+    );
+
+    let mut chain = Chain::default();
+    let first = seal_elsewhere(&mut chain, "plan-a", 0, 3);
+    must("append_sealed", store.append_sealed(&first));
+    let after_first = assert_chain_valid(store);
+    assert_eq!(
+        after_first, first,
+        "conformance: append_sealed stores the records as given"
+    );
+    let before = must("head", store.head());
+
+    let expect_unfit = |records: &[Record], position: u64, what: &str| {
+        match store.append_sealed(records) {
+            Err(StoreError::NotContinuing { position: p, .. }) => {
+                assert_eq!(
+                    p, position,
+                    "conformance: the error names the first unfit record ({what})"
+                )
+            }
+            other => panic!(
+                "conformance: append_sealed with {what} must be NotContinuing, got {other:?}"
+            ),
+        }
+        assert_unchanged(store, before, &format!("append_sealed with {what}"));
+    };
+    // Position already taken: the same records again.
+    expect_unfit(&first, 0, "a taken position");
+    // Right position, wrong predecessor: a record from another ledger.
+    let mut other = Chain::default();
+    seal_elsewhere(&mut other, "plan-x", 0, 3);
+    let foreign = seal_elsewhere(&mut other, "plan-a", 3, 1);
+    expect_unfit(&foreign, 3, "a foreign predecessor hash");
+    // Right position and predecessor, but the stream's version skips.
+    let mut skip_chain = chain.clone();
+    let skipped = seal_elsewhere(&mut skip_chain, "plan-a", 4, 1);
+    expect_unfit(&skipped, 3, "a skipped stream version");
+    // A new stream must start at version 1.
+    let mut late_chain = chain.clone();
+    let late = seal_elsewhere(&mut late_chain, "plan-b", 1, 1);
+    expect_unfit(&late, 3, "a new stream not starting at 1");
+    // Two fitting records followed by a gap: none of the three is written.
+    let mut good_chain = chain.clone();
+    let mut mixed = seal_elsewhere(&mut good_chain, "plan-a", 3, 2);
+    let mut gap_chain = good_chain.clone();
+    seal_elsewhere(&mut gap_chain, "plan-a", 5, 1);
+    mixed.extend(seal_elsewhere(&mut gap_chain, "plan-a", 6, 1));
+    expect_unfit(&mixed, 6, "a gap after fitting records");
+    // The fitting continuation is accepted, with versions tracked within the call.
+    let fitting = seal_elsewhere(&mut chain, "plan-a", 3, 2);
+    let head = must("append_sealed", store.append_sealed(&fitting));
+    assert_eq!(
+        head,
+        chain.head(),
+        "conformance: append_sealed returns the new head"
+    );
+    assert_eq!(must("stream_version", store.stream_version("plan-a")), 5);
+    assert_chain_valid(store);
+}
+
+/// Copies every record of `source` (filled here) into the empty `target` with
+/// `append_sealed`, in pages; the copy has identical bytes, head, streams and nodes.
+pub fn append_sealed_copies_identically(source: &dyn Store, target: &dyn Store) {
+    for i in 0..40 {
+        must(
+            "append",
+            source.append(batch(
+                &format!("plan-{}", i % 5),
+                ExpectedVersion::Any,
+                1 + i % 4,
+            )),
+        );
+    }
+    let records = assert_chain_valid(source);
+    for page in records.chunks(7) {
+        must("append_sealed", target.append_sealed(page));
+    }
+    let copied = assert_chain_valid(target);
+    assert_eq!(
+        must("head", target.head()),
+        must("head", source.head()),
+        "conformance: the copy has the source's head"
+    );
+    assert_eq!(copied.len(), records.len());
+    for (a, b) in records.iter().zip(&copied) {
+        assert_eq!(
+            a.bytes(),
+            b.bytes(),
+            "conformance: the copy of record {} has other bytes",
+            a.position()
+        );
+    }
+    for s in 0..5 {
+        let stream = format!("plan-{s}");
+        assert_eq!(
+            must("read_stream", target.read_stream(&stream, 1, 1000)),
+            must("read_stream", source.read_stream(&stream, 1, 1000)),
+            "conformance: the copy's stream {stream} differs"
+        );
+    }
+    let mut frontier = Frontier::new();
+    let mut ids = Vec::new();
+    for r in &records {
+        frontier.push(r.hash(), |id, _| ids.push(id));
+    }
+    for id in ids {
+        assert_eq!(
+            must("node", target.node(id)),
+            must("node", source.node(id)),
+            "conformance: the copy's Merkle nodes differ"
+        );
+    }
+    // The copy continues like the source.
+    let a = must(
+        "append",
+        target.append(batch("plan-0", ExpectedVersion::Any, 1)),
+    );
+    assert_eq!(a.first_position, records.len() as u64);
+    assert_chain_valid(target);
+}
+
+/// Threads append concurrently, some to a stream each and some racing on one shared
+/// stream with exact expectations (retrying on conflict). Every acknowledged append must
+/// be in the ledger at its acknowledged position, and the chain must be valid.
+pub fn concurrent_appends_keep_one_valid_chain(store: &dyn Store) {
+    const OWN_STREAM_THREADS: usize = 4;
+    const SHARED_STREAM_THREADS: usize = 4;
+    const APPENDS: usize = 12;
+    let acks = std::thread::scope(|s| {
+        let mut handles = Vec::new();
+        for t in 0..OWN_STREAM_THREADS {
+            handles.push(s.spawn(move || {
+                let stream = format!("plan-own-{t}");
+                let mut acks = Vec::new();
+                for i in 0..APPENDS {
+                    let n = 1 + (t + i) % 3;
+                    let b = batch(
+                        &stream,
+                        ExpectedVersion::Exact(acks.iter().map(|(_, _, n)| *n as u64).sum()),
+                        n,
+                    );
+                    let a = must("concurrent append", store.append(b.clone()));
+                    acks.push((a.first_position, b, n));
+                }
+                acks
+            }));
+        }
+        for _ in 0..SHARED_STREAM_THREADS {
+            handles.push(s.spawn(move || {
+                let mut acks = Vec::new();
+                while acks.len() < APPENDS {
+                    let current = must("stream_version", store.stream_version("plan-shared"));
+                    let b = batch("plan-shared", ExpectedVersion::Exact(current), 2);
+                    match store.append(b.clone()) {
+                        Ok(a) => {
+                            assert_eq!(a.stream_version, current + 2);
+                            acks.push((a.first_position, b, 2));
+                        }
+                        Err(StoreError::Conflict { .. }) => {}
+                        Err(e) => panic!("conformance: concurrent append failed: {e}"),
+                    }
+                }
+                acks
+            }));
+        }
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("an appending thread panicked"))
+            .collect::<Vec<_>>()
+    });
+    let records = assert_chain_valid(store);
+    let acknowledged: usize = acks.iter().map(|(_, _, n)| n).sum();
+    assert_eq!(
+        records.len(),
+        acknowledged,
+        "conformance: the ledger holds exactly the acknowledged records"
+    );
+    for (first, b, n) in &acks {
+        for (k, ev) in b.events.iter().enumerate().take(*n) {
+            let r = &records[*first as usize + k];
+            assert_eq!(
+                r.stream_id(),
+                b.stream_id,
+                "conformance: acknowledged position {} holds another stream's record",
+                first + k as u64
+            );
+            assert_eq!(
+                r.payload(),
+                ev.payload,
+                "conformance: acknowledged position {} holds another record",
+                first + k as u64
+            );
+        }
+    }
+    let shared = must("read_stream", store.read_stream("plan-shared", 1, 10_000));
+    assert_eq!(shared.len(), SHARED_STREAM_THREADS * APPENDS * 2);
+}
+
+/// While one thread appends batches of equal size, readers must never see part of a
+/// batch: the head and read_all always cover a whole number of batches.
+pub fn readers_see_only_whole_batches(store: &dyn Store) {
+    const BATCH: usize = 5;
+    const BATCHES: usize = 30;
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let mut observations = 0u64;
+            while !done.load(Ordering::Acquire) {
+                let head = must("head", store.head());
+                assert_eq!(
+                    head.size % BATCH as u64,
+                    0,
+                    "conformance: a reader saw a head in the middle of a batch"
+                );
+                let seen = must("read_all", store.read_all(0, 10_000)).len();
+                assert_eq!(
+                    seen % BATCH,
+                    0,
+                    "conformance: a reader saw part of a batch in read_all"
+                );
+                let stream = must("read_stream", store.read_stream("plan-a", 1, 10_000)).len();
+                assert_eq!(
+                    stream % BATCH,
+                    0,
+                    "conformance: a reader saw part of a batch in read_stream"
+                );
+                observations += 1;
+            }
+            observations
+        });
+        for _ in 0..BATCHES {
+            must(
+                "append",
+                store.append(batch("plan-a", ExpectedVersion::Any, BATCH)),
+            );
+        }
+        done.store(true, Ordering::Release);
+        reader.join().expect("the reading thread panicked");
+    });
+    assert_eq!(assert_chain_valid(store).len(), BATCH * BATCHES);
+}
+
+/// For persistent backends: `open` opens the same store each time (empty the first
+/// time); records, head, streams and nodes survive closing (dropping) and reopening,
+/// and appends continue the chain.
+pub fn reopen_keeps_records_and_head<S: Store>(mut open: impl FnMut() -> S) {
+    let (records, head) = {
+        let store = open();
+        empty_store_has_empty_head(&store);
+        for i in 0..9 {
+            must(
+                "append",
+                store.append(batch(
+                    &format!("plan-{}", i % 2),
+                    ExpectedVersion::Any,
+                    1 + i % 3,
+                )),
+            );
+        }
+        (assert_chain_valid(&store), must("head", store.head()))
+    };
+    let store = open();
+    assert_eq!(
+        must("head", store.head()),
+        head,
+        "conformance: the head survives reopening"
+    );
+    assert_eq!(
+        assert_chain_valid(&store),
+        records,
+        "conformance: the records survive reopening"
+    );
+    let mut frontier = Frontier::new();
+    for r in &records {
+        frontier.push(r.hash(), |id, h| {
+            assert_eq!(
+                must("node", store.node(id)),
+                h,
+                "conformance: a Merkle node did not survive reopening"
+            );
+        });
+    }
+    let v0 = must("stream_version", store.stream_version("plan-0"));
+    let a = must(
+        "append",
+        store.append(batch("plan-0", ExpectedVersion::Exact(v0), 2)),
+    );
+    assert_eq!(
+        a.first_position, head.size,
+        "conformance: appends after reopening continue at the old size"
+    );
+    let records = assert_chain_valid(&store);
+    drop(store);
+    let store = open();
+    assert_eq!(
+        assert_chain_valid(&store),
+        records,
+        "conformance: the second session's records survive"
+    );
+}

@@ -1,0 +1,204 @@
+//! A store held in memory: the reference the conformance suite is first checked against,
+//! and a fast store for tests of the crates above. Nothing survives the process.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use planledger_ledger::{Hash, NodeId, Record};
+
+use crate::{AppendBatch, Appended, Chain, Head, Store, StoreError};
+
+/// A [`Store`] in memory. "Durable" here means "in this process's memory", so it is for
+/// tests only; one mutex serialises every operation.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    chain: Chain,
+    /// Record at position `i` is `records[i]`.
+    records: Vec<Record>,
+    /// Positions of each stream's records; version `v` is at index `v - 1`.
+    streams: HashMap<String, Vec<u64>>,
+    nodes: HashMap<NodeId, Hash>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Every mutation below is applied only after all its checks passed, so a
+        // panicking thread cannot leave a half-applied batch behind: the data is sound.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Inner {
+    fn stream_version(&self, stream_id: &str) -> u64 {
+        self.streams.get(stream_id).map_or(0, |p| p.len() as u64)
+    }
+
+    fn push(&mut self, records: Vec<Record>, nodes: Vec<(NodeId, Hash)>) {
+        for record in records {
+            self.streams
+                .entry(record.stream_id().to_owned())
+                .or_default()
+                .push(record.position());
+            self.records.push(record);
+        }
+        self.nodes.extend(nodes);
+    }
+}
+
+impl Store for MemoryStore {
+    fn append(&self, batch: AppendBatch) -> Result<Appended, StoreError> {
+        let mut inner = self.lock();
+        let current = inner.stream_version(&batch.stream_id);
+        if !batch.expected.admits(current) {
+            return Err(StoreError::Conflict {
+                stream_id: batch.stream_id,
+                expected: batch.expected,
+                actual: current,
+            });
+        }
+        let first_position = inner.chain.frontier.size();
+        let (records, nodes) = inner.chain.seal_batch(&batch, current)?;
+        let stream_version = current + records.len() as u64;
+        inner.push(records, nodes);
+        Ok(Appended {
+            first_position,
+            stream_version,
+            head: inner.chain.head(),
+        })
+    }
+
+    fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        let inner = self.lock();
+        let Some(positions) = inner.streams.get(stream_id) else {
+            return Ok(Vec::new());
+        };
+        let skip = usize::try_from(from_version.saturating_sub(1)).unwrap_or(usize::MAX);
+        Ok(positions
+            .iter()
+            .skip(skip)
+            .take(limit)
+            .map(|&p| inner.records[p as usize].clone())
+            .collect())
+    }
+
+    fn read_all(&self, from_position: u64, limit: usize) -> Result<Vec<Record>, StoreError> {
+        let inner = self.lock();
+        let skip = usize::try_from(from_position).unwrap_or(usize::MAX);
+        Ok(inner
+            .records
+            .iter()
+            .skip(skip)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn head(&self) -> Result<Head, StoreError> {
+        Ok(self.lock().chain.head())
+    }
+
+    fn node(&self, id: NodeId) -> Result<Hash, StoreError> {
+        self.lock()
+            .nodes
+            .get(&id)
+            .copied()
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("Merkle node (level {}, index {})", id.level, id.index),
+            })
+    }
+
+    fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
+        Ok(self.lock().stream_version(stream_id))
+    }
+
+    fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
+        let mut inner = self.lock();
+        let mut chain = inner.chain.clone();
+        let nodes = chain.accept_sealed(records, |s| Ok(inner.stream_version(s)))?;
+        inner.chain = chain;
+        inner.push(records.to_vec(), nodes);
+        Ok(inner.chain.head())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryStore;
+    use crate::conformance as c;
+
+    #[test]
+    fn empty_store_has_empty_head() {
+        c::empty_store_has_empty_head(&MemoryStore::new());
+    }
+    #[test]
+    fn positions_are_gapless_and_in_append_order() {
+        c::positions_are_gapless_and_in_append_order(&MemoryStore::new());
+    }
+    #[test]
+    fn stream_versions_start_at_one_and_are_gapless() {
+        c::stream_versions_start_at_one_and_are_gapless(&MemoryStore::new());
+    }
+    #[test]
+    fn stale_expected_version_is_a_conflict_and_writes_nothing() {
+        c::stale_expected_version_is_a_conflict_and_writes_nothing(&MemoryStore::new());
+    }
+    #[test]
+    fn empty_batch_is_rejected_and_writes_nothing() {
+        c::empty_batch_is_rejected_and_writes_nothing(&MemoryStore::new());
+    }
+    #[test]
+    fn batch_with_an_unsealable_event_writes_nothing() {
+        c::batch_with_an_unsealable_event_writes_nothing(&MemoryStore::new());
+    }
+    #[test]
+    fn read_stream_starts_at_version_and_respects_limit() {
+        c::read_stream_starts_at_version_and_respects_limit(&MemoryStore::new());
+    }
+    #[test]
+    fn read_all_starts_at_position_and_respects_limit() {
+        c::read_all_starts_at_position_and_respects_limit(&MemoryStore::new());
+    }
+    #[test]
+    fn head_matches_frontier_recomputed_from_records() {
+        c::head_matches_frontier_recomputed_from_records(&MemoryStore::new());
+    }
+    #[test]
+    fn node_returns_every_completed_subtree_and_only_those() {
+        c::node_returns_every_completed_subtree_and_only_those(&MemoryStore::new());
+    }
+    #[test]
+    fn append_sealed_rejects_records_that_do_not_continue() {
+        c::append_sealed_rejects_records_that_do_not_continue(&MemoryStore::new());
+    }
+    #[test]
+    fn append_sealed_copies_identically() {
+        c::append_sealed_copies_identically(&MemoryStore::new(), &MemoryStore::new());
+    }
+    #[test]
+    fn concurrent_appends_keep_one_valid_chain() {
+        c::concurrent_appends_keep_one_valid_chain(&MemoryStore::new());
+    }
+    #[test]
+    fn readers_see_only_whole_batches() {
+        c::readers_see_only_whole_batches(&MemoryStore::new());
+    }
+    /// `run_all` covers every check listed in `CHECKS` plus the copy.
+    #[test]
+    fn run_all_passes() {
+        c::run_all(MemoryStore::new);
+    }
+}
