@@ -1,1 +1,3 @@
-//! (work in progress: see the issue that builds this crate)
+//! planledger's scale-out store, on PostgreSQL (work in progress).
+
+pub mod testing;
