@@ -31,8 +31,13 @@
 
 mod hash;
 mod merkle;
+mod proof;
 mod record;
 
 pub use hash::{Hash, HashParseError};
 pub use merkle::{Frontier, NodeId, empty_root, leaf_hash, node_hash};
+pub use proof::{
+    ConsistencyProof, InclusionProof, InvalidProof, MemoryTree, MissingNode, NoNodes, NodeSource,
+    ProofError, consistency_proof, inclusion_proof, tree_root,
+};
 pub use record::{Actor, Entry, Envelope, FORMAT_VERSION, FormatError, Record, seal};

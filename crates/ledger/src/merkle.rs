@@ -129,6 +129,9 @@ mod tests {
             f.push(Hash([i; 32]), |id, _| nodes.push(id));
         }
         let ids: Vec<(u8, u64)> = nodes.iter().map(|n| (n.level, n.index)).collect();
-        assert_eq!(ids, vec![(0, 0), (0, 1), (1, 0), (0, 2), (0, 3), (1, 1), (2, 0)]);
+        assert_eq!(
+            ids,
+            vec![(0, 0), (0, 1), (1, 0), (0, 2), (0, 3), (1, 1), (2, 0)]
+        );
     }
 }

@@ -90,14 +90,18 @@ pub struct Record {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FormatError {
-    #[error("record is truncated: {field} needs {needed} bytes at offset {offset}, {available} remain")]
+    #[error(
+        "record is truncated: {field} needs {needed} bytes at offset {offset}, {available} remain"
+    )]
     Truncated {
         field: &'static str,
         offset: usize,
         needed: usize,
         available: usize,
     },
-    #[error("record layout version {0} is not supported (this build reads version {FORMAT_VERSION})")]
+    #[error(
+        "record layout version {0} is not supported (this build reads version {FORMAT_VERSION})"
+    )]
     UnsupportedVersion(u16),
     #[error("{field} is not valid UTF-8")]
     NotUtf8 { field: &'static str },
@@ -119,13 +123,20 @@ pub fn seal(position: u64, prev_hash: Hash, entry: &Entry) -> Result<Record, For
     if entry.stream_version == 0 {
         return Err(FormatError::ZeroStreamVersion);
     }
-    let var_len = 1 + entry.stream_id.len()
-        + 1 + entry.actor.user_id.len()
-        + 1 + entry.actor.role.len()
-        + 1 + entry.event_type.len()
-        + 1 + entry.envelope.key_id.len()
-        + 1 + entry.envelope.nonce.len()
-        + 4 + entry.payload.len();
+    let var_len = 1
+        + entry.stream_id.len()
+        + 1
+        + entry.actor.user_id.len()
+        + 1
+        + entry.actor.role.len()
+        + 1
+        + entry.event_type.len()
+        + 1
+        + entry.envelope.key_id.len()
+        + 1
+        + entry.envelope.nonce.len()
+        + 4
+        + entry.payload.len();
     let mut b = Vec::with_capacity(FIXED_LEN + var_len);
     b.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     b.extend_from_slice(&position.to_le_bytes());
@@ -346,7 +357,10 @@ mod tests {
     fn every_truncation_is_rejected() {
         let b = seal(0, Hash::ZERO, &entry()).unwrap().into_bytes();
         for n in 0..b.len() {
-            assert!(Record::decode(b[..n].to_vec()).is_err(), "prefix of {n} bytes");
+            assert!(
+                Record::decode(b[..n].to_vec()).is_err(),
+                "prefix of {n} bytes"
+            );
         }
     }
 }
