@@ -29,11 +29,13 @@
 //! assert_eq!(tree.size(), 1);
 //! ```
 
+mod checkpoint;
 mod hash;
 mod merkle;
 mod proof;
 mod record;
 
+pub use checkpoint::{Checkpoint, CheckpointError, CheckpointSigner, CheckpointVerifier, TreeHead};
 pub use hash::{Hash, HashParseError};
 pub use merkle::{Frontier, NodeId, empty_root, leaf_hash, node_hash};
 pub use proof::{
