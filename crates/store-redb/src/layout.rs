@@ -1,0 +1,116 @@
+//! The tables of a store file and the encoding of its head. Every integer stored in a
+//! value is little-endian; redb encodes the keys itself.
+
+use planledger_ledger::{Frontier, Hash};
+use redb::TableDefinition;
+
+use planledger_store::{Chain, StoreError};
+
+/// The layout this crate writes and reads, stored under [`META_LAYOUT`]. A file without
+/// it is not a planledger store; a file with another value was written by another layout.
+pub const LAYOUT: &str = "planledger-store-redb/1";
+
+/// Record bytes by position (0, 1, …).
+pub(crate) const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
+/// `(stream id, stream version) -> position`.
+pub(crate) const STREAMS: TableDefinition<(&str, u64), u64> = TableDefinition::new("streams");
+/// Merkle perfect-subtree nodes: `(level, index) -> hash`.
+pub(crate) const NODES: TableDefinition<(u8, u64), &[u8; 32]> = TableDefinition::new("nodes");
+/// Small named values: the layout and the head.
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+pub(crate) const META_LAYOUT: &str = "layout";
+pub(crate) const META_HEAD: &str = "head";
+
+/// The head as stored: size (u64 LE), last hash, root, then one 32-byte peak per set
+/// bit of size, largest subtree first. The root is stored as well as the peaks so that
+/// opening can check one against the other.
+pub(crate) fn encode_head(chain: &Chain) -> Vec<u8> {
+    let peaks = chain.frontier.peaks();
+    let mut b = Vec::with_capacity(8 + 64 + 32 * peaks.len());
+    b.extend_from_slice(&chain.frontier.size().to_le_bytes());
+    b.extend_from_slice(chain.last_hash.as_bytes());
+    b.extend_from_slice(chain.frontier.root().as_bytes());
+    for p in peaks {
+        b.extend_from_slice(p.as_bytes());
+    }
+    b
+}
+
+/// Decodes a stored head into the chain it describes, checking that its size, peaks
+/// and root agree.
+pub(crate) fn decode_head(b: &[u8]) -> Result<Chain, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        position: 0,
+        reason,
+    };
+    if b.len() < 72 || (b.len() - 72) % 32 != 0 {
+        return Err(corrupt(format!(
+            "the stored head is {} bytes long",
+            b.len()
+        )));
+    }
+    let size = u64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
+    let hash_at = |at: usize| Hash(b[at..at + 32].try_into().expect("32 bytes"));
+    let last_hash = hash_at(8);
+    let root = hash_at(40);
+    let peaks = (72..b.len()).step_by(32).map(hash_at).collect();
+    let frontier = Frontier::from_peaks(size, peaks).ok_or_else(|| StoreError::Corrupt {
+        position: size.saturating_sub(1),
+        reason: "the stored head's Merkle peaks do not match its size".into(),
+    })?;
+    if frontier.root() != root {
+        return Err(StoreError::Corrupt {
+            position: size.saturating_sub(1),
+            reason: "the stored head's root does not match its Merkle peaks".into(),
+        });
+    }
+    Ok(Chain {
+        last_hash,
+        frontier,
+    })
+}
+
+/// The node ids of the peaks of a tree of `size` leaves, largest subtree first (the
+/// order of [`Frontier::peaks`]).
+pub(crate) fn peak_ids(size: u64) -> Vec<(u8, u64)> {
+    let mut ids = Vec::new();
+    let mut start = 0u64;
+    for level in (0..64u8).rev() {
+        if size & (1 << level) != 0 {
+            ids.push((level, start >> level));
+            start += 1 << level;
+        }
+    }
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_round_trips_and_peak_ids_match_frontier_nodes() {
+        let mut chain = Chain::default();
+        let mut nodes = std::collections::HashMap::new();
+        for i in 0..23u8 {
+            chain.last_hash = Hash([i; 32]);
+            chain.frontier.push(chain.last_hash, |id, h| {
+                nodes.insert((id.level, id.index), h);
+            });
+            assert_eq!(decode_head(&encode_head(&chain)).unwrap(), chain);
+            let ids = peak_ids(chain.frontier.size());
+            let from_nodes: Vec<Hash> = ids.iter().map(|id| nodes[id]).collect();
+            assert_eq!(from_nodes, chain.frontier.peaks());
+        }
+    }
+
+    #[test]
+    fn head_with_a_wrong_root_is_corrupt() {
+        let mut chain = Chain::default();
+        chain.frontier.push(Hash([1; 32]), |_, _| {});
+        let mut b = encode_head(&chain);
+        b[40] ^= 1;
+        assert!(matches!(decode_head(&b), Err(StoreError::Corrupt { .. })));
+    }
+}

@@ -1,0 +1,642 @@
+//! [`RedbStore`]: the [`Store`] trait over one redb file.
+
+use std::fmt;
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+
+use planledger_ledger::{Hash, NodeId, Record};
+use planledger_store::{AppendBatch, Appended, Chain, Head, Store, StoreError};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
+    WriteTransaction,
+};
+
+use crate::group::{GroupCommit, Outcome, Queued};
+use crate::layout::{
+    LAYOUT, META, META_HEAD, META_LAYOUT, NODES, RECORDS, STREAMS, decode_head, encode_head,
+    peak_ids,
+};
+
+/// The embedded store: one redb file, immediate durability, group commit.
+pub struct RedbStore {
+    db: Database,
+    group: GroupCommit,
+    path: PathBuf,
+}
+
+impl fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a file cannot be created or opened as a store. Reported inside
+/// [`StoreError::Backend`]; an inconsistent ledger is [`StoreError::Corrupt`] instead.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    #[error("{path} already exists; a store is created only in a new file")]
+    Exists { path: PathBuf },
+    #[error("{path} is not a planledger store (it has no layout marker)")]
+    NotAStore { path: PathBuf },
+    #[error("{path} has store layout {found:?}; this build reads {LAYOUT:?}")]
+    UnsupportedLayout { path: PathBuf, found: String },
+    #[error("cannot create {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn backend(e: impl Into<redb::Error>) -> StoreError {
+    StoreError::Backend(Box::new(e.into()))
+}
+
+fn decode(position: u64, bytes: &[u8]) -> Result<Record, StoreError> {
+    let record = Record::decode(bytes.to_vec()).map_err(|e| StoreError::Corrupt {
+        position,
+        reason: format!("the stored record does not decode: {e}"),
+    })?;
+    if record.position() != position {
+        return Err(StoreError::Corrupt {
+            position,
+            reason: format!("the record stored here says position {}", record.position()),
+        });
+    }
+    Ok(record)
+}
+
+/// The stream's last version in `streams`, 0 if it has none.
+fn stream_version_in(
+    streams: &impl ReadableTable<(&'static str, u64), u64>,
+    stream_id: &str,
+) -> Result<u64, StoreError> {
+    let last = streams
+        .range((stream_id, 0u64)..=(stream_id, u64::MAX))
+        .map_err(backend)?
+        .next_back()
+        .transpose()
+        .map_err(backend)?;
+    Ok(last.map_or(0, |(k, _)| k.value().1))
+}
+
+fn load_chain(meta: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Chain, StoreError> {
+    let head = meta
+        .get(META_HEAD)
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::Corrupt {
+            position: 0,
+            reason: "the store has no stored head".into(),
+        })?;
+    decode_head(head.value())
+}
+
+/// The tables of a write transaction.
+struct Writer<'t> {
+    records: Table<'t, u64, &'static [u8]>,
+    streams: Table<'t, (&'static str, u64), u64>,
+    nodes: Table<'t, (u8, u64), &'static [u8; 32]>,
+    meta: Table<'t, &'static str, &'static [u8]>,
+}
+
+impl<'t> Writer<'t> {
+    fn open(txn: &'t WriteTransaction) -> Result<Writer<'t>, StoreError> {
+        Ok(Writer {
+            records: txn.open_table(RECORDS).map_err(backend)?,
+            streams: txn.open_table(STREAMS).map_err(backend)?,
+            nodes: txn.open_table(NODES).map_err(backend)?,
+            meta: txn.open_table(META).map_err(backend)?,
+        })
+    }
+
+    fn put(&mut self, records: &[Record], nodes: &[(NodeId, Hash)]) -> Result<(), StoreError> {
+        for r in records {
+            self.records
+                .insert(r.position(), r.bytes())
+                .map_err(backend)?;
+            self.streams
+                .insert((r.stream_id(), r.stream_version()), r.position())
+                .map_err(backend)?;
+        }
+        for (id, h) in nodes {
+            self.nodes
+                .insert((id.level, id.index), h.as_bytes())
+                .map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    fn put_head(&mut self, chain: &Chain) -> Result<(), StoreError> {
+        self.meta
+            .insert(META_HEAD, encode_head(chain).as_slice())
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+impl RedbStore {
+    /// Creates a new, empty store in a file that must not exist yet.
+    pub fn create(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        // create_new makes "the file is new" atomic: two creators cannot both succeed.
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|source| {
+                StoreError::Backend(Box::new(
+                    if source.kind() == std::io::ErrorKind::AlreadyExists {
+                        OpenError::Exists { path: path.clone() }
+                    } else {
+                        OpenError::Create {
+                            path: path.clone(),
+                            source,
+                        }
+                    },
+                ))
+            })?;
+        let db = Database::create(&path).map_err(backend)?;
+        let mut txn = db.begin_write().map_err(backend)?;
+        txn.set_durability(Durability::Immediate).map_err(backend)?;
+        {
+            let mut w = Writer::open(&txn)?;
+            w.meta
+                .insert(META_LAYOUT, LAYOUT.as_bytes())
+                .map_err(backend)?;
+            w.put_head(&Chain::default())?;
+        }
+        txn.commit().map_err(backend)?;
+        Ok(RedbStore {
+            db,
+            group: GroupCommit::default(),
+            path,
+        })
+    }
+
+    /// Opens an existing store and checks its head against its last record and its
+    /// Merkle nodes; an inconsistency is [`StoreError::Corrupt`], never repaired.
+    pub fn open(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let db = Database::open(&path).map_err(backend)?;
+        let store = RedbStore {
+            db,
+            group: GroupCommit::default(),
+            path,
+        };
+        store.check_head()?;
+        Ok(store)
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The opening check: the layout marker, then the stored head (size, last hash,
+    /// root, peaks) against the records and nodes tables.
+    fn check_head(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let meta = match txn.open_table(META) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => {
+                return Err(StoreError::Backend(Box::new(OpenError::NotAStore {
+                    path: self.path.clone(),
+                })));
+            }
+            Err(e) => return Err(backend(e)),
+        };
+        match meta.get(META_LAYOUT).map_err(backend)? {
+            None => {
+                return Err(StoreError::Backend(Box::new(OpenError::NotAStore {
+                    path: self.path.clone(),
+                })));
+            }
+            Some(v) if v.value() != LAYOUT.as_bytes() => {
+                return Err(StoreError::Backend(Box::new(
+                    OpenError::UnsupportedLayout {
+                        path: self.path.clone(),
+                        found: String::from_utf8_lossy(v.value()).into_owned(),
+                    },
+                )));
+            }
+            Some(_) => {}
+        }
+        let chain = load_chain(&meta)?;
+        let size = chain.frontier.size();
+        let records = txn.open_table(RECORDS).map_err(backend)?;
+        let last = records.last().map_err(backend)?;
+        match (size, last) {
+            (0, None) => {}
+            (0, Some((k, _))) => {
+                return Err(StoreError::Corrupt {
+                    position: k.value(),
+                    reason: "the stored head says the ledger is empty, but records exist".into(),
+                });
+            }
+            (_, None) => {
+                return Err(StoreError::Corrupt {
+                    position: size - 1,
+                    reason: format!("the stored head says {size} records, but none exist"),
+                });
+            }
+            (_, Some((k, v))) => {
+                let position = k.value();
+                if position != size - 1 {
+                    return Err(StoreError::Corrupt {
+                        position,
+                        reason: format!(
+                            "the last stored record is at position {position}, but the stored head says {size} records"
+                        ),
+                    });
+                }
+                let record = decode(position, v.value())?;
+                if record.hash() != chain.last_hash {
+                    return Err(StoreError::Corrupt {
+                        position,
+                        reason: "the last record's hash differs from the stored head's".into(),
+                    });
+                }
+            }
+        }
+        if records.len().map_err(backend)? != size {
+            return Err(StoreError::Corrupt {
+                position: size.saturating_sub(1),
+                reason: "the number of stored records differs from the stored head's size".into(),
+            });
+        }
+        let nodes = txn.open_table(NODES).map_err(backend)?;
+        for ((level, index), peak) in peak_ids(size).into_iter().zip(chain.frontier.peaks()) {
+            let stored = nodes.get((level, index)).map_err(backend)?;
+            if stored.map(|h| Hash(*h.value())) != Some(*peak) {
+                return Err(StoreError::Corrupt {
+                    position: size - 1,
+                    reason: format!(
+                        "Merkle node (level {level}, index {index}) differs from the stored head's peak"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits a group of batches in one write transaction (run by the group's leader).
+    /// A batch that conflicts or cannot be sealed fails alone; a storage error fails
+    /// the whole group, and nothing of it is written.
+    fn commit_group(&self, group: Vec<Queued>) -> Vec<Outcome> {
+        let tickets: Vec<u64> = group.iter().map(|q| q.ticket).collect();
+        match self.try_commit_group(group) {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                // StoreError is not Clone: every batch gets the same failure as text.
+                let reason = e.to_string();
+                tickets
+                    .into_iter()
+                    .map(|t| {
+                        (
+                            t,
+                            Err(StoreError::Backend(Box::new(GroupFailed {
+                                reason: reason.clone(),
+                            }))),
+                        )
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    fn try_commit_group(&self, group: Vec<Queued>) -> Result<Vec<Outcome>, StoreError> {
+        let mut txn = self.db.begin_write().map_err(backend)?;
+        txn.set_durability(Durability::Immediate).map_err(backend)?;
+        let mut outcomes = Vec::with_capacity(group.len());
+        let mut written = 0usize;
+        {
+            let mut w = Writer::open(&txn)?;
+            // The chain is read in the transaction, not cached: what the leader seals on
+            // is exactly what is committed, whatever happened to earlier commits.
+            let mut chain = load_chain(&w.meta)?;
+            for Queued { ticket, batch } in group {
+                let current = stream_version_in(&w.streams, &batch.stream_id)?;
+                if !batch.expected.admits(current) {
+                    outcomes.push((
+                        ticket,
+                        Err(StoreError::Conflict {
+                            stream_id: batch.stream_id,
+                            expected: batch.expected,
+                            actual: current,
+                        }),
+                    ));
+                    continue;
+                }
+                let first_position = chain.frontier.size();
+                match chain.seal_batch(&batch, current) {
+                    Err(e) => outcomes.push((ticket, Err(e))),
+                    Ok((records, nodes)) => {
+                        w.put(&records, &nodes)?;
+                        written += 1;
+                        outcomes.push((
+                            ticket,
+                            Ok(Appended {
+                                first_position,
+                                stream_version: current + records.len() as u64,
+                                head: chain.head(),
+                            }),
+                        ));
+                    }
+                }
+            }
+            if written > 0 {
+                w.put_head(&chain)?;
+            }
+        }
+        if written > 0 {
+            txn.commit().map_err(backend)?;
+        } else {
+            txn.abort().map_err(backend)?;
+        }
+        Ok(outcomes)
+    }
+}
+
+/// An append failed because its group's commit failed.
+#[derive(Debug, thiserror::Error)]
+#[error("the group commit failed, nothing of it was written: {reason}")]
+struct GroupFailed {
+    reason: String,
+}
+
+impl Store for RedbStore {
+    fn append(&self, batch: AppendBatch) -> Result<Appended, StoreError> {
+        if batch.events.is_empty() {
+            return Err(StoreError::EmptyBatch);
+        }
+        self.group.append(batch, |group| self.commit_group(group))
+    }
+
+    fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let txn = self.db.begin_read().map_err(backend)?;
+        let streams = txn.open_table(STREAMS).map_err(backend)?;
+        let records = txn.open_table(RECORDS).map_err(backend)?;
+        let mut out = Vec::new();
+        for entry in streams
+            .range((stream_id, from_version.max(1))..=(stream_id, u64::MAX))
+            .map_err(backend)?
+            .take(limit)
+        {
+            let (_, position) = entry.map_err(backend)?;
+            let position = position.value();
+            let bytes =
+                records
+                    .get(position)
+                    .map_err(backend)?
+                    .ok_or_else(|| StoreError::Corrupt {
+                        position,
+                        reason: "the stream index names a record that does not exist".into(),
+                    })?;
+            out.push(decode(position, bytes.value())?);
+        }
+        Ok(out)
+    }
+
+    fn read_all(&self, from_position: u64, limit: usize) -> Result<Vec<Record>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let txn = self.db.begin_read().map_err(backend)?;
+        let records = txn.open_table(RECORDS).map_err(backend)?;
+        let mut out = Vec::new();
+        for entry in records.range(from_position..).map_err(backend)?.take(limit) {
+            let (k, v) = entry.map_err(backend)?;
+            out.push(decode(k.value(), v.value())?);
+        }
+        Ok(out)
+    }
+
+    fn head(&self) -> Result<Head, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let meta = txn.open_table(META).map_err(backend)?;
+        Ok(load_chain(&meta)?.head())
+    }
+
+    fn node(&self, id: NodeId) -> Result<Hash, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let nodes = txn.open_table(NODES).map_err(backend)?;
+        let found = nodes.get((id.level, id.index)).map_err(backend)?;
+        found
+            .map(|h| Hash(*h.value()))
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("Merkle node (level {}, index {})", id.level, id.index),
+            })
+    }
+
+    fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let streams = txn.open_table(STREAMS).map_err(backend)?;
+        stream_version_in(&streams, stream_id)
+    }
+
+    fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
+        if records.is_empty() {
+            return self.head();
+        }
+        let mut txn = self.db.begin_write().map_err(backend)?;
+        txn.set_durability(Durability::Immediate).map_err(backend)?;
+        let head = {
+            let mut w = Writer::open(&txn)?;
+            let mut chain = load_chain(&w.meta)?;
+            let streams = &w.streams;
+            let nodes = chain.accept_sealed(records, |s| stream_version_in(streams, s))?;
+            w.put(records, &nodes)?;
+            w.put_head(&chain)?;
+            chain.head()
+        };
+        // On any error above, dropping the transaction aborts it: nothing is written.
+        txn.commit().map_err(backend)?;
+        Ok(head)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use planledger_store::{ExpectedVersion, conformance};
+
+    use super::*;
+
+    fn store_with_records() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.redb");
+        let store = RedbStore::create(&path).unwrap();
+        for i in 0..5 {
+            store
+                .append(conformance::batch(
+                    &format!("plan-{}", i % 2),
+                    ExpectedVersion::Any,
+                    2,
+                ))
+                .unwrap();
+        }
+        (dir, path)
+    }
+
+    /// Changes the file behind the store's back, as a faulty disk or a tamperer would.
+    fn tamper(path: &Path, f: impl FnOnce(&mut Writer<'_>)) {
+        let db = Database::open(path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut w = Writer::open(&txn).unwrap();
+            f(&mut w);
+        }
+        txn.commit().unwrap();
+    }
+
+    fn expect_corrupt(path: &Path, what: &str) {
+        match RedbStore::open(path) {
+            Err(StoreError::Corrupt { .. }) => {}
+            other => panic!("{what}: opening must report Corrupt, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn open_accepts_a_consistent_store() {
+        let (_dir, path) = store_with_records();
+        let store = RedbStore::open(&path).unwrap();
+        assert_eq!(conformance::assert_chain_valid(&store).len(), 10);
+    }
+
+    #[test]
+    fn open_reports_a_head_whose_last_hash_differs_from_the_last_record() {
+        let (_dir, path) = store_with_records();
+        tamper(&path, |w| {
+            let mut chain = load_chain(&w.meta).unwrap();
+            chain.last_hash = Hash([7; 32]);
+            w.put_head(&chain).unwrap();
+        });
+        expect_corrupt(&path, "a head with a foreign last hash");
+    }
+
+    #[test]
+    fn open_reports_a_missing_last_record() {
+        let (_dir, path) = store_with_records();
+        tamper(&path, |w| {
+            w.records.remove(9).unwrap();
+        });
+        expect_corrupt(&path, "a head past the last record");
+    }
+
+    #[test]
+    fn open_reports_a_record_beyond_the_head() {
+        let (_dir, path) = store_with_records();
+        tamper(&path, |w| {
+            let bytes = w.records.get(9).unwrap().unwrap().value().to_vec();
+            w.records.insert(10, bytes.as_slice()).unwrap();
+        });
+        expect_corrupt(&path, "a record beyond the head");
+    }
+
+    #[test]
+    fn open_reports_a_changed_last_record() {
+        let (_dir, path) = store_with_records();
+        tamper(&path, |w| {
+            let mut bytes = w.records.get(9).unwrap().unwrap().value().to_vec();
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+            w.records.insert(9, bytes.as_slice()).unwrap();
+        });
+        expect_corrupt(&path, "a changed last record");
+    }
+
+    #[test]
+    fn open_reports_a_merkle_peak_that_differs_from_the_head() {
+        let (_dir, path) = store_with_records();
+        tamper(&path, |w| {
+            // 10 records: peaks (3, 0) and (1, 4).
+            w.nodes.insert((1u8, 4u64), &[9u8; 32]).unwrap();
+        });
+        expect_corrupt(&path, "a changed Merkle peak");
+    }
+
+    #[test]
+    fn open_rejects_a_redb_file_that_is_not_a_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.redb");
+        drop(Database::create(&path).unwrap());
+        match RedbStore::open(&path) {
+            Err(StoreError::Backend(e)) => assert!(
+                matches!(e.downcast_ref(), Some(OpenError::NotAStore { .. })),
+                "{e}"
+            ),
+            other => panic!("expected NotAStore, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn create_refuses_an_existing_file() {
+        let (_dir, path) = store_with_records();
+        match RedbStore::create(&path) {
+            Err(StoreError::Backend(e)) => assert!(
+                matches!(e.downcast_ref(), Some(OpenError::Exists { .. })),
+                "{e}"
+            ),
+            other => panic!("expected Exists, got {other:?}"),
+        }
+        // And the store is untouched.
+        assert_eq!(RedbStore::open(&path).unwrap().head().unwrap().size, 10);
+    }
+
+    /// In one group, a conflicting or unsealable batch fails alone; the others are
+    /// committed, and a later batch sees the earlier ones of the same group.
+    #[test]
+    fn in_a_group_a_failing_batch_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::create(dir.path().join("ledger.redb")).unwrap();
+        let mut unsealable = conformance::batch("plan-c", ExpectedVersion::Any, 2);
+        unsealable.events[1].event_type = "x".repeat(256);
+        let group = vec![
+            conformance::batch("plan-a", ExpectedVersion::NoStream, 2),
+            conformance::batch("plan-a", ExpectedVersion::NoStream, 1),
+            unsealable,
+            conformance::batch("plan-a", ExpectedVersion::Exact(2), 1),
+            conformance::batch("plan-b", ExpectedVersion::NoStream, 3),
+        ];
+        let queued = group
+            .into_iter()
+            .enumerate()
+            .map(|(i, batch)| Queued {
+                ticket: i as u64,
+                batch,
+            })
+            .collect();
+        let outcomes = store.commit_group(queued);
+        let summary: Vec<String> = outcomes
+            .iter()
+            .map(|(t, r)| match r {
+                Ok(a) => format!("{t}:ok@{}v{}", a.first_position, a.stream_version),
+                Err(StoreError::Conflict { actual, .. }) => format!("{t}:conflict({actual})"),
+                Err(StoreError::Format(_)) => format!("{t}:format"),
+                Err(e) => format!("{t}:{e}"),
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                "0:ok@0v2",
+                "1:conflict(2)",
+                "2:format",
+                "3:ok@2v3",
+                "4:ok@3v3"
+            ]
+        );
+        let records = conformance::assert_chain_valid(&store);
+        assert_eq!(records.len(), 6);
+        assert_eq!(outcomes[4].1.as_ref().unwrap().head, store.head().unwrap());
+    }
+}
