@@ -34,6 +34,7 @@ mod hash;
 mod merkle;
 mod proof;
 mod record;
+mod verify;
 
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointSigner, CheckpointVerifier, TreeHead};
 pub use hash::{Hash, HashParseError};
@@ -42,4 +43,9 @@ pub use proof::{
     ConsistencyProof, InclusionProof, InvalidProof, MemoryTree, MissingNode, NoNodes, NodeSource,
     ProofError, consistency_proof, inclusion_proof, tree_root,
 };
-pub use record::{Actor, Entry, Envelope, FORMAT_VERSION, FormatError, Record, seal};
+pub use record::{
+    Actor, Entry, Envelope, FORMAT_VERSION, FormatError, Record, hash_record_bytes, seal,
+};
+pub use verify::{
+    ClaimedEnd, RootSource, UncheckableHead, Verified, Verifier, Violation, ViolationKind, Witness,
+};

@@ -210,19 +210,33 @@ impl<'a> Reader<'a> {
         self.take(field, usize::from(len))
     }
 
-    fn str8(&mut self, field: &'static str) -> Result<String, FormatError> {
+    fn str8(&mut self, field: &'static str) -> Result<&'a str, FormatError> {
         let s = self.bytes8(field)?;
-        String::from_utf8(s.to_vec()).map_err(|_| FormatError::NotUtf8 { field })
+        std::str::from_utf8(s).map_err(|_| FormatError::NotUtf8 { field })
     }
 }
 
-impl Record {
+/// A record parsed in place: every check of [`Record::decode`], no allocation. The
+/// range verifier runs this on every record.
+pub(crate) struct View<'a> {
+    pub(crate) position: u64,
+    pub(crate) prev_hash: Hash,
+    stream_version: u64,
+    recorded_at_micros: i64,
+    schema_version: u16,
+    stream_id: &'a str,
+    user_id: &'a str,
+    role: &'a str,
+    event_type: &'a str,
+    key_id: &'a [u8],
+    nonce: &'a [u8],
+    payload: &'a [u8],
+}
+
+impl<'a> View<'a> {
     /// Parses stored bytes. Rejects unknown layout versions and trailing bytes.
-    pub fn decode(bytes: Vec<u8>) -> Result<Record, FormatError> {
-        let mut r = Reader {
-            bytes: &bytes,
-            at: 0,
-        };
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<View<'a>, FormatError> {
+        let mut r = Reader { bytes, at: 0 };
         let version = u16::from_le_bytes(r.array("format_version")?);
         if version != FORMAT_VERSION {
             return Err(FormatError::UnsupportedVersion(version));
@@ -239,28 +253,57 @@ impl Record {
         let user_id = r.str8("actor_id")?;
         let role = r.str8("actor_role")?;
         let event_type = r.str8("event_type")?;
-        let key_id = r.bytes8("key_id")?.to_vec();
-        let nonce = r.bytes8("nonce")?.to_vec();
+        let key_id = r.bytes8("key_id")?;
+        let nonce = r.bytes8("nonce")?;
         let len = u32::from_le_bytes(r.array("payload length")?);
-        let payload = r.take("payload", len as usize)?.to_vec();
+        let payload = r.take("payload", len as usize)?;
         let rest = bytes.len() - r.at;
         if rest != 0 {
             return Err(FormatError::TrailingBytes { count: rest });
         }
-        Ok(Record {
+        Ok(View {
             position,
             prev_hash,
-            entry: Entry {
-                stream_id,
-                stream_version,
-                recorded_at_micros,
-                actor: crate::Actor { user_id, role },
-                event_type,
-                schema_version,
-                envelope: Envelope { key_id, nonce },
-                payload,
+            stream_version,
+            recorded_at_micros,
+            schema_version,
+            stream_id,
+            user_id,
+            role,
+            event_type,
+            key_id,
+            nonce,
+            payload,
+        })
+    }
+}
+
+impl Record {
+    /// Parses stored bytes. Rejects unknown layout versions and trailing bytes.
+    pub fn decode(bytes: Vec<u8>) -> Result<Record, FormatError> {
+        let v = View::parse(&bytes)?;
+        let (position, prev_hash) = (v.position, v.prev_hash);
+        let entry = Entry {
+            stream_id: v.stream_id.into(),
+            stream_version: v.stream_version,
+            recorded_at_micros: v.recorded_at_micros,
+            actor: Actor {
+                user_id: v.user_id.into(),
+                role: v.role.into(),
             },
+            event_type: v.event_type.into(),
+            schema_version: v.schema_version,
+            envelope: Envelope {
+                key_id: v.key_id.to_vec(),
+                nonce: v.nonce.to_vec(),
+            },
+            payload: v.payload.to_vec(),
+        };
+        Ok(Record {
             bytes,
+            position,
+            prev_hash,
+            entry,
         })
     }
 
@@ -306,8 +349,8 @@ impl Record {
     }
 }
 
-/// The record hash of stored bytes, without parsing them.
-pub(crate) fn hash_record_bytes(bytes: &[u8]) -> Hash {
+/// The record hash of stored bytes, without parsing them: what a verifier computes.
+pub fn hash_record_bytes(bytes: &[u8]) -> Hash {
     let mut h = blake3::Hasher::new();
     h.update(RECORD_DOMAIN);
     h.update(bytes);
