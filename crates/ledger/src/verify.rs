@@ -282,6 +282,18 @@ impl Verifier {
         self.next
     }
 
+    /// What has been checked so far (up to a violation, if one was found). The last
+    /// record's link may still await its witness: only [`finish`](Self::finish) settles.
+    pub fn snapshot(&self) -> Verified {
+        Verified {
+            start: self.start,
+            end: self.next,
+            bytes: self.bytes,
+            last_hash: self.prev,
+            root: self.frontier.as_ref().map(Frontier::root),
+        }
+    }
+
     /// Feeds the stored bytes of the next records, in position order. After the first
     /// violation every call returns it again.
     pub fn feed<B: AsRef<[u8]> + Sync>(&mut self, records: &[B]) -> Result<(), Violation> {
@@ -439,13 +451,7 @@ impl Verifier {
                 },
             });
         }
-        Ok(Verified {
-            start: self.start,
-            end: self.next,
-            bytes: self.bytes,
-            last_hash: self.prev,
-            root: self.frontier.as_ref().map(Frontier::root),
-        })
+        Ok(self.snapshot())
     }
 }
 

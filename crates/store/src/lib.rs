@@ -11,9 +11,11 @@
 mod chain;
 pub mod conformance;
 mod memory;
+mod verify;
 
 pub use chain::{Chain, NodeHashes};
 pub use memory::MemoryStore;
+pub use verify::{StoreNodes, VerifyReport, verify_store};
 
 use planledger_ledger::{Actor, Envelope, FormatError, Hash, NodeId, Record};
 
