@@ -1,3 +1,70 @@
-//! planledger's scale-out store, on PostgreSQL (work in progress).
+//! planledger's scale-out store, on PostgreSQL.
+//!
+//! When an organisation, a region or a hosting provider outgrows one machine, the
+//! ledger moves from the embedded redb store to PostgreSQL: one ledger per organisation,
+//! many ledgers in one database, and high availability by PostgreSQL's own synchronous
+//! streaming replication. Nothing here replicates or clusters by itself; the engine does
+//! that, and has done it for decades.
+//!
+//! - [`migrate`] brings a database to the schema this build knows (versioned, idempotent;
+//!   `planledger db migrate` calls it). The schema is described in the `schema` module:
+//!   it enforces gapless positions, unique stream versions and an append-only
+//!   application role (`planledger_app`).
+//! - [`PostgresStore`] implements [`planledger_store::Store`] for one ledger. An append
+//!   locks its ledger's head row (`SELECT … FOR UPDATE`), seals the batch with the shared
+//!   [`planledger_store::Chain`], inserts the records and Merkle nodes, updates the head
+//!   and commits; it returns once the commit is durable (`synchronous_commit`, and on a
+//!   replicated cluster the synchronous standby too).
+//! - [`testing`] starts a throwaway server for tests and benches.
 
+mod schema;
+mod store;
 pub mod testing;
+
+pub use schema::{MIGRATIONS, Migration, SCHEMA_VERSION, migrate};
+pub use store::PostgresStore;
+
+/// What went wrong talking to PostgreSQL. Store operations wrap it in
+/// [`planledger_store::StoreError::Backend`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PostgresError {
+    #[error("cannot connect to PostgreSQL: {}", detail(source))]
+    Connect {
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("PostgreSQL failed to {what}: {}", detail(source))]
+    Sql {
+        what: &'static str,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("migration {version} failed: {}", detail(source))]
+    Migration {
+        version: u32,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error(
+        "the database schema is at version {found}, this build needs {needed}: \
+         run `planledger db migrate` first"
+    )]
+    NotMigrated { found: u32, needed: u32 },
+    #[error(
+        "the database schema is at version {found}, newer than this build knows ({known}): \
+         upgrade planledger"
+    )]
+    NewerSchema { found: u32, known: u32 },
+    #[error("{what} {value} does not fit PostgreSQL's bigint")]
+    OutOfRange { what: &'static str, value: u64 },
+}
+
+/// The server's own message and SQLSTATE where there is one: `postgres::Error` alone
+/// displays only "db error".
+fn detail(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}

@@ -149,7 +149,11 @@ impl TestServer {
 
     fn prepare() -> Result<TestServer, HarnessError> {
         let bin = find_binaries()?;
-        let run_as = if std::fs::metadata("/proc/self").map_err(io("stat /proc/self"))?.uid() == 0 {
+        let run_as = if std::fs::metadata("/proc/self")
+            .map_err(io("stat /proc/self"))?
+            .uid()
+            == 0
+        {
             Some(server_user()?)
         } else {
             None
@@ -420,7 +424,11 @@ fn children_of(parent: u32) -> Vec<u32> {
         return out;
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {

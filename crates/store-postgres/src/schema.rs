@@ -1,0 +1,180 @@
+//! The versioned schema and the migrations that build it.
+//!
+//! Many ledgers share one set of tables, told apart by a `ledger` id column (a row of
+//! `planledger.ledgers`), rather than a schema per ledger: one migration brings every
+//! ledger of a database up to date, the application role's grants are written once, and
+//! a new organisation is one INSERT, not DDL run by an administrator. Each ledger's
+//! head row is its lock: appends to one ledger serialise on it, appends to others don't
+//! wait.
+//!
+//! What the schema itself enforces, so that a bug or a careless administrator cannot
+//! quietly break the ledger's promises:
+//! - positions are gapless from 0 (each record's predecessor must exist: a foreign key
+//!   from `(ledger, position - 1)` to the records themselves), and unique;
+//! - stream versions are gapless from 1 and unique (the conflict check);
+//! - the application role `planledger_app` may only read and insert records and Merkle
+//!   nodes; it may update nothing but the three head columns of `ledgers`, and delete
+//!   nothing.
+//!
+//! An administrator can still switch the checks off; `verify` catches what they do.
+
+use postgres::Client;
+
+use crate::PostgresError;
+
+/// One schema change, applied once per database and recorded in
+/// `planledger.schema_migrations`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migration {
+    pub version: u32,
+    pub description: &'static str,
+    sql: &'static str,
+}
+
+/// Every migration, in order. A released migration is never edited: changes are new
+/// migrations.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "ledgers, records and Merkle nodes; append-only application role",
+    sql: r#"
+DO $$ BEGIN
+    CREATE ROLE planledger_app NOLOGIN;
+EXCEPTION
+    -- Roles are cluster-wide: another database (or a concurrent migration of one) may
+    -- have created it already.
+    WHEN duplicate_object OR unique_violation THEN NULL;
+END $$;
+
+CREATE TABLE planledger.ledgers (
+    id        integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name      text NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 200),
+    size      bigint NOT NULL DEFAULT 0 CHECK (size >= 0),
+    last_hash bytea NOT NULL DEFAULT '\x0000000000000000000000000000000000000000000000000000000000000000'
+              CHECK (length(last_hash) = 32),
+    -- The Merkle frontier: the roots of the perfect subtrees, largest first, 32 bytes each.
+    peaks     bytea NOT NULL DEFAULT '' CHECK (length(peaks) % 32 = 0)
+);
+
+CREATE TABLE planledger.records (
+    ledger         integer NOT NULL REFERENCES planledger.ledgers (id),
+    position       bigint NOT NULL CHECK (position >= 0),
+    stream_id      text NOT NULL,
+    stream_version bigint NOT NULL CHECK (stream_version >= 1),
+    -- The sealed record exactly as hashed; every other column is an index into it.
+    bytes          bytea NOT NULL,
+    prev_position       bigint GENERATED ALWAYS AS (NULLIF(position, 0) - 1) STORED,
+    prev_stream_version bigint GENERATED ALWAYS AS (NULLIF(stream_version, 1) - 1) STORED,
+    PRIMARY KEY (ledger, position),
+    UNIQUE (ledger, stream_id, stream_version),
+    FOREIGN KEY (ledger, prev_position) REFERENCES planledger.records (ledger, position),
+    FOREIGN KEY (ledger, stream_id, prev_stream_version)
+        REFERENCES planledger.records (ledger, stream_id, stream_version)
+);
+
+CREATE TABLE planledger.nodes (
+    ledger integer NOT NULL REFERENCES planledger.ledgers (id),
+    level  smallint NOT NULL CHECK (level BETWEEN 0 AND 63),
+    idx    bigint NOT NULL CHECK (idx >= 0),
+    hash   bytea NOT NULL CHECK (length(hash) = 32),
+    PRIMARY KEY (ledger, level, idx)
+);
+
+GRANT USAGE ON SCHEMA planledger TO planledger_app;
+GRANT SELECT ON planledger.schema_migrations TO planledger_app;
+GRANT SELECT, INSERT ON planledger.ledgers, planledger.records, planledger.nodes TO planledger_app;
+GRANT UPDATE (size, last_hash, peaks) ON planledger.ledgers TO planledger_app;
+"#,
+}];
+
+/// The schema version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
+/// Serialises concurrent migrations of one database (an arbitrary, fixed key).
+const MIGRATION_LOCK: i64 = 0x706c_616e_6c65_6467; // "planledg"
+
+/// Brings the database at `url` to [`SCHEMA_VERSION`], applying the migrations it lacks
+/// in one transaction. Idempotent: running it again applies nothing. Returns the
+/// versions applied. Run it as the database owner (or a superuser); the roles that
+/// append get `planledger_app` granted.
+pub fn migrate(url: &str) -> Result<Vec<u32>, PostgresError> {
+    let mut client = crate::store::connect(url)?;
+    migrate_client(&mut client)
+}
+
+fn migrate_client(client: &mut Client) -> Result<Vec<u32>, PostgresError> {
+    let sql = |what: &'static str| move |source| PostgresError::Sql { what, source };
+    let mut tx = client.transaction().map_err(sql("begin the migration"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .map_err(sql("take the migration lock"))?;
+    tx.batch_execute(
+        "CREATE SCHEMA IF NOT EXISTS planledger;
+         CREATE TABLE IF NOT EXISTS planledger.schema_migrations (
+             version     integer PRIMARY KEY,
+             description text NOT NULL,
+             applied_at  timestamptz NOT NULL DEFAULT now()
+         );",
+    )
+    .map_err(sql("create the migrations table"))?;
+    let found = max_version(&mut tx)?;
+    if found > SCHEMA_VERSION {
+        return Err(PostgresError::NewerSchema {
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    let mut applied = Vec::new();
+    for m in MIGRATIONS.iter().filter(|m| m.version > found) {
+        tx.batch_execute(m.sql)
+            .map_err(|source| PostgresError::Migration {
+                version: m.version,
+                source,
+            })?;
+        tx.execute(
+            "INSERT INTO planledger.schema_migrations (version, description) VALUES ($1, $2)",
+            &[&(m.version as i32), &m.description],
+        )
+        .map_err(sql("record a migration"))?;
+        applied.push(m.version);
+    }
+    tx.commit().map_err(sql("commit the migration"))?;
+    Ok(applied)
+}
+
+/// The highest applied migration; 0 for a database never migrated.
+pub(crate) fn max_version(client: &mut impl postgres::GenericClient) -> Result<u32, PostgresError> {
+    let sql = |source| PostgresError::Sql {
+        what: "read the schema version",
+        source,
+    };
+    let exists: bool = client
+        .query_one(
+            "SELECT to_regclass('planledger.schema_migrations') IS NOT NULL",
+            &[],
+        )
+        .map_err(sql)?
+        .get(0);
+    if !exists {
+        return Ok(0);
+    }
+    let v: Option<i32> = client
+        .query_one("SELECT max(version) FROM planledger.schema_migrations", &[])
+        .map_err(sql)?
+        .get(0);
+    Ok(v.unwrap_or(0).max(0) as u32)
+}
+
+/// Checks that the database is at exactly the version this build knows.
+pub(crate) fn check_version(client: &mut Client) -> Result<(), PostgresError> {
+    let found = max_version(client)?;
+    match found.cmp(&SCHEMA_VERSION) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Less => Err(PostgresError::NotMigrated {
+            found,
+            needed: SCHEMA_VERSION,
+        }),
+        std::cmp::Ordering::Greater => Err(PostgresError::NewerSchema {
+            found,
+            known: SCHEMA_VERSION,
+        }),
+    }
+}

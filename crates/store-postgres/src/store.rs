@@ -1,0 +1,519 @@
+//! [`PostgresStore`]: one ledger in a PostgreSQL database.
+
+use std::sync::Mutex;
+
+use planledger_ledger::{Frontier, Hash, NodeId, Record};
+use planledger_store::{AppendBatch, Appended, Chain, Head, Store, StoreError};
+use postgres::{Client, NoTls, Statement, Transaction};
+
+use crate::PostgresError;
+
+/// Opens a connection. Commits must be durable before an append returns, so a session
+/// that inherits `synchronous_commit = off` is switched back on; `local`, `on`,
+/// `remote_write` and `remote_apply` are the administrator's choice and are kept.
+pub(crate) fn connect(url: &str) -> Result<Client, PostgresError> {
+    let mut client =
+        Client::connect(url, NoTls).map_err(|source| PostgresError::Connect { source })?;
+    let sql = |source| PostgresError::Sql {
+        what: "check synchronous_commit",
+        source,
+    };
+    let mode: String = client
+        .query_one("SHOW synchronous_commit", &[])
+        .map_err(sql)?
+        .get(0);
+    if mode == "off" {
+        client
+            .batch_execute("SET synchronous_commit = on")
+            .map_err(sql)?;
+    }
+    Ok(client)
+}
+
+/// The statements of one connection, prepared once.
+struct Statements {
+    lock_head: Statement,
+    read_head: Statement,
+    stream_version: Statement,
+    insert_records: Statement,
+    insert_nodes: Statement,
+    update_head: Statement,
+    read_all: Statement,
+    read_stream: Statement,
+    node: Statement,
+}
+
+struct Conn {
+    client: Client,
+    st: Statements,
+}
+
+impl Conn {
+    fn open(url: &str) -> Result<Conn, PostgresError> {
+        Conn::prepare(connect(url)?)
+    }
+
+    fn prepare(mut client: Client) -> Result<Conn, PostgresError> {
+        let mut p = |what: &'static str, q: &str| {
+            client
+                .prepare(q)
+                .map_err(|source| PostgresError::Sql { what, source })
+        };
+        let head_cols = "SELECT size, last_hash, peaks FROM planledger.ledgers WHERE id = $1";
+        let st = Statements {
+            lock_head: p("prepare", &format!("{head_cols} FOR UPDATE"))?,
+            read_head: p("prepare", head_cols)?,
+            stream_version: p(
+                "prepare",
+                "SELECT COALESCE(max(stream_version), 0) FROM planledger.records
+                 WHERE ledger = $1 AND stream_id = $2",
+            )?,
+            insert_records: p(
+                "prepare",
+                "INSERT INTO planledger.records (ledger, position, stream_id, stream_version, bytes)
+                 SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bytea[])",
+            )?,
+            insert_nodes: p(
+                "prepare",
+                "INSERT INTO planledger.nodes (ledger, level, idx, hash)
+                 SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bytea[])",
+            )?,
+            update_head: p(
+                "prepare",
+                "UPDATE planledger.ledgers SET size = $2, last_hash = $3, peaks = $4 WHERE id = $1",
+            )?,
+            read_all: p(
+                "prepare",
+                "SELECT position, bytes FROM planledger.records
+                 WHERE ledger = $1 AND position >= $2 ORDER BY position LIMIT $3",
+            )?,
+            read_stream: p(
+                "prepare",
+                "SELECT position, bytes FROM planledger.records
+                 WHERE ledger = $1 AND stream_id = $2 AND stream_version >= $3
+                 ORDER BY stream_version LIMIT $4",
+            )?,
+            node: p(
+                "prepare",
+                "SELECT hash FROM planledger.nodes WHERE ledger = $1 AND level = $2 AND idx = $3",
+            )?,
+        };
+        Ok(Conn { client, st })
+    }
+}
+
+/// One ledger in a PostgreSQL database (see the crate documentation for the schema).
+///
+/// Holds a small pool of connections, so that threads sharing one store read and
+/// append concurrently; appends to the ledger still serialise on its head row, in the
+/// database, which also orders writers in other processes.
+pub struct PostgresStore {
+    url: String,
+    ledger: String,
+    ledger_id: i32,
+    pool: Mutex<Vec<Conn>>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the URL: it may hold a password.
+        f.debug_struct("PostgresStore")
+            .field("ledger", &self.ledger)
+            .finish_non_exhaustive()
+    }
+}
+
+fn backend(e: PostgresError) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+fn sql(what: &'static str) -> impl Fn(postgres::Error) -> StoreError {
+    move |source| backend(PostgresError::Sql { what, source })
+}
+
+fn to_i64(v: u64, what: &'static str) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| backend(PostgresError::OutOfRange { what, value: v }))
+}
+
+fn hash_from(bytes: &[u8], position: u64, what: &str) -> Result<Hash, StoreError> {
+    <[u8; 32]>::try_from(bytes)
+        .map(Hash)
+        .map_err(|_| StoreError::Corrupt {
+            position,
+            reason: format!("{what} is {} bytes, not 32", bytes.len()),
+        })
+}
+
+/// The ledger's end as stored in its head row.
+fn chain_from_row(row: &postgres::Row) -> Result<Chain, StoreError> {
+    let size: i64 = row.get(0);
+    let last_hash: &[u8] = row.get(1);
+    let peaks: &[u8] = row.get(2);
+    let size = u64::try_from(size).map_err(|_| StoreError::Corrupt {
+        position: 0,
+        reason: format!("the head row's size is negative ({size})"),
+    })?;
+    let last_hash = hash_from(last_hash, size, "the head row's last hash")?;
+    let peaks: Vec<Hash> = peaks
+        .chunks(32)
+        .map(|c| hash_from(c, size, "a Merkle peak"))
+        .collect::<Result<_, _>>()?;
+    let frontier = Frontier::from_peaks(size, peaks).ok_or_else(|| StoreError::Corrupt {
+        position: size,
+        reason: "the head row's Merkle peaks do not match its size".into(),
+    })?;
+    Ok(Chain {
+        last_hash,
+        frontier,
+    })
+}
+
+fn decode(position: i64, bytes: Vec<u8>) -> Result<Record, StoreError> {
+    Record::decode(bytes).map_err(|e| StoreError::Corrupt {
+        position: position as u64,
+        reason: format!("stored bytes are not a record: {e}"),
+    })
+}
+
+impl PostgresStore {
+    /// Opens the existing ledger `ledger` in the database at `url`; `NotFound` if there
+    /// is none. The database must be migrated ([`crate::migrate`]). Checks that the
+    /// stored head matches the last record and the stored Merkle nodes
+    /// ([`StoreError::Corrupt`] if not).
+    pub fn open(url: &str, ledger: &str) -> Result<PostgresStore, StoreError> {
+        PostgresStore::open_inner(url, ledger, false)
+    }
+
+    /// Opens `ledger`, creating it (empty) if the database has none of that name.
+    pub fn create(url: &str, ledger: &str) -> Result<PostgresStore, StoreError> {
+        PostgresStore::open_inner(url, ledger, true)
+    }
+
+    fn open_inner(url: &str, ledger: &str, create: bool) -> Result<PostgresStore, StoreError> {
+        let mut client = connect(url).map_err(backend)?;
+        // Before preparing: the statements name tables an unmigrated database lacks.
+        crate::schema::check_version(&mut client).map_err(backend)?;
+        let mut conn = Conn::prepare(client).map_err(backend)?;
+        if create {
+            conn.client
+                .execute(
+                    "INSERT INTO planledger.ledgers (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+                    &[&ledger],
+                )
+                .map_err(sql("create the ledger"))?;
+        }
+        let id: i32 = conn
+            .client
+            .query_opt(
+                "SELECT id FROM planledger.ledgers WHERE name = $1",
+                &[&ledger],
+            )
+            .map_err(sql("find the ledger"))?
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("ledger {ledger:?}"),
+            })?
+            .get(0);
+        let store = PostgresStore {
+            url: url.to_owned(),
+            ledger: ledger.to_owned(),
+            ledger_id: id,
+            pool: Mutex::new(Vec::new()),
+        };
+        store.check_head(&mut conn)?;
+        store
+            .pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
+        Ok(store)
+    }
+
+    /// The ledger's name.
+    pub fn ledger(&self) -> &str {
+        &self.ledger
+    }
+
+    /// The names of the ledgers in the database at `url`.
+    pub fn ledgers(url: &str) -> Result<Vec<String>, StoreError> {
+        let mut client = connect(url).map_err(backend)?;
+        crate::schema::check_version(&mut client).map_err(backend)?;
+        Ok(client
+            .query("SELECT name FROM planledger.ledgers ORDER BY name", &[])
+            .map_err(sql("list the ledgers"))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    /// The opening check: the head row agrees with the last record and with the stored
+    /// Merkle nodes. Cheap (a handful of index lookups); `verify` checks everything.
+    fn check_head(&self, conn: &mut Conn) -> Result<(), StoreError> {
+        let id = self.ledger_id;
+        let c = &mut conn.client;
+        let row = c
+            .query_one(&conn.st.read_head, &[&id])
+            .map_err(sql("read the head"))?;
+        let chain = chain_from_row(&row)?;
+        let size = chain.frontier.size();
+        let max: Option<i64> = c
+            .query_one(
+                "SELECT max(position) FROM planledger.records WHERE ledger = $1",
+                &[&id],
+            )
+            .map_err(sql("read the last position"))?
+            .get(0);
+        let expected_max = size.checked_sub(1);
+        if max.map(|m| m as u64) != expected_max {
+            return Err(StoreError::Corrupt {
+                position: size.min(max.map_or(0, |m| m as u64 + 1)),
+                reason: format!(
+                    "the head says {size} records, but the last stored position is {}",
+                    max.map_or("none".into(), |m| m.to_string())
+                ),
+            });
+        }
+        let Some(last) = expected_max else {
+            return Ok(());
+        };
+        let rows = c
+            .query(&conn.st.read_all, &[&id, &(last as i64), &1i64])
+            .map_err(sql("read the last record"))?;
+        let record = decode(rows[0].get(0), rows[0].get(1))?;
+        if record.hash() != chain.last_hash {
+            return Err(StoreError::Corrupt {
+                position: last,
+                reason: "the last record's hash differs from the head's last hash".into(),
+            });
+        }
+        // Each peak is the root of a perfect subtree, largest (leftmost) first.
+        let mut start = 0u64;
+        for (level, peak) in (0..64u8)
+            .rev()
+            .filter(|l| size & (1 << l) != 0)
+            .zip(chain.frontier.peaks())
+        {
+            let idx = (start >> level) as i64;
+            let stored = c
+                .query_opt(&conn.st.node, &[&id, &i16::from(level), &idx])
+                .map_err(sql("read a Merkle node"))?;
+            let matches = stored.is_some_and(|r| r.get::<_, &[u8]>(0) == peak.as_bytes());
+            if !matches {
+                return Err(StoreError::Corrupt {
+                    position: last,
+                    reason: format!(
+                        "the head's Merkle peak at level {level} differs from the stored node"
+                    ),
+                });
+            }
+            start += 1 << level;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on a pooled connection. A connection that broke is not returned.
+    fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&mut Conn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => Conn::open(&self.url).map_err(backend)?,
+        };
+        let out = f(&mut conn);
+        if !conn.client.is_closed() {
+            self.pool
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(conn);
+        }
+        out
+    }
+
+    /// Writes sealed records, their Merkle nodes and the new head, in `tx`.
+    fn write(
+        &self,
+        tx: &mut Transaction<'_>,
+        st: &Statements,
+        records: &[Record],
+        nodes: &[(NodeId, Hash)],
+        chain: &Chain,
+    ) -> Result<(), StoreError> {
+        let id = self.ledger_id;
+        let mut positions = Vec::with_capacity(records.len());
+        let mut versions = Vec::with_capacity(records.len());
+        for r in records {
+            positions.push(to_i64(r.position(), "position")?);
+            versions.push(to_i64(r.stream_version(), "stream version")?);
+        }
+        let streams: Vec<&str> = records.iter().map(|r| r.stream_id()).collect();
+        let bytes: Vec<&[u8]> = records.iter().map(|r| r.bytes()).collect();
+        tx.execute(
+            &st.insert_records,
+            &[&id, &positions, &streams, &versions, &bytes],
+        )
+        .map_err(sql("insert records"))?;
+        let levels: Vec<i16> = nodes.iter().map(|(n, _)| i16::from(n.level)).collect();
+        let mut idxs = Vec::with_capacity(nodes.len());
+        for (n, _) in nodes {
+            idxs.push(to_i64(n.index, "Merkle node index")?);
+        }
+        let hashes: Vec<&[u8]> = nodes.iter().map(|(_, h)| h.as_bytes().as_slice()).collect();
+        tx.execute(&st.insert_nodes, &[&id, &levels, &idxs, &hashes])
+            .map_err(sql("insert Merkle nodes"))?;
+        let size = to_i64(chain.frontier.size(), "size")?;
+        let peaks: Vec<u8> = chain.frontier.peaks().iter().flat_map(|h| h.0).collect();
+        tx.execute(
+            &st.update_head,
+            &[&id, &size, &chain.last_hash.as_bytes().as_slice(), &peaks],
+        )
+        .map_err(sql("update the head"))?;
+        Ok(())
+    }
+}
+
+fn stream_version(
+    tx: &mut Transaction<'_>,
+    st: &Statements,
+    ledger: i32,
+    stream_id: &str,
+) -> Result<u64, StoreError> {
+    let v: i64 = tx
+        .query_one(&st.stream_version, &[&ledger, &stream_id])
+        .map_err(sql("read the stream version"))?
+        .get(0);
+    Ok(v as u64)
+}
+
+impl Store for PostgresStore {
+    fn append(&self, batch: AppendBatch) -> Result<Appended, StoreError> {
+        if batch.events.is_empty() {
+            return Err(StoreError::EmptyBatch);
+        }
+        self.with_conn(|conn| {
+            let st = &conn.st;
+            let mut tx = conn.client.transaction().map_err(sql("begin an append"))?;
+            // The ledger's write lock: held until commit, so the next append to this
+            // ledger seals on top of this one; other ledgers' rows are not touched.
+            let row = tx
+                .query_one(&st.lock_head, &[&self.ledger_id])
+                .map_err(sql("lock the head"))?;
+            let mut chain = chain_from_row(&row)?;
+            let current = stream_version(&mut tx, st, self.ledger_id, &batch.stream_id)?;
+            if !batch.expected.admits(current) {
+                return Err(StoreError::Conflict {
+                    stream_id: batch.stream_id.clone(),
+                    expected: batch.expected,
+                    actual: current,
+                });
+            }
+            let (records, nodes) = chain.seal_batch(&batch, current)?;
+            self.write(&mut tx, st, &records, &nodes, &chain)?;
+            tx.commit().map_err(sql("commit an append"))?;
+            Ok(Appended {
+                first_position: records[0].position(),
+                stream_version: current + records.len() as u64,
+                head: chain.head(),
+            })
+        })
+    }
+
+    fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        // No stored version exceeds bigint: past it there is nothing to read.
+        let Ok(from) = i64::try_from(from_version) else {
+            return Ok(Vec::new());
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with_conn(|conn| {
+            let rows = conn
+                .client
+                .query(
+                    &conn.st.read_stream,
+                    &[&self.ledger_id, &stream_id, &from, &limit],
+                )
+                .map_err(sql("read a stream"))?;
+            rows.into_iter()
+                .map(|r| decode(r.get(0), r.get(1)))
+                .collect()
+        })
+    }
+
+    fn read_all(&self, from_position: u64, limit: usize) -> Result<Vec<Record>, StoreError> {
+        let Ok(from) = i64::try_from(from_position) else {
+            return Ok(Vec::new());
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with_conn(|conn| {
+            let rows = conn
+                .client
+                .query(&conn.st.read_all, &[&self.ledger_id, &from, &limit])
+                .map_err(sql("read records"))?;
+            rows.into_iter()
+                .map(|r| decode(r.get(0), r.get(1)))
+                .collect()
+        })
+    }
+
+    fn head(&self) -> Result<Head, StoreError> {
+        self.with_conn(|conn| {
+            let row = conn
+                .client
+                .query_one(&conn.st.read_head, &[&self.ledger_id])
+                .map_err(sql("read the head"))?;
+            Ok(chain_from_row(&row)?.head())
+        })
+    }
+
+    fn node(&self, id: NodeId) -> Result<Hash, StoreError> {
+        let not_found = || StoreError::NotFound {
+            what: format!("Merkle node (level {}, index {})", id.level, id.index),
+        };
+        let idx = i64::try_from(id.index).map_err(|_| not_found())?;
+        self.with_conn(|conn| {
+            let row = conn
+                .client
+                .query_opt(
+                    &conn.st.node,
+                    &[&self.ledger_id, &i16::from(id.level), &idx],
+                )
+                .map_err(sql("read a Merkle node"))?
+                .ok_or_else(not_found)?;
+            hash_from(row.get(0), id.index, "a stored Merkle node")
+        })
+    }
+
+    fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
+        self.with_conn(|conn| {
+            let v: i64 = conn
+                .client
+                .query_one(&conn.st.stream_version, &[&self.ledger_id, &stream_id])
+                .map_err(sql("read the stream version"))?
+                .get(0);
+            Ok(v as u64)
+        })
+    }
+
+    fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
+        self.with_conn(|conn| {
+            let st = &conn.st;
+            let mut tx = conn.client.transaction().map_err(sql("begin a copy"))?;
+            let row = tx
+                .query_one(&st.lock_head, &[&self.ledger_id])
+                .map_err(sql("lock the head"))?;
+            let mut chain = chain_from_row(&row)?;
+            let id = self.ledger_id;
+            let nodes =
+                chain.accept_sealed(records, |stream| stream_version(&mut tx, st, id, stream))?;
+            if !records.is_empty() {
+                self.write(&mut tx, st, records, &nodes, &chain)?;
+                tx.commit().map_err(sql("commit a copy"))?;
+            }
+            Ok(chain.head())
+        })
+    }
+}
