@@ -1,15 +1,14 @@
 //! The store conformance suite on PostgreSQL: one line per check, each on a fresh
 //! ledger of its own in a freshly migrated database of the shared test server.
 
+use crate::migrated_db;
+
 use planledger_store::{Store, conformance as c};
-use planledger_store_postgres::{PostgresStore, migrate, testing};
+use planledger_store_postgres::PostgresStore;
 
 /// A new, empty ledger in a new database.
 fn fresh() -> PostgresStore {
-    let url = testing::shared()
-        .create_database()
-        .expect("create a database");
-    migrate(&url).expect("migrate");
+    let url = migrated_db();
     PostgresStore::create(&url, "conformance").expect("create the ledger")
 }
 
@@ -67,10 +66,7 @@ fn append_sealed_copies_identically() {
 }
 #[test]
 fn append_sealed_copies_identically_between_ledgers_of_one_database() {
-    let url = testing::shared()
-        .create_database()
-        .expect("create a database");
-    migrate(&url).expect("migrate");
+    let url = migrated_db();
     let source = PostgresStore::create(&url, "org-a").expect("create org-a");
     let target = PostgresStore::create(&url, "org-b").expect("create org-b");
     c::append_sealed_copies_identically(&source, &target);
@@ -85,10 +81,7 @@ fn readers_see_only_whole_batches() {
 }
 #[test]
 fn reopen_keeps_records_and_head() {
-    let url = testing::shared()
-        .create_database()
-        .expect("create a database");
-    migrate(&url).expect("migrate");
+    let url = migrated_db();
     let mut first = true;
     c::reopen_keeps_records_and_head(|| {
         if std::mem::take(&mut first) {

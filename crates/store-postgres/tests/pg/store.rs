@@ -1,11 +1,13 @@
-//! PostgresStore against a real server (one throwaway server for this test binary, a
-//! database per test).
+//! The PostgreSQL store's own rules, beyond the conformance suite: the schema, the
+//! application role, ledgers side by side, the opening check.
 
 use std::sync::Arc;
 
 use planledger_ledger::{Actor, Envelope, Frontier, Hash, Record};
 use planledger_store::{AppendBatch, ExpectedVersion, NewEvent, Store, StoreError};
 use planledger_store_postgres::{PostgresStore, SCHEMA_VERSION, migrate, testing};
+
+use crate::{migrated_db, superuser as sql};
 
 fn batch(stream: &str, expected: ExpectedVersion, n: usize) -> AppendBatch {
     AppendBatch {
@@ -25,18 +27,6 @@ fn batch(stream: &str, expected: ExpectedVersion, n: usize) -> AppendBatch {
             })
             .collect(),
     }
-}
-
-fn migrated_db() -> String {
-    let url = testing::shared()
-        .create_database()
-        .expect("create a database");
-    migrate(&url).expect("migrate");
-    url
-}
-
-fn sql(url: &str) -> postgres::Client {
-    postgres::Client::connect(url, postgres::NoTls).expect("connect as superuser")
 }
 
 /// Re-reads the whole ledger and checks positions, the chain and the tree head: the
