@@ -10,10 +10,12 @@
 
 mod chain;
 pub mod conformance;
+mod copy;
 mod memory;
 mod verify;
 
 pub use chain::{Chain, NodeHashes};
+pub use copy::copy_ledger;
 pub use memory::MemoryStore;
 pub use verify::{StoreNodes, VerifyReport, verify_store};
 
