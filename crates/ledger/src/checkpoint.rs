@@ -206,7 +206,8 @@ impl CheckpointSigner {
 
 /// `name+hash+base64` → (name, key id, decoded key bytes after the algorithm byte).
 fn split_key_text(text: &str) -> Result<(&str, u32, Vec<u8>), CheckpointError> {
-    let mut parts = text.split('+');
+    // At most three parts: base64 itself may contain '+'.
+    let mut parts = text.splitn(3, '+');
     let (Some(name), Some(id), Some(b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -526,6 +527,19 @@ mod tests {
         ));
         assert!(CheckpointSigner::from_seed("has space", [1; 32]).is_err());
         assert!(CheckpointSigner::from_seed("a+b", [1; 32]).is_err());
+    }
+
+    #[test]
+    fn key_text_whose_base64_contains_plus_parses() {
+        let mut seed = [0u8; 32];
+        for (i, b) in seed.iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        let s = CheckpointSigner::from_seed("example.org/planledger-test", seed).unwrap();
+        let v = s.verifier().to_text();
+        let b64 = v.splitn(3, '+').nth(2).unwrap();
+        assert!(b64.contains('+'), "this key's base64 must contain '+': {v}");
+        assert_eq!(CheckpointVerifier::from_text(&v).unwrap(), s.verifier());
     }
 
     #[test]
