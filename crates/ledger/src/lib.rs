@@ -6,8 +6,25 @@
 //! specified in `FORMAT.md` at the repository root; that document, not this code, is the
 //! contract a verifier in another language is written against.
 //!
+//! The parts, in the order a record meets them:
+//!
+//! - [`seal`] turns an [`Entry`] into a [`Record`] at a position, chained to the previous
+//!   record's hash; [`Record::decode`] reads stored bytes back, rejecting anything that
+//!   is not exactly one record.
+//! - [`Frontier`] appends record hashes to the Merkle tree incrementally and reports the
+//!   perfect-subtree nodes ([`NodeId`]) a store keeps.
+//! - [`inclusion_proof`] and [`consistency_proof`] build RFC 9162 proofs from any
+//!   [`NodeSource`] (a store, or [`MemoryTree`]); [`InclusionProof::verify`] and
+//!   [`ConsistencyProof::verify`] check every field.
+//! - [`CheckpointSigner`] signs a [`Checkpoint`] (a tree head with origin and time) as a
+//!   C2SP signed note; [`Checkpoint::verify`] opens one with [`CheckpointVerifier`]s.
+//! - [`Verifier`] checks a range of stored records, fed in chunks and hashed in
+//!   parallel, and names the first [`Violation`].
+//!
 //! ```
-//! use planledger_ledger::{seal, Actor, Entry, Envelope, Frontier, Hash, Record};
+//! use planledger_ledger::{
+//!     seal, Actor, Entry, Envelope, Frontier, Hash, Record, TreeHead, Verifier,
+//! };
 //!
 //! let entry = Entry {
 //!     stream_id: "plan-0001".into(),
@@ -27,6 +44,12 @@
 //! let mut tree = Frontier::new();
 //! tree.push(record.hash(), |_node, _hash| {});
 //! assert_eq!(tree.size(), 1);
+//!
+//! // Anyone holding the stored bytes can check them against a tree head.
+//! let mut verifier = Verifier::new();
+//! verifier.expect_root(TreeHead { size: 1, root: tree.root() }).unwrap();
+//! verifier.feed(&[record.bytes()]).unwrap();
+//! assert_eq!(verifier.finish(None).unwrap().end, 1);
 //! ```
 
 mod checkpoint;
