@@ -285,6 +285,8 @@ fn check_id(kind: &'static str, s: &str) -> Result<(), IdError> {
     }
     // Ids end up in stream ids, indexes and log lines: refuse anything that could be
     // a personnummer (10 or 12 digits in a row, with or without a separator).
+    // A separator continues the run only where a personnummer has one: after six
+    // (YYMMDD-) or eight (YYYYMMDD-) digits, so that "2026-000123" stays an id.
     let mut run = 0;
     for c in s.chars() {
         if c.is_ascii_digit() {
@@ -292,7 +294,7 @@ fn check_id(kind: &'static str, s: &str) -> Result<(), IdError> {
             if run >= 10 {
                 return Err(IdError::LooksLikePersonnummer { kind });
             }
-        } else if !(c == '-' || c == '+') {
+        } else if !((c == '-' || c == '+') && (run == 6 || run == 8)) {
             run = 0;
         }
     }

@@ -797,18 +797,28 @@ impl PlanState {
                 },
             };
         }
-        if let Some(s) = self.supplements.last() {
-            return match &s.provided {
-                None => no(FeeReason::SupplementOutstanding { due_on: s.due_on }),
-                Some(p) if p.stamp.at.date_naive() > s.due_on => no(FeeReason::SupplementLate {
-                    due_on: s.due_on,
+        // "Supplemented as asked" (001): every supplement asked for came by its due date.
+        if let Some(open) = self.open_supplement() {
+            return no(FeeReason::SupplementOutstanding {
+                due_on: open.due_on,
+            });
+        }
+        for s in &self.supplements {
+            if let Some(p) = &s.provided {
+                let provided_on = p.stamp.at.date_naive();
+                if provided_on > s.due_on {
+                    return no(FeeReason::SupplementLate {
+                        due_on: s.due_on,
+                        provided_on,
+                    });
+                }
+            }
+        }
+        if let Some(p) = self.supplements.last().and_then(|s| s.provided.as_ref()) {
+            return FeeDecision {
+                payable: true,
+                reason: FeeReason::Supplemented {
                     provided_on: p.stamp.at.date_naive(),
-                }),
-                Some(p) => FeeDecision {
-                    payable: true,
-                    reason: FeeReason::Supplemented {
-                        provided_on: p.stamp.at.date_naive(),
-                    },
                 },
             };
         }
