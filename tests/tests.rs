@@ -1,2 +1,4 @@
 //! End-to-end tests: they drive the built `planledger` binary. One test binary (as in
 //! ripgrep): topic modules are declared here.
+
+mod crash;
