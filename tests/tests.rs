@@ -2,3 +2,4 @@
 //! ripgrep): topic modules are declared here.
 
 mod crash;
+mod postgres;
