@@ -20,7 +20,9 @@
 //! - [`DeadlinePolicy`] holds an organisation's deadlines per act, from TOML, with
 //!   DOMAIN.md's defaults; [`completeness`] lists what a version lacks for its act.
 //! - Events are stored as record payloads: [`Event::encode`] / [`Event::decode`]
-//!   (postcard, schema [`SCHEMA_VERSION`]), named by [`Event::event_type`].
+//!   (postcard, schema [`SCHEMA_VERSION`]), named by [`Event::event_type`];
+//!   [`Event::to_entry`] builds the ledger entry to seal and [`PlanState::apply_entry`]
+//!   folds one read back.
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
@@ -104,6 +106,7 @@ mod decide;
 mod event;
 mod id;
 mod policy;
+mod record;
 mod role;
 mod state;
 
@@ -124,6 +127,7 @@ pub use event::{
 };
 pub use id::{IdError, OrderId, Personnummer, PersonnummerError, PlanId, UnitId, UserId};
 pub use policy::{ActDeadlines, DeadlinePolicy, PolicyError};
+pub use record::EntryError;
 pub use role::{Actor, ActorError, Role, UnknownRole};
 pub use state::{
     AuthorityState, ClosedRecord, CorrectionRecord, DeviationRecord, Due, DueKind, FeeDecision,

@@ -268,3 +268,46 @@ proptest! {
         let _ = Event::decode(&bytes);
     }
 }
+
+#[test]
+fn an_event_goes_into_a_ledger_entry_and_back_into_the_fold() {
+    let mut h = Harness::ordered(ActKind::HomeCare, at(2026, 3, 1));
+    h.ok(&key_worker(), at(2026, 3, 5), draft(ActKind::HomeCare));
+    let mut folded = PlanState::new();
+    for (i, (e, when, who)) in h.log.iter().enumerate() {
+        let entry = e.to_entry(&plan_id(), i as u64 + 1, *when, who);
+        assert_eq!(entry.stream_id, "plan-0001");
+        assert_eq!(entry.event_type, e.event_type());
+        assert_eq!(entry.schema_version, SCHEMA_VERSION);
+        assert_eq!(entry.actor.role, who.role.as_str());
+        assert_eq!(&folded.apply_entry(&entry).unwrap(), e);
+    }
+    assert_eq!(folded, h.state);
+
+    let mut entry = h.log[1]
+        .0
+        .to_entry(&plan_id(), 2, at(2026, 3, 5), &key_worker());
+    entry.event_type = "plan_revised".into();
+    assert!(matches!(
+        Event::from_entry(&entry),
+        Err(EntryError::EventTypeMismatch {
+            stream_version: 2,
+            ..
+        })
+    ));
+    entry.event_type = "plan_drafted".into();
+    entry.actor.role = "janitor".into();
+    assert!(matches!(
+        Event::from_entry(&entry),
+        Err(EntryError::Actor { .. })
+    ));
+    entry.actor.role = "key_worker".into();
+    entry.schema_version = 9;
+    assert!(matches!(
+        Event::from_entry(&entry),
+        Err(EntryError::Decode {
+            source: DecodeError::UnsupportedSchema(9),
+            ..
+        })
+    ));
+}

@@ -10,5 +10,6 @@ mod fee;
 mod ids;
 mod lifecycle;
 mod policy;
+mod properties;
 mod roles;
 mod scenario;
