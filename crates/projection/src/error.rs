@@ -1,0 +1,55 @@
+//! Why a fold stopped. Every error names the record's position; none carries payload
+//! contents, so a message can go to a log as it is.
+
+use planledger_plan::{ActorError, DecodeError, IdError};
+use planledger_store::StoreError;
+
+/// Why the projection could not fold a record. The projection is left at the record
+/// that failed ([`crate::Projection::position`]): everything before it is folded,
+/// nothing of it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProjectionError {
+    #[error("reading the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("record {position} ({event_type}) does not decode as an event: {source}")]
+    Decode {
+        position: u64,
+        event_type: String,
+        #[source]
+        source: DecodeError,
+    },
+    #[error(
+        "record {position} is encrypted; this build reads plaintext payloads only (no key store)"
+    )]
+    Encrypted { position: u64 },
+    #[error("record {position} names an actor the domain does not know: {source}")]
+    Actor {
+        position: u64,
+        #[source]
+        source: ActorError,
+    },
+    #[error("record {position} has a stream id that is not a plan id: {source}")]
+    StreamId {
+        position: u64,
+        #[source]
+        source: IdError,
+    },
+    #[error("record {position} was recorded at {micros} µs, outside the representable time range")]
+    Time { position: u64, micros: i64 },
+    #[error(
+        "record {position} is version {found} of its stream, but the stream's next version is {expected}"
+    )]
+    StreamVersion {
+        position: u64,
+        expected: u64,
+        found: u64,
+    },
+    #[error("the store returned position {found} where position {expected} was next")]
+    Position { expected: u64, found: u64 },
+    #[error(
+        "record {position} does not follow the record this projection folded last (its predecessor hash differs): \
+         the ledger was rewritten or this projection belongs to another ledger; rebuild it"
+    )]
+    Diverged { position: u64 },
+}
