@@ -21,7 +21,7 @@ use crate::state::PlanState;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Rejection {
-    #[error("a {} may not {command}; this needs one of: {}", .role.describe(), describe_roles(.allowed))]
+    #[error("{} may not {command}; this needs one of: {}", with_article(.role.describe()), describe_roles(.allowed))]
     NotPermitted {
         role: Role,
         command: &'static str,
@@ -102,6 +102,15 @@ pub enum Rejection {
     NoSuchRecord { refers_to: u64, last: u64 },
     #[error("the plan is closed; {command} is not possible (a correction note still is)")]
     Closed { command: &'static str },
+}
+
+fn with_article(noun: &str) -> String {
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {noun}")
 }
 
 fn describe_roles(roles: &[Role]) -> String {

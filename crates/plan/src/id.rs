@@ -148,6 +148,12 @@ impl Personnummer {
         NaiveDate::from_ymd_opt(year, month, day).expect("validated on parse")
     }
 
+    /// Whether the person was born on the 5th, 15th or 25th of a month: SoL case files
+    /// of such people are kept for research instead of weeded (DOMAIN.md, "Retention").
+    pub fn is_research_sample(&self) -> bool {
+        matches!(chrono::Datelike::day(&self.birth_date()), 5 | 15 | 25)
+    }
+
     /// Whether this is a samordningsnummer (coordination number: day + 60).
     pub fn is_coordination_number(&self) -> bool {
         raw_day(&self.digits[6..8]) > 60

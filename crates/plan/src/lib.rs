@@ -103,6 +103,7 @@ mod command;
 mod completeness;
 mod content;
 mod decide;
+mod diff;
 mod event;
 mod id;
 mod policy;
@@ -119,6 +120,7 @@ pub use content::{
     TimedNeed, UnknownActKind, Weekday,
 };
 pub use decide::{Rejection, allowed_roles, decide};
+pub use diff::{Change, changes};
 pub use event::{
     CloseReason, CorrectionNoted, DecodeError, DeviationRecorded, EVENT_TYPES, EncodeError, Event,
     FollowUpDone, OrderReceived, PlanApproved, PlanClosed, PlanDrafted, PlanRevised, PlanSigned,

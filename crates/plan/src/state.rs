@@ -605,6 +605,20 @@ impl PlanState {
         self.versions.iter().rev().find(|v| v.recorded_at <= at)
     }
 
+    /// What version `number` changed from the version before it (nothing for version 1
+    /// or a version that does not exist).
+    pub fn changes(&self, number: u32) -> Vec<crate::diff::Change> {
+        let Some(i) = self.versions.iter().rposition(|v| v.number == number) else {
+            return Vec::new();
+        };
+        match i.checked_sub(1) {
+            Some(prev) => {
+                crate::diff::changes(&self.versions[prev].content, &self.versions[i].content)
+            }
+            None => Vec::new(),
+        }
+    }
+
     /// The gaps of version `number` for the plan's act, signatures included.
     pub fn gaps(&self, number: u32) -> Vec<Gap> {
         let (Some(v), Some(act)) = (self.version(number), self.act) else {

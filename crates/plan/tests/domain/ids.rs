@@ -215,3 +215,24 @@ proptest! {
         prop_assert_eq!(Personnummer::parse(&bad), Err(PersonnummerError::CheckDigit));
     }
 }
+
+#[test]
+fn people_born_on_the_5th_15th_or_25th_are_research_samples_not_weeded() {
+    assert!(!pnr().is_research_sample()); // born the 23rd
+    assert!(
+        !Personnummer::parse(SAMORDNING)
+            .unwrap()
+            .is_research_sample()
+    ); // the 3rd
+    for day in ["05", "15", "25", "65", "75", "85"] {
+        let digits = with_check(&format!("6408{day}323"));
+        let p = Personnummer::parse(&format!("19{digits}")).unwrap();
+        assert!(p.is_research_sample(), "day {day}");
+    }
+    let digits = with_check("640806323");
+    assert!(
+        !Personnummer::parse(&format!("19{digits}"))
+            .unwrap()
+            .is_research_sample()
+    );
+}

@@ -3,6 +3,7 @@
 
 mod fixtures;
 
+mod changes;
 mod completeness;
 mod deadlines;
 mod events;

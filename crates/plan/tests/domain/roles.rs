@@ -173,3 +173,18 @@ fn a_rejection_names_the_rule_and_the_remedy_and_no_personal_data() {
         }
     }
 }
+
+#[test]
+fn a_rejection_reads_as_english_for_every_role() {
+    let h = busy_plan();
+    let r = decide(&h.state, &approve(1), &inspector(), at(2026, 3, 7)).unwrap_err();
+    assert_eq!(
+        r.to_string(),
+        "an inspector may not approve; this needs one of: case officer"
+    );
+    let r = decide(&h.state, &approve(1), &admin_officer(), at(2026, 3, 7)).unwrap_err();
+    assert!(
+        r.to_string()
+            .starts_with("an administrative officer may not")
+    );
+}
