@@ -1,7 +1,7 @@
 //! Why a fold stopped. Every error names the record's position; none carries payload
 //! contents, so a message can go to a log as it is.
 
-use planledger_plan::{ActorError, DecodeError, IdError};
+use planledger_plan::{EntryError, IdError};
 use planledger_store::StoreError;
 
 /// Why the projection could not fold a record. The projection is left at the record
@@ -12,22 +12,13 @@ use planledger_store::StoreError;
 pub enum ProjectionError {
     #[error("reading the store: {0}")]
     Store(#[from] StoreError),
-    #[error("record {position} ({event_type}) does not decode as an event: {source}")]
-    Decode {
-        position: u64,
-        event_type: String,
-        #[source]
-        source: DecodeError,
-    },
-    #[error(
-        "record {position} is encrypted; this build reads plaintext payloads only (no key store)"
-    )]
-    Encrypted { position: u64 },
-    #[error("record {position} names an actor the domain does not know: {source}")]
-    Actor {
+    /// The record is not an event of a plan: its payload does not decode (or is not the
+    /// event type the record names), it is encrypted, or its actor or time is invalid.
+    #[error("record {position} is not an event of a plan: {source}")]
+    Entry {
         position: u64,
         #[source]
-        source: ActorError,
+        source: EntryError,
     },
     #[error("record {position} has a stream id that is not a plan id: {source}")]
     StreamId {
@@ -35,8 +26,6 @@ pub enum ProjectionError {
         #[source]
         source: IdError,
     },
-    #[error("record {position} was recorded at {micros} µs, outside the representable time range")]
-    Time { position: u64, micros: i64 },
     #[error(
         "record {position} is version {found} of its stream, but the stream's next version is {expected}"
     )]

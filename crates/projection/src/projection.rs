@@ -41,24 +41,8 @@ impl EventRef {
 fn decode_record(record: &Record) -> Result<(PlanId, EventRef), ProjectionError> {
     let position = record.position();
     let entry = record.entry();
-    if !entry.envelope.is_plaintext() {
-        return Err(ProjectionError::Encrypted { position });
-    }
-    let event =
-        Event::decode_versioned(entry.schema_version, &entry.payload).map_err(|source| {
-            ProjectionError::Decode {
-                position,
-                event_type: entry.event_type.clone(),
-                source,
-            }
-        })?;
-    let actor = Actor::try_from(&entry.actor)
-        .map_err(|source| ProjectionError::Actor { position, source })?;
-    let recorded_at =
-        DateTime::from_timestamp_micros(entry.recorded_at_micros).ok_or(ProjectionError::Time {
-            position,
-            micros: entry.recorded_at_micros,
-        })?;
+    let (event, recorded_at, actor) =
+        Event::from_entry(entry).map_err(|source| ProjectionError::Entry { position, source })?;
     let plan = PlanId::new(entry.stream_id.clone())
         .map_err(|source| ProjectionError::StreamId { position, source })?;
     Ok((
@@ -608,7 +592,13 @@ mod tests {
         let mut p = Projection::new();
         let err = p.catch_up_in_chunks(s.store(), 4).unwrap_err();
         assert!(
-            matches!(err, ProjectionError::Decode { position: 9, .. }),
+            matches!(
+                err,
+                ProjectionError::Entry {
+                    position: 9,
+                    source: planledger_plan::EntryError::Decode { .. }
+                }
+            ),
             "{err}"
         );
         assert!(err.to_string().contains("record 9"), "{err}");
