@@ -1,0 +1,402 @@
+//! The command line's syntax: clap derive structs whose doc comments are the `--help`
+//! text. Nothing here checks meaning; `config` turns these into validated values.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub const AFTER_HELP: &str = "\
+EXIT CODES:
+    0  success
+    1  verification failure: the ledger, a checkpoint or a bundle does not verify
+    2  usage error or bad input (a malformed line, an invalid personnummer, a command
+       the domain rejects such as a wrong role); `import` also exits 2 when any line
+       was rejected (the other lines are recorded)
+    3  conflict: the plan changed since it was read (another writer); re-run the command
+    4  not found: no such plan, client, ledger or file
+    5  storage or I/O error
+
+The ledger is a directory (the embedded default, created by `init`) or a postgres://
+URL, given by --ledger or PLANLEDGER_LEDGER.";
+
+/// planledger — an append-only, hash-chained audit ledger for implementation plans
+/// (genomförandeplaner) in Swedish social care.
+#[derive(Parser, Debug)]
+#[command(name = "planledger", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Where the ledger is: a directory for the embedded store (created by `init`), or
+    /// a postgres:// URL (the database migrated with `db migrate`).
+    #[arg(long, global = true, env = "PLANLEDGER_LEDGER", value_name = "DIR|URL")]
+    pub ledger: Option<String>,
+
+    /// The ledger's name inside a PostgreSQL database (one database can hold several).
+    #[arg(
+        long,
+        global = true,
+        env = "PLANLEDGER_LEDGER_NAME",
+        default_value = "main",
+        value_name = "NAME"
+    )]
+    pub ledger_name: String,
+
+    /// Use this instant as "now" instead of the system clock (RFC 3339, e.g.
+    /// 2026-03-02T09:00:00Z). For tests and for back-filling records.
+    #[arg(long, global = true, env = "PLANLEDGER_NOW", value_name = "RFC3339")]
+    pub now: Option<String>,
+
+    /// The organisation's deadline policy (TOML; see the README). Read on every
+    /// invocation that needs deadlines; DOMAIN.md's defaults without it.
+    #[arg(long, global = true, env = "PLANLEDGER_POLICY", value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Create a new, empty ledger at --ledger.
+    Init,
+    /// Make a checkpoint signing key: writes the secret key (mode 0600) and prints the
+    /// public verifier key to give to inspectors.
+    Keygen {
+        /// The key's name, also the checkpoints' origin (e.g. exempel.se/planledger).
+        #[arg(long, value_name = "ORIGIN")]
+        name: String,
+        /// Where to write the secret key; must not exist yet.
+        #[arg(long, value_name = "KEYFILE")]
+        out: PathBuf,
+    },
+    /// Record the authority's order (beställning): starts the plan and its deadlines.
+    Order(OrderArgs),
+    /// Draw up version 1 of a plan from a JSON content file.
+    Draft(DraftArgs),
+    /// Make a new whole version of a plan from a JSON content file.
+    Revise(ReviseArgs),
+    /// Record a signature on a version.
+    Sign(SignArgs),
+    /// Send a version to the authority.
+    Submit(VersionArgs),
+    /// Approve a submitted version (case officer).
+    Approve(VersionArgs),
+    /// Ask for a supplement to a version by a due date (case officer).
+    RequestSupplement(RequestSupplementArgs),
+    /// Deliver a requested supplement as a version.
+    Supplement(SupplementArgs),
+    /// Record the monthly review (genomgång) of a version.
+    Review(ReviewArgs),
+    /// Record a follow-up (uppföljning) of a version.
+    FollowUp(FollowUpArgs),
+    /// Record a deviation (avvikelse) from the plan.
+    Deviation(DeviationArgs),
+    /// Append a correction (rättelse) to an earlier record of the plan.
+    Correct(CorrectArgs),
+    /// Close the plan.
+    Close(CloseArgs),
+    /// Record commands from a JSON Lines file (`-` for stdin), one command per line;
+    /// see the README for the line format. Each line is all-or-nothing; rejected lines
+    /// are reported with their line number and the run goes on (exit 2 if any was).
+    Import {
+        /// The JSON Lines file, or `-` for standard input.
+        file: String,
+    },
+    /// Print the ledger head: size, last record hash, Merkle root.
+    Head {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a plan: the current version, a given version, or the one in force on a date.
+    Show {
+        /// The plan id.
+        plan: String,
+        /// Show this version.
+        #[arg(long, conflicts_with = "as_of")]
+        version: Option<u32>,
+        /// Show the version in force on this date (YYYY-MM-DD, end of day UTC).
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
+    },
+    /// Every record of a plan, or of every plan of a client, in order.
+    History {
+        /// The plan id.
+        #[arg(long, required_unless_present = "client", conflicts_with = "client")]
+        plan: Option<String>,
+        /// The client's personnummer (12 digits).
+        #[arg(long, value_name = "PNR")]
+        client: Option<String>,
+        /// Print personnummer in full (masked otherwise).
+        #[arg(long)]
+        show_personnummer: bool,
+    },
+    /// Check the whole ledger: every record's hash and link, the Merkle tree, the head,
+    /// and every checkpoint in the witness directory.
+    Verify(VerifyArgs),
+    /// Sign the current tree head and write it to the witness directory (one new file
+    /// per checkpoint; none is ever overwritten).
+    Checkpoint {
+        /// The secret key file from `keygen`.
+        #[arg(long, value_name = "KEYFILE")]
+        key: PathBuf,
+        /// The witness directory (created if missing).
+        #[arg(long, value_name = "DIR")]
+        witness: PathBuf,
+        /// The checkpoint's origin line; the key's name by default.
+        #[arg(long, value_name = "NAME")]
+        origin: Option<String>,
+    },
+    /// Write an evidence bundle of one client: their records, an inclusion proof per
+    /// record and the signed checkpoint they lead to (check it with `verify-bundle`).
+    Export {
+        /// The client's personnummer (12 digits).
+        #[arg(long, value_name = "PNR")]
+        client: String,
+        /// The bundle file to write.
+        #[arg(long, value_name = "BUNDLE")]
+        out: PathBuf,
+        /// Sign a fresh checkpoint of the current head with this key (also written to
+        /// --witness if given).
+        #[arg(long, value_name = "KEYFILE", required_unless_present = "witness")]
+        key: Option<PathBuf>,
+        /// Without --key: prove against the latest checkpoint in this witness directory.
+        #[arg(long, value_name = "DIR")]
+        witness: Option<PathBuf>,
+        /// The verifier key to check the witness checkpoint with (without --key).
+        #[arg(long, value_name = "FILE")]
+        pubkey: Option<PathBuf>,
+    },
+    /// Copy a whole ledger into an empty one (e.g. the embedded store to PostgreSQL);
+    /// records keep their bytes, so checkpoints stay valid.
+    Copy {
+        /// The ledger to copy (directory or postgres:// URL).
+        #[arg(long, value_name = "LOC")]
+        from: String,
+        /// The empty ledger to copy into (created if missing).
+        #[arg(long, value_name = "LOC")]
+        to: String,
+    },
+    /// PostgreSQL administration.
+    Db {
+        #[command(subcommand)]
+        command: DbCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCmd {
+    /// Bring the database schema to this build's version (idempotent). Run as the
+    /// database owner.
+    Migrate {
+        /// The database (postgres://…); --ledger if not given.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+}
+
+/// Who gives a command and to which plan.
+#[derive(Args, Debug)]
+pub struct Who {
+    /// The user giving the command (their user id in the organisation).
+    #[arg(long = "as", value_name = "USER")]
+    pub user: String,
+    /// The role they act in: key_worker, staff, unit_manager, case_officer,
+    /// administrative_officer, inspector or admin.
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// The plan's id.
+    #[arg(long, value_name = "ID")]
+    pub plan: String,
+}
+
+#[derive(Args, Debug)]
+pub struct OrderArgs {
+    #[command(flatten)]
+    pub who: Who,
+    /// The order's (decision's) id in the case-management system.
+    #[arg(long, value_name = "ID")]
+    pub order: String,
+    /// The unit that carries out the services.
+    #[arg(long)]
+    pub unit: String,
+    /// The act: residential_care, home_care, lss_daily_activity or housing_support.
+    #[arg(long)]
+    pub act: String,
+    /// The client's personnummer or samordningsnummer (12 digits, YYYYMMDD-NNNN).
+    #[arg(long, value_name = "PNR")]
+    pub client: String,
+    /// The day the order reached the provider (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub received_on: String,
+    /// A granted service (repeat for several).
+    #[arg(long = "service", value_name = "TEXT")]
+    pub services: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DraftArgs {
+    #[command(flatten)]
+    pub who: Who,
+    /// The plan content as JSON (the README shows the shape).
+    #[arg(long, value_name = "FILE.json")]
+    pub content: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ReviseArgs {
+    #[command(flatten)]
+    pub who: Who,
+    /// Why: new_decision, changed_needs, follow_up, client_wish, relative_request,
+    /// staff_request, supplement or correction.
+    #[arg(long)]
+    pub reason: String,
+    /// What changed, in a sentence.
+    #[arg(long, default_value = "")]
+    pub note: String,
+    /// The whole new version as JSON.
+    #[arg(long, value_name = "FILE.json")]
+    pub content: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    #[command(flatten)]
+    pub who: Who,
+    /// The version signed.
+    #[arg(long)]
+    pub version: u32,
+    /// Who signed: client, trustee, guardian, or staff:USER (a staff member signs in
+    /// their own name).
+    #[arg(long)]
+    pub signer: String,
+}
+
+#[derive(Args, Debug)]
+pub struct VersionArgs {
+    #[command(flatten)]
+    pub who: Who,
+    /// The version.
+    #[arg(long)]
+    pub version: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct RequestSupplementArgs {
+    #[command(flatten)]
+    pub who: Who,
+    /// The version asked about.
+    #[arg(long)]
+    pub version: u32,
+    /// What is missing.
+    #[arg(long)]
+    pub reason: String,
+    /// When the supplement is due (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub due_on: String,
+}
+
+#[derive(Args, Debug)]
+pub struct SupplementArgs {
+    #[command(flatten)]
+    pub who: Who,
+    /// The version that answers the request (the one asked about or a revision of it).
+    #[arg(long)]
+    pub version: u32,
+    /// What was supplemented.
+    #[arg(long, default_value = "")]
+    pub note: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ReviewArgs {
+    #[command(flatten)]
+    pub who: Who,
+    /// The version reviewed.
+    #[arg(long)]
+    pub version: u32,
+    /// The client's participation and views are described.
+    #[arg(long)]
+    pub participation_described: bool,
+    /// Every service says what, how, when and who, with a clear goal.
+    #[arg(long)]
+    pub services_and_goals_clear: bool,
+    /// Staff new to the client could give the support from the plan alone.
+    #[arg(long)]
+    pub usable_by_new_staff: bool,
+    /// The plan matches the case officer's order.
+    #[arg(long)]
+    pub matches_order: bool,
+    /// What the review found.
+    #[arg(long, default_value = "")]
+    pub findings: String,
+}
+
+#[derive(Args, Debug)]
+pub struct FollowUpArgs {
+    #[command(flatten)]
+    pub who: Who,
+    /// The version followed up.
+    #[arg(long)]
+    pub version: u32,
+    /// What the follow-up found.
+    #[arg(long, default_value = "")]
+    pub findings: String,
+    /// The next follow-up (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub next_follow_up_on: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DeviationArgs {
+    #[command(flatten)]
+    pub who: Who,
+    /// The day it happened (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub occurred_on: String,
+    /// The service concerned.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// What happened.
+    #[arg(long)]
+    pub description: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CorrectArgs {
+    #[command(flatten)]
+    pub who: Who,
+    /// The plan's record corrected, by its number in the plan (stream version).
+    #[arg(long, value_name = "N")]
+    pub refers_to: u64,
+    /// The correction.
+    #[arg(long)]
+    pub note: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CloseArgs {
+    #[command(flatten)]
+    pub who: Who,
+    /// moved, ended or deceased.
+    #[arg(long)]
+    pub reason: String,
+    /// The day the plan ended (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub closed_on: String,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Check only the records after the latest checkpoint in --witness (whose root is
+    /// checked against the stored tree first).
+    #[arg(long, requires = "witness")]
+    pub since_checkpoint: bool,
+    /// Print a JSON report (for a nightly job).
+    #[arg(long)]
+    pub json: bool,
+    /// A witness directory: the ledger must match every checkpoint in it.
+    #[arg(long, value_name = "DIR", requires = "pubkey")]
+    pub witness: Option<PathBuf>,
+    /// The verifier key the witness checkpoints are signed with.
+    #[arg(long, value_name = "FILE")]
+    pub pubkey: Option<PathBuf>,
+}

@@ -1,0 +1,343 @@
+//! Evidence bundles: one client's records with the proofs that they are in a signed
+//! ledger, checkable offline by anyone who holds the ledger's public key.
+//!
+//! `planledger export` writes a bundle; an inspector (IVO) or a complaint handler runs
+//! `verify-bundle BUNDLE --pubkey KEY` on a machine of their own. Nothing in a bundle is
+//! taken on trust: the checkpoint's signature is checked against the key given on the
+//! command line, every record's hash is computed from its stored bytes, and every
+//! record's inclusion proof must lead from that hash to the signed root. Only then are
+//! the payloads decoded into the plan history they prove.
+//!
+//! A bundle is one JSON object (see `FORMAT.md`, "Evidence bundles"):
+//!
+//! ```json
+//! {
+//!   "format": "planledger-evidence-bundle/1",
+//!   "checkpoint": "<the signed note text of one checkpoint>",
+//!   "records": [
+//!     { "position": 0, "record": "<base64 of the stored record bytes>",
+//!       "proof": ["<hex of each sibling hash, from the leaf up>"] }
+//!   ]
+//! }
+//! ```
+//!
+//! The records of each plan must run from stream version 1 without a gap, so that a
+//! bundle cannot leave out an unwelcome version unnoticed.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{DateTime, Utc};
+use planledger_ledger::{
+    Checkpoint, CheckpointError, CheckpointVerifier, Hash, InclusionProof, InvalidProof, Record,
+};
+use planledger_plan::{Event, Signer};
+use serde::{Deserialize, Serialize};
+
+/// The `format` value of the bundles this crate reads and writes.
+pub const BUNDLE_FORMAT: &str = "planledger-evidence-bundle/1";
+
+/// A bundle as stored (the JSON shape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    pub format: String,
+    /// The signed note text of the checkpoint every proof leads to.
+    pub checkpoint: String,
+    pub records: Vec<BundleRecord>,
+}
+
+/// One record and its inclusion proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleRecord {
+    pub position: u64,
+    /// The stored record bytes, base64 (standard alphabet, padded).
+    pub record: String,
+    /// The inclusion proof's sibling hashes from the leaf up, lowercase hex.
+    pub proof: Vec<String>,
+}
+
+impl BundleRecord {
+    /// A bundle entry for `record` with its inclusion `proof`.
+    pub fn new(record: &Record, proof: &InclusionProof) -> BundleRecord {
+        BundleRecord {
+            position: record.position(),
+            record: B64.encode(record.bytes()),
+            proof: proof.path.iter().map(Hash::to_hex).collect(),
+        }
+    }
+}
+
+/// Why a bundle does not prove what it claims. Each variant says which part failed;
+/// none repeats record content.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BundleError {
+    #[error("the bundle is not valid bundle JSON: {reason}")]
+    Malformed { reason: String },
+    #[error("the bundle's format is {found:?}; this verifier reads {BUNDLE_FORMAT:?}")]
+    UnknownFormat { found: String },
+    #[error("the checkpoint does not verify with the given key: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    #[error("the bundle holds no records")]
+    Empty,
+    #[error("record at position {position}: {reason}")]
+    Record { position: u64, reason: String },
+    #[error(
+        "record at position {position} is not in the signed ledger (its inclusion proof fails: {source})"
+    )]
+    Proof {
+        position: u64,
+        #[source]
+        source: InvalidProof,
+    },
+    #[error(
+        "plan {plan}: stream version {missing} is missing from the bundle; a bundle holds every record of a plan up to the checkpoint"
+    )]
+    Gap { plan: String, missing: u64 },
+}
+
+/// A record the bundle proved, with its decoded event.
+#[derive(Debug, Clone)]
+pub struct ProvenRecord {
+    pub record: Record,
+    pub event: Event,
+}
+
+/// What a verified bundle proves: these records are in the ledger whose tree head the
+/// checkpoint signs.
+#[derive(Debug, Clone)]
+pub struct Proven {
+    pub checkpoint: Checkpoint,
+    /// By plan, then stream version.
+    pub records: Vec<ProvenRecord>,
+}
+
+/// Checks `bundle_json` against `key`: the checkpoint's signature, each record's
+/// stored bytes and hash, each inclusion proof against the signed root, that each
+/// plan's records run from version 1 without a gap, and that every payload decodes.
+pub fn verify(bundle_json: &str, key: &CheckpointVerifier) -> Result<Proven, BundleError> {
+    let bundle: Bundle = serde_json::from_str(bundle_json).map_err(|e| BundleError::Malformed {
+        reason: e.to_string(),
+    })?;
+    if bundle.format != BUNDLE_FORMAT {
+        return Err(BundleError::UnknownFormat {
+            found: bundle.format,
+        });
+    }
+    let checkpoint = Checkpoint::verify(&bundle.checkpoint, std::slice::from_ref(key))?;
+    if bundle.records.is_empty() {
+        return Err(BundleError::Empty);
+    }
+    let mut by_plan: BTreeMap<String, BTreeMap<u64, ProvenRecord>> = BTreeMap::new();
+    for entry in &bundle.records {
+        let position = entry.position;
+        let bad = |reason: String| BundleError::Record { position, reason };
+        let bytes = B64
+            .decode(&entry.record)
+            .map_err(|_| bad("the record is not valid base64".into()))?;
+        let record =
+            Record::decode(bytes).map_err(|e| bad(format!("the bytes are not a record: {e}")))?;
+        if record.position() != position {
+            return Err(bad(format!(
+                "the record's bytes say position {}",
+                record.position()
+            )));
+        }
+        let path = entry
+            .proof
+            .iter()
+            .map(|h| Hash::from_hex(h))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(format!("a proof hash is not a hash: {e}")))?;
+        let proof = InclusionProof {
+            index: position,
+            size: checkpoint.size,
+            path,
+        };
+        proof
+            .verify(&record.hash(), &checkpoint.root)
+            .map_err(|source| BundleError::Proof { position, source })?;
+        let event = Event::decode_versioned(record.entry().schema_version, record.payload())
+            .map_err(|e| bad(format!("the payload does not decode: {e}")))?;
+        if event.event_type() != record.event_type() {
+            return Err(bad(format!(
+                "the record is typed {} but its payload is {}",
+                record.event_type(),
+                event.event_type()
+            )));
+        }
+        let stream = by_plan.entry(record.stream_id().to_owned()).or_default();
+        if stream
+            .insert(record.stream_version(), ProvenRecord { record, event })
+            .is_some()
+        {
+            return Err(bad(
+                "the bundle holds this plan's stream version twice".into()
+            ));
+        }
+    }
+    let mut records = Vec::with_capacity(bundle.records.len());
+    for (plan, stream) in by_plan {
+        for (expected, (version, _)) in (1u64..).zip(&stream) {
+            if *version != expected {
+                return Err(BundleError::Gap {
+                    plan,
+                    missing: expected,
+                });
+            }
+        }
+        records.extend(stream.into_values());
+    }
+    Ok(Proven {
+        checkpoint,
+        records,
+    })
+}
+
+/// A UTC timestamp in µs as RFC 3339 (seconds precision).
+pub fn format_micros(micros: i64) -> String {
+    DateTime::<Utc>::from_timestamp_micros(micros)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| format!("{micros}µs"))
+}
+
+/// One line saying what an event recorded, for people. Personnummer are masked
+/// (`19640823-****`) unless `show_personnummer`; free text the event carries (notes,
+/// findings) is shown, as it is what the history is about.
+pub fn describe_event(event: &Event, show_personnummer: bool) -> String {
+    match event {
+        Event::OrderReceived(e) => format!(
+            "order {} received {} for unit {}, act {}, client {}{}",
+            e.order,
+            e.received_on,
+            e.unit,
+            e.act,
+            if show_personnummer {
+                e.client.expose()
+            } else {
+                e.client.to_string()
+            },
+            if e.granted_services.is_empty() {
+                String::new()
+            } else {
+                format!("; granted: {}", e.granted_services.join(", "))
+            }
+        ),
+        Event::PlanDrafted(e) => format!(
+            "version {} drawn up ({} services, {} goals)",
+            e.version,
+            e.content.services.len(),
+            e.content.goals.len()
+        ),
+        Event::PlanRevised(e) => format!(
+            "version {} made ({}){}",
+            e.version,
+            e.reason.as_str(),
+            note(&e.note)
+        ),
+        Event::PlanSigned(e) => format!(
+            "version {} signed by {}",
+            e.version,
+            match &e.signer {
+                Signer::StaffMember(user) => format!("staff member {user}"),
+                other => other.describe().to_owned(),
+            }
+        ),
+        Event::PlanSubmitted(e) => format!("version {} submitted to the authority", e.version),
+        Event::PlanApproved(e) => format!("version {} approved", e.version),
+        Event::SupplementRequested(e) => format!(
+            "supplement to version {} requested by {}: {}",
+            e.version, e.due_on, e.reason
+        ),
+        Event::SupplementProvided(e) => {
+            format!(
+                "supplement provided as version {}{}",
+                e.version,
+                note(&e.note)
+            )
+        }
+        Event::ReviewDone(e) => format!(
+            "version {} reviewed ({}){}",
+            e.version,
+            if e.checklist.all_clear() {
+                "all points clear"
+            } else {
+                "points need action"
+            },
+            note(&e.findings)
+        ),
+        Event::FollowUpDone(e) => format!(
+            "version {} followed up{}{}",
+            e.version,
+            e.next_follow_up_on
+                .map(|d| format!(", next on {d}"))
+                .unwrap_or_default(),
+            note(&e.findings)
+        ),
+        Event::DeviationRecorded(e) => format!(
+            "deviation on {}{}: {}",
+            e.occurred_on,
+            e.service
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default(),
+            e.description
+        ),
+        Event::CorrectionNoted(e) => {
+            format!("correction of record {}: {}", e.refers_to, e.note)
+        }
+        Event::PlanClosed(e) => format!("plan closed {} ({:?})", e.closed_on, e.reason),
+        other => format!("{} event", other.event_type()),
+    }
+}
+
+fn note(text: &str) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(": {text}")
+    }
+}
+
+/// The plan history a verified bundle proves, as text for people.
+pub fn render_history(proven: &Proven, show_personnummer: bool) -> String {
+    let cp = &proven.checkpoint;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "checkpoint: {} at size {}, signed {}, root {}",
+        cp.origin,
+        cp.size,
+        format_micros(cp.time_micros),
+        cp.root
+    );
+    let mut current: Option<&str> = None;
+    for p in &proven.records {
+        let r = &p.record;
+        if current != Some(r.stream_id()) {
+            current = Some(r.stream_id());
+            let _ = writeln!(out, "\nplan {}", r.stream_id());
+        }
+        let actor = &r.entry().actor;
+        let _ = writeln!(
+            out,
+            "  #{:<3} position {:<6} {}  {} ({})  {}",
+            r.stream_version(),
+            r.position(),
+            format_micros(r.entry().recorded_at_micros),
+            actor.user_id,
+            actor.role,
+            describe_event(&p.event, show_personnummer)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{} records proven by the checkpoint's signature and inclusion proofs",
+        proven.records.len()
+    );
+    out
+}
