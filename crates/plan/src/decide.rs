@@ -4,6 +4,7 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::calendar::swedish_date;
 use crate::command::Command;
 use crate::completeness::is_vague;
 use crate::content::PlanContent;
@@ -182,7 +183,7 @@ pub fn decide(
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>, Rejection> {
     let name = command.name();
-    let today = now.date_naive();
+    let today = swedish_date(now);
     if state.plan().is_some_and(|p| p != command.plan()) {
         return Err(Rejection::WrongPlan);
     }

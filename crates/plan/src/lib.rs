@@ -95,10 +95,12 @@
 //!
 //! # Dates
 //!
-//! Deadlines count calendar days between dates. The date of a recorded event is its
-//! recorded time's UTC date; business dates given in commands (`received_on`,
-//! `due_on`, …) are taken as written.
+//! Deadlines count calendar days between dates. The date of a recorded event is the
+//! Swedish calendar date of its recorded time ([`swedish_date`]: Europe/Stockholm, CET
+//! and CEST); business dates given in commands (`received_on`, `due_on`, …) are taken
+//! as written. "Today" in [`decide`] is the Swedish date of `now`.
 
+mod calendar;
 mod command;
 mod completeness;
 mod content;
@@ -111,6 +113,7 @@ mod record;
 mod role;
 mod state;
 
+pub use calendar::swedish_date;
 pub use command::Command;
 pub use completeness::{Gap, LifeAreaField, ServiceField, completeness};
 pub use content::{

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::swedish_date;
 use crate::completeness::{Gap, completeness};
 use crate::content::{ActKind, PlanContent, SignatureRequirement};
 use crate::event::{CloseReason, Event, ReviewChecklist, RevisionReason, Signer};
@@ -68,9 +69,9 @@ impl VersionRecord {
         })
     }
 
-    /// The day this version was recorded (UTC).
+    /// The day this version was recorded (in Sweden).
     pub fn recorded_on(&self) -> NaiveDate {
-        self.recorded_at.date_naive()
+        swedish_date(self.recorded_at)
     }
 }
 
@@ -656,7 +657,7 @@ impl PlanState {
                 dues.push(Due {
                     kind: DueKind::Submit,
                     due_on: add_days(order.received_on, days),
-                    met_on: met.map(|s| s.stamp.at.date_naive()),
+                    met_on: met.map(|s| swedish_date(s.stamp.at)),
                     version: met.map(|s| s.version),
                 });
             }
@@ -672,7 +673,7 @@ impl PlanState {
                     dues.push(Due {
                         kind: DueKind::Submit,
                         due_on: add_days(v.recorded_on(), days),
-                        met_on: met.map(|s| s.stamp.at.date_naive()),
+                        met_on: met.map(|s| swedish_date(s.stamp.at)),
                         version: Some(v.number),
                     });
                 }
@@ -682,7 +683,7 @@ impl PlanState {
             dues.push(Due {
                 kind: DueKind::Supplement,
                 due_on: s.due_on,
-                met_on: s.provided.as_ref().map(|p| p.stamp.at.date_naive()),
+                met_on: s.provided.as_ref().map(|p| swedish_date(p.stamp.at)),
                 version: Some(s.version),
             });
         }
@@ -690,7 +691,7 @@ impl PlanState {
             if let Some(months) = rules.review_every_months {
                 // 002: a revision is documented as "drawn up / revised / reviewed", so
                 // a new version restarts the review clock as a review does.
-                let last_review = self.reviews.last().map(|r| r.stamp.at.date_naive());
+                let last_review = self.reviews.last().map(|r| swedish_date(r.stamp.at));
                 let base =
                     last_review.map_or(current.recorded_on(), |r| r.max(current.recorded_on()));
                 dues.push(Due {
@@ -714,7 +715,7 @@ impl PlanState {
 
     /// The day of the last follow-up: a follow-up event, or a version made because of one.
     pub fn last_follow_up_on(&self) -> Option<NaiveDate> {
-        let by_event = self.follow_ups.last().map(|f| f.stamp.at.date_naive());
+        let by_event = self.follow_ups.last().map(|f| swedish_date(f.stamp.at));
         let by_version = self
             .versions
             .iter()
@@ -789,7 +790,7 @@ impl PlanState {
         let Some(first) = self.submissions.first() else {
             return no(FeeReason::NotSubmitted { due_on });
         };
-        let submitted_on = first.stamp.at.date_naive();
+        let submitted_on = swedish_date(first.stamp.at);
         if submitted_on > due_on {
             return no(FeeReason::SubmittedLate {
                 submitted_on,
@@ -807,7 +808,7 @@ impl PlanState {
             return FeeDecision {
                 payable: true,
                 reason: FeeReason::Approved {
-                    approved_on: approved.date_naive(),
+                    approved_on: swedish_date(approved),
                 },
             };
         }
@@ -819,7 +820,7 @@ impl PlanState {
         }
         for s in &self.supplements {
             if let Some(p) = &s.provided {
-                let provided_on = p.stamp.at.date_naive();
+                let provided_on = swedish_date(p.stamp.at);
                 if provided_on > s.due_on {
                     return no(FeeReason::SupplementLate {
                         due_on: s.due_on,
@@ -832,7 +833,7 @@ impl PlanState {
             return FeeDecision {
                 payable: true,
                 reason: FeeReason::Supplemented {
-                    provided_on: p.stamp.at.date_naive(),
+                    provided_on: swedish_date(p.stamp.at),
                 },
             };
         }

@@ -163,3 +163,31 @@ fn fee_follows_the_policys_submit_days() {
     assert!(!h.state.new_client_fee(&policy).payable);
     assert!(fee(&h).payable);
 }
+
+#[test]
+fn fee_deadline_is_counted_in_swedish_days_001() {
+    use chrono::TimeZone;
+    // 23:30 UTC on 16 March is 00:30 on 17 March in Stockholm: one day late.
+    let mut h = Harness::ordered(HC, at(2026, 3, 1));
+    h.ok(&key_worker(), at(2026, 3, 5), draft(HC));
+    let late_night = chrono::Utc
+        .with_ymd_and_hms(2026, 3, 16, 23, 30, 0)
+        .unwrap();
+    h.ok(&key_worker(), late_night, submit(1));
+    assert_eq!(
+        fee(&h).reason,
+        FeeReason::SubmittedLate {
+            submitted_on: date(2026, 3, 17),
+            due_on: date(2026, 3, 16),
+            days_late: 1
+        }
+    );
+    // 22:30 UTC is 23:30 in Stockholm: still the 16th, in time.
+    let mut h = Harness::ordered(HC, at(2026, 3, 1));
+    h.ok(&key_worker(), at(2026, 3, 5), draft(HC));
+    let evening = chrono::Utc
+        .with_ymd_and_hms(2026, 3, 16, 22, 30, 0)
+        .unwrap();
+    h.ok(&key_worker(), evening, submit(1));
+    assert_eq!(fee(&h).reason, FeeReason::AwaitingDecision);
+}
