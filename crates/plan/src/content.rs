@@ -231,7 +231,7 @@ pub struct Schedule {
     /// Part of the day, when no fixed time is agreed ("på förmiddagen").
     #[serde(default)]
     pub part_of_day: Option<PartOfDay>,
-    /// 1 = every week, 2 = every other week (städning), …; 0 is read as 1.
+    /// 1 = every week, 2 = every other week (städning), …
     #[serde(default = "one")]
     pub every_weeks: u8,
     /// Anything the fields cannot say ("efter lunch", "vid behov").
