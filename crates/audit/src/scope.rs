@@ -1,0 +1,122 @@
+//! What a query looks at: the date it is asked as of, an optional unit, and whether full
+//! personnummer may be shown.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use planledger_plan::{Personnummer, PlanId, PlanState, UnitId};
+use planledger_projection::{PlanView, Projection};
+
+/// The frame of every query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// The query sees the ledger as it stood at the end of this day (UTC): nothing
+    /// recorded later, and deadlines counted to this day.
+    pub as_of: NaiveDate,
+    /// Only plans of this unit, when given.
+    pub unit: Option<UnitId>,
+    /// Show full personnummer; masked (`19640823-****`) otherwise. Only an explicit
+    /// choice of the user sets it.
+    pub reveal_personnummer: bool,
+}
+
+impl Scope {
+    /// Every unit, personnummer masked.
+    pub fn new(as_of: NaiveDate) -> Scope {
+        Scope {
+            as_of,
+            unit: None,
+            reveal_personnummer: false,
+        }
+    }
+
+    /// Only the plans of `unit`.
+    pub fn unit(mut self, unit: UnitId) -> Scope {
+        self.unit = Some(unit);
+        self
+    }
+
+    /// Full personnummer in the output.
+    pub fn reveal_personnummer(mut self) -> Scope {
+        self.reveal_personnummer = true;
+        self
+    }
+
+    /// The last instant of `as_of` (UTC): what was recorded by then counts.
+    pub fn cutoff(&self) -> DateTime<Utc> {
+        end_of_day(self.as_of)
+    }
+
+    /// A client's number as this scope may show it.
+    pub fn client_label(&self, client: &Personnummer) -> String {
+        if self.reveal_personnummer {
+            client.expose()
+        } else {
+            client.to_string()
+        }
+    }
+
+    /// The plans in scope that existed by the cutoff, each as it stood then, by plan id.
+    pub(crate) fn plans<'a>(
+        &'a self,
+        projection: &'a Projection,
+    ) -> impl Iterator<Item = Scoped<'a>> + 'a {
+        let views: Box<dyn Iterator<Item = &'a PlanView> + 'a> = match &self.unit {
+            Some(unit) => Box::new(projection.plans_in_unit(unit)),
+            None => Box::new(projection.plans()),
+        };
+        let cutoff = self.cutoff();
+        views.filter_map(move |view| Scoped::new(view, cutoff))
+    }
+}
+
+/// The calendar day of a recorded instant, as the deadline rules count it (the UTC
+/// date, as `planledger_plan` counts it).
+pub(crate) fn day_of(at: DateTime<Utc>) -> NaiveDate {
+    at.date_naive()
+}
+
+/// The last instant whose day ([`day_of`]) is `day` or earlier. Written against
+/// `day_of` rather than UTC midnight so that a calendar with an offset of whole hours
+/// (Swedish time) changes only `day_of`.
+pub(crate) fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
+    let next_midnight = day
+        .succ_opt()
+        .unwrap_or(NaiveDate::MAX)
+        .and_time(NaiveTime::MIN)
+        .and_utc();
+    (-3..=3)
+        .map(|hours| {
+            next_midnight - chrono::Duration::hours(hours) - chrono::Duration::microseconds(1)
+        })
+        .filter(|t| day_of(*t) <= day)
+        .max()
+        .unwrap_or(next_midnight - chrono::Duration::microseconds(1))
+}
+
+/// One plan as it stood at a cutoff, with the fields every row repeats.
+pub(crate) struct Scoped<'a> {
+    pub view: &'a PlanView,
+    pub state: Cow<'a, PlanState>,
+    pub unit: UnitId,
+    pub client: Personnummer,
+}
+
+impl<'a> Scoped<'a> {
+    /// `None` for a plan with no order by the cutoff (it did not exist yet).
+    pub fn new(view: &'a PlanView, cutoff: DateTime<Utc>) -> Option<Scoped<'a>> {
+        let state = view.state_at(cutoff);
+        let unit = state.unit()?.clone();
+        let client = *state.client()?;
+        Some(Scoped {
+            view,
+            state,
+            unit,
+            client,
+        })
+    }
+
+    pub fn id(&self) -> &PlanId {
+        self.view.id()
+    }
+}
