@@ -25,8 +25,9 @@ pub enum Role {
     AdministrativeOfficer,
     /// Inspector (IVO): read-only.
     Inspector,
-    /// System administrator: registers orders and plans on import, closes and corrects,
-    /// but never takes the authority's decisions nor signs in someone's name.
+    /// System administrator: registers orders, plans and the client's signatures on
+    /// import, closes and corrects, but never takes the authority's decisions, reviews or
+    /// follows up, nor signs as a staff member.
     Admin,
 }
 
