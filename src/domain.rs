@@ -14,7 +14,7 @@ use crate::flags::{Cmd, Who};
 use crate::record::Recorder;
 
 /// The actor and command a domain subcommand's flags describe.
-pub fn from_flags(cmd: &Cmd) -> anyhow::Result<Option<(Actor, Command)>> {
+pub fn from_flags(cmd: &Cmd) -> anyhow::Result<Option<(Actor, Command, Option<u64>)>> {
     let text_of = |path: &std::path::Path| -> anyhow::Result<Value> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the content file {}", path.display()))?;
@@ -96,7 +96,7 @@ pub fn from_flags(cmd: &Cmd) -> anyhow::Result<Option<(Actor, Command)>> {
     object.insert("command".into(), name.into());
     object.insert("plan".into(), who.plan.clone().into());
     let command = command_of(object).map_err(|e| failure(Exit::BadInput, e))?;
-    Ok(Some((actor, command)))
+    Ok(Some((actor, command, who.expect_version)))
 }
 
 fn actor(user: &str, role: &str) -> anyhow::Result<Actor> {
@@ -135,9 +135,10 @@ pub fn record_one(
     actor: &Actor,
     command: &Command,
     now: DateTime<Utc>,
+    expect_version: Option<u64>,
 ) -> anyhow::Result<()> {
     let recorded = recorder
-        .record(command, actor, now)
+        .record(command, actor, now, expect_version)
         .map_err(|e| failure(e.exit(), e.to_string()))?;
     for r in recorded {
         println!(
@@ -155,6 +156,7 @@ pub fn record_one(
 struct Line {
     actor: Actor,
     at: Option<DateTime<Utc>>,
+    expect_version: Option<u64>,
     command: Command,
 }
 
@@ -180,8 +182,20 @@ fn parse_line(text: &str) -> Result<Line, String> {
         ),
         Some(_) => return Err("\"at\" is an RFC 3339 time string".into()),
     };
+    let expect_version = match object.remove("expect_version") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .ok_or("\"expect_version\" is the plan's record count, a whole number")?,
+        ),
+    };
     let command = command_of(object)?;
-    Ok(Line { actor, at, command })
+    Ok(Line {
+        actor,
+        at,
+        expect_version,
+        command,
+    })
 }
 
 /// `import FILE`: records each line on its own; prints each rejection with its line
@@ -225,7 +239,12 @@ pub fn import(recorder: &mut Recorder, file: &str, now: DateTime<Utc>) -> anyhow
                 continue;
             }
         };
-        match recorder.record(&parsed.command, &parsed.actor, parsed.at.unwrap_or(now)) {
+        match recorder.record(
+            &parsed.command,
+            &parsed.actor,
+            parsed.at.unwrap_or(now),
+            parsed.expect_version,
+        ) {
             Ok(written) => records += written.len() as u64,
             Err(e) if e.is_storage() => {
                 bar.finish_and_clear();

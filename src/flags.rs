@@ -206,6 +206,10 @@ pub struct Who {
     /// The plan's id.
     #[arg(long, value_name = "ID")]
     pub plan: String,
+    /// Record only if the plan still has exactly N records (the number you read it
+    /// at); otherwise exit 3 and record nothing. For scripts that read before writing.
+    #[arg(long, value_name = "N")]
+    pub expect_version: Option<u64>,
 }
 
 #[derive(Args, Debug)]

@@ -70,10 +70,10 @@ impl Context {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Context::from_flags(&cli)?;
-    if let Some((actor, command)) = domain::from_flags(&cli.command)? {
+    if let Some((actor, command, expect)) = domain::from_flags(&cli.command)? {
         let store = ctx.open()?;
         let mut recorder = record::Recorder::new(store.as_ref());
-        return domain::record_one(&mut recorder, &actor, &command, ctx.now);
+        return domain::record_one(&mut recorder, &actor, &command, ctx.now, expect);
     }
     match &cli.command {
         Cmd::Init => {

@@ -125,12 +125,15 @@ impl<'s> Recorder<'s> {
         }
     }
 
-    /// Decides `command` given by `actor` at `at` and appends its events atomically.
+    /// Decides `command` given by `actor` at `at` and appends its events atomically,
+    /// expecting the plan at `expect_version` records if given (else at the version
+    /// read).
     pub fn record(
         &mut self,
         command: &Command,
         actor: &Actor,
         at: DateTime<Utc>,
+        expect_version: Option<u64>,
     ) -> Result<Vec<RecordedEvent>, RecordError> {
         let plan = command.plan();
         if !self.plans.contains_key(plan) {
@@ -142,10 +145,11 @@ impl<'s> Recorder<'s> {
         let current = state.stream_version();
         let batch = AppendBatch {
             stream_id: plan.as_str().to_owned(),
-            expected: if current == 0 {
-                ExpectedVersion::NoStream
-            } else {
-                ExpectedVersion::Exact(current)
+            // The caller's expectation, if it has one, is checked by the store against
+            // the stream as stored, like any other writer's.
+            expected: match expect_version.unwrap_or(current) {
+                0 => ExpectedVersion::NoStream,
+                v => ExpectedVersion::Exact(v),
             },
             actor: actor.into(),
             recorded_at_micros: at.timestamp_micros(),

@@ -3,3 +3,5 @@
 
 mod crash;
 mod postgres;
+mod e2e;
+mod util;

@@ -1,0 +1,101 @@
+//! What the end-to-end tests share: a ledger in a temporary directory and the built
+//! `planledger` binary to run against it, with a fixed clock.
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use assert_cmd::Command;
+
+/// A fresh ledger directory (created by `init`) in its own temporary directory.
+pub struct TestLedger {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestLedger {
+    /// A temporary directory with an initialised, empty ledger in `ledger/`.
+    pub fn new() -> TestLedger {
+        let t = TestLedger {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        };
+        t.ok(&["init"]);
+        t
+    }
+
+    pub fn ledger(&self) -> PathBuf {
+        self.dir.path().join("ledger")
+    }
+
+    /// A path inside the temporary directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `text` to a file in the temporary directory and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).expect("write a test file");
+        p
+    }
+
+    /// The binary, pointed at this ledger, with no environment of the caller's.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_planledger"));
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .arg("--ledger")
+            .arg(self.ledger());
+        c
+    }
+
+    /// Runs with `--now` and the arguments; returns the output whatever the exit code.
+    pub fn run_at(&self, now: &str, args: &[&str]) -> Output {
+        self.cmd()
+            .args(["--now", now])
+            .args(args)
+            .output()
+            .expect("the binary runs")
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_at("2026-03-02T09:00:00Z", args)
+    }
+
+    /// Runs and asserts exit 0; returns stdout.
+    pub fn ok_at(&self, now: &str, args: &[&str]) -> String {
+        let out = self.run_at(now, args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "planledger {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8 output")
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        self.ok_at("2026-03-02T09:00:00Z", args)
+    }
+
+    /// Runs, asserts exit `code`, returns stderr.
+    pub fn fails_at(&self, now: &str, args: &[&str], code: i32) -> String {
+        let out = self.run_at(now, args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "planledger {args:?}: expected exit {code}; stdout: {} stderr: {stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        stderr
+    }
+
+    /// The ledger head as `head --json` prints it.
+    pub fn head(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["head", "--json"])).expect("head --json is JSON")
+    }
+
+    /// The redb file of the ledger (for tampering with it directly).
+    pub fn redb_file(&self) -> PathBuf {
+        self.ledger().join("ledger.redb")
+    }
+}
