@@ -27,6 +27,7 @@
 mod compliance;
 mod fee;
 mod overdue;
+mod overview;
 mod render;
 mod scope;
 mod text;
@@ -36,9 +37,10 @@ pub use compliance::{
 };
 pub use fee::{FeeRow, new_client_fee};
 pub use overdue::{OverdueRow, overdue};
+pub use overview::{OverviewRow, PlanStatus, overview};
 pub use render::{
     Column, Format, Lang, RenderError, Row, UnknownFormat, UnknownLang, render, render_to_string,
 };
-pub use scope::Scope;
+pub use scope::{Scope, end_of_day};
 
 pub use planledger_projection::Projection;

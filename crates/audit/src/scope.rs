@@ -10,7 +10,7 @@ use planledger_projection::{PlanView, Projection};
 /// The frame of every query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
-    /// The query sees the ledger as it stood at the end of this day (UTC): nothing
+    /// The query sees the ledger as it stood at the end of this day (Swedish time): nothing
     /// recorded later, and deadlines counted to this day.
     pub as_of: NaiveDate,
     /// Only plans of this unit, when given.
@@ -42,7 +42,7 @@ impl Scope {
         self
     }
 
-    /// The last instant of `as_of` (UTC): what was recorded by then counts.
+    /// The last instant of `as_of` in Swedish time: what was recorded by then counts.
     pub fn cutoff(&self) -> DateTime<Utc> {
         end_of_day(self.as_of)
     }
@@ -70,16 +70,16 @@ impl Scope {
     }
 }
 
-/// The calendar day of a recorded instant, as the deadline rules count it (the UTC
-/// date, as `planledger_plan` counts it).
+/// The calendar day of a recorded instant, as the deadline rules count it: the Swedish
+/// date ([`planledger_plan::swedish_date`]).
 pub(crate) fn day_of(at: DateTime<Utc>) -> NaiveDate {
-    at.date_naive()
+    planledger_plan::swedish_date(at)
 }
 
 /// The last instant whose day ([`day_of`]) is `day` or earlier. Written against
 /// `day_of` rather than UTC midnight so that a calendar with an offset of whole hours
 /// (Swedish time) changes only `day_of`.
-pub(crate) fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
+pub fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
     let next_midnight = day
         .succ_opt()
         .unwrap_or(NaiveDate::MAX)
@@ -118,5 +118,28 @@ impl<'a> Scoped<'a> {
 
     pub fn id(&self) -> &PlanId {
         self.view.id()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn a_day_ends_at_swedish_midnight_in_winter_and_in_summer_time() {
+        let winter = end_of_day(d(2026, 3, 25));
+        assert_eq!(winter.to_rfc3339(), "2026-03-25T22:59:59.999999+00:00");
+        let summer = end_of_day(d(2026, 6, 10));
+        assert_eq!(summer.to_rfc3339(), "2026-06-10T21:59:59.999999+00:00");
+        for t in [winter, summer] {
+            assert_eq!(
+                day_of(t + chrono::Duration::microseconds(1)),
+                day_of(t).succ_opt().unwrap()
+            );
+        }
     }
 }
