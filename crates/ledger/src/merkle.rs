@@ -68,10 +68,16 @@ impl Frontier {
 
     /// Appends the leaf for `record_hash`. `on_node` is called for the new leaf node
     /// and for every perfect-subtree node this append completes, bottom up.
-    pub fn push(&mut self, record_hash: Hash, mut on_node: impl FnMut(NodeId, Hash)) {
+    pub fn push(&mut self, record_hash: Hash, on_node: impl FnMut(NodeId, Hash)) {
+        self.push_leaf(leaf_hash(&record_hash), on_node);
+    }
+
+    /// [`push`](Self::push) for a leaf hash computed already ([`leaf_hash`]), so that a
+    /// verifier can compute leaves in parallel and only merge peaks in sequence.
+    pub fn push_leaf(&mut self, leaf: Hash, mut on_node: impl FnMut(NodeId, Hash)) {
         let mut index = self.size;
         let mut level = 0u8;
-        let mut h = leaf_hash(&record_hash);
+        let mut h = leaf;
         on_node(NodeId { level, index }, h);
         while index & 1 == 1 {
             let left = self.peaks.pop().expect("a set bit of size has a peak");

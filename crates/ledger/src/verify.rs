@@ -25,7 +25,7 @@ use std::fmt;
 use rayon::prelude::*;
 
 use crate::record::View;
-use crate::{FormatError, Frontier, Hash, TreeHead, hash_record_bytes};
+use crate::{FormatError, Frontier, Hash, TreeHead, hash_record_bytes, leaf_hash};
 
 /// Smallest number of records one rayon task hashes: below this, scheduling costs more
 /// than hashing ~500-byte records.
@@ -156,8 +156,8 @@ pub struct Verified {
 }
 
 /// One record after the parallel pass: its (position, prev_hash) or why it does not
-/// parse, its hash, and its length.
-type Hashed = (Result<(u64, Hash), FormatError>, Hash, usize);
+/// parse, its hash, its Merkle leaf hash, and its length.
+type Hashed = (Result<(u64, Hash), FormatError>, Hash, Hash, usize);
 
 /// A broken link into record `at`, waiting for a witness of record `at`'s own hash.
 #[derive(Debug, Clone, Copy)]
@@ -300,17 +300,24 @@ impl Verifier {
         if let Some(v) = &self.failed {
             return Err(v.clone());
         }
+        let with_tree = self.frontier.is_some();
         let checked: Vec<Hashed> = records
             .par_iter()
             .with_min_len(MIN_RECORDS_PER_TASK)
             .map(|b| {
                 let b = b.as_ref();
                 let header = View::parse(b).map(|v| (v.position, v.prev_hash));
-                (header, hash_record_bytes(b), b.len())
+                let hash = hash_record_bytes(b);
+                let leaf = if with_tree {
+                    leaf_hash(&hash)
+                } else {
+                    Hash::ZERO
+                };
+                (header, hash, leaf, b.len())
             })
             .collect();
-        for (header, hash, len) in checked {
-            if let Err(v) = self.step(header, hash, len) {
+        for (header, hash, leaf, len) in checked {
+            if let Err(v) = self.step(header, hash, leaf, len) {
                 self.failed = Some(v.clone());
                 return Err(v);
             }
@@ -323,6 +330,7 @@ impl Verifier {
         &mut self,
         header: Result<(u64, Hash), FormatError>,
         hash: Hash,
+        leaf: Hash,
         len: usize,
     ) -> Result<(), Violation> {
         let (position, stored_prev) = match header {
@@ -365,7 +373,7 @@ impl Verifier {
         self.next += 1;
         self.bytes += len as u64;
         if let Some(f) = &mut self.frontier {
-            f.push(hash, |_, _| {});
+            f.push_leaf(leaf, |_, _| {});
             if let Some(roots) = self.roots.remove(&self.next) {
                 let computed = f.root();
                 let all_match = roots.iter().all(|r| *r == computed);
