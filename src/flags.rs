@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub const AFTER_HELP: &str = "\
 EXIT CODES:
@@ -174,6 +174,23 @@ pub enum Cmd {
         /// The empty ledger to copy into (created if missing).
         #[arg(long, value_name = "LOC")]
         to: String,
+    },
+    /// Supervisory reports: overdue, unsigned, unapproved, incomplete, fee (the
+    /// new-client fee of home care) or overview (every plan of a unit with its dates).
+    Audit(AuditArgs),
+    /// The main demonstration: generates a synthetic organisation (units of every act,
+    /// a year of plans, some late, unsigned or incomplete), records it into --ledger
+    /// (which must not exist yet), verifies it and prints the unit overview.
+    Demo {
+        /// How many clients (one plan each).
+        #[arg(long, default_value_t = 300)]
+        clients: usize,
+        /// The generator's seed: the same seed gives the same organisation.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Months of activity.
+        #[arg(long, default_value_t = 12)]
+        months: u32,
     },
     /// PostgreSQL administration.
     Db {
@@ -403,4 +420,44 @@ pub struct VerifyArgs {
     /// The verifier key the witness checkpoints are signed with.
     #[arg(long, value_name = "FILE")]
     pub pubkey: Option<PathBuf>,
+}
+
+/// The audit reports.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Query {
+    /// Plans not drawn up, submitted, reviewed or followed up in time; late supplements.
+    Overdue,
+    /// Current versions without the signature their act requires.
+    Unsigned,
+    /// Plans the authority has not approved, and what they wait for.
+    Unapproved,
+    /// Current versions lacking required content.
+    Incomplete,
+    /// Which new home-care clients qualify for the new-client fee, and why not.
+    Fee,
+    /// Every plan of a unit: status, dates, open findings (for an inspector).
+    Overview,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// The report.
+    #[arg(value_enum)]
+    pub query: Query,
+    /// Ask as of the end of this day (YYYY-MM-DD): nothing recorded later counts, and
+    /// deadlines are counted to it. Today by default.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Only this unit.
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// table, json or csv.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Headings and texts in sv (Swedish) or en (English).
+    #[arg(long, default_value = "sv")]
+    pub lang: String,
+    /// Print personnummer in full (masked otherwise).
+    #[arg(long)]
+    pub show_personnummer: bool,
 }

@@ -11,6 +11,7 @@ mod integrity;
 mod location;
 mod query;
 mod record;
+mod report;
 
 use std::process::ExitCode;
 
@@ -176,6 +177,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Cmd::Audit(a) => {
+            let policy = report::policy(cli.policy.as_deref())?;
+            report::audit(ctx.open()?.as_ref(), a, &policy, ctx.now)
+        }
+        Cmd::Demo {
+            clients,
+            seed,
+            months,
+        } => report::demo(
+            ctx.location()?,
+            *clients,
+            *seed,
+            *months,
+            report::policy(cli.policy.as_deref())?,
+        ),
         Cmd::Db {
             command: DbCmd::Migrate { url },
         } => {
