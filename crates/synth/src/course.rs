@@ -95,8 +95,8 @@ pub(crate) enum Step {
     },
 }
 
-/// A planned step of one client, ordered by time, then client, then the client's own
-/// sequence: the global order is total and the same on every run.
+/// A planned step of one client. Steps are emitted by [`Pending::key`]: time, then
+/// client, then the client's own sequence, a total order that is the same on every run.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Pending {
     pub(crate) at: DateTime<Utc>,
@@ -107,25 +107,8 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    fn key(&self) -> (DateTime<Utc>, u32, u32) {
+    pub(crate) fn key(&self) -> (DateTime<Utc>, u32, u32) {
         (self.at, self.client, self.seq)
-    }
-}
-
-impl PartialEq for Pending {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Pending {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key().cmp(&other.key())
     }
 }
 

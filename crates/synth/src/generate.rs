@@ -1,8 +1,7 @@
 //! The generator: every client's course, merged into one stream in time order, each
 //! step given its wording as it is emitted.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 
 use chrono::{DateTime, Days, Utc};
 use planledger_plan::{Actor, Command, OrderId, PlanId, ReviewChecklist, Role, Signer, UserId};
@@ -24,8 +23,10 @@ pub struct Commands {
     staffing: Staffing,
     profiles: Vec<Profile>,
     courses: Vec<Course>,
-    heap: BinaryHeap<Reverse<Pending>>,
-    scratch: Vec<Pending>,
+    /// Planned steps before `window_end`, in emission order.
+    ready: VecDeque<Pending>,
+    /// Planned steps at or after `window_end` (a cycle running into the next month).
+    later: Vec<Pending>,
     next_month: u32,
     /// Every step before this instant is planned.
     window_end: DateTime<Utc>,
@@ -55,8 +56,8 @@ impl Organisation {
             staffing,
             profiles,
             courses,
-            heap: BinaryHeap::new(),
-            scratch: Vec::new(),
+            ready: VecDeque::new(),
+            later: Vec::new(),
             next_month: 0,
             window_end: self.start_at(),
             end: self.end_at(),
@@ -77,12 +78,17 @@ impl Commands {
             policy: &self.org.policy,
             end: self.end,
             staff: self.staffing.staff,
-            out: &mut self.scratch,
+            out: &mut self.later,
         };
         for (course, profile) in self.courses.iter_mut().zip(&self.profiles) {
             course.plan_month(&mut ctx, profile, from, to);
         }
-        self.heap.extend(self.scratch.drain(..).map(Reverse));
+        // One sort per month instead of a heap: the month's steps are all known before
+        // any is emitted, and sorting a vector is several times cheaper than popping a
+        // heap of the same size.
+        self.later.sort_unstable_by_key(Pending::key);
+        let split = self.later.partition_point(|p| p.at < to);
+        self.ready.extend(self.later.drain(..split));
         self.next_month += 1;
         self.window_end = to;
     }
@@ -269,15 +275,12 @@ impl Iterator for Commands {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(Reverse(top)) = self.heap.peek() {
-                // Later months plan nothing before `window_end`, so this step is next.
-                if top.at < self.window_end {
-                    let Reverse(p) = self.heap.pop().expect("peeked");
-                    return Some(self.materialise(&p));
-                }
+            // Later months plan nothing before `window_end`, so `ready` is final.
+            if let Some(p) = self.ready.pop_front() {
+                return Some(self.materialise(&p));
             }
             if self.next_month >= self.org.months {
-                debug_assert!(self.heap.is_empty(), "nothing is planned past the end");
+                debug_assert!(self.later.is_empty(), "nothing is planned past the end");
                 return None;
             }
             self.plan_next_month();
