@@ -25,7 +25,10 @@
 //! ```
 
 mod compliance;
+mod diff;
+mod error;
 mod fee;
+mod history;
 mod overdue;
 mod overview;
 mod render;
@@ -35,7 +38,12 @@ mod text;
 pub use compliance::{
     IncompleteRow, UnapprovedRow, UnsignedRow, Waiting, incomplete, unapproved, unsigned,
 };
+pub use diff::{FieldChange, content_diff, schedule_text};
+pub use error::AuditError;
 pub use fee::{FeeRow, new_client_fee};
+pub use history::{
+    Detail, Done, EventRow, History, InForceRow, Signature, Subject, VersionRow, history, in_force,
+};
 pub use overdue::{OverdueRow, overdue};
 pub use overview::{OverviewRow, PlanStatus, overview};
 pub use render::{

@@ -56,7 +56,6 @@ pub(crate) fn signature_requirement(lang: Lang, r: SignatureRequirement) -> &'st
     }
 }
 
-#[allow(dead_code)] // used by the history query, next
 pub(crate) fn signer(lang: Lang, s: &Signer) -> String {
     match s {
         Signer::Client => lang.pick("kunden", "the client").to_owned(),
@@ -70,7 +69,6 @@ pub(crate) fn signer(lang: Lang, s: &Signer) -> String {
     }
 }
 
-#[allow(dead_code)] // used by the history query, next
 pub(crate) fn revision_reason(lang: Lang, r: RevisionReason) -> &'static str {
     match r {
         RevisionReason::NewDecision => lang.pick("nytt beslut", "new decision"),
@@ -84,7 +82,6 @@ pub(crate) fn revision_reason(lang: Lang, r: RevisionReason) -> &'static str {
     }
 }
 
-#[allow(dead_code)] // used by the history query, next
 pub(crate) fn close_reason(lang: Lang, r: CloseReason) -> &'static str {
     match r {
         CloseReason::Moved => lang.pick("flyttat", "moved"),

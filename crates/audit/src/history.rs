@@ -1,0 +1,950 @@
+//! A plan's history, or every plan of one client: each version with who drew it up,
+//! who signed, who approved, when, and what changed; and every other event, a
+//! correction showing what it corrects (the corrected record stays as it was).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use planledger_plan::{
+    Actor, CloseReason, Event, Personnummer, PlanId, RevisionReason, Role, Signer, UnitId,
+};
+use planledger_projection::{PlanView, Projection};
+use serde::Serialize;
+
+use crate::diff::{FieldChange, content_diff};
+use crate::render::{Column, Lang, Row};
+use crate::scope::Scoped;
+use crate::{AuditError, Scope, text};
+
+/// Whose history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Plan(PlanId),
+    /// Every plan of the client.
+    Client(Personnummer),
+}
+
+/// The plans of a subject within the scope (unit filter, existing by the cutoff).
+pub(crate) fn subject_plans<'a>(
+    projection: &'a Projection,
+    scope: &Scope,
+    subject: &Subject,
+) -> Result<Vec<Scoped<'a>>, AuditError> {
+    let views: Vec<&PlanView> = match subject {
+        Subject::Plan(id) => projection.plan(id).into_iter().collect(),
+        Subject::Client(c) => projection.plans_of_client(c).collect(),
+    };
+    let cutoff = scope.cutoff();
+    let plans: Vec<Scoped<'a>> = views
+        .into_iter()
+        .filter_map(|v| Scoped::new(v, cutoff))
+        .filter(|p| scope.unit.as_ref().is_none_or(|u| *u == p.unit))
+        .collect();
+    if plans.is_empty() {
+        return Err(match subject {
+            Subject::Plan(plan) => AuditError::NoSuchPlan {
+                plan: plan.clone(),
+                as_of: scope.as_of,
+            },
+            Subject::Client(c) => AuditError::NoPlansOfClient {
+                client: c.to_string(),
+                as_of: scope.as_of,
+            },
+        });
+    }
+    Ok(plans)
+}
+
+/// Who did something, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Done {
+    pub by: Actor,
+    pub at: DateTime<Utc>,
+}
+
+/// A signature on a version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signature {
+    pub signer: Signer,
+    /// Who recorded it.
+    pub by: Actor,
+    pub at: DateTime<Utc>,
+}
+
+/// One version of a plan (a journal record, active or not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VersionRow {
+    pub plan: PlanId,
+    pub version: u32,
+    /// Who drew it up and when it was recorded.
+    pub drawn_up: Done,
+    /// `None` for version 1.
+    pub reason: Option<RevisionReason>,
+    pub note: String,
+    pub signatures: Vec<Signature>,
+    pub submitted: Option<Done>,
+    pub approved: Option<Done>,
+    /// When the next version replaced it (as of the scope's date).
+    pub replaced_at: Option<DateTime<Utc>>,
+    /// What changed from the version before (empty for version 1).
+    pub changes: Vec<FieldChange>,
+    /// The record that holds it: position and hash, checkable against the ledger.
+    pub position: u64,
+    pub hash: String,
+}
+
+/// What an event says, without the plan's content (a version's content is in
+/// [`VersionRow`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Detail {
+    Order {
+        order: String,
+        received_on: NaiveDate,
+        granted_services: Vec<String>,
+    },
+    Version {
+        version: u32,
+        reason: Option<RevisionReason>,
+        note: String,
+    },
+    Signed {
+        version: u32,
+        signer: Signer,
+    },
+    Submitted {
+        version: u32,
+    },
+    Approved {
+        version: u32,
+    },
+    SupplementRequested {
+        version: u32,
+        reason: String,
+        due_on: NaiveDate,
+    },
+    SupplementProvided {
+        version: u32,
+        note: String,
+    },
+    Review {
+        version: u32,
+        all_clear: bool,
+        findings: String,
+    },
+    FollowUp {
+        version: u32,
+        findings: String,
+        next_follow_up_on: Option<NaiveDate>,
+    },
+    Deviation {
+        occurred_on: NaiveDate,
+        service: Option<String>,
+        description: String,
+    },
+    /// A correction of the record at `refers_to` (stream version) of this plan.
+    Correction {
+        refers_to: u64,
+        /// The corrected record's event type and time, when it exists.
+        refers_to_event: Option<String>,
+        refers_to_at: Option<DateTime<Utc>>,
+        note: String,
+    },
+    Closed {
+        reason: CloseReason,
+        closed_on: NaiveDate,
+    },
+    /// An event type this build does not describe.
+    Other,
+}
+
+/// One event of a plan, with its record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventRow {
+    pub plan: PlanId,
+    /// The event's number in the plan's stream (what corrections refer to).
+    pub stream_version: u64,
+    pub position: u64,
+    pub recorded_at: DateTime<Utc>,
+    pub by: Actor,
+    pub event_type: String,
+    pub detail: Detail,
+    /// Stream versions of the corrections that refer to this event.
+    pub corrected_by: Vec<u64>,
+    pub hash: String,
+}
+
+/// The history of one plan or one client's plans, as of the scope's date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct History {
+    /// Every version, by plan then version number.
+    pub versions: Vec<VersionRow>,
+    /// Every event, by plan then stream order.
+    pub events: Vec<EventRow>,
+}
+
+/// The history of `subject` as of the scope's date (nothing recorded later).
+pub fn history(
+    projection: &Projection,
+    scope: &Scope,
+    subject: &Subject,
+) -> Result<History, AuditError> {
+    let mut history = History {
+        versions: Vec::new(),
+        events: Vec::new(),
+    };
+    let cutoff = scope.cutoff();
+    for p in subject_plans(projection, scope, subject)? {
+        let state = &p.state;
+        let mut previous: Option<&planledger_plan::VersionRecord> = None;
+        for v in state.versions() {
+            let record = p.view.version_event(v.number);
+            history.versions.push(VersionRow {
+                plan: p.id().clone(),
+                version: v.number,
+                drawn_up: Done {
+                    by: v.by.clone(),
+                    at: v.recorded_at,
+                },
+                reason: v.reason,
+                note: v.note.clone(),
+                signatures: v
+                    .signatures
+                    .iter()
+                    .map(|s| Signature {
+                        signer: s.signer.clone(),
+                        by: s.by.clone(),
+                        at: s.at,
+                    })
+                    .collect(),
+                submitted: v.submitted.as_ref().map(|s| Done {
+                    by: s.by.clone(),
+                    at: s.at,
+                }),
+                approved: v.approved.as_ref().map(|s| Done {
+                    by: s.by.clone(),
+                    at: s.at,
+                }),
+                replaced_at: v.superseded_at,
+                changes: previous.map_or_else(Vec::new, |prev| {
+                    content_diff(&prev.content, &v.content, scope.reveal_personnummer)
+                }),
+                position: record.map_or(0, |r| r.position),
+                hash: record.map(|r| r.hash.to_hex()).unwrap_or_default(),
+            });
+            previous = Some(v);
+        }
+        let events: Vec<_> = p.view.events_until(cutoff).collect();
+        for e in &events {
+            let corrected_by = events
+                .iter()
+                .filter(|c| {
+                    matches!(&c.event, Event::CorrectionNoted(n) if n.refers_to == e.stream_version)
+                })
+                .map(|c| c.stream_version)
+                .collect();
+            history.events.push(EventRow {
+                plan: p.id().clone(),
+                stream_version: e.stream_version,
+                position: e.position,
+                recorded_at: e.recorded_at,
+                by: e.actor.clone(),
+                event_type: e.event_type().to_owned(),
+                detail: detail(p.view, &e.event, cutoff),
+                corrected_by,
+                hash: e.hash.to_hex(),
+            });
+        }
+    }
+    Ok(history)
+}
+
+fn detail(view: &PlanView, event: &Event, cutoff: DateTime<Utc>) -> Detail {
+    match event {
+        Event::OrderReceived(e) => Detail::Order {
+            order: e.order.to_string(),
+            received_on: e.received_on,
+            granted_services: e.granted_services.clone(),
+        },
+        Event::PlanDrafted(e) => Detail::Version {
+            version: e.version,
+            reason: None,
+            note: String::new(),
+        },
+        Event::PlanRevised(e) => Detail::Version {
+            version: e.version,
+            reason: Some(e.reason),
+            note: e.note.clone(),
+        },
+        Event::PlanSigned(e) => Detail::Signed {
+            version: e.version,
+            signer: e.signer.clone(),
+        },
+        Event::PlanSubmitted(e) => Detail::Submitted { version: e.version },
+        Event::PlanApproved(e) => Detail::Approved { version: e.version },
+        Event::SupplementRequested(e) => Detail::SupplementRequested {
+            version: e.version,
+            reason: e.reason.clone(),
+            due_on: e.due_on,
+        },
+        Event::SupplementProvided(e) => Detail::SupplementProvided {
+            version: e.version,
+            note: e.note.clone(),
+        },
+        Event::ReviewDone(e) => Detail::Review {
+            version: e.version,
+            all_clear: e.checklist.all_clear(),
+            findings: e.findings.clone(),
+        },
+        Event::FollowUpDone(e) => Detail::FollowUp {
+            version: e.version,
+            findings: e.findings.clone(),
+            next_follow_up_on: e.next_follow_up_on,
+        },
+        Event::DeviationRecorded(e) => Detail::Deviation {
+            occurred_on: e.occurred_on,
+            service: e.service.clone(),
+            description: e.description.clone(),
+        },
+        Event::CorrectionNoted(e) => {
+            let target = view.event(e.refers_to).filter(|t| t.recorded_at <= cutoff);
+            Detail::Correction {
+                refers_to: e.refers_to,
+                refers_to_event: target.map(|t| t.event_type().to_owned()),
+                refers_to_at: target.map(|t| t.recorded_at),
+                note: e.note.clone(),
+            }
+        }
+        Event::PlanClosed(e) => Detail::Closed {
+            reason: e.reason,
+            closed_on: e.closed_on,
+        },
+        _ => Detail::Other,
+    }
+}
+
+fn role(lang: Lang, r: Role) -> &'static str {
+    match r {
+        Role::KeyWorker => lang.pick("kontaktperson", "key worker"),
+        Role::Staff => lang.pick("medarbetare", "staff"),
+        Role::UnitManager => lang.pick("enhetschef", "unit manager"),
+        Role::CaseOfficer => lang.pick("handläggare", "case officer"),
+        Role::AdministrativeOfficer => lang.pick("förvaltningsassistent", "administrative officer"),
+        Role::Inspector => lang.pick("inspektör", "inspector"),
+        Role::Admin => lang.pick("administratör", "administrator"),
+    }
+}
+
+fn actor(lang: Lang, a: &Actor) -> String {
+    format!("{} ({})", a.user, role(lang, a.role))
+}
+
+fn instant(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%MZ").to_string()
+}
+
+fn done(lang: Lang, d: &Option<Done>) -> String {
+    match d {
+        Some(d) => format!("{} {}", instant(d.at), actor(lang, &d.by)),
+        None => "–".to_owned(),
+    }
+}
+
+fn event_name(lang: Lang, event_type: &str) -> String {
+    let (sv, en) = match event_type {
+        "order_received" => ("beställning mottagen", "order received"),
+        "plan_drafted" => ("plan upprättad", "plan drawn up"),
+        "plan_revised" => ("ny version", "new version"),
+        "plan_signed" => ("signerad", "signed"),
+        "plan_submitted" => ("skickad till handläggare", "sent to case officer"),
+        "plan_approved" => ("godkänd", "approved"),
+        "supplement_requested" => ("komplettering begärd", "supplement requested"),
+        "supplement_provided" => ("komplettering inlämnad", "supplement provided"),
+        "review_done" => ("genomgång", "review"),
+        "follow_up_done" => ("uppföljning", "follow-up"),
+        "deviation_recorded" => ("avvikelse", "deviation"),
+        "correction_noted" => ("rättelse", "correction"),
+        "plan_closed" => ("avslutad", "closed"),
+        other => (other, other),
+    };
+    lang.pick(sv, en).to_owned()
+}
+
+fn detail_text(lang: Lang, d: &Detail) -> String {
+    let v = lang.pick("version", "version");
+    match d {
+        Detail::Order {
+            order,
+            received_on,
+            granted_services,
+        } => format!(
+            "{order} {} {received_on}: {}",
+            lang.pick("mottagen", "received"),
+            granted_services.join(", ")
+        ),
+        Detail::Version {
+            version,
+            reason,
+            note,
+        } => {
+            let mut s = format!("{v} {version}");
+            if let Some(r) = reason {
+                s.push_str(&format!(" ({})", text::revision_reason(lang, *r)));
+            }
+            if !note.is_empty() {
+                s.push_str(&format!(": {note}"));
+            }
+            s
+        }
+        Detail::Signed { version, signer } => format!(
+            "{v} {version} {} {}",
+            lang.pick("signerad av", "signed by"),
+            text::signer(lang, signer)
+        ),
+        Detail::Submitted { version } | Detail::Approved { version } => {
+            format!("{v} {version}")
+        }
+        Detail::SupplementRequested {
+            version,
+            reason,
+            due_on,
+        } => format!(
+            "{v} {version}: {reason} ({} {due_on})",
+            lang.pick("senast", "due")
+        ),
+        Detail::SupplementProvided { version, note } => format!("{v} {version}: {note}"),
+        Detail::Review {
+            version,
+            all_clear,
+            findings,
+        } => {
+            let verdict = if *all_clear {
+                lang.pick("utan anmärkning", "all clear")
+            } else {
+                lang.pick("brister", "needs action")
+            };
+            if findings.is_empty() {
+                format!("{v} {version}: {verdict}")
+            } else {
+                format!("{v} {version}: {verdict}; {findings}")
+            }
+        }
+        Detail::FollowUp {
+            version,
+            findings,
+            next_follow_up_on,
+        } => match next_follow_up_on {
+            Some(next) => format!(
+                "{v} {version}: {findings} ({} {next})",
+                lang.pick("nästa", "next")
+            ),
+            None => format!("{v} {version}: {findings}"),
+        },
+        Detail::Deviation {
+            occurred_on,
+            service,
+            description,
+        } => match service {
+            Some(s) => format!("{occurred_on} {s}: {description}"),
+            None => format!("{occurred_on}: {description}"),
+        },
+        Detail::Correction {
+            refers_to,
+            refers_to_event,
+            refers_to_at,
+            note,
+        } => {
+            let target = match (refers_to_event, refers_to_at) {
+                (Some(e), Some(at)) => format!(" ({}, {})", event_name(lang, e), instant(*at)),
+                _ => String::new(),
+            };
+            format!(
+                "{} #{refers_to}{target}: {note}",
+                lang.pick("rättar", "corrects")
+            )
+        }
+        Detail::Closed { reason, closed_on } => {
+            format!("{closed_on}: {}", text::close_reason(lang, *reason))
+        }
+        Detail::Other => String::new(),
+    }
+}
+
+impl Row for VersionRow {
+    fn columns() -> &'static [Column] {
+        const C: &[Column] = &[
+            Column::new("plan", "plan", "plan"),
+            Column::new("version", "version", "version"),
+            Column::new("drawn_up", "upprättad", "drawn up"),
+            Column::new("reason", "skäl", "reason"),
+            Column::new("signatures", "signerad", "signed"),
+            Column::new("submitted", "skickad", "sent"),
+            Column::new("approved", "godkänd", "approved"),
+            Column::new("replaced_at", "ersatt", "replaced"),
+            Column::new("changes", "ändringar", "changes"),
+            Column::new("position", "post", "record"),
+        ];
+        C
+    }
+
+    fn cells(&self, lang: Lang) -> Vec<String> {
+        let reason = match (self.reason, self.note.is_empty()) {
+            (None, _) => "–".to_owned(),
+            (Some(r), true) => text::revision_reason(lang, r).to_owned(),
+            (Some(r), false) => format!("{}: {}", text::revision_reason(lang, r), self.note),
+        };
+        let signatures: Vec<String> = self
+            .signatures
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {} ({})",
+                    text::signer(lang, &s.signer),
+                    instant(s.at),
+                    s.by.user
+                )
+            })
+            .collect();
+        let changes: Vec<String> = self.changes.iter().map(|c| c.to_string()).collect();
+        vec![
+            self.plan.to_string(),
+            self.version.to_string(),
+            done(
+                lang,
+                &Some(Done {
+                    by: self.drawn_up.by.clone(),
+                    at: self.drawn_up.at,
+                }),
+            ),
+            reason,
+            if signatures.is_empty() {
+                "–".to_owned()
+            } else {
+                signatures.join("; ")
+            },
+            done(lang, &self.submitted),
+            done(lang, &self.approved),
+            self.replaced_at.map_or_else(|| "–".to_owned(), instant),
+            if changes.is_empty() {
+                "–".to_owned()
+            } else {
+                changes.join("; ")
+            },
+            self.position.to_string(),
+        ]
+    }
+}
+
+impl Row for EventRow {
+    fn columns() -> &'static [Column] {
+        const C: &[Column] = &[
+            Column::new("plan", "plan", "plan"),
+            Column::new("stream_version", "nr", "no"),
+            Column::new("position", "post", "record"),
+            Column::new("recorded_at", "registrerad", "recorded"),
+            Column::new("by", "av", "by"),
+            Column::new("event_type", "händelse", "event"),
+            Column::new("detail", "innehåll", "details"),
+            Column::new("corrected_by", "rättad i", "corrected in"),
+        ];
+        C
+    }
+
+    fn cells(&self, lang: Lang) -> Vec<String> {
+        let corrected: Vec<String> = self.corrected_by.iter().map(|n| format!("#{n}")).collect();
+        vec![
+            self.plan.to_string(),
+            format!("#{}", self.stream_version),
+            self.position.to_string(),
+            instant(self.recorded_at),
+            actor(lang, &self.by),
+            event_name(lang, &self.event_type),
+            detail_text(lang, &self.detail),
+            if corrected.is_empty() {
+                "–".to_owned()
+            } else {
+                corrected.join(", ")
+            },
+        ]
+    }
+}
+
+/// The version of each plan in force at the end of the scope's date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InForceRow {
+    pub plan: PlanId,
+    pub unit: UnitId,
+    pub client: String,
+    /// `None`: no version was in force (not drawn up yet, or closed by then).
+    pub version: Option<u32>,
+    pub drawn_up: Option<Done>,
+    /// Whether it carried the signature its act requires, by then.
+    pub signed: bool,
+    pub approved: Option<Done>,
+    pub position: Option<u64>,
+    pub hash: Option<String>,
+}
+
+/// The plan in force on the scope's date: for one plan, one client, or (with no
+/// subject) every plan in scope.
+pub fn in_force(
+    projection: &Projection,
+    scope: &Scope,
+    subject: Option<&Subject>,
+) -> Result<Vec<InForceRow>, AuditError> {
+    let plans = match subject {
+        Some(s) => subject_plans(projection, scope, s)?,
+        None => scope.plans(projection).collect(),
+    };
+    let cutoff = scope.cutoff();
+    let mut rows = Vec::new();
+    for p in plans {
+        let v = p.state.version_in_force(cutoff);
+        let record = v.and_then(|v| p.view.version_event(v.number));
+        let required = p.state.act().map(|a| a.required_signature());
+        rows.push(InForceRow {
+            plan: p.id().clone(),
+            unit: p.unit.clone(),
+            client: scope.client_label(&p.client),
+            version: v.map(|v| v.number),
+            drawn_up: v.map(|v| Done {
+                by: v.by.clone(),
+                at: v.recorded_at,
+            }),
+            signed: matches!((v, required), (Some(v), Some(r)) if v.is_signed(r)),
+            approved: v.and_then(|v| v.approved.as_ref()).map(|a| Done {
+                by: a.by.clone(),
+                at: a.at,
+            }),
+            position: record.map(|r| r.position),
+            hash: record.map(|r| r.hash.to_hex()),
+        });
+    }
+    Ok(rows)
+}
+
+impl Row for InForceRow {
+    fn columns() -> &'static [Column] {
+        const C: &[Column] = &[
+            Column::new("plan", "plan", "plan"),
+            Column::new("unit", "enhet", "unit"),
+            Column::new("client", "personnummer", "personal id"),
+            Column::new("version", "gällande version", "version in force"),
+            Column::new("drawn_up", "upprättad", "drawn up"),
+            Column::new("signed", "signerad", "signed"),
+            Column::new("approved", "godkänd", "approved"),
+            Column::new("position", "post", "record"),
+        ];
+        C
+    }
+
+    fn cells(&self, lang: Lang) -> Vec<String> {
+        vec![
+            self.plan.to_string(),
+            self.unit.to_string(),
+            self.client.clone(),
+            match self.version {
+                Some(v) => v.to_string(),
+                None => lang.pick("ingen", "none").to_owned(),
+            },
+            done(lang, &self.drawn_up),
+            text::yes_no(lang, self.signed),
+            done(lang, &self.approved),
+            text::opt(self.position),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use planledger_plan::{ActKind, Command, Weekday};
+    use planledger_projection::testkit::*;
+
+    use super::*;
+    use crate::{Format, render_to_string};
+
+    /// plan-1 (home care, client 0): v1 drawn up, signed, sent, approved; v2 with the
+    /// shower on Fridays too, signed; a deviation and its correction. plan-2
+    /// (residential care, same client, another unit): ordered and drawn up.
+    fn scenario() -> Scenario {
+        let s = Scenario::new();
+        let u = unit("hemtjanst-norr");
+        let p1 = plan("plan-1");
+        s.ok(
+            &officer(),
+            at(2026, 3, 2),
+            order(&p1, ActKind::HomeCare, &u, client(0), date(2026, 3, 2)),
+        );
+        let v1 = content(ActKind::HomeCare, &u, client(0), date(2026, 3, 10));
+        s.ok(
+            &key_worker(),
+            at(2026, 3, 10),
+            Command::Draft {
+                plan: p1.clone(),
+                content: v1.clone(),
+            },
+        );
+        s.ok(
+            &key_worker(),
+            at_hm(2026, 3, 10, 10, 30),
+            Command::Sign {
+                plan: p1.clone(),
+                version: 1,
+                signer: Signer::Client,
+            },
+        );
+        s.ok(
+            &key_worker(),
+            at(2026, 3, 12),
+            Command::Submit {
+                plan: p1.clone(),
+                version: 1,
+            },
+        );
+        s.ok(
+            &officer(),
+            at(2026, 3, 16),
+            Command::Approve {
+                plan: p1.clone(),
+                version: 1,
+            },
+        );
+        let mut v2 = v1;
+        v2.services[0].when.days.push(Weekday::Friday);
+        s.ok(
+            &key_worker(),
+            at(2026, 4, 1),
+            Command::Revise {
+                plan: p1.clone(),
+                reason: RevisionReason::ChangedNeeds,
+                note: "Dusch även fredagar".into(),
+                content: v2,
+            },
+        );
+        s.ok(
+            &key_worker(),
+            at_hm(2026, 4, 1, 11, 0),
+            Command::Sign {
+                plan: p1.clone(),
+                version: 2,
+                signer: Signer::Client,
+            },
+        );
+        s.ok(
+            &staff(),
+            at(2026, 4, 5),
+            Command::RecordDeviation {
+                plan: p1.clone(),
+                occurred_on: date(2026, 4, 4),
+                service: Some("Dusch".into()),
+                description: "Duschen uteblev, personalbrist".into(),
+            },
+        );
+        s.ok(
+            &staff(),
+            at(2026, 4, 6),
+            Command::Correct {
+                plan: p1,
+                refers_to: 8,
+                note: "Avvikelsen gällde 2026-04-03".into(),
+            },
+        );
+        let sabo = unit("sabo-ekbacken");
+        let p2 = plan("plan-2");
+        s.ok(
+            &officer(),
+            at(2026, 5, 4),
+            order(
+                &p2,
+                ActKind::ResidentialCare,
+                &sabo,
+                client(0),
+                date(2026, 5, 4),
+            ),
+        );
+        s.ok(
+            &key_worker(),
+            at(2026, 5, 4),
+            Command::Draft {
+                plan: p2,
+                content: content(ActKind::ResidentialCare, &sabo, client(0), date(2026, 5, 4)),
+            },
+        );
+        s
+    }
+
+    #[test]
+    fn the_history_of_a_plan_shows_each_version_with_who_and_what_changed() {
+        let p = scenario().projection();
+        let h = history(
+            &p,
+            &Scope::new(date(2026, 4, 30)),
+            &Subject::Plan(plan("plan-1")),
+        )
+        .unwrap();
+        assert_eq!(h.versions.len(), 2);
+        let (v1, v2) = (&h.versions[0], &h.versions[1]);
+        assert_eq!(v1.drawn_up.by, key_worker());
+        assert_eq!(v1.drawn_up.at, at(2026, 3, 10));
+        assert_eq!(v1.signatures.len(), 1);
+        assert_eq!(v1.signatures[0].signer, Signer::Client);
+        assert_eq!(v1.submitted.as_ref().unwrap().at, at(2026, 3, 12));
+        assert_eq!(v1.approved.as_ref().unwrap().by, officer());
+        assert_eq!(v1.replaced_at, Some(at(2026, 4, 1)));
+        assert!(v1.changes.is_empty());
+        assert_eq!((v1.position, v2.position), (1, 5));
+        assert_eq!(v2.reason, Some(RevisionReason::ChangedNeeds));
+        assert!(v2.approved.is_none());
+        let changes: Vec<String> = v2.changes.iter().map(|c| c.to_string()).collect();
+        assert_eq!(
+            changes,
+            ["services[Dusch].when: tisdagar 09:00–09:45 -> tisdagar och fredagar 09:00–09:45"]
+        );
+
+        let table = render_to_string(&h.versions, Format::Table, Lang::Sv).unwrap();
+        assert!(
+            table.contains("2026-03-16 09:00Z bo-handlaggare (handläggare)"),
+            "{table}"
+        );
+        assert!(
+            table.contains("ändrade behov: Dusch även fredagar"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn a_correction_shows_what_it_corrects_and_the_original_stays() {
+        let p = scenario().projection();
+        let h = history(
+            &p,
+            &Scope::new(date(2026, 4, 30)),
+            &Subject::Plan(plan("plan-1")),
+        )
+        .unwrap();
+        let types: Vec<&str> = h.events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(
+            types,
+            [
+                "order_received",
+                "plan_drafted",
+                "plan_signed",
+                "plan_submitted",
+                "plan_approved",
+                "plan_revised",
+                "plan_signed",
+                "deviation_recorded",
+                "correction_noted"
+            ]
+        );
+        let deviation = &h.events[7];
+        assert_eq!(deviation.corrected_by, [9]);
+        assert_eq!(
+            deviation.detail,
+            Detail::Deviation {
+                occurred_on: date(2026, 4, 4),
+                service: Some("Dusch".into()),
+                description: "Duschen uteblev, personalbrist".into(),
+            }
+        );
+        assert_eq!(
+            h.events[8].detail,
+            Detail::Correction {
+                refers_to: 8,
+                refers_to_event: Some("deviation_recorded".into()),
+                refers_to_at: Some(at(2026, 4, 5)),
+                note: "Avvikelsen gällde 2026-04-03".into(),
+            }
+        );
+        let csv = render_to_string(&h.events[7..], Format::Csv, Lang::Sv).unwrap();
+        let expected = [
+            "plan,nr,post,registrerad,av,händelse,innehåll,rättad i",
+            "plan-1,#8,7,2026-04-05 09:00Z,sam-personal (medarbetare),avvikelse,\
+             \"2026-04-04 Dusch: Duschen uteblev, personalbrist\",#9",
+            "plan-1,#9,8,2026-04-06 09:00Z,sam-personal (medarbetare),rättelse,\
+             \"rättar #8 (avvikelse, 2026-04-05 09:00Z): Avvikelsen gällde 2026-04-03\",–",
+        ];
+        assert_eq!(csv.lines().collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn the_history_as_of_an_earlier_date_sees_nothing_later() {
+        let p = scenario().projection();
+        let h = history(
+            &p,
+            &Scope::new(date(2026, 3, 20)),
+            &Subject::Plan(plan("plan-1")),
+        )
+        .unwrap();
+        assert_eq!(h.versions.len(), 1);
+        assert_eq!(h.versions[0].replaced_at, None);
+        assert_eq!(h.events.len(), 5);
+    }
+
+    #[test]
+    fn the_history_of_a_client_covers_all_their_plans_and_unknowns_are_errors() {
+        let p = scenario().projection();
+        let scope = Scope::new(date(2026, 6, 1));
+        let h = history(&p, &scope, &Subject::Client(client(0))).unwrap();
+        let plans: Vec<(&str, u32)> = h
+            .versions
+            .iter()
+            .map(|v| (v.plan.as_str(), v.version))
+            .collect();
+        assert_eq!(plans, [("plan-1", 1), ("plan-1", 2), ("plan-2", 1)]);
+        assert_eq!(h.events.len(), 11);
+        // The unit filter narrows a client's history to that unit.
+        let one_unit = history(
+            &p,
+            &scope.clone().unit(unit("sabo-ekbacken")),
+            &Subject::Client(client(0)),
+        )
+        .unwrap();
+        assert_eq!(one_unit.versions.len(), 1);
+
+        let err = history(&p, &scope, &Subject::Plan(plan("plan-9"))).unwrap_err();
+        assert!(matches!(err, AuditError::NoSuchPlan { .. }), "{err}");
+        let err = history(&p, &scope, &Subject::Client(client(1))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "client 19701063-**** has no plan in scope as of 2026-06-01"
+        );
+        // Before plan-1's order the client had no plan.
+        assert!(
+            history(
+                &p,
+                &Scope::new(date(2026, 3, 1)),
+                &Subject::Client(client(0))
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn the_plan_in_force_is_the_latest_version_recorded_by_the_end_of_the_date() {
+        let p = scenario().projection();
+        let subject = Subject::Plan(plan("plan-1"));
+        let at_date = |d| in_force(&p, &Scope::new(d), Some(&subject)).unwrap();
+        let before = at_date(date(2026, 3, 9));
+        assert_eq!(before[0].version, None);
+        assert!(!before[0].signed);
+        let first = at_date(date(2026, 3, 20));
+        assert_eq!(first[0].version, Some(1));
+        assert!(first[0].signed);
+        assert_eq!(first[0].approved.as_ref().unwrap().at, at(2026, 3, 16));
+        assert_eq!(first[0].position, Some(1));
+        let second = at_date(date(2026, 4, 1));
+        assert_eq!(second[0].version, Some(2));
+        assert!(second[0].signed);
+        assert!(second[0].approved.is_none());
+
+        // Every plan in scope: plan-2 did not exist yet on 1 April.
+        let all = in_force(&p, &Scope::new(date(2026, 4, 1)), None).unwrap();
+        assert_eq!(all.len(), 1);
+        let all = in_force(&p, &Scope::new(date(2026, 5, 4)), None).unwrap();
+        let got: Vec<_> = all.iter().map(|r| (r.plan.as_str(), r.version)).collect();
+        assert_eq!(got, [("plan-1", Some(2)), ("plan-2", Some(1))]);
+        let table = render_to_string(&all, Format::Table, Lang::En).unwrap();
+        assert!(
+            table.starts_with("plan    unit            personal id    version in force"),
+            "{table}"
+        );
+    }
+}
