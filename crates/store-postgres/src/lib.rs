@@ -21,6 +21,9 @@ mod schema;
 mod store;
 pub mod testing;
 
+/// The client crate, re-exported: [`testing::TestServer::admin`] hands out its
+/// `Client`, and benches and tests speak plain SQL through it.
+pub use postgres;
 pub use schema::{MIGRATIONS, Migration, SCHEMA_VERSION, migrate};
 pub use store::PostgresStore;
 
