@@ -4,4 +4,5 @@
 mod crash;
 mod postgres;
 mod e2e;
+mod e2e_integrity;
 mod util;
