@@ -567,6 +567,26 @@ impl Row for EventRow {
     }
 }
 
+impl History {
+    /// Writes the history: for a table or CSV, the versions, a blank line, then the
+    /// events; for JSON, one object `{"versions": [...], "events": [...]}`.
+    pub fn render(
+        &self,
+        format: crate::Format,
+        lang: Lang,
+        out: &mut dyn std::io::Write,
+    ) -> Result<(), crate::RenderError> {
+        if format == crate::Format::Json {
+            serde_json::to_writer_pretty(&mut *out, self)?;
+            out.write_all(b"\n")?;
+            return Ok(());
+        }
+        crate::render(&self.versions, format, lang, out)?;
+        out.write_all(b"\n")?;
+        crate::render(&self.events, format, lang, out)
+    }
+}
+
 /// The version of each plan in force at the end of the scope's date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InForceRow {
@@ -862,6 +882,29 @@ mod tests {
              \"rättar #8 (avvikelse, 2026-04-05 09:00Z): Avvikelsen gällde 2026-04-03\",–",
         ];
         assert_eq!(csv.lines().collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn a_history_renders_versions_then_events_or_one_json_object() {
+        let p = scenario().projection();
+        let h = history(
+            &p,
+            &Scope::new(date(2026, 3, 12)),
+            &Subject::Plan(plan("plan-1")),
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        h.render(Format::Csv, Lang::En, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let blocks: Vec<&str> = text.split("\n\n").collect();
+        assert_eq!(blocks.len(), 2, "{text}");
+        assert!(blocks[0].starts_with("plan,version,drawn up,"), "{text}");
+        assert_eq!(blocks[1].lines().count(), 1 + 4, "{text}");
+        let mut out = Vec::new();
+        h.render(Format::Json, Lang::En, &mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["versions"][0]["version"], 1);
+        assert_eq!(v["events"][3]["event_type"], "plan_submitted");
     }
 
     #[test]

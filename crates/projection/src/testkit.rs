@@ -12,9 +12,12 @@ use planledger_plan::{
     PlanId, Rejection, Role, SCHEMA_VERSION, Schedule, Service, TimeOfDay, TimedNeed, UnitId,
     UserId, Weekday, decide,
 };
-use planledger_store::{AppendBatch, ExpectedVersion, MemoryStore, NewEvent, StoreError};
+use planledger_store::{AppendBatch, ExpectedVersion, NewEvent, StoreError};
 
 use crate::{Projection, ProjectionError, fold_stream};
+
+/// The store types a test needs beside a scenario (copying records between stores).
+pub use planledger_store::{MemoryStore, Store};
 
 /// Why a scenario step was not recorded.
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +71,6 @@ impl Scenario {
                 })
                 .collect(),
         };
-        use planledger_store::Store;
         Ok(self.store.append(batch)?.stream_version)
     }
 
