@@ -95,3 +95,11 @@ pub fn of_error(err: &anyhow::Error) -> Exit {
     }
     Exit::BadInput
 }
+
+/// Whether the error is a write to a closed pipe.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

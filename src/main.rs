@@ -221,6 +221,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if exit::is_broken_pipe(&err) => {
+            // The reader went away (`planledger audit … | head`): not an error.
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             let code = exit::of_error(&err);
             // `{:#}` prints the context chain on one line: what failed, then why.

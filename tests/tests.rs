@@ -4,5 +4,6 @@
 mod crash;
 mod postgres;
 mod e2e;
+mod e2e_audit;
 mod e2e_integrity;
 mod util;

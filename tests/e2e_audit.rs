@@ -1,0 +1,216 @@
+//! End to end: every audit report through the binary, each with an answer known from
+//! the seed routines' deadlines (home care, 001: drawn up within 14 days of the order,
+//! sent within 15; the new-client fee only for a plan sent in time and then approved).
+
+use serde_json::Value;
+
+use crate::e2e::{order_home_care, walk_home_care_from_draft};
+use crate::util::TestLedger;
+
+/// plan-0001 walked through seed 001 (sent 2026-03-12, supplemented, approved
+/// 2026-03-17), and plan-0002 (another client) ordered the same day and left alone.
+fn organisation() -> TestLedger {
+    let t = TestLedger::new();
+    order_home_care(&t);
+    t.ok(&[
+        "order",
+        "--as",
+        "h7",
+        "--role",
+        "case_officer",
+        "--plan",
+        "plan-0002",
+        "--order",
+        "best-89",
+        "--unit",
+        "hemtjanst-norr",
+        "--act",
+        "home_care",
+        "--client",
+        "197010632391",
+        "--received-on",
+        "2026-03-02",
+    ]);
+    walk_home_care_from_draft(&t);
+    t
+}
+
+fn report(t: &TestLedger, query: &str, as_of: &str) -> Vec<Value> {
+    let out = t.ok(&["audit", query, "--as-of", as_of, "--format", "json"]);
+    serde_json::from_str::<Value>(&out)
+        .unwrap_or_else(|e| panic!("{query} --format json is JSON ({e}): {out}"))
+        .as_array()
+        .expect("an array of rows")
+        .clone()
+}
+
+fn plans(rows: &[Value]) -> Vec<&str> {
+    rows.iter().map(|r| r["plan"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn overdue_counts_the_days_late_of_drawing_up_and_sending() {
+    let t = organisation();
+    // As of 2026-03-20: plan-0002 was due drawn up 2026-03-16 (4 days late) and sent
+    // 2026-03-17 (3 days late); plan-0001 was drawn up and sent in time.
+    let rows = report(&t, "overdue", "2026-03-20");
+    let got: Vec<(&str, &str, &str, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["plan"].as_str().unwrap(),
+                r["kind"].as_str().unwrap(),
+                r["due_on"].as_str().unwrap(),
+                r["days_late"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("plan-0002", "draw_up", "2026-03-16", 4),
+            ("plan-0002", "submit", "2026-03-17", 3)
+        ]
+    );
+    // As of the day before the first deadline, nothing is overdue.
+    assert!(report(&t, "overdue", "2026-03-15").is_empty());
+}
+
+#[test]
+fn unsigned_and_incomplete_list_a_version_only_until_it_is_signed() {
+    let t = organisation();
+    // Drafted 2026-03-10 09:00, signed by the client 10:00 the same day: as of the end
+    // of 2026-03-09 there is no version; as of 2026-03-10 it is signed.
+    assert!(report(&t, "unsigned", "2026-03-10").is_empty());
+    assert!(report(&t, "incomplete", "2026-03-10").is_empty());
+    // Version 2 (2026-03-16 09:00) was signed at 10:00: never unsigned at a day's end.
+    assert!(report(&t, "unsigned", "2026-04-30").is_empty());
+
+    // A third plan drafted and never signed.
+    let t = organisation();
+    t.ok(&[
+        "order",
+        "--as",
+        "h7",
+        "--role",
+        "case_officer",
+        "--plan",
+        "plan-0003",
+        "--order",
+        "best-90",
+        "--unit",
+        "hemtjanst-norr",
+        "--act",
+        "home_care",
+        "--client",
+        "194203140258",
+        "--received-on",
+        "2026-03-02",
+    ]);
+    let content = crate::e2e::home_care_content(&["Dusch"]).replace("196408233234", "194203140258");
+    let file = t.write("p3.json", &content);
+    t.ok_at(
+        "2026-03-05T09:00:00Z",
+        &[
+            "draft",
+            "--as",
+            "kim",
+            "--role",
+            "key_worker",
+            "--plan",
+            "plan-0003",
+            "--content",
+            file.to_str().unwrap(),
+        ],
+    );
+    let rows = report(&t, "unsigned", "2026-03-20");
+    assert_eq!(plans(&rows), ["plan-0003"]);
+    assert_eq!(rows[0]["version"], 1);
+    assert_eq!(rows[0]["days_unsigned"], 15);
+    let rows = report(&t, "incomplete", "2026-03-20");
+    assert_eq!(plans(&rows), ["plan-0003"]);
+}
+
+#[test]
+fn unapproved_lists_a_sent_version_until_the_authority_decides() {
+    let t = organisation();
+    // Sent 2026-03-12, a supplement asked for 2026-03-13, approved 2026-03-17.
+    let rows = report(&t, "unapproved", "2026-03-12");
+    assert_eq!(plans(&rows), ["plan-0001"]);
+    assert_eq!(rows[0]["version"], 1);
+    assert!(report(&t, "unapproved", "2026-03-17").is_empty());
+}
+
+#[test]
+fn new_client_fee_is_payable_only_for_a_plan_sent_in_time_and_approved() {
+    let t = organisation();
+    let rows = report(&t, "fee", "2026-04-30");
+    let got: Vec<(&str, bool, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["plan"].as_str().unwrap(),
+                r["payable"].as_bool().unwrap(),
+                r["reason"]["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got[0].0, "plan-0001");
+    assert!(got[0].1, "sent on day 10 and approved: {rows:?}");
+    assert_eq!(
+        (got[1].0, got[1].1, got[1].2),
+        ("plan-0002", false, "not_submitted")
+    );
+}
+
+#[test]
+fn overview_shows_each_plan_of_the_unit_with_its_dates() {
+    let t = organisation();
+    let rows = report(&t, "overview", "2026-04-30");
+    assert_eq!(plans(&rows), ["plan-0001", "plan-0002"]);
+    let p1 = &rows[0];
+    assert_eq!(p1["status"], "approved");
+    assert_eq!(p1["version"], 2);
+    assert_eq!(p1["drawn_up_on"], "2026-03-10");
+    assert_eq!(p1["approved_on"], "2026-03-17");
+    assert_eq!(p1["last_reviewed_on"], "2026-04-10");
+    assert_eq!(p1["deviations"], 1);
+    assert_eq!(p1["client"], "19640823-****");
+    assert_eq!(rows[1]["status"], "awaiting_draft");
+
+    // Table and CSV, Swedish and English; full personnummer only when asked.
+    let en = t.ok(&["audit", "overview", "--as-of", "2026-04-30", "--lang", "en"]);
+    let sv = t.ok(&["audit", "overview", "--as-of", "2026-04-30"]);
+    assert_ne!(en.lines().next(), sv.lines().next());
+    let csv = t.ok(&[
+        "audit",
+        "overview",
+        "--as-of",
+        "2026-04-30",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(csv.lines().count(), 3);
+    assert!(!csv.contains("19640823-3234"));
+    let full = t.ok(&[
+        "audit",
+        "overview",
+        "--as-of",
+        "2026-04-30",
+        "--format",
+        "csv",
+        "--show-personnummer",
+    ]);
+    assert!(full.contains("19640823-3234"));
+    // A unit with no plans, and a bad format.
+    t.fails_at(
+        "2026-05-01T00:00:00Z",
+        &["audit", "overview", "--unit", "nowhere"],
+        4,
+    );
+    t.fails_at(
+        "2026-05-01T00:00:00Z",
+        &["audit", "overview", "--format", "xml"],
+        2,
+    );
+}
