@@ -146,6 +146,8 @@ pub(crate) struct Course {
     /// When the key worker will hold the next follow-up.
     follow_up_target: DateTime<Utc>,
     last_deviation: Option<(u64, NaiveDate)>,
+    /// The day the review clock last restarted: the last review or new version (002).
+    review_base: NaiveDate,
     /// A step fell at or after the end: nothing more is planned.
     done: bool,
 }
@@ -194,6 +196,7 @@ impl Course {
             follow_up_on: day,
             follow_up_target: arrival,
             last_deviation: None,
+            review_base: day,
             done: false,
         }
     }
@@ -252,6 +255,12 @@ impl Course {
         self.cursor = at;
         self.events += 1;
         self.seq += 1;
+        if matches!(
+            step,
+            Step::Draft(_) | Step::Revise { .. } | Step::Review { .. }
+        ) {
+            self.review_base = at.date_naive();
+        }
         ctx.out.push(Pending {
             at,
             client: profile.index,
@@ -540,10 +549,32 @@ impl Course {
         if self.follow_up_target < to {
             items.push((self.follow_up_target, Item::FollowUp));
         }
-        if self.r.chance(NEW_DECISION_PER_MONTH) {
+        // A new decision's round (order, version, decision, perhaps a supplement) takes
+        // up to about five weeks and the course is sequential: none starts that could
+        // push a due follow-up past its date.
+        let follow_up_clear = self.follow_up_target >= to + TimeDelta::days(45);
+        if self.r.chance(NEW_DECISION_PER_MONTH) && follow_up_clear {
             items.push((any_time(&mut self.r), Item::NewDecision));
         }
-        items.push((any_time(&mut self.r), Item::Review));
+        // 002: the key worker reviews at least monthly (or at the policy's interval),
+        // counted from the last review or version; the late share reviews late.
+        let review_months = ctx
+            .policy
+            .for_act(profile.act)
+            .review_every_months
+            .unwrap_or(1);
+        let review_due = plus_months(self.review_base, review_months);
+        let review_day = if profile.late {
+            plus_days(review_due, self.r.range(3, 20))
+        } else {
+            review_due
+                .checked_sub_days(Days::new(u64::from(self.r.range(1, 5))))
+                .unwrap_or(review_due)
+        };
+        let review_at = self.morning(review_day) + TimeDelta::hours(i64::from(self.r.range(0, 4)));
+        if review_at < to {
+            items.push((review_at, Item::Review));
+        }
         let deviations_per_month = match profile.act {
             ActKind::ResidentialCare => 2.0,
             ActKind::HomeCare => 1.8,
@@ -572,6 +603,8 @@ impl Course {
             if self.done || matches!(self.phase, Phase::Closed) {
                 break;
             }
+            // Nothing planned now may fall before the month: earlier months are emitted.
+            let t = t.max(from);
             let at = t.max(self.cursor + minutes(self.r.range(5, 40)));
             match item {
                 Item::FollowUp => self.follow_up(ctx, profile, t),

@@ -40,9 +40,9 @@ impl Organisation {
         let units = self.units();
         let acts: Vec<_> = units.iter().map(|u| u.act).collect();
         let staffing = Staffing::of(self);
-        let arrival_days = (self.month_start((self.months / 3).max(1)) - self.start_at())
-            .num_days()
-            .max(1) as u32;
+        // Orders arrive over the first third of the period, so that most plans have
+        // their whole course inside it.
+        let arrival_days = ((self.end_at() - self.start_at()).num_days() / 3).max(1) as u32;
         let profiles: Vec<Profile> = (0..self.clients as u32)
             .map(|i| Profile::new(self, &acts, staffing, i))
             .collect();

@@ -164,17 +164,25 @@ struct Findings {
 
 fn findings(org: &Organisation) -> Findings {
     let (plans, _) = fold(org);
-    let policy = DeadlinePolicy::default();
+    let policy = &org.policy;
     let end = org.end_at().date_naive();
     let mut f = Findings::default();
     for state in plans.values() {
         f.plans += 1;
         let late = state
-            .due_dates(&policy)
+            .due_dates(policy)
             .iter()
             .any(|d| d.met_late_by().is_some())
-            || !state.overdue(&policy, end).is_empty();
+            || !state.overdue(policy, end).is_empty();
         f.late += usize::from(late);
+        if late && std::env::var_os("SYNTH_DEBUG").is_some() {
+            eprintln!(
+                "{:?} {:?} {:?}",
+                state.plan(),
+                state.due_dates(policy),
+                state.overdue(policy, end)
+            );
+        }
         f.unsigned += usize::from(!state.is_current_signed());
         let current = state.current_version().unwrap().number;
         let gaps = state.gaps(current);
@@ -222,6 +230,22 @@ fn with_zero_shares_no_plan_is_late_unsigned_or_incomplete() {
     };
     let f = findings(&org);
     assert_eq!((f.late, f.unsigned, f.incomplete), (0, 0, 0), "{f:?}");
+}
+
+#[test]
+fn on_time_plans_also_keep_a_monthly_review_deadline_when_the_policy_sets_one() {
+    let org = Organisation {
+        seed: 6,
+        clients: 300,
+        months: 14,
+        late_share: 0.0,
+        unsigned_share: 0.0,
+        incomplete_share: 0.0,
+        policy: DeadlinePolicy::from_toml("[all]\nreview_every_months = 1\n").unwrap(),
+        ..Organisation::default()
+    };
+    let f = findings(&org);
+    assert_eq!(f.late, 0, "{f:?}");
 }
 
 #[test]
