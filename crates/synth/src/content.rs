@@ -764,3 +764,90 @@ fn life_area(tpl: &LifeAreaTemplate) -> LifeArea {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use planledger_plan::{Gap, LifeAreaField, ServiceField, completeness};
+
+    use super::*;
+    use crate::client::Staffing;
+
+    fn content_for(act: ActKind, incomplete: bool, decisions: u32) -> PlanContent {
+        let org = Organisation {
+            incomplete_share: if incomplete { 1.0 } else { 0.0 },
+            ..Organisation::default()
+        };
+        let units = org.units();
+        let unit = units.iter().find(|u| u.act == act).unwrap();
+        let acts = [act];
+        // Profiles of one act: every unit index maps to `act` here.
+        let mut profile = Profile::new(&org, &acts, Staffing::of(&org), 7);
+        profile.unit = 0;
+        let user = UserId::new("kontakt-test-1").unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let spec = VersionSpec {
+            drawn_up_on: day,
+            service_starts_on: day,
+            follow_up_on: NaiveDate::from_ymd_opt(2026, 9, 2).unwrap(),
+            decisions,
+        };
+        let key_worker = KeyWorker {
+            name: "Kontaktperson 1",
+            user: &user,
+        };
+        plan_content(&org, unit, &profile, key_worker, spec)
+    }
+
+    #[test]
+    fn complete_plans_have_no_gaps_for_any_act() {
+        for act in ActKind::ALL {
+            for decisions in [0, 1, 10] {
+                let content = content_for(act, false, decisions);
+                assert_eq!(completeness(&content, act), Vec::<Gap>::new(), "{act}");
+            }
+        }
+    }
+
+    #[test]
+    fn incomplete_plans_lack_who_and_when_of_a_service_and_the_participation() {
+        for act in ActKind::ALL {
+            let content = content_for(act, true, 0);
+            let gaps = completeness(&content, act);
+            let n = content.services.len();
+            for want in [
+                Gap::Service {
+                    service: n,
+                    field: ServiceField::Who,
+                },
+                Gap::Service {
+                    service: n,
+                    field: ServiceField::When,
+                },
+                Gap::ParticipationNotDescribed,
+            ] {
+                assert!(gaps.contains(&want), "{act}: {want:?} not in {gaps:?}");
+            }
+            if act == ActKind::LssDailyActivity {
+                assert!(gaps.contains(&Gap::LifeArea {
+                    area: 2,
+                    field: LifeAreaField::AssessedFunction
+                }));
+            }
+        }
+    }
+
+    #[test]
+    fn a_new_decision_adds_a_service_until_the_catalogue_is_used_up() {
+        for act in ActKind::ALL {
+            let before = content_for(act, false, 0).services.len();
+            let after = content_for(act, false, 1).services.len();
+            assert_eq!(after, (before + 1).min(catalogue(act).len()), "{act}");
+            let all = content_for(act, false, 100).services;
+            assert_eq!(all.len(), catalogue(act).len());
+            let mut names: Vec<_> = all.iter().map(|s| s.what.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), all.len(), "{act}: a service twice");
+        }
+    }
+}

@@ -4,7 +4,9 @@
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Days, Utc};
-use planledger_plan::{Actor, Command, OrderId, PlanId, ReviewChecklist, Role, Signer, UserId};
+use planledger_plan::{
+    ActKind, Actor, Command, OrderId, PlanId, ReviewChecklist, Role, Signer, UserId,
+};
 
 use crate::client::{Profile, Staffing};
 use crate::config::{ConfigError, Organisation, Unit};
@@ -234,9 +236,10 @@ impl Commands {
                 decisions,
                 text,
             } => {
-                let cause = DEVIATION_CAUSES[usize::from(text) % DEVIATION_CAUSES.len()];
-                let action = DEVIATION_ACTIONS
-                    [usize::from(text) / DEVIATION_CAUSES.len() % DEVIATION_ACTIONS.len()];
+                let causes = deviation_causes(profile.act);
+                let cause = causes[usize::from(text) % causes.len()];
+                let action =
+                    DEVIATION_ACTIONS[usize::from(text) / causes.len() % DEVIATION_ACTIONS.len()];
                 Command::RecordDeviation {
                     plan,
                     occurred_on,
@@ -335,16 +338,51 @@ const FOLLOW_UP_FINDINGS: [&str; 3] = [
     "Målen är delvis uppnådda; nya delmål formulerade tillsammans med kunden",
 ];
 
-const DEVIATION_CAUSES: [&str; 8] = [
-    "Insatsen uteblev på grund av personalbrist",
-    "Besöket blev 45 minuter försenat",
-    "Kunden avböjde insatsen vid besöket",
-    "Vikarie kände inte till rutinen i planen",
-    "Kunden var inte hemma vid besökstiden",
-    "Insatsen utfördes av en personal i stället för två",
-    "Kunden blev orolig och insatsen avbröts",
-    "Fel tid meddelades kunden",
-];
+/// What went wrong, in the words of each act's staff (003: deviations from the plan).
+fn deviation_causes(act: ActKind) -> &'static [&'static str] {
+    match act {
+        ActKind::HomeCare => &[
+            "Insatsen uteblev på grund av personalbrist",
+            "Besöket blev 45 minuter försenat",
+            "Kunden avböjde insatsen vid besöket",
+            "Vikarie kände inte till rutinen i planen",
+            "Kunden var inte hemma vid besökstiden",
+            "Insatsen utfördes av en personal i stället för två",
+            "Matlådan levererades inte",
+            "Fel tid meddelades kunden",
+        ],
+        ActKind::ResidentialCare => &[
+            "Insatsen uteblev på grund av personalbrist",
+            "Kunden avböjde insatsen",
+            "Vikarie kände inte till rutinen i planen",
+            "Förflyttningen gjordes av en personal i stället för två",
+            "Kunden blev orolig och insatsen avbröts",
+            "Måltiden serverades 45 minuter sent",
+            "Nattillsynen klockan 03 gjordes inte",
+            "Kunden fick vänta 30 minuter på hjälp efter larm",
+        ],
+        ActKind::LssDailyActivity => &[
+            "Kunden kom inte till daglig verksamhet och ingen frånvaro var anmäld",
+            "Bildschemat var inte uppdaterat för dagen",
+            "Vikarie kände inte till rutinen i planen",
+            "Kunden blev orolig i den stora gruppen och aktiviteten avbröts",
+            "Vilan blev inte av på grund av utflykt",
+            "Fikat innehöll nötter trots allergi; kunden åt inte av det",
+            "Hemtransporten blev 40 minuter sen",
+            "Kunden avböjde arbetspasset",
+        ],
+        ActKind::HousingSupport => &[
+            "Stödpersonen kom 30 minuter sent",
+            "Kunden var inte hemma vid besökstiden",
+            "Besöket ställdes in på grund av sjukdom i personalgruppen",
+            "Kunden avböjde stödet vid besöket",
+            "En räkning betalades inte i tid",
+            "Promenaden ställdes in på grund av personalbrist",
+            "Fel tid meddelades kunden",
+            "Vikarie kände inte till planen",
+        ],
+    }
+}
 
 const DEVIATION_ACTIONS: [&str; 4] = [
     "kunden informerades och ny tid bokades",
