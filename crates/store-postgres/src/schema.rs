@@ -9,14 +9,17 @@
 //!
 //! What the schema itself enforces, so that a bug or a careless administrator cannot
 //! quietly break the ledger's promises:
-//! - positions are gapless from 0 (each record's predecessor must exist: a foreign key
-//!   from `(ledger, position - 1)` to the records themselves), and unique;
-//! - stream versions are gapless from 1 and unique (the conflict check);
+//! - positions are gapless from 0 and unique, and stream versions gapless from 1 and
+//!   unique (the conflict check): primary and unique keys, and a statement trigger that
+//!   checks each INSERT continues what is stored;
+//! - records and nodes are append-only, for superusers too: UPDATE, DELETE and TRUNCATE
+//!   are refused by triggers;
 //! - the application role `planledger_app` may only read and insert records and Merkle
 //!   nodes; it may update nothing but the three head columns of `ledgers`, and delete
 //!   nothing.
 //!
-//! An administrator can still switch the checks off; `verify` catches what they do.
+//! A superuser can still switch the triggers off (`session_replication_role = replica`);
+//! `verify` catches what they do then.
 
 use postgres::Client;
 
@@ -56,28 +59,81 @@ CREATE TABLE planledger.ledgers (
 );
 
 CREATE TABLE planledger.records (
-    ledger         integer NOT NULL REFERENCES planledger.ledgers (id),
+    ledger         integer NOT NULL,
     position       bigint NOT NULL CHECK (position >= 0),
     stream_id      text NOT NULL,
     stream_version bigint NOT NULL CHECK (stream_version >= 1),
     -- The sealed record exactly as hashed; every other column is an index into it.
     bytes          bytea NOT NULL,
-    prev_position       bigint GENERATED ALWAYS AS (NULLIF(position, 0) - 1) STORED,
-    prev_stream_version bigint GENERATED ALWAYS AS (NULLIF(stream_version, 1) - 1) STORED,
     PRIMARY KEY (ledger, position),
-    UNIQUE (ledger, stream_id, stream_version),
-    FOREIGN KEY (ledger, prev_position) REFERENCES planledger.records (ledger, position),
-    FOREIGN KEY (ledger, stream_id, prev_stream_version)
-        REFERENCES planledger.records (ledger, stream_id, stream_version)
+    UNIQUE (ledger, stream_id, stream_version)
 );
 
 CREATE TABLE planledger.nodes (
-    ledger integer NOT NULL REFERENCES planledger.ledgers (id),
+    ledger integer NOT NULL,
     level  smallint NOT NULL CHECK (level BETWEEN 0 AND 63),
     idx    bigint NOT NULL CHECK (idx >= 0),
     hash   bytea NOT NULL CHECK (length(hash) = 32),
     PRIMARY KEY (ledger, level, idx)
 );
+
+-- Gapless positions and stream versions, checked once per INSERT statement over the
+-- rows it adds (a foreign key from each row to its predecessor would say the same, at
+-- the price of a lookup and a row lock per record). With the primary key and the
+-- unique key, "the new values are contiguous and the first one's predecessor is
+-- stored" keeps every ledger and stream gapless, since nothing is ever deleted.
+CREATE FUNCTION planledger.records_stay_gapless() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT n.ledger, n.lo INTO bad
+    FROM (SELECT ledger, min(position) AS lo, max(position) AS hi, count(*) AS k
+          FROM new_rows GROUP BY ledger) n
+    WHERE n.hi - n.lo + 1 <> n.k
+       OR NOT EXISTS (SELECT 1 FROM planledger.ledgers l WHERE l.id = n.ledger)
+       OR (n.lo > 0 AND NOT EXISTS (SELECT 1 FROM planledger.records r
+                                    WHERE r.ledger = n.ledger AND r.position = n.lo - 1))
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'records of ledger % would not continue its positions gaplessly (near position %)',
+            bad.ledger, bad.lo USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT s.ledger, s.lo INTO bad
+    FROM (SELECT ledger, stream_id, min(stream_version) AS lo, max(stream_version) AS hi,
+                 count(*) AS k
+          FROM new_rows GROUP BY ledger, stream_id) s
+    WHERE s.hi - s.lo + 1 <> s.k
+       OR (s.lo > 1 AND NOT EXISTS (SELECT 1 FROM planledger.records r
+                                    WHERE r.ledger = s.ledger AND r.stream_id = s.stream_id
+                                      AND r.stream_version = s.lo - 1))
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'records of ledger % would not continue a stream''s versions gaplessly (near version %)',
+            bad.ledger, bad.lo USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER records_stay_gapless AFTER INSERT ON planledger.records
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION planledger.records_stay_gapless();
+
+-- Append-only for everyone, superusers included, unless they deliberately switch
+-- triggers off (and `verify` then finds what they did).
+CREATE FUNCTION planledger.refuse_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'restrict_violation';
+END $$;
+
+CREATE TRIGGER records_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON planledger.records
+    FOR EACH STATEMENT EXECUTE FUNCTION planledger.refuse_change();
+CREATE TRIGGER nodes_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON planledger.nodes
+    FOR EACH STATEMENT EXECUTE FUNCTION planledger.refuse_change();
+CREATE TRIGGER ledgers_kept BEFORE DELETE OR TRUNCATE ON planledger.ledgers
+    FOR EACH STATEMENT EXECUTE FUNCTION planledger.refuse_change();
 
 GRANT USAGE ON SCHEMA planledger TO planledger_app;
 GRANT SELECT ON planledger.schema_migrations TO planledger_app;

@@ -246,7 +246,7 @@ fn the_application_role_can_append_but_not_update_or_delete() {
 }
 
 #[test]
-fn the_schema_refuses_gaps_and_duplicate_stream_versions() {
+fn the_schema_refuses_gaps_duplicate_stream_versions_and_changes() {
     let url = migrated_db();
     let store = PostgresStore::create(&url, "org-a").unwrap();
     let records = {
@@ -266,7 +266,20 @@ fn the_schema_refuses_gaps_and_duplicate_stream_versions() {
         .unwrap_err();
     assert_eq!(
         err.code(),
-        Some(&postgres::error::SqlState::FOREIGN_KEY_VIOLATION)
+        Some(&postgres::error::SqlState::CHECK_VIOLATION)
+    );
+    // A gap inside one statement's rows.
+    let err = c
+        .execute(
+            "INSERT INTO planledger.records (ledger, position, stream_id, stream_version, bytes)
+             SELECT id, p, 'plan-' || p, 1, $1 FROM planledger.ledgers, unnest(ARRAY[2, 4]::bigint[]) p
+             WHERE name = 'org-a'",
+            &[&bytes],
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&postgres::error::SqlState::CHECK_VIOLATION)
     );
     // A stream version taken twice.
     let err = c
@@ -282,16 +295,26 @@ fn the_schema_refuses_gaps_and_duplicate_stream_versions() {
         .unwrap_err();
     assert_eq!(
         err.code(),
-        Some(&postgres::error::SqlState::FOREIGN_KEY_VIOLATION)
+        Some(&postgres::error::SqlState::CHECK_VIOLATION)
     );
-    // Deleting a record others follow.
-    let err = c
-        .execute("DELETE FROM planledger.records WHERE position = 0", &[])
-        .unwrap_err();
-    assert_eq!(
-        err.code(),
-        Some(&postgres::error::SqlState::FOREIGN_KEY_VIOLATION)
-    );
+    // The next position and version are accepted: the checks are not just refusals.
+    c.execute(insert, &[&2i64, &"plan-1", &3i64, &bytes])
+        .unwrap();
+    // Records and nodes are append-only even for a superuser.
+    for stmt in [
+        "DELETE FROM planledger.records WHERE position = 2",
+        "UPDATE planledger.records SET bytes = bytes WHERE position = 0",
+        "TRUNCATE planledger.records, planledger.nodes",
+        "UPDATE planledger.nodes SET hash = hash",
+        "DELETE FROM planledger.ledgers",
+    ] {
+        let err = c.batch_execute(stmt).expect_err(stmt);
+        assert_eq!(
+            err.code(),
+            Some(&postgres::error::SqlState::RESTRICT_VIOLATION),
+            "{stmt}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -321,12 +344,14 @@ fn opening_a_ledger_whose_last_record_was_replaced_is_corrupt() {
         .unwrap();
     let other = store.read_all(1, 1).unwrap().remove(0);
     drop(store);
-    sql(&url)
-        .execute(
-            "UPDATE planledger.records SET bytes = $1 WHERE position = 2",
-            &[&other.bytes()],
-        )
+    let mut dba = sql(&url);
+    dba.batch_execute("SET session_replication_role = replica")
         .unwrap();
+    dba.execute(
+        "UPDATE planledger.records SET bytes = $1 WHERE position = 2",
+        &[&other.bytes()],
+    )
+    .unwrap();
     match PostgresStore::open(&url, "org-a") {
         Err(StoreError::Corrupt { position: 2, .. }) => {}
         other => panic!("expected Corrupt at 2, got {other:?}"),
