@@ -607,6 +607,32 @@ mod tests {
     }
 
     #[test]
+    fn resumed_with_frontier_checks_later_checkpoints() {
+        let (recs, heads, end) = ledger(40);
+        let mut f = Frontier::new();
+        for r in &recs[..17] {
+            f.push(crate::hash_record_bytes(r), |_, _| {});
+        }
+        let prev = crate::hash_record_bytes(&recs[16]);
+        let mut v = Verifier::with_frontier(f.clone(), prev);
+        assert!(v.expect_root(heads[10]).is_err(), "before the range");
+        for size in [17, 20, 33, 40] {
+            v.expect_root(heads[size]).unwrap();
+        }
+        v.feed(&recs[17..]).unwrap();
+        assert_eq!(v.finish(Some(end)).unwrap().root, Some(end.root));
+
+        let mut v = Verifier::with_frontier(f, prev);
+        v.expect_root(TreeHead {
+            size: 33,
+            root: heads[32].root,
+        })
+        .unwrap();
+        let err = v.feed(&recs[17..]).unwrap_err();
+        assert_eq!(err.position, 32);
+    }
+
+    #[test]
     fn root_checks_need_the_frontier() {
         let mut v = Verifier::resume(3, Hash::ZERO);
         assert!(

@@ -151,11 +151,12 @@ mod tests {
     }
 
     /// A store whose `read_all` returns one record with a bit flipped, decoded again as
-    /// a backend would (and reported corrupt if it no longer decodes).
+    /// a backend would (and reported corrupt if it no longer decodes), or (with `byte`
+    /// `None`) leaves that record out.
     struct Tampered {
         inner: MemoryStore,
         position: u64,
-        byte: usize,
+        byte: Option<usize>,
     }
 
     impl Store for Tampered {
@@ -169,12 +170,13 @@ mod tests {
             self.inner
                 .read_all(from, limit)?
                 .into_iter()
+                .filter(|r| self.byte.is_some() || r.position() != self.position)
                 .map(|r| {
-                    if r.position() != self.position {
+                    let Some(byte) = self.byte.filter(|_| r.position() == self.position) else {
                         return Ok(r);
-                    }
+                    };
                     let mut b = r.into_bytes();
-                    b[self.byte] ^= 0x04;
+                    b[byte] ^= 0x04;
                     Record::decode(b).map_err(|e| StoreError::Corrupt {
                         position: self.position,
                         reason: e.to_string(),
@@ -226,7 +228,7 @@ mod tests {
         let t = Tampered {
             inner,
             position: 7,
-            byte: len - 1,
+            byte: Some(len - 1),
         };
         let r = verify_store(&t, &[], &mut |_, _| {}).unwrap();
         let v = r.violation.expect("tampering is found");
@@ -238,12 +240,32 @@ mod tests {
         let t = Tampered {
             inner: filled(5),
             position: 4,
-            byte: 0,
+            byte: Some(0),
         };
         let r = verify_store(&t, &[], &mut |_, _| {}).unwrap();
         let v = r.violation.expect("tampering is found");
         assert_eq!(v.position, 4);
         assert!(matches!(v.kind, ViolationKind::Unreadable { .. }));
+    }
+
+    #[test]
+    fn missing_record_is_reported_at_its_position() {
+        let t = Tampered {
+            inner: filled(5),
+            position: 9,
+            byte: None,
+        };
+        let r = verify_store(&t, &[], &mut |_, _| {}).unwrap();
+        let v = r.violation.expect("the gap is found");
+        assert_eq!(v.position, 9, "{v}");
+        assert!(matches!(
+            v.kind,
+            ViolationKind::WrongPosition {
+                expected: 9,
+                found: 10
+            }
+        ));
+        assert_eq!(r.records, 9);
     }
 
     #[test]
