@@ -13,10 +13,12 @@
 //! - [`PostgresStore`] implements [`planledger_store::Store`] for one ledger. An append
 //!   locks its ledger's head row (`SELECT … FOR UPDATE`), seals the batch with the shared
 //!   [`planledger_store::Chain`], inserts the records and Merkle nodes, updates the head
-//!   and commits; it returns once the commit is durable (`synchronous_commit`, and on a
+//!   and commits (appends of this process that arrive meanwhile share the next commit:
+//!   group commit); it returns once the commit is durable (`synchronous_commit`, and on a
 //!   replicated cluster the synchronous standby too).
 //! - [`testing`] starts a throwaway server for tests and benches.
 
+mod group;
 mod schema;
 mod store;
 pub mod testing;
@@ -59,6 +61,8 @@ pub enum PostgresError {
          upgrade planledger"
     )]
     NewerSchema { found: u32, known: u32 },
+    #[error("the group commit this append joined failed: {reason}")]
+    GroupFailed { reason: String },
     #[error("{what} {value} does not fit PostgreSQL's bigint")]
     OutOfRange { what: &'static str, value: u64 },
 }

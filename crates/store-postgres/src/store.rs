@@ -1,5 +1,6 @@
 //! [`PostgresStore`]: one ledger in a PostgreSQL database.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use planledger_ledger::{Frontier, Hash, NodeId, Record};
@@ -7,6 +8,7 @@ use planledger_store::{AppendBatch, Appended, Chain, Head, Store, StoreError};
 use postgres::{Client, NoTls, Statement, Transaction};
 
 use crate::PostgresError;
+use crate::group::{GroupCommit, Outcome};
 
 /// Opens a connection. Commits must be durable before an append returns, so a session
 /// that inherits `synchronous_commit = off` is switched back on; `local`, `on`,
@@ -112,6 +114,7 @@ pub struct PostgresStore {
     ledger: String,
     ledger_id: i32,
     pool: Mutex<Vec<Conn>>,
+    group: GroupCommit,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -218,6 +221,7 @@ impl PostgresStore {
             ledger: ledger.to_owned(),
             ledger_id: id,
             pool: Mutex::new(Vec::new()),
+            group: GroupCommit::default(),
         };
         store.check_head(&mut conn)?;
         store
@@ -330,6 +334,72 @@ impl PostgresStore {
         out
     }
 
+    /// Commits a group of batches (see the `group` module) in one transaction: each
+    /// batch is checked and sealed on its own, on top of the one before.
+    fn commit_group(&self, group: Vec<(u64, AppendBatch)>) -> Vec<Outcome> {
+        match self.with_conn(|conn| self.seal_and_commit(conn, &group)) {
+            Ok(outcomes) => outcomes,
+            Err(e) if group.len() == 1 => vec![(group[0].0, Err(e))],
+            Err(e) => group.iter().map(|(t, _)| (*t, Err(share(&e)))).collect(),
+        }
+    }
+
+    fn seal_and_commit(
+        &self,
+        conn: &mut Conn,
+        group: &[(u64, AppendBatch)],
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let st = &conn.st;
+        let id = self.ledger_id;
+        let mut tx = conn.client.transaction().map_err(sql("begin an append"))?;
+        // The ledger's write lock: held until commit, so the next append to this ledger
+        // seals on top of this one; other ledgers' rows are not touched.
+        let row = tx
+            .query_one(&st.lock_head, &[&id])
+            .map_err(sql("lock the head"))?;
+        let mut chain = chain_from_row(&row)?;
+        let mut versions: HashMap<&str, u64> = HashMap::new();
+        let mut records = Vec::new();
+        let mut nodes = Vec::new();
+        let mut outcomes = Vec::with_capacity(group.len());
+        for (ticket, batch) in group {
+            let current = match versions.get(batch.stream_id.as_str()) {
+                Some(v) => *v,
+                None => stream_version(&mut tx, st, id, &batch.stream_id)?,
+            };
+            if !batch.expected.admits(current) {
+                outcomes.push((
+                    *ticket,
+                    Err(StoreError::Conflict {
+                        stream_id: batch.stream_id.clone(),
+                        expected: batch.expected,
+                        actual: current,
+                    }),
+                ));
+                continue;
+            }
+            match chain.seal_batch(batch, current) {
+                Ok((sealed, completed)) => {
+                    let appended = Appended {
+                        first_position: sealed[0].position(),
+                        stream_version: current + sealed.len() as u64,
+                        head: chain.head(),
+                    };
+                    versions.insert(&batch.stream_id, appended.stream_version);
+                    records.extend(sealed);
+                    nodes.extend(completed);
+                    outcomes.push((*ticket, Ok(appended)));
+                }
+                Err(e) => outcomes.push((*ticket, Err(e))),
+            }
+        }
+        if !records.is_empty() {
+            self.write(&mut tx, st, &records, &nodes, &chain)?;
+            tx.commit().map_err(sql("commit an append"))?;
+        }
+        Ok(outcomes)
+    }
+
     /// Writes sealed records, their Merkle nodes and the new head, in `tx`.
     fn write(
         &self,
@@ -372,6 +442,19 @@ impl PostgresStore {
     }
 }
 
+/// The same failure for every appender of a group whose transaction failed.
+fn share(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Corrupt { position, reason } => StoreError::Corrupt {
+            position: *position,
+            reason: reason.clone(),
+        },
+        other => backend(PostgresError::GroupFailed {
+            reason: other.to_string(),
+        }),
+    }
+}
+
 fn stream_version(
     tx: &mut Transaction<'_>,
     st: &Statements,
@@ -390,32 +473,7 @@ impl Store for PostgresStore {
         if batch.events.is_empty() {
             return Err(StoreError::EmptyBatch);
         }
-        self.with_conn(|conn| {
-            let st = &conn.st;
-            let mut tx = conn.client.transaction().map_err(sql("begin an append"))?;
-            // The ledger's write lock: held until commit, so the next append to this
-            // ledger seals on top of this one; other ledgers' rows are not touched.
-            let row = tx
-                .query_one(&st.lock_head, &[&self.ledger_id])
-                .map_err(sql("lock the head"))?;
-            let mut chain = chain_from_row(&row)?;
-            let current = stream_version(&mut tx, st, self.ledger_id, &batch.stream_id)?;
-            if !batch.expected.admits(current) {
-                return Err(StoreError::Conflict {
-                    stream_id: batch.stream_id.clone(),
-                    expected: batch.expected,
-                    actual: current,
-                });
-            }
-            let (records, nodes) = chain.seal_batch(&batch, current)?;
-            self.write(&mut tx, st, &records, &nodes, &chain)?;
-            tx.commit().map_err(sql("commit an append"))?;
-            Ok(Appended {
-                first_position: records[0].position(),
-                stream_version: current + records.len() as u64,
-                head: chain.head(),
-            })
-        })
+        self.group.append(batch, |group| self.commit_group(group))
     }
 
     fn read_stream(
