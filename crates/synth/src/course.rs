@@ -3,7 +3,9 @@
 //! decision, the follow-up, closure). Planned as compact [`Step`]s a month at a time, in
 //! an order that `decide` accepts; the wording is filled in when a step is emitted.
 
-use chrono::{DateTime, Days, Months, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc, Weekday,
+};
 use planledger_plan::{
     ActDeadlines, ActKind, CloseReason, DeadlinePolicy, RepresentativeKind, RevisionReason,
     SignatureRequirement, swedish_date,
@@ -182,6 +184,12 @@ impl Course {
     pub(crate) fn new(seed: u64, profile: &Profile, start: NaiveDate, arrival_days: u32) -> Course {
         let mut r = Rng::derive(seed, Stream::Course, u64::from(profile.index), 0);
         let day = plus_days(start, r.below(u64::from(arrival_days.max(1))) as u32);
+        // Orders arrive on office days.
+        let day = match day.weekday() {
+            Weekday::Sat => plus_days(day, 2),
+            Weekday::Sun => plus_days(day, 1),
+            _ => day,
+        };
         let arrival = midnight(day) + TimeDelta::hours(7) + minutes(r.range(0, 300));
         Course {
             r,
@@ -201,8 +209,39 @@ impl Course {
         }
     }
 
-    /// A working-hours time on `d` (07:00–12:00), when a day's first bundle starts.
+    /// A working-hours time on `d` (07:00–12:00 UTC, 08:00–14:00 in Sweden), when a
+    /// day's first bundle of office work starts. Office work falling on a weekend is
+    /// done on the Friday before if that is still ahead, else on the Monday after if
+    /// that is no later than `latest` (the deadline it serves), else on the weekend.
+    fn office(&mut self, d: NaiveDate, latest: NaiveDate) -> DateTime<Utc> {
+        let back = match d.weekday() {
+            Weekday::Sat => 1,
+            Weekday::Sun => 2,
+            _ => 0,
+        };
+        let day = if back == 0 {
+            d
+        } else {
+            let friday = d - TimeDelta::days(back);
+            let monday = d + TimeDelta::days(3 - back);
+            if friday > self.cursor.date_naive() {
+                friday
+            } else if monday <= latest {
+                monday
+            } else {
+                d
+            }
+        };
+        self.morning_of(day)
+    }
+
+    /// [`Course::office`] for work with no deadline of its own.
     fn morning(&mut self, d: NaiveDate) -> DateTime<Utc> {
+        self.office(d, NaiveDate::MAX)
+    }
+
+    /// A working-hours time on exactly `d`.
+    fn morning_of(&mut self, d: NaiveDate) -> DateTime<Utc> {
         midnight(d) + TimeDelta::hours(7) + minutes(self.r.range(0, 300))
     }
 
@@ -211,11 +250,13 @@ impl Course {
     /// (LSS sends each version to the authority the day it is made, 003).
     fn bundle_start(&mut self, desired: DateTime<Utc>) -> DateTime<Utc> {
         let t = desired.max(self.cursor + minutes(self.r.range(10, 40)));
+        // Only ever later than `t`: a bundle never moves before the month it was
+        // planned in.
         if t.hour() >= 15 {
             let next = plus_days(t.date_naive(), 1);
-            self.morning(next)
+            self.morning_of(next)
         } else if t.hour() < 7 {
-            self.morning(t.date_naive())
+            self.morning_of(t.date_naive())
         } else {
             t
         }
@@ -243,7 +284,7 @@ impl Course {
             // a day's work that piles up that late continues the next morning. Same-day
             // bundles end by 19:00, so none is split.
             let next = plus_days(at.date_naive(), 1);
-            at = self.morning(next);
+            at = self.morning_of(next);
         }
         debug_assert_eq!(swedish_date(at), at.date_naive(), "dates are Swedish dates");
         if at >= ctx.end {
@@ -287,7 +328,8 @@ impl Course {
             on.checked_sub_days(Days::new(u64::from(self.r.range(1, 7))))
                 .unwrap_or(on)
         };
-        self.follow_up_target = self.morning(day);
+        let latest = if profile.late { NaiveDate::MAX } else { on };
+        self.follow_up_target = self.office(day, latest);
     }
 
     fn sign(&mut self, ctx: &mut Ctx<'_>, profile: &Profile) {
@@ -374,7 +416,8 @@ impl Course {
             let room = (due_on - day).num_days() as u32;
             plus_days(day, self.r.range(1, room))
         };
-        let at = self.morning(answer_on);
+        let latest = if profile.late { NaiveDate::MAX } else { due_on };
+        let at = self.office(answer_on, latest);
         self.revise(ctx, profile, at, RevisionReason::Supplement);
         let at = self.soon();
         let step = Step::ProvideSupplement {
@@ -411,7 +454,12 @@ impl Course {
         let draft_at = if draft_day == 0 {
             self.cursor + minutes(self.r.range(30, 180))
         } else {
-            self.morning(plus_days(received_on, draft_day))
+            let latest = if profile.late {
+                NaiveDate::MAX
+            } else {
+                plus_days(received_on, on_time_limit)
+            };
+            self.office(plus_days(received_on, draft_day), latest)
         };
         let drawn_up_on = draft_at.date_naive();
         self.service_starts_on = received_on;
@@ -433,7 +481,7 @@ impl Course {
                 if day == draft_day {
                     self.soon()
                 } else {
-                    self.morning(plus_days(received_on, day))
+                    self.office(plus_days(received_on, day), plus_days(received_on, limit))
                 }
             }
             (false, None, None) | (true, None, None) => {
@@ -500,7 +548,12 @@ impl Course {
         let at = if days == 0 {
             self.cursor + minutes(self.r.range(30, 120))
         } else {
-            self.morning(plus_days(t.date_naive(), days))
+            let latest = if profile.late {
+                NaiveDate::MAX
+            } else {
+                plus_days(t.date_naive(), draw.min(5))
+            };
+            self.office(plus_days(t.date_naive(), days), latest)
         };
         self.revise(ctx, profile, at, RevisionReason::NewDecision);
         let at = self.soon();
@@ -554,7 +607,7 @@ impl Course {
         // push a due follow-up past its date.
         let follow_up_clear = self.follow_up_target >= to + TimeDelta::days(45);
         if self.r.chance(NEW_DECISION_PER_MONTH) && follow_up_clear {
-            items.push((any_time(&mut self.r), Item::NewDecision));
+            items.push((weekday(any_time(&mut self.r)), Item::NewDecision));
         }
         // 002: the key worker reviews at least monthly (or at the policy's interval),
         // counted from the last review or version; the late share reviews late.
@@ -571,7 +624,13 @@ impl Course {
                 .checked_sub_days(Days::new(u64::from(self.r.range(1, 5))))
                 .unwrap_or(review_due)
         };
-        let review_at = self.morning(review_day) + TimeDelta::hours(i64::from(self.r.range(0, 4)));
+        let latest = if profile.late {
+            NaiveDate::MAX
+        } else {
+            review_due
+        };
+        let review_at =
+            self.office(review_day, latest) + TimeDelta::hours(i64::from(self.r.range(0, 4)));
         if review_at < to {
             items.push((review_at, Item::Review));
         }
@@ -596,7 +655,7 @@ impl Course {
             ActKind::HousingSupport => 0.012,
         };
         if self.r.chance(close_per_month) {
-            items.push((any_time(&mut self.r), Item::Close));
+            items.push((weekday(any_time(&mut self.r)), Item::Close));
         }
         items.sort();
         for (t, item) in items {
@@ -667,6 +726,15 @@ impl Course {
                 }
             }
         }
+    }
+}
+
+/// `t`, or the Friday before when `t` falls on a weekend: the office's days.
+fn weekday(t: DateTime<Utc>) -> DateTime<Utc> {
+    match t.weekday() {
+        Weekday::Sat => t - TimeDelta::days(1),
+        Weekday::Sun => t - TimeDelta::days(2),
+        _ => t,
     }
 }
 

@@ -249,6 +249,35 @@ fn on_time_plans_also_keep_a_monthly_review_deadline_when_the_policy_sets_one() 
 }
 
 #[test]
+fn office_work_falls_on_weekdays_and_care_on_every_day() {
+    use chrono::Datelike;
+    let org = org(13, 300, 12);
+    let (mut office, mut office_weekend, mut care, mut care_weekend) = (0, 0, 0, 0);
+    for (at, _, command) in org.commands().unwrap() {
+        let weekend = at.weekday().number_from_monday() >= 6;
+        if command.name() == "record_deviation" {
+            care += 1;
+            care_weekend += usize::from(weekend);
+        } else if command.name() != "correct" {
+            office += 1;
+            office_weekend += usize::from(weekend);
+        }
+    }
+    // Office work on a weekend only where a same-day round or a deadline keeps it
+    // there; care (and its deviations) goes on every day, about 2 days in 7.
+    let office_share = share(office_weekend, office);
+    let care_share = share(care_weekend, care);
+    assert!(
+        office_share < 0.08,
+        "{office_share:.3} of office work on weekends"
+    );
+    assert!(
+        (0.2..0.37).contains(&care_share),
+        "{care_share:.3} of deviations on weekends"
+    );
+}
+
+#[test]
 fn about_forty_commands_per_client_year() {
     let org = Organisation {
         seed: 8,
