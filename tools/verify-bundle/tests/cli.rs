@@ -1,0 +1,138 @@
+//! The `verify-bundle` binary on bundles built here from the ledger and domain crates:
+//! what it prints, and its exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use chrono::{TimeZone, Utc};
+use planledger_ledger::{
+    Checkpoint, CheckpointSigner, Entry, Envelope, Hash, MemoryTree, inclusion_proof, seal,
+};
+use planledger_plan::{Actor, PlanState, Role, SCHEMA_VERSION, UserId, decide};
+use verify_bundle::{BUNDLE_FORMAT, Bundle, BundleRecord};
+
+/// Two plans' orders sealed as positions 0 and 1; the bundle holds plan-1's only.
+/// Returns the bundle's JSON and the verifier key text.
+fn bundle() -> (Bundle, String) {
+    let officer = Actor::new(UserId::new("h7").unwrap(), Role::CaseOfficer);
+    let now = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    let mut tree = MemoryTree::new();
+    let mut prev = Hash::ZERO;
+    let mut records = Vec::new();
+    for (position, (plan, client)) in [("plan-1", "196408233234"), ("plan-2", "197010632391")]
+        .into_iter()
+        .enumerate()
+    {
+        let command = serde_json::from_str(&format!(
+            r#"{{"command":"receive_order","plan":"{plan}","order":"o-{position}","unit":"hemtjanst-norr",
+                "act":"home_care","client":"{client}","received_on":"2026-03-02"}}"#
+        ))
+        .unwrap();
+        let event = decide(&PlanState::new(), &command, &officer, now)
+            .unwrap()
+            .remove(0);
+        let entry = Entry {
+            stream_id: plan.into(),
+            stream_version: 1,
+            recorded_at_micros: now.timestamp_micros(),
+            actor: (&officer).into(),
+            event_type: event.event_type().into(),
+            schema_version: SCHEMA_VERSION,
+            envelope: Envelope::plaintext(),
+            payload: event.encode(),
+        };
+        let record = seal(position as u64, prev, &entry).unwrap();
+        prev = record.hash();
+        tree.push(record.hash());
+        records.push(record);
+    }
+    let signer = CheckpointSigner::from_seed("test.example/log", [7; 32]).unwrap();
+    let note = signer
+        .sign(&Checkpoint {
+            origin: "test.example/log".into(),
+            size: tree.size(),
+            root: tree.root(),
+            time_micros: now.timestamp_micros(),
+        })
+        .unwrap();
+    let proof = inclusion_proof(&tree, 0, tree.size()).unwrap();
+    (
+        Bundle {
+            format: BUNDLE_FORMAT.into(),
+            checkpoint: note,
+            records: vec![BundleRecord::new(&records[0], &proof)],
+        },
+        signer.verifier().to_text(),
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run(args: &[&Path], extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_verify-bundle"))
+        .args(args)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_valid_bundle_exits_0_and_prints_the_history_with_personnummer_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, key) = bundle();
+    let file = write(dir.path(), "b.json", &serde_json::to_string(&b).unwrap());
+    let key = write(dir.path(), "k.pub", &key);
+    let out = run(&[&file, Path::new("--pubkey"), &key], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("plan plan-1"), "{stdout}");
+    assert!(stdout.contains("client 19640823-****"), "{stdout}");
+    assert!(!stdout.contains("plan-2"));
+    assert!(stdout.contains("OK: the bundle verifies"));
+    let out = run(
+        &[&file, Path::new("--pubkey"), &key],
+        &["--show-personnummer"],
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("client 19640823-3234"));
+}
+
+#[test]
+fn a_tampered_bundle_or_another_key_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut b, key) = bundle();
+    let key = write(dir.path(), "k.pub", &key);
+    // A proof hash changed.
+    let good = b.records[0].proof[0].clone();
+    b.records[0].proof[0] = Hash([9; 32]).to_hex();
+    let file = write(dir.path(), "t.json", &serde_json::to_string(&b).unwrap());
+    let out = run(&[&file, Path::new("--pubkey"), &key], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not in the signed ledger"));
+    // Another key.
+    b.records[0].proof[0] = good;
+    let file = write(dir.path(), "g.json", &serde_json::to_string(&b).unwrap());
+    let other = CheckpointSigner::from_seed("test.example/log", [8; 32])
+        .unwrap()
+        .verifier()
+        .to_text();
+    let other = write(dir.path(), "other.pub", &other);
+    let out = run(&[&file, Path::new("--pubkey"), &other], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checkpoint does not verify"));
+}
+
+#[test]
+fn usage_errors_and_unreadable_files_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&[dir.path()], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--pubkey"));
+    let missing = dir.path().join("missing.json");
+    let key = write(dir.path(), "k.pub", &bundle().1);
+    let out = run(&[&missing, Path::new("--pubkey"), &key], &[]);
+    assert_eq!(out.status.code(), Some(2));
+}
