@@ -19,6 +19,24 @@
 //!   participation not described), so the audit queries have something to find. The
 //!   others keep every deadline and have no gaps.
 //!
+//! The course of one plan: the case officer's order (`receive_order`); version 1 drawn
+//! up by the key worker within the act's deadline, signed (client, trustee or guardian;
+//! a staff member in housing support, 004) and sent; approval, or a supplement asked for
+//! and delivered as a revised version; a review about monthly (002); deviations
+//! recorded by staff (003) and now and then corrected; a follow-up before the date set
+//! in the plan, renewing the plan; now and then a new decision adding a service; for
+//! some, closure. Orders arrive over the first third of the period; office work falls
+//! on weekdays, care and its deviations on every day. Times are UTC within 07:00–21:00,
+//! so a command's UTC date is its Swedish date.
+//!
+//! Ids: plans `plan-000001` ([`plan_id`]), orders `best-000001-1`, units
+//! `hemtjanst-norr` ([`Organisation::units`]), users `handlaggare-3` (case officer),
+//! `kontakt-hemtjanst-norr-2` (key worker), `personal-hemtjanst-norr-5` (staff),
+//! `chef-hemtjanst-norr` (unit manager).
+//!
+//! Memory: every client's small state plus about one month of planned steps; the
+//! wording (plan contents) is built as each command is emitted.
+//!
 //! Texts are Swedish, as real plans are ("Dusch", "tisdagar 09:00–09:45", "Två
 //! personal; kunden tvättar själv ansikte och armar"); names are obviously synthetic
 //! ("Testperson 0042"). About 40 commands per client and year.
