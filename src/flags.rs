@@ -204,7 +204,10 @@ pub enum DbCmd {
     /// Bring the database schema to this build's version (idempotent). Run as the
     /// database owner.
     Migrate {
-        /// The database (postgres://…); --ledger if not given.
+        /// The database (postgres://…); --url or --ledger if not given.
+        #[arg(value_name = "URL", conflicts_with = "url")]
+        database: Option<String>,
+        /// The database, as a flag.
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },

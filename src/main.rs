@@ -193,9 +193,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             report::policy(cli.policy.as_deref())?,
         ),
         Cmd::Db {
-            command: DbCmd::Migrate { url },
+            command: DbCmd::Migrate { database, url },
         } => {
-            let url = match (url, &ctx.ledger) {
+            let url = match (database.as_ref().or(url.as_ref()), &ctx.ledger) {
                 (Some(u), _) => u.clone(),
                 (None, Some(Location::Postgres { url, .. })) => url.clone(),
                 _ => {

@@ -242,7 +242,14 @@ pub fn demo(
         a::unapproved(&projection, &scope).len(),
         a::incomplete(&projection, &scope).len(),
     );
-    let Some(unit) = org.units().into_iter().next() else {
+    // Seed 001's act, home care, if the organisation has it: the README's example.
+    let units = org.units();
+    let Some(unit) = units
+        .iter()
+        .find(|u| u.act == planledger_plan::ActKind::HomeCare)
+        .or(units.first())
+        .cloned()
+    else {
         return Ok(());
     };
     println!("\nunit overview: {} ({})\n", unit.name, unit.id);
