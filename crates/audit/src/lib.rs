@@ -44,7 +44,7 @@ pub use fee::{FeeRow, new_client_fee};
 pub use history::{
     Detail, Done, EventRow, History, InForceRow, Signature, Subject, VersionRow, history, in_force,
 };
-pub use overdue::{OverdueRow, overdue};
+pub use overdue::{LateRow, OverdueRow, late, overdue};
 pub use overview::{OverviewRow, PlanStatus, overview};
 pub use render::{
     Column, Format, Lang, RenderError, Row, UnknownFormat, UnknownLang, render, render_to_string,
@@ -209,6 +209,6 @@ mod rebuild_tests {
         // And the answers are not empty: the comparison compared something.
         let last = answers(&incremental, &scopes[2]);
         assert!(last[0].contains("\"draw_up\""), "{}", last[0]);
-        assert!(last[5].contains("\"approved\""), "{}", last[5]);
+        assert!(last[6].contains("\"approved\""), "{}", last[6]);
     }
 }

@@ -1,5 +1,6 @@
 //! Overdue: deadlines passed and not met (plans not drawn up, not sent, not reviewed
-//! this month, not followed up in time; supplements past their due date).
+//! this month, not followed up in time; supplements past their due date). And late:
+//! deadlines met, but after their date (the case officer's "which plans arrived late").
 
 use chrono::NaiveDate;
 use planledger_plan::{ActKind, DeadlinePolicy, DueKind, PlanId, UnitId};
@@ -76,6 +77,83 @@ impl Row for OverdueRow {
             text::due_kind(lang, self.kind).to_owned(),
             text::opt(self.version),
             self.due_on.to_string(),
+            self.days_late.to_string(),
+        ]
+    }
+}
+
+/// One deadline met after its date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LateRow {
+    pub plan: PlanId,
+    pub unit: UnitId,
+    pub act: ActKind,
+    pub client: String,
+    pub kind: DueKind,
+    pub version: Option<u32>,
+    pub due_on: NaiveDate,
+    pub met_on: NaiveDate,
+    pub days_late: i64,
+}
+
+/// Every deadline met late by `scope.as_of` under `policy` (a plan sent after 15 days,
+/// a supplement after its due date, …), the latest first (then by plan and kind).
+pub fn late(projection: &Projection, policy: &DeadlinePolicy, scope: &Scope) -> Vec<LateRow> {
+    let mut rows = Vec::new();
+    for p in scope.plans(projection) {
+        let Some(act) = p.state.act() else { continue };
+        for d in p.state.due_dates(policy) {
+            let (Some(met_on), Some(days_late)) = (d.met_on, d.met_late_by()) else {
+                continue;
+            };
+            rows.push(LateRow {
+                plan: p.id().clone(),
+                unit: p.unit.clone(),
+                act,
+                client: scope.client_label(&p.client),
+                kind: d.kind,
+                version: d.version,
+                due_on: d.due_on,
+                met_on,
+                days_late,
+            });
+        }
+    }
+    rows.sort_by(|a, b| {
+        b.days_late
+            .cmp(&a.days_late)
+            .then_with(|| a.plan.cmp(&b.plan))
+            .then_with(|| a.kind.cmp(&b.kind))
+    });
+    rows
+}
+
+impl Row for LateRow {
+    fn columns() -> &'static [Column] {
+        const C: &[Column] = &[
+            Column::new("plan", "plan", "plan"),
+            Column::new("unit", "enhet", "unit"),
+            Column::new("act", "insatsform", "act"),
+            Column::new("client", "personnummer", "personal id"),
+            Column::new("kind", "vad", "what"),
+            Column::new("version", "version", "version"),
+            Column::new("due_on", "senast", "due"),
+            Column::new("met_on", "gjort", "done"),
+            Column::new("days_late", "dagar sent", "days late"),
+        ];
+        C
+    }
+
+    fn cells(&self, lang: Lang) -> Vec<String> {
+        vec![
+            self.plan.to_string(),
+            self.unit.to_string(),
+            text::act(lang, self.act).to_owned(),
+            self.client.clone(),
+            text::due_kind(lang, self.kind).to_owned(),
+            text::opt(self.version),
+            self.due_on.to_string(),
+            self.met_on.to_string(),
             self.days_late.to_string(),
         ]
     }
@@ -197,6 +275,94 @@ mod tests {
         assert_eq!(
             csv.lines().nth(1).unwrap(),
             "plan-a,hemtjanst-norr,home care,19701062-****,draw up plan,–,2026-03-15,10"
+        );
+    }
+
+    #[test]
+    fn late_lists_deadlines_met_after_their_date_with_days_late() {
+        let s = Scenario::new();
+        let u = unit("hemtjanst-norr");
+        let p1 = plan("late-1");
+        // Ordered 1 March: drawn up 18 March (due 15), sent 20 March (due 16).
+        s.ok(
+            &officer(),
+            at(2026, 3, 1),
+            order(&p1, ActKind::HomeCare, &u, client(2), date(2026, 3, 1)),
+        );
+        s.ok(
+            &key_worker(),
+            at(2026, 3, 18),
+            Command::Draft {
+                plan: p1.clone(),
+                content: content(ActKind::HomeCare, &u, client(2), date(2026, 3, 18)),
+            },
+        );
+        s.ok(
+            &key_worker(),
+            at(2026, 3, 20),
+            Command::Submit {
+                plan: p1,
+                version: 1,
+            },
+        );
+        // In time: not listed.
+        let p2 = plan("late-2");
+        s.ok(
+            &officer(),
+            at(2026, 3, 1),
+            order(&p2, ActKind::HomeCare, &u, client(3), date(2026, 3, 1)),
+        );
+        s.ok(
+            &key_worker(),
+            at(2026, 3, 5),
+            Command::Draft {
+                plan: p2.clone(),
+                content: content(ActKind::HomeCare, &u, client(3), date(2026, 3, 5)),
+            },
+        );
+        s.ok(
+            &key_worker(),
+            at(2026, 3, 6),
+            Command::Submit {
+                plan: p2,
+                version: 1,
+            },
+        );
+        let p = s.projection();
+        let policy = DeadlinePolicy::default();
+        let rows = late(&p, &policy, &Scope::new(date(2026, 4, 1)));
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| (r.plan.as_str(), r.kind, r.due_on, r.met_on, r.days_late))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "late-1",
+                    DueKind::Submit,
+                    date(2026, 3, 16),
+                    date(2026, 3, 20),
+                    4
+                ),
+                (
+                    "late-1",
+                    DueKind::DrawUp,
+                    date(2026, 3, 15),
+                    date(2026, 3, 18),
+                    3
+                ),
+            ]
+        );
+        // As of 19 March the plan was drawn up late and not yet sent: one late, one
+        // overdue.
+        let mid = Scope::new(date(2026, 3, 19));
+        assert_eq!(late(&p, &policy, &mid).len(), 1);
+        assert_eq!(overdue(&p, &policy, &mid)[0].kind, DueKind::Submit);
+        let sv = render_to_string(&rows, Format::Csv, Lang::Sv).unwrap();
+        assert_eq!(
+            sv.lines().next().unwrap(),
+            "plan,enhet,insatsform,personnummer,vad,version,senast,gjort,dagar sent"
         );
     }
 }
