@@ -17,7 +17,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use planledger_ledger::{Actor, Envelope, Frontier, Hash, Record};
-use planledger_store::{AppendBatch, ExpectedVersion, NewEvent, Store, StoreError, conformance};
+use planledger_store::{
+    AppendBatch, ExpectedVersion, NewEvent, Store, StoreError, conformance, verify_store,
+};
 use planledger_store_redb::RedbStore;
 
 /// Set in the child's environment to the store's path.
@@ -243,6 +245,13 @@ fn check_acks(store: &RedbStore, acks: &[Ack]) {
     }
 }
 
+/// The whole ledger through the same verifier as `planledger verify`.
+fn verify_whole(store: &RedbStore, run: u64) {
+    let report = verify_store(store, &[], &mut |_, _| {}).expect("verify_store reads the store");
+    assert!(report.is_ok(), "after run {run}: {}", report.message());
+    assert_eq!(report.records, store.head().expect("head").size);
+}
+
 /// Every acknowledged append survives SIGKILL at a random moment, 200 times over one
 /// growing store, and the store always reopens with a valid chain.
 #[test]
@@ -294,16 +303,16 @@ fn sigkill_never_loses_an_acknowledged_append_nor_breaks_the_chain() {
         // little, sometimes blind (which can land while the child opens the store).
         let mut run_acks = Vec::new();
         if rng.below(4) == 0 {
-            std::thread::sleep(Duration::from_micros(rng.below(30_000)));
+            std::thread::sleep(Duration::from_micros(rng.below(20_000)));
         } else {
-            let wait_for = 1 + rng.below(16);
+            let wait_for = 1 + rng.below(8);
             for _ in 0..wait_for {
                 match rx.recv() {
                     Ok(ack) => run_acks.push(ack),
                     Err(_) => break, // The child ended by itself; reported below.
                 }
             }
-            std::thread::sleep(Duration::from_micros(rng.below(3_000)));
+            std::thread::sleep(Duration::from_micros(rng.below(2_000)));
         }
         child.kill().expect("SIGKILL the child"); // Child::kill is SIGKILL on Unix.
         let status = child.wait().expect("reap the child");
@@ -324,11 +333,12 @@ fn sigkill_never_loses_an_acknowledged_append_nor_breaks_the_chain() {
         all_acks.extend(run_acks);
         if run % 50 == 49 {
             check_acks(&store, &all_acks);
-            conformance::assert_chain_valid(&store);
+            verify_whole(&store, run);
         }
     }
     let store = RedbStore::open(&path).expect("final reopen");
     check_acks(&store, &all_acks);
+    verify_whole(&store, KILLS as u64);
     let records = conformance::assert_chain_valid(&store);
     assert!(multi_writer_runs > 0);
     assert!(!all_acks.is_empty(), "the children acknowledged appends");

@@ -184,6 +184,21 @@ pub fn assert_chain_valid(store: &dyn Store) -> Vec<Record> {
         head, expected,
         "conformance: head differs from the head recomputed from read_all"
     );
+    // The same ledger through the verifier `planledger verify` uses.
+    let report = must(
+        "verify_store",
+        crate::verify_store(store, &[], &mut |_, _| {}),
+    );
+    assert!(
+        report.is_ok(),
+        "conformance: verify_store rejects the ledger: {}",
+        report.message()
+    );
+    assert_eq!(
+        report.records,
+        records.len() as u64,
+        "conformance: verify_store checked every record"
+    );
     for (stream, v) in versions {
         assert_eq!(
             must("stream_version", store.stream_version(stream)),
