@@ -63,7 +63,7 @@ pub use checkpoint::{Checkpoint, CheckpointError, CheckpointSigner, CheckpointVe
 pub use hash::{Hash, HashParseError};
 pub use merkle::{Frontier, NodeId, empty_root, leaf_hash, node_hash};
 pub use proof::{
-    ConsistencyProof, InclusionProof, InvalidProof, MemoryTree, MissingNode, NoNodes, NodeSource,
+    ConsistencyProof, InclusionProof, InvalidProof, MemoryTree, MissingNode, NodeSource,
     ProofError, consistency_proof, inclusion_proof, tree_root,
 };
 pub use record::{

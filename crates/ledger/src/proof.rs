@@ -14,7 +14,6 @@
 //! consistency proofs because it skipped such checks.)
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 
 use crate::{Frontier, Hash, NodeId, empty_root, leaf_hash, node_hash};
 
@@ -424,20 +423,6 @@ pub fn tree_root<S: NodeSource>(src: &S, size: u64) -> Result<Hash, ProofError<S
         return Ok(empty_root());
     }
     range_root(src, 0, size)
-}
-
-/// A source with no nodes, for proofs that need none (size 0 or 1 trees).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoNodes;
-
-impl NodeSource for NoNodes {
-    type Error = Infallible;
-    fn node(&self, id: NodeId) -> Result<Hash, Infallible> {
-        panic!(
-            "no nodes: asked for (level {}, index {})",
-            id.level, id.index
-        )
-    }
 }
 
 #[cfg(test)]
