@@ -7,7 +7,8 @@
 //! Batch sizes 1, 10 and 100 events, with 1 and 8 concurrent writers (each writer its
 //! own stream and connection). `planledger-pg` appends to one ledger: its appends
 //! serialise on the ledger's head row, the ledger's write lock, held until the commit
-//! is flushed. `planledger-pg-8-ledgers` gives each writer a ledger of its own (as
+//! is flushed, and concurrent appends of the process share commits (group commit).
+//! `planledger-pg-8-ledgers` gives each writer a ledger of its own (as
 //! organisations sharing a cluster): those appends do not wait for each other.
 //! Throughput is in events per second.
 //!
