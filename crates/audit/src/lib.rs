@@ -6,6 +6,20 @@
 //! for the fee, seed 001), and the IVO inspector (a unit's overview, a client's history
 //! with what changed, the plan in force on a date).
 //!
+//! The queries:
+//!
+//! | query | rows | who asks |
+//! |---|---|---|
+//! | [`overdue`] | deadlines passed and not met, days late | unit manager, case officer |
+//! | [`late`] | deadlines met after their date, days late | case officer |
+//! | [`unsigned`] | current versions without their required signature | unit manager |
+//! | [`unapproved`] | sent and not approved (awaiting decision or supplement) | unit manager |
+//! | [`incomplete`] | completeness gaps of current versions, listed | unit manager |
+//! | [`new_client_fee`] | home-care plans, fee payable or why not (001) | administrative officer |
+//! | [`overview`] | every plan of a unit: status, dates, open findings | inspector |
+//! | [`history`] | every version (who, when, signed, approved, field diff) and event | inspector, complaints |
+//! | [`in_force`] | the version in force on the date | inspector |
+//!
 //! Every query takes the projection and a [`Scope`]: the date it is asked as of (the
 //! ledger as it stood at the end of that day, deadlines counted to it), an optional
 //! unit, and whether full personnummer may be shown (masked by default). It returns

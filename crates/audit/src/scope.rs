@@ -76,9 +76,10 @@ pub(crate) fn day_of(at: DateTime<Utc>) -> NaiveDate {
     planledger_plan::swedish_date(at)
 }
 
-/// The last instant whose day ([`day_of`]) is `day` or earlier. Written against
-/// `day_of` rather than UTC midnight so that a calendar with an offset of whole hours
-/// (Swedish time) changes only `day_of`.
+/// The last instant whose Swedish calendar day ([`planledger_plan::swedish_date`]) is
+/// `day` or earlier: 22:59:59.999999 UTC in winter, 21:59:59.999999 UTC in summer
+/// time. "As of a date" means what was recorded by then. Found by trying whole-hour
+/// offsets from UTC midnight, so it follows whatever the calendar function says.
 pub fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
     let next_midnight = day
         .succ_opt()
