@@ -391,3 +391,50 @@ fn sealed_records_copy_into_another_ledger_with_identical_hashes() {
         from.stream_version("plan-1").unwrap()
     );
 }
+
+#[test]
+fn a_locked_ledger_holds_up_only_its_own_appends() {
+    let url = migrated_db();
+    let a = Arc::new(PostgresStore::create(&url, "org-a").unwrap());
+    let b = PostgresStore::create(&url, "org-b").unwrap();
+    // Another session holds ledger A's head row, as an append in flight does.
+    let mut holder = sql(&url);
+    let mut tx = holder.transaction().unwrap();
+    tx.query(
+        "SELECT 1 FROM planledger.ledgers WHERE name = 'org-a' FOR UPDATE",
+        &[],
+    )
+    .unwrap();
+    // No global lock: ledger B appends meanwhile.
+    b.append(batch("plan-1", ExpectedVersion::NoStream, 2))
+        .unwrap();
+    // An append to A waits for A's row.
+    let waiter = {
+        let a = a.clone();
+        std::thread::spawn(move || a.append(batch("plan-1", ExpectedVersion::NoStream, 1)))
+    };
+    let mut observer = sql(&url);
+    loop {
+        let waiting: i64 = observer
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if waiting == 1 {
+            break;
+        }
+        assert!(
+            !waiter.is_finished(),
+            "an append to a ledger whose head row is held did not wait for it"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(!waiter.is_finished());
+    tx.commit().unwrap();
+    let appended = waiter.join().unwrap().unwrap();
+    assert_eq!(appended.first_position, 0);
+    assert_eq!(b.head().unwrap().size, 2);
+}
