@@ -7,9 +7,12 @@
 //! that, and has done it for decades.
 //!
 //! - [`migrate`] brings a database to the schema this build knows (versioned, idempotent;
-//!   `planledger db migrate` calls it). The schema is described in the `schema` module:
-//!   it enforces gapless positions, unique stream versions and an append-only
-//!   application role (`planledger_app`).
+//!   `planledger db migrate` calls it). Tables `planledger.ledgers` (one row per ledger:
+//!   its name and head), `planledger.records` (ledger, position, stream id and version,
+//!   the sealed bytes) and `planledger.nodes` (Merkle nodes). The schema enforces gapless
+//!   positions, unique and gapless stream versions, append-only records and nodes (for
+//!   superusers too, unless they switch triggers off), and grants the application role
+//!   `planledger_app` only SELECT and INSERT, plus UPDATE of the head columns.
 //! - [`PostgresStore`] implements [`planledger_store::Store`] for one ledger. An append
 //!   locks its ledger's head row (`SELECT … FOR UPDATE`), seals the batch with the shared
 //!   [`planledger_store::Chain`], inserts the records and Merkle nodes, updates the head
