@@ -86,6 +86,10 @@ pub fn of_error(err: &anyhow::Error) -> Exit {
         if let Some(r) = cause.downcast_ref::<Rejection>() {
             return of_rejection(r);
         }
+        if cause.is::<planledger_audit::AuditError>() {
+            // Every audit error is a plan or client the ledger does not hold.
+            return Exit::NotFound;
+        }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
             return match io.kind() {
                 std::io::ErrorKind::NotFound => Exit::NotFound,

@@ -117,18 +117,10 @@ pub enum Cmd {
         #[arg(long, value_name = "DATE")]
         as_of: Option<String>,
     },
-    /// Every record of a plan, or of every plan of a client, in order.
-    History {
-        /// The plan id.
-        #[arg(long, required_unless_present = "client", conflicts_with = "client")]
-        plan: Option<String>,
-        /// The client's personnummer (12 digits).
-        #[arg(long, value_name = "PNR")]
-        client: Option<String>,
-        /// Print personnummer in full (masked otherwise).
-        #[arg(long)]
-        show_personnummer: bool,
-    },
+    /// The history of a plan, or of every plan of a client: every version with who drew
+    /// it up, signed, sent and approved it and what changed field by field, then every
+    /// record with who, when and what.
+    History(HistoryArgs),
     /// Check the whole ledger: every record's hash and link, the Merkle tree, the head,
     /// and every checkpoint in the witness directory.
     Verify(VerifyArgs),
@@ -440,6 +432,9 @@ pub enum Query {
     Fee,
     /// Every plan of a unit: status, dates, open findings (for an inspector).
     Overview,
+    /// The version of each plan in force at the end of --as-of (all plans in scope, or
+    /// those of --plan or --client).
+    InForce,
 }
 
 #[derive(Args, Debug)]
@@ -454,6 +449,34 @@ pub struct AuditArgs {
     /// Only this unit.
     #[arg(long)]
     pub unit: Option<String>,
+    /// table, json or csv.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Headings and texts in sv (Swedish) or en (English).
+    #[arg(long, default_value = "sv")]
+    pub lang: String,
+    /// Print personnummer in full (masked otherwise).
+    #[arg(long)]
+    pub show_personnummer: bool,
+    /// in-force: only this plan.
+    #[arg(long, conflicts_with = "client")]
+    pub plan: Option<String>,
+    /// in-force: only this client's plans (personnummer, 12 digits).
+    #[arg(long, value_name = "PNR")]
+    pub client: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// The plan id.
+    #[arg(long, required_unless_present = "client", conflicts_with = "client")]
+    pub plan: Option<String>,
+    /// The client's personnummer (12 digits).
+    #[arg(long, value_name = "PNR")]
+    pub client: Option<String>,
+    /// The history as it stood at the end of this day (YYYY-MM-DD); today by default.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
     /// table, json or csv.
     #[arg(long, default_value = "table")]
     pub format: String,

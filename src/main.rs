@@ -95,16 +95,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             version,
             as_of,
         } => query::show(ctx.open()?.as_ref(), plan, *version, as_of.as_deref()),
-        Cmd::History {
-            plan,
-            client,
-            show_personnummer,
-        } => query::history(
-            ctx.open()?.as_ref(),
-            plan.as_deref(),
-            client.as_deref(),
-            *show_personnummer,
-        ),
+        Cmd::History(a) => report::history(ctx.open()?.as_ref(), a, ctx.now),
         Cmd::Verify(a) => {
             let key = a
                 .pubkey

@@ -1,12 +1,11 @@
-//! Read commands on one plan or client: `show` and `history`.
+//! `show`: one version of one plan.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use planledger_plan::{Personnummer, PlanId};
+use planledger_plan::PlanId;
 use planledger_store::Store;
 
 use crate::exit::{Exit, failure};
-use crate::integrity::plans_of_client;
-use crate::record::{decode, load_plan, read_stream};
+use crate::record::load_plan;
 
 fn plan_id(text: &str) -> anyhow::Result<PlanId> {
     PlanId::new(text).map_err(|e| failure(Exit::BadInput, format!("plan id: {e}")))
@@ -89,57 +88,5 @@ pub fn show(
         "{}",
         serde_json::to_string_pretty(&chosen.content).expect("content serialises")
     );
-    Ok(())
-}
-
-/// `history (--plan ID | --client PNR)`: every record, oldest first, one line each.
-pub fn history(
-    store: &dyn Store,
-    plan: Option<&str>,
-    client: Option<&str>,
-    show_personnummer: bool,
-) -> anyhow::Result<()> {
-    let plans = match (plan, client) {
-        (Some(p), _) => vec![plan_id(p)?.as_str().to_owned()],
-        (None, Some(c)) => {
-            let pnr = Personnummer::parse(c).map_err(|e| {
-                failure(
-                    Exit::BadInput,
-                    format!("--client is not a personnummer: {e}"),
-                )
-            })?;
-            let plans = plans_of_client(store, &pnr)?;
-            if plans.is_empty() {
-                return Err(failure(
-                    Exit::NotFound,
-                    format!("no plan in the ledger has client {pnr}"),
-                ));
-            }
-            plans
-        }
-        (None, None) => {
-            return Err(failure(Exit::BadInput, "give --plan ID or --client PNR"));
-        }
-    };
-    for plan in plans {
-        let records = read_stream(store, &plan)?;
-        if records.is_empty() {
-            return Err(failure(Exit::NotFound, format!("there is no plan {plan}")));
-        }
-        println!("plan {plan}");
-        for record in records {
-            let (event, at, actor) =
-                decode(&record).map_err(|e| failure(e.exit(), e.to_string()))?;
-            println!(
-                "  #{:<3} position {:<6} {}  {} ({})  {}",
-                record.stream_version(),
-                record.position(),
-                at.format("%Y-%m-%dT%H:%M:%SZ"),
-                actor.user,
-                actor.role,
-                verify_bundle::describe_event(&event, show_personnummer)
-            );
-        }
-    }
     Ok(())
 }

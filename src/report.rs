@@ -5,14 +5,14 @@ use std::path::Path;
 
 use anyhow::Context;
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use planledger_audit::{Format, Lang, Row, Scope, render};
-use planledger_plan::{DeadlinePolicy, UnitId};
+use planledger_audit::{Format, Lang, Row, Scope, Subject, render};
+use planledger_plan::{DeadlinePolicy, Personnummer, PlanId, UnitId};
 use planledger_projection::Projection;
 use planledger_store::{Store, verify_store};
 use planledger_synth::Organisation;
 
 use crate::exit::{Exit, failure};
-use crate::flags::{AuditArgs, Query};
+use crate::flags::{AuditArgs, HistoryArgs, Query};
 use crate::location::{self, Location};
 use crate::record::Recorder;
 
@@ -64,7 +64,69 @@ fn run_query(
         Query::Incomplete => write_rows(&a::incomplete(projection, scope), format, lang),
         Query::Fee => write_rows(&a::new_client_fee(projection, policy, scope), format, lang),
         Query::Overview => write_rows(&a::overview(projection, policy, scope), format, lang),
+        Query::InForce => write_rows(&a::in_force(projection, scope, None)?, format, lang),
     }
+}
+
+/// The options every report shares, validated.
+struct ReportOptions {
+    scope: Scope,
+    format: Format,
+    lang: Lang,
+}
+
+impl ReportOptions {
+    fn new(
+        as_of: Option<&str>,
+        unit: Option<&str>,
+        format: &str,
+        lang: &str,
+        show_personnummer: bool,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<ReportOptions> {
+        let format: Format = format
+            .parse()
+            .map_err(|e| failure(Exit::BadInput, format!("--format: {e}")))?;
+        let lang: Lang = lang
+            .parse()
+            .map_err(|e| failure(Exit::BadInput, format!("--lang: {e}")))?;
+        let as_of = match as_of {
+            Some(d) => date(d)?,
+            None => now.date_naive(),
+        };
+        let mut scope = Scope::new(as_of);
+        if let Some(unit) = unit {
+            let unit =
+                UnitId::new(unit).map_err(|e| failure(Exit::BadInput, format!("--unit: {e}")))?;
+            scope = scope.unit(unit);
+        }
+        if show_personnummer {
+            scope = scope.reveal_personnummer();
+        }
+        Ok(ReportOptions {
+            scope,
+            format,
+            lang,
+        })
+    }
+}
+
+/// `--plan` or `--client` as an audit subject.
+fn subject(plan: Option<&str>, client: Option<&str>) -> anyhow::Result<Option<Subject>> {
+    Ok(match (plan, client) {
+        (Some(p), _) => {
+            Some(Subject::Plan(PlanId::new(p).map_err(|e| {
+                failure(Exit::BadInput, format!("--plan: {e}"))
+            })?))
+        }
+        (None, Some(c)) => Some(Subject::Client(Personnummer::parse(c).map_err(|e| {
+            failure(
+                Exit::BadInput,
+                format!("--client is not a personnummer: {e}"),
+            )
+        })?)),
+        (None, None) => None,
+    })
 }
 
 /// `audit QUERY`.
@@ -74,29 +136,23 @@ pub fn audit(
     policy: &DeadlinePolicy,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let format: Format = args
-        .format
-        .parse()
-        .map_err(|e| failure(Exit::BadInput, format!("--format: {e}")))?;
-    let lang: Lang = args
-        .lang
-        .parse()
-        .map_err(|e| failure(Exit::BadInput, format!("--lang: {e}")))?;
-    let as_of = match &args.as_of {
-        Some(d) => date(d)?,
-        None => now.date_naive(),
-    };
-    let mut scope = Scope::new(as_of);
-    if let Some(unit) = &args.unit {
-        let unit = UnitId::new(unit.as_str())
-            .map_err(|e| failure(Exit::BadInput, format!("--unit: {e}")))?;
-        scope = scope.unit(unit);
-    }
-    if args.show_personnummer {
-        scope = scope.reveal_personnummer();
+    let o = ReportOptions::new(
+        args.as_of.as_deref(),
+        args.unit.as_deref(),
+        &args.format,
+        &args.lang,
+        args.show_personnummer,
+        now,
+    )?;
+    let subject = subject(args.plan.as_deref(), args.client.as_deref())?;
+    if subject.is_some() && args.query != Query::InForce {
+        return Err(failure(
+            Exit::BadInput,
+            "--plan and --client go with in-force only (use `history` for one plan or client)",
+        ));
     }
     let projection = Projection::rebuild(store).context("cannot read the ledger")?;
-    if let Some(unit) = &scope.unit {
+    if let Some(unit) = &o.scope.unit {
         if projection.plans_in_unit(unit).next().is_none() {
             return Err(failure(
                 Exit::NotFound,
@@ -104,7 +160,33 @@ pub fn audit(
             ));
         }
     }
-    run_query(&projection, args.query, policy, &scope, format, lang)
+    if args.query == Query::InForce {
+        let rows = planledger_audit::in_force(&projection, &o.scope, subject.as_ref())?;
+        return write_rows(&rows, o.format, o.lang);
+    }
+    run_query(&projection, args.query, policy, &o.scope, o.format, o.lang)
+}
+
+/// `history`.
+pub fn history(store: &dyn Store, args: &HistoryArgs, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let o = ReportOptions::new(
+        args.as_of.as_deref(),
+        None,
+        &args.format,
+        &args.lang,
+        args.show_personnummer,
+        now,
+    )?;
+    let subject = subject(args.plan.as_deref(), args.client.as_deref())?
+        .ok_or_else(|| failure(Exit::BadInput, "give --plan ID or --client PNR"))?;
+    let projection = Projection::rebuild(store).context("cannot read the ledger")?;
+    let history = planledger_audit::history(&projection, &o.scope, &subject)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    history
+        .render(o.format, o.lang, &mut out)
+        .context("cannot write the history")?;
+    out.flush().context("cannot write the history")
 }
 
 /// Concurrent writers for the demo. Each append is durable (one fsync) before it

@@ -214,3 +214,40 @@ fn overview_shows_each_plan_of_the_unit_with_its_dates() {
         2,
     );
 }
+
+#[test]
+fn in_force_gives_the_version_in_force_at_the_end_of_the_day() {
+    let t = organisation();
+    let version_of = |as_of: &str, extra: &[&str]| -> Vec<(String, Value)> {
+        let mut args = vec!["audit", "in-force", "--as-of", as_of, "--format", "json"];
+        args.extend(extra);
+        serde_json::from_str::<Value>(&t.ok(&args))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["plan"].as_str().unwrap().to_owned(), r["version"].clone()))
+            .collect()
+    };
+    // Version 2 was recorded 2026-03-16 09:00.
+    assert_eq!(
+        version_of("2026-03-15", &[]),
+        [
+            ("plan-0001".into(), Value::from(1)),
+            ("plan-0002".into(), Value::Null)
+        ]
+    );
+    assert_eq!(
+        version_of("2026-03-16", &["--plan", "plan-0001"]),
+        [("plan-0001".into(), Value::from(2))]
+    );
+    assert_eq!(
+        version_of("2026-03-16", &["--client", "197010632391"]),
+        [("plan-0002".into(), Value::Null)]
+    );
+    t.fails_at(
+        "2026-05-01T00:00:00Z",
+        &["audit", "in-force", "--plan", "plan-none"],
+        4,
+    );
+}
