@@ -543,8 +543,8 @@ fn bad_input_exits_with_its_code_a_clear_message_and_an_unchanged_head() {
     // Usage errors (clap's): exit 2.
     refused(&t, at, &["sign", "--plan", "plan-0001"], 2, "required");
     // No ledger there.
-    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_planledger"))
-        .env_remove("PLANLEDGER_LEDGER")
+    let out = t
+        .cmd()
         .args(["--ledger", t.path("nowhere").to_str().unwrap(), "head"])
         .output()
         .unwrap();

@@ -332,3 +332,50 @@ fn a_tampered_bundle_fails_offline_verification() {
         CheckpointVerifier::from_text(&std::fs::read_to_string(other_pub).unwrap()).unwrap();
     assert!(verify_bundle::verify(&text, &other_key).is_err());
 }
+
+#[test]
+fn a_copied_ledger_has_the_same_head_and_matches_the_originals_checkpoints() {
+    let t = TestLedger::new();
+    let (secret, pubkey) = keys(&t);
+    let witness = t.path("witness");
+    let witness = witness.to_str().unwrap();
+    walk_home_care(&t);
+    t.ok(&["checkpoint", "--key", &secret, "--witness", witness]);
+    let copy = t.path("copy");
+    let out = t.ok(&[
+        "copy",
+        "--from",
+        t.ledger().to_str().unwrap(),
+        "--to",
+        copy.to_str().unwrap(),
+    ]);
+    assert!(out.starts_with("copied 12 records"), "{out}");
+    let original = t.head();
+    let copied: Value =
+        serde_json::from_str(&t.ok(&["--ledger", copy.to_str().unwrap(), "head", "--json"]))
+            .unwrap_or_else(|_| panic!("head of the copy"));
+    assert_eq!(copied, original);
+    // Copying into a ledger that holds records is refused.
+    t.fails_at(
+        "2026-03-02T09:00:00Z",
+        &[
+            "copy",
+            "--from",
+            t.ledger().to_str().unwrap(),
+            "--to",
+            copy.to_str().unwrap(),
+        ],
+        2,
+    );
+    // The original's checkpoint holds for the copy: same records, same tree.
+    let out = t.ok(&[
+        "--ledger",
+        copy.to_str().unwrap(),
+        "verify",
+        "--witness",
+        witness,
+        "--pubkey",
+        &pubkey,
+    ]);
+    assert!(out.contains("1 checkpoints matched"), "{out}");
+}

@@ -37,13 +37,13 @@ impl TestLedger {
         p
     }
 
-    /// The binary, pointed at this ledger, with no environment of the caller's.
+    /// The binary, pointed at this ledger by `PLANLEDGER_LEDGER` (so a test can give
+    /// another with `--ledger`), with no other environment of the caller's.
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_planledger"));
         c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .arg("--ledger")
-            .arg(self.ledger());
+            .env("PLANLEDGER_LEDGER", self.ledger());
         c
     }
 
