@@ -196,7 +196,21 @@ impl Projection {
         chunk: usize,
     ) -> Result<u64, ProjectionError> {
         let chunk = chunk.max(1);
-        let target = store.head()?.size;
+        let head = store.head()?;
+        let target = head.size;
+        // A projection is checked against the ledger even when there is nothing new:
+        // a shortened or rewritten ledger must not keep being answered from.
+        if target < self.next_position {
+            return Err(ProjectionError::LedgerShorter {
+                position: self.next_position,
+                size: target,
+            });
+        }
+        if target == self.next_position && head.last_hash != self.last_hash {
+            return Err(ProjectionError::Diverged {
+                position: self.next_position.saturating_sub(1),
+            });
+        }
         let mut folded = 0;
         while self.next_position < target {
             let want = usize::try_from(target - self.next_position)
@@ -631,6 +645,66 @@ mod tests {
             "{err}"
         );
         assert_eq!(p.position(), 9);
+    }
+
+    #[test]
+    fn a_shorter_or_rewritten_ledger_is_refused_even_with_nothing_new_to_fold() {
+        let s = scenario();
+        let mut p = Projection::rebuild(s.store()).unwrap();
+        assert_eq!(p.catch_up(s.store()).unwrap(), 0);
+        // The same ledger but for its last record.
+        let shorter = planledger_store::MemoryStore::new();
+        let records = s.store().read_all(0, 100).unwrap();
+        shorter.append_sealed(&records[..8]).unwrap();
+        let err = p.catch_up(&shorter).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ProjectionError::LedgerShorter {
+                    position: 9,
+                    size: 8
+                }
+            ),
+            "{err}"
+        );
+        // A ledger of the same size whose last record is another.
+        let rewritten = planledger_store::MemoryStore::new();
+        rewritten.append_sealed(&records[..8]).unwrap();
+        let command = order(
+            &plan("plan-x"),
+            ActKind::HomeCare,
+            &unit("u"),
+            client(3),
+            date(2026, 4, 1),
+        );
+        let events =
+            planledger_plan::decide(&PlanState::new(), &command, &officer(), at(2026, 4, 1))
+                .unwrap();
+        rewritten
+            .append(AppendBatch {
+                stream_id: "plan-x".into(),
+                expected: ExpectedVersion::NoStream,
+                actor: (&officer()).into(),
+                recorded_at_micros: at(2026, 4, 1).timestamp_micros(),
+                events: events
+                    .iter()
+                    .map(|e| NewEvent {
+                        event_type: e.event_type().into(),
+                        schema_version: planledger_plan::SCHEMA_VERSION,
+                        envelope: Envelope::plaintext(),
+                        payload: e.encode(),
+                    })
+                    .collect(),
+            })
+            .unwrap();
+        assert_eq!(rewritten.head().unwrap().size, 9);
+        let err = p.catch_up(&rewritten).unwrap_err();
+        assert!(
+            matches!(err, ProjectionError::Diverged { position: 8 }),
+            "{err}"
+        );
+        // The original still answers.
+        assert_eq!(p.catch_up(s.store()).unwrap(), 0);
     }
 
     #[test]
