@@ -6,4 +6,5 @@ mod postgres;
 mod e2e;
 mod e2e_audit;
 mod e2e_integrity;
+mod e2e_postgres;
 mod util;

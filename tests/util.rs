@@ -9,16 +9,26 @@ use assert_cmd::Command;
 /// A fresh ledger directory (created by `init`) in its own temporary directory.
 pub struct TestLedger {
     pub dir: tempfile::TempDir,
+    /// What `PLANLEDGER_LEDGER` is set to: `ledger/` in `dir`, or a database URL.
+    location: std::ffi::OsString,
 }
 
 impl TestLedger {
     /// A temporary directory with an initialised, empty ledger in `ledger/`.
     pub fn new() -> TestLedger {
-        let t = TestLedger {
-            dir: tempfile::tempdir().expect("a temporary directory"),
-        };
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let location = dir.path().join("ledger").into_os_string();
+        let t = TestLedger { dir, location };
         t.ok(&["init"]);
         t
+    }
+
+    /// A temporary directory, with the ledger at `location` (not initialised).
+    pub fn at(location: &str) -> TestLedger {
+        TestLedger {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            location: location.into(),
+        }
     }
 
     pub fn ledger(&self) -> PathBuf {
@@ -43,7 +53,7 @@ impl TestLedger {
         let mut c = Command::new(env!("CARGO_BIN_EXE_planledger"));
         c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("PLANLEDGER_LEDGER", self.ledger());
+            .env("PLANLEDGER_LEDGER", &self.location);
         c
     }
 
