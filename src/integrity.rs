@@ -266,6 +266,21 @@ pub fn verify(
 /// check resumes from is the signed one.
 fn verify_since(store: &dyn Store, cp: TreeHead, checkpoints: usize) -> anyhow::Result<Outcome> {
     let head = store.head()?;
+    if cp.size > head.size {
+        // Truncated: the signed tree is longer than the ledger.
+        return Ok(Outcome {
+            from: cp.size,
+            report: None,
+            violation: Some(Violation {
+                position: head.size,
+                kind: planledger_ledger::ViolationKind::MissingRecords {
+                    size: cp.size,
+                    by: planledger_ledger::RootSource::Checkpoint,
+                },
+            }),
+            checkpoints,
+        });
+    }
     let mut peaks = Vec::new();
     let mut start = 0u64;
     for level in (0..64u8).rev() {

@@ -108,6 +108,22 @@ fn a_rewritten_or_truncated_ledger_no_longer_matches_an_earlier_checkpoint() {
         1,
     );
     assert!(stderr.contains("covers 12 records"), "{stderr}");
+    let stderr = t.fails_at(
+        "2026-05-01T00:00:00Z",
+        &[
+            "verify",
+            "--since-checkpoint",
+            "--witness",
+            witness,
+            "--pubkey",
+            &pubkey,
+        ],
+        1,
+    );
+    assert!(
+        stderr.contains("FAILED at position 1: the records end here"),
+        "{stderr}"
+    );
 
     // Rewritten: a ledger of the same size whose history differs (times moved).
     std::fs::remove_dir_all(t.ledger()).unwrap();
