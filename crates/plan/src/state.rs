@@ -16,7 +16,7 @@ use crate::policy::DeadlinePolicy;
 use crate::role::Actor;
 
 /// An order received.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderRecord {
     pub order: OrderId,
     pub received_on: NaiveDate,
@@ -26,7 +26,7 @@ pub struct OrderRecord {
 }
 
 /// A signature on one version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignatureRecord {
     pub signer: Signer,
     pub at: DateTime<Utc>,
@@ -34,14 +34,14 @@ pub struct SignatureRecord {
 }
 
 /// Who did something, and when it was recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamp {
     pub at: DateTime<Utc>,
     pub by: Actor,
 }
 
 /// One version of the plan, kept whole (a journal record, 000), with what happened to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionRecord {
     pub number: u32,
     pub content: PlanContent,
@@ -76,7 +76,7 @@ impl VersionRecord {
 }
 
 /// A supplement the case officer asked for (001).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SupplementRecord {
     pub version: u32,
     pub reason: String,
@@ -86,7 +86,7 @@ pub struct SupplementRecord {
 }
 
 /// The supplement as delivered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProvidedRecord {
     pub version: u32,
     pub note: String,
@@ -94,14 +94,14 @@ pub struct ProvidedRecord {
 }
 
 /// A submission of a version to the authority.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmissionRecord {
     pub version: u32,
     pub stamp: Stamp,
 }
 
 /// A monthly review (002).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewRecord {
     pub version: u32,
     pub checklist: ReviewChecklist,
@@ -110,7 +110,7 @@ pub struct ReviewRecord {
 }
 
 /// A follow-up.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FollowUpRecord {
     pub version: u32,
     pub findings: String,
@@ -119,7 +119,7 @@ pub struct FollowUpRecord {
 }
 
 /// A deviation (003).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviationRecord {
     pub occurred_on: NaiveDate,
     pub service: Option<String>,
@@ -128,7 +128,7 @@ pub struct DeviationRecord {
 }
 
 /// A correction note; the corrected record stays as it was.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CorrectionRecord {
     pub refers_to: u64,
     pub note: String,
@@ -136,7 +136,7 @@ pub struct CorrectionRecord {
 }
 
 /// The plan's closure.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClosedRecord {
     pub reason: CloseReason,
     pub closed_on: NaiveDate,
@@ -299,7 +299,7 @@ impl std::fmt::Display for FeeReason {
 }
 
 /// The fold of one plan's events.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanState {
     plan: Option<PlanId>,
     unit: Option<UnitId>,
