@@ -86,9 +86,10 @@ pub struct VersionRow {
     pub replaced_at: Option<DateTime<Utc>>,
     /// What changed from the version before (empty for version 1).
     pub changes: Vec<FieldChange>,
-    /// The record that holds it: position and hash, checkable against the ledger.
-    pub position: u64,
-    pub hash: String,
+    /// The record that holds it: position and hash (hex), checkable against the
+    /// ledger and its inclusion proofs.
+    pub position: Option<u64>,
+    pub hash: Option<String>,
 }
 
 /// What an event says, without the plan's content (a version's content is in
@@ -227,8 +228,8 @@ pub fn history(
                 changes: previous.map_or_else(Vec::new, |prev| {
                     content_diff(&prev.content, &v.content, scope.reveal_personnummer)
                 }),
-                position: record.map_or(0, |r| r.position),
-                hash: record.map(|r| r.hash.to_hex()).unwrap_or_default(),
+                position: record.map(|r| r.position),
+                hash: record.map(|r| r.hash.to_hex()),
             });
             previous = Some(v);
         }
@@ -528,7 +529,7 @@ impl Row for VersionRow {
             } else {
                 changes.join("; ")
             },
-            self.position.to_string(),
+            text::opt(self.position),
         ]
     }
 }
@@ -810,7 +811,7 @@ mod tests {
         assert_eq!(v1.approved.as_ref().unwrap().by, officer());
         assert_eq!(v1.replaced_at, Some(at(2026, 4, 1)));
         assert!(v1.changes.is_empty());
-        assert_eq!((v1.position, v2.position), (1, 5));
+        assert_eq!((v1.position, v2.position), (Some(1), Some(5)));
         assert_eq!(v2.reason, Some(RevisionReason::ChangedNeeds));
         assert!(v2.approved.is_none());
         let changes: Vec<String> = v2.changes.iter().map(|c| c.to_string()).collect();
