@@ -10,7 +10,9 @@ use planledger_ledger::{
     ClaimedEnd, Hash, NodeId, NodeSource, TreeHead, Verifier, Violation, ViolationKind,
 };
 
-use crate::{Store, StoreError};
+use planledger_ledger::Record;
+
+use crate::{Head, Store, StoreError};
 
 /// Records read per chunk: about 4 MB of ~500-byte records, enough for the parallel
 /// hashing to keep every core busy, small enough to keep memory flat.
@@ -62,6 +64,22 @@ pub fn verify_store(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyReport, StoreError> {
     let head = store.head()?;
+    verify_records(
+        head,
+        &mut |from, limit| store.read_all(from, limit),
+        checkpoints,
+        progress,
+    )
+}
+
+/// [`verify_store`] over a head and a `read_all`, so tests can damage what is read
+/// without implementing the whole [`Store`] trait.
+fn verify_records(
+    head: Head,
+    read_all: &mut dyn FnMut(u64, usize) -> Result<Vec<Record>, StoreError>,
+    checkpoints: &[TreeHead],
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, StoreError> {
     let mut verifier = Verifier::new();
     for cp in checkpoints {
         verifier
@@ -86,7 +104,7 @@ pub fn verify_store(
         let want = usize::try_from(head.size - from)
             .unwrap_or(usize::MAX)
             .min(CHUNK);
-        let records = match store.read_all(from, want) {
+        let records = match read_all(from, want) {
             Ok(r) => r,
             Err(StoreError::Corrupt { position, reason }) => {
                 let v = Violation {
@@ -138,8 +156,8 @@ impl NodeSource for StoreNodes<'_> {
 mod tests {
     use super::*;
     use crate::conformance::batch;
-    use crate::{AppendBatch, Appended, ExpectedVersion, Head, MemoryStore};
-    use planledger_ledger::{Record, consistency_proof, inclusion_proof};
+    use crate::{ExpectedVersion, MemoryStore};
+    use planledger_ledger::{consistency_proof, inclusion_proof};
 
     fn filled(n: usize) -> MemoryStore {
         let s = MemoryStore::new();
@@ -150,52 +168,29 @@ mod tests {
         s
     }
 
-    /// A store whose `read_all` returns one record with a bit flipped, decoded again as
-    /// a backend would (and reported corrupt if it no longer decodes), or (with `byte`
-    /// `None`) leaves that record out.
-    struct Tampered {
-        inner: MemoryStore,
-        position: u64,
-        byte: Option<usize>,
-    }
-
-    impl Store for Tampered {
-        fn append(&self, batch: AppendBatch) -> Result<Appended, StoreError> {
-            self.inner.append(batch)
-        }
-        fn read_stream(&self, s: &str, from: u64, limit: usize) -> Result<Vec<Record>, StoreError> {
-            self.inner.read_stream(s, from, limit)
-        }
-        fn read_all(&self, from: u64, limit: usize) -> Result<Vec<Record>, StoreError> {
-            self.inner
+    /// Verifies `store` as `verify_store` does, but with the record at `position`
+    /// damaged on the way: one bit of byte `byte` flipped and decoded again as a backend
+    /// would (reported corrupt if it no longer decodes), or, with `byte` `None`, left out.
+    fn verify_tampered(store: &MemoryStore, position: u64, byte: Option<usize>) -> VerifyReport {
+        let mut read = |from: u64, limit: usize| -> Result<Vec<Record>, StoreError> {
+            store
                 .read_all(from, limit)?
                 .into_iter()
-                .filter(|r| self.byte.is_some() || r.position() != self.position)
+                .filter(|r| byte.is_some() || r.position() != position)
                 .map(|r| {
-                    let Some(byte) = self.byte.filter(|_| r.position() == self.position) else {
+                    let Some(byte) = byte.filter(|_| r.position() == position) else {
                         return Ok(r);
                     };
                     let mut b = r.into_bytes();
                     b[byte] ^= 0x04;
                     Record::decode(b).map_err(|e| StoreError::Corrupt {
-                        position: self.position,
+                        position,
                         reason: e.to_string(),
                     })
                 })
                 .collect()
-        }
-        fn head(&self) -> Result<Head, StoreError> {
-            self.inner.head()
-        }
-        fn node(&self, id: NodeId) -> Result<Hash, StoreError> {
-            self.inner.node(id)
-        }
-        fn stream_version(&self, s: &str) -> Result<u64, StoreError> {
-            self.inner.stream_version(s)
-        }
-        fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
-            self.inner.append_sealed(records)
-        }
+        };
+        verify_records(store.head().unwrap(), &mut read, &[], &mut |_, _| {}).unwrap()
     }
 
     #[test]
@@ -223,26 +218,16 @@ mod tests {
 
     #[test]
     fn flipped_payload_byte_is_reported_at_its_record() {
-        let inner = filled(5);
-        let len = inner.read_all(7, 1).unwrap()[0].bytes().len();
-        let t = Tampered {
-            inner,
-            position: 7,
-            byte: Some(len - 1),
-        };
-        let r = verify_store(&t, &[], &mut |_, _| {}).unwrap();
+        let store = filled(5);
+        let len = store.read_all(7, 1).unwrap()[0].bytes().len();
+        let r = verify_tampered(&store, 7, Some(len - 1));
         let v = r.violation.expect("tampering is found");
         assert_eq!(v.position, 7, "{v}");
     }
 
     #[test]
     fn undecodable_record_is_a_violation_not_an_error() {
-        let t = Tampered {
-            inner: filled(5),
-            position: 4,
-            byte: Some(0),
-        };
-        let r = verify_store(&t, &[], &mut |_, _| {}).unwrap();
+        let r = verify_tampered(&filled(5), 4, Some(0));
         let v = r.violation.expect("tampering is found");
         assert_eq!(v.position, 4);
         assert!(matches!(v.kind, ViolationKind::Unreadable { .. }));
@@ -250,12 +235,7 @@ mod tests {
 
     #[test]
     fn missing_record_is_reported_at_its_position() {
-        let t = Tampered {
-            inner: filled(5),
-            position: 9,
-            byte: None,
-        };
-        let r = verify_store(&t, &[], &mut |_, _| {}).unwrap();
+        let r = verify_tampered(&filled(5), 9, None);
         let v = r.violation.expect("the gap is found");
         assert_eq!(v.position, 9, "{v}");
         assert!(matches!(
