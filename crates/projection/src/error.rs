@@ -10,6 +10,8 @@ use planledger_store::StoreError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProjectionError {
+    #[error("the projection snapshot cannot be used: {reason}")]
+    Snapshot { reason: String },
     #[error("reading the store: {0}")]
     Store(#[from] StoreError),
     /// The record is not an event of a plan: its payload does not decode (or is not the

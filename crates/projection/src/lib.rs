@@ -29,20 +29,28 @@
 //!
 //! # Persisting a projection
 //!
-//! DESIGN.md keeps projection state beside the records. What a snapshot must hold is
-//! exactly [`Projection::position`] and [`Projection::last_hash`] (to resume, and to
-//! check on resume that the ledger still has the same record there:
-//! [`ProjectionError::Diverged`]) and, per plan, the [`EventRef`]s; the [`PlanState`]s
-//! and indexes are refolded from those without reading the store. [`PlanState`] has no
-//! serde yet, which is why nothing is persisted so far.
+//! [`Projection::to_snapshot`] writes the projection as bytes (position, last record
+//! hash, and per plan its state and event records; format [`SNAPSHOT_FORMAT`]) and
+//! [`Projection::from_snapshot`] reads them back; [`Projection::catch_up`] then folds
+//! only what was appended since, and refuses a ledger that no longer has the snapshot's
+//! last record at its position ([`ProjectionError::Diverged`],
+//! [`ProjectionError::LedgerShorter`]). Where the bytes live is the caller's choice for
+//! now: the `Store` trait has no place for projection state beside the records yet
+//! (DESIGN.md wants one), so a backend method `put/get_projection(name, bytes)` is the
+//! missing piece. A snapshot holds plan contents: it is personal data.
+//!
+//! The same folding gives the same answers however the records arrive: a projection
+//! caught up in steps, from a snapshot, or rebuilt from zero compare equal (`==`).
 
 mod error;
 mod projection;
+mod snapshot;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
 pub use error::ProjectionError;
 pub use projection::{DEFAULT_CHUNK, EventRef, PlanView, Projection, fold_stream};
+pub use snapshot::SNAPSHOT_FORMAT;
 
 /// Re-exported so that users of a projection name the same plan types.
 pub use planledger_plan::{PlanState, VersionRecord};

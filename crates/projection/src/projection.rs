@@ -67,6 +67,10 @@ pub struct PlanView {
 }
 
 impl PlanView {
+    pub(crate) fn from_parts(id: PlanId, state: PlanState, events: Vec<EventRef>) -> PlanView {
+        PlanView { id, state, events }
+    }
+
     fn new(id: PlanId) -> PlanView {
         PlanView {
             id,
@@ -175,6 +179,42 @@ impl Projection {
         Projection::default()
     }
 
+    /// A projection from its parts (a snapshot), with the indexes rebuilt from the plans.
+    pub(crate) fn from_parts(
+        next_position: u64,
+        last_hash: Hash,
+        plans: BTreeMap<PlanId, PlanView>,
+    ) -> Projection {
+        let mut p = Projection {
+            next_position,
+            last_hash,
+            ..Projection::default()
+        };
+        for (id, view) in &plans {
+            p.index(id, &view.state);
+        }
+        p.plans = plans;
+        p
+    }
+
+    fn index(&mut self, plan: &PlanId, state: &PlanState) {
+        if let Some(unit) = state.unit() {
+            self.by_unit
+                .entry(unit.clone())
+                .or_default()
+                .insert(plan.clone());
+        }
+        if let Some(act) = state.act() {
+            self.by_act.entry(act).or_default().insert(plan.clone());
+        }
+        if let Some(client) = state.client() {
+            self.by_client
+                .entry(*client)
+                .or_default()
+                .insert(plan.clone());
+        }
+    }
+
     /// Folds the whole ledger from position 0.
     pub fn rebuild(store: &dyn Store) -> Result<Projection, ProjectionError> {
         let mut p = Projection::new();
@@ -260,19 +300,8 @@ impl Projection {
         view.push(event)?;
         if is_order {
             // The first order fixes unit, act and client; later orders only repeat them.
-            let state = &view.state;
-            if let Some(unit) = state.unit() {
-                self.by_unit
-                    .entry(unit.clone())
-                    .or_default()
-                    .insert(plan.clone());
-            }
-            if let Some(act) = state.act() {
-                self.by_act.entry(act).or_default().insert(plan.clone());
-            }
-            if let Some(client) = state.client() {
-                self.by_client.entry(*client).or_default().insert(plan);
-            }
+            let state = view.state.clone();
+            self.index(&plan, &state);
         }
         self.next_position = position + 1;
         self.last_hash = hash;
@@ -705,6 +734,32 @@ mod tests {
         );
         // The original still answers.
         assert_eq!(p.catch_up(s.store()).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_snapshot_resumes_to_the_same_answers_as_a_rebuild() {
+        let s = scenario();
+        let records = s.store().read_all(0, 100).unwrap();
+        let partial = planledger_store::MemoryStore::new();
+        partial.append_sealed(&records[..5]).unwrap();
+        let early = Projection::rebuild(&partial).unwrap();
+        let bytes = early.to_snapshot();
+        let restored = Projection::from_snapshot(&bytes).unwrap();
+        assert_eq!(restored, early);
+        let mut resumed = restored;
+        assert_eq!(resumed.catch_up(s.store()).unwrap(), 4);
+        let rebuilt = s.projection();
+        assert_eq!(answers(&resumed), answers(&rebuilt));
+        assert_eq!(resumed, rebuilt);
+
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let other_format = text.replacen("\"format\":1", "\"format\":2", 1);
+        let err = Projection::from_snapshot(other_format.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("format 2"), "{err}");
+        assert!(matches!(
+            Projection::from_snapshot(b"{\"format\":1}"),
+            Err(ProjectionError::Snapshot { .. })
+        ));
     }
 
     #[test]

@@ -1,0 +1,127 @@
+//! Snapshots: a projection written out and read back, so that a process can resume
+//! from where the last one stopped instead of folding the whole ledger again.
+//!
+//! The snapshot is a cache, never the truth: it records the position and hash it was
+//! taken at, and [`crate::Projection::catch_up`] refuses to continue from it when the
+//! ledger no longer has that record there ([`crate::ProjectionError::Diverged`],
+//! [`crate::ProjectionError::LedgerShorter`]). Format: JSON, `{"format":1,...}`; an
+//! unknown format is an error (rebuild instead). It holds personal data (plan
+//! contents) and must be protected like the ledger itself.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use planledger_ledger::Hash;
+use planledger_plan::{Actor, Event, PlanId, PlanState};
+use serde::{Deserialize, Serialize};
+
+use crate::projection::{EventRef, PlanView};
+use crate::{Projection, ProjectionError};
+
+/// The snapshot format this build writes and reads.
+pub const SNAPSHOT_FORMAT: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Snapshot {
+    format: u32,
+    position: u64,
+    last_hash: String,
+    plans: Vec<PlanSnap>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PlanSnap {
+    id: PlanId,
+    state: PlanState,
+    events: Vec<EventSnap>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EventSnap {
+    position: u64,
+    stream_version: u64,
+    hash: String,
+    recorded_at: DateTime<Utc>,
+    actor: Actor,
+    event: Event,
+}
+
+fn hash_from(text: &str, what: &'static str) -> Result<Hash, ProjectionError> {
+    Hash::from_hex(text).map_err(|_| ProjectionError::Snapshot {
+        reason: format!("{what} is not a hash"),
+    })
+}
+
+impl Projection {
+    /// The projection as snapshot bytes (see the module docs of `snapshot`).
+    pub fn to_snapshot(&self) -> Vec<u8> {
+        let snapshot = Snapshot {
+            format: SNAPSHOT_FORMAT,
+            position: self.position(),
+            last_hash: self.last_hash().to_hex(),
+            plans: self
+                .plans()
+                .map(|v| PlanSnap {
+                    id: v.id().clone(),
+                    state: v.state().clone(),
+                    events: v
+                        .events()
+                        .iter()
+                        .map(|e| EventSnap {
+                            position: e.position,
+                            stream_version: e.stream_version,
+                            hash: e.hash.to_hex(),
+                            recorded_at: e.recorded_at,
+                            actor: e.actor.clone(),
+                            event: e.event.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        };
+        // Plain data with string keys: serialising cannot fail.
+        serde_json::to_vec(&snapshot).unwrap_or_default()
+    }
+
+    /// A projection read back from [`Projection::to_snapshot`]'s bytes; catch it up
+    /// to bring it to the ledger's head.
+    pub fn from_snapshot(bytes: &[u8]) -> Result<Projection, ProjectionError> {
+        let snapshot: Snapshot =
+            serde_json::from_slice(bytes).map_err(|e| ProjectionError::Snapshot {
+                // serde_json's message names a line and column, never the data.
+                reason: format!(
+                    "not a projection snapshot: line {}, column {}",
+                    e.line(),
+                    e.column()
+                ),
+            })?;
+        if snapshot.format != SNAPSHOT_FORMAT {
+            return Err(ProjectionError::Snapshot {
+                reason: format!(
+                    "snapshot format {} is not {SNAPSHOT_FORMAT}; rebuild the projection",
+                    snapshot.format
+                ),
+            });
+        }
+        let mut plans = BTreeMap::new();
+        for p in snapshot.plans {
+            let mut events = Vec::with_capacity(p.events.len());
+            for e in p.events {
+                events.push(EventRef {
+                    position: e.position,
+                    stream_version: e.stream_version,
+                    hash: hash_from(&e.hash, "an event's record hash")?,
+                    recorded_at: e.recorded_at,
+                    actor: e.actor,
+                    event: e.event,
+                });
+            }
+            plans.insert(p.id.clone(), PlanView::from_parts(p.id, p.state, events));
+        }
+        Ok(Projection::from_parts(
+            snapshot.position,
+            hash_from(&snapshot.last_hash, "the last hash")?,
+            plans,
+        ))
+    }
+}
