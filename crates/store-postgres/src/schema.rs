@@ -36,10 +36,11 @@ pub struct Migration {
 
 /// Every migration, in order. A released migration is never edited: changes are new
 /// migrations.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "ledgers, records and Merkle nodes; append-only application role",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "ledgers, records and Merkle nodes; append-only application role",
+        sql: r#"
 DO $$ BEGIN
     CREATE ROLE planledger_app NOLOGIN;
 EXCEPTION
@@ -140,7 +141,24 @@ GRANT SELECT ON planledger.schema_migrations TO planledger_app;
 GRANT SELECT, INSERT ON planledger.ledgers, planledger.records, planledger.nodes TO planledger_app;
 GRANT UPDATE (size, last_hash, peaks) ON planledger.ledgers TO planledger_app;
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        description: "projection snapshots beside the records",
+        sql: r#"
+-- A cache of projection state, not part of the ledger: never hashed, replaced in place,
+-- and safe to drop (the projection is refolded from the records).
+CREATE TABLE planledger.snapshots (
+    ledger   integer NOT NULL REFERENCES planledger.ledgers (id),
+    name     text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    position bigint NOT NULL CHECK (position >= 0),
+    state    bytea NOT NULL,
+    PRIMARY KEY (ledger, name)
+);
+GRANT SELECT, INSERT, UPDATE, DELETE ON planledger.snapshots TO planledger_app;
+"#,
+    },
+];
 
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;

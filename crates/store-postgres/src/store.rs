@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use planledger_ledger::{Frontier, Hash, NodeId, Record};
-use planledger_store::{AppendBatch, Appended, Chain, Head, Store, StoreError};
+use planledger_store::{AppendBatch, Appended, Chain, Head, Snapshot, Store, StoreError};
 use postgres::{Client, NoTls, Statement, Transaction};
 
 use crate::PostgresError;
@@ -572,6 +572,51 @@ impl Store for PostgresStore {
                 tx.commit().map_err(sql("commit a copy"))?;
             }
             Ok(chain.head())
+        })
+    }
+
+    fn save_snapshot(&self, name: &str, position: u64, state: &[u8]) -> Result<(), StoreError> {
+        let pos = to_i64(position, "snapshot position")?;
+        self.with_conn(|conn| {
+            let mut tx = conn.client.transaction().map_err(sql("begin a snapshot"))?;
+            let size: i64 = tx
+                .query_one(
+                    "SELECT size FROM planledger.ledgers WHERE id = $1",
+                    &[&self.ledger_id],
+                )
+                .map_err(sql("read the head"))?
+                .get(0);
+            if pos > size {
+                return Err(StoreError::SnapshotAhead {
+                    position,
+                    size: size as u64,
+                });
+            }
+            tx.execute(
+                "INSERT INTO planledger.snapshots (ledger, name, position, state)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (ledger, name)
+                 DO UPDATE SET position = EXCLUDED.position, state = EXCLUDED.state",
+                &[&self.ledger_id, &name, &pos, &state],
+            )
+            .map_err(sql("save a snapshot"))?;
+            tx.commit().map_err(sql("commit a snapshot"))
+        })
+    }
+
+    fn load_snapshot(&self, name: &str) -> Result<Option<Snapshot>, StoreError> {
+        self.with_conn(|conn| {
+            let row = conn
+                .client
+                .query_opt(
+                    "SELECT position, state FROM planledger.snapshots WHERE ledger = $1 AND name = $2",
+                    &[&self.ledger_id, &name],
+                )
+                .map_err(sql("load a snapshot"))?;
+            Ok(row.map(|r| Snapshot {
+                position: r.get::<_, i64>(0) as u64,
+                state: r.get(1),
+            }))
         })
     }
 }

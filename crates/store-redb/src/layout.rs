@@ -16,6 +16,9 @@ pub(crate) const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("re
 pub(crate) const STREAMS: TableDefinition<(&str, u64), u64> = TableDefinition::new("streams");
 /// Merkle perfect-subtree nodes: `(level, index) -> hash`.
 pub(crate) const NODES: TableDefinition<(u8, u64), &[u8; 32]> = TableDefinition::new("nodes");
+/// Projection snapshots by name: position (u64 LE) followed by the state. A cache beside
+/// the ledger, not part of it (see `Store::save_snapshot`).
+pub(crate) const SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshots");
 /// Small named values: the layout and the head.
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 

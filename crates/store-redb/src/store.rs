@@ -5,7 +5,7 @@ use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
 use planledger_ledger::{Hash, NodeId, Record};
-use planledger_store::{AppendBatch, Appended, Chain, Head, Store, StoreError};
+use planledger_store::{AppendBatch, Appended, Chain, Head, Snapshot, Store, StoreError};
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
     WriteTransaction,
@@ -13,8 +13,8 @@ use redb::{
 
 use crate::group::{GroupCommit, Outcome, Queued};
 use crate::layout::{
-    LAYOUT, META, META_HEAD, META_LAYOUT, NODES, RECORDS, STREAMS, decode_head, encode_head,
-    peak_ids,
+    LAYOUT, META, META_HEAD, META_LAYOUT, NODES, RECORDS, SNAPSHOTS, STREAMS, decode_head,
+    encode_head, peak_ids,
 };
 
 /// The embedded store: one redb file, immediate durability, group commit.
@@ -462,6 +462,49 @@ impl Store for RedbStore {
         // On any error above, dropping the transaction aborts it: nothing is written.
         txn.commit().map_err(backend)?;
         Ok(head)
+    }
+
+    fn save_snapshot(&self, name: &str, position: u64, state: &[u8]) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(backend)?;
+        txn.set_durability(Durability::Immediate).map_err(backend)?;
+        {
+            let meta = txn.open_table(META).map_err(backend)?;
+            let size = load_chain(&meta)?.frontier.size();
+            if position > size {
+                return Err(StoreError::SnapshotAhead { position, size });
+            }
+            let mut value = Vec::with_capacity(8 + state.len());
+            value.extend_from_slice(&position.to_le_bytes());
+            value.extend_from_slice(state);
+            let mut snapshots = txn.open_table(SNAPSHOTS).map_err(backend)?;
+            snapshots.insert(name, value.as_slice()).map_err(backend)?;
+        }
+        txn.commit().map_err(backend)?;
+        Ok(())
+    }
+
+    fn load_snapshot(&self, name: &str) -> Result<Option<Snapshot>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let snapshots = match txn.open_table(SNAPSHOTS) {
+            Ok(t) => t,
+            // A store no snapshot was ever saved in has no table yet.
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(backend(e)),
+        };
+        let Some(value) = snapshots.get(name).map_err(backend)? else {
+            return Ok(None);
+        };
+        let value = value.value();
+        let (position, state) = value
+            .split_at_checked(8)
+            .ok_or_else(|| StoreError::Corrupt {
+                position: 0,
+                reason: format!("the snapshot {name:?} is shorter than its position"),
+            })?;
+        Ok(Some(Snapshot {
+            position: u64::from_le_bytes(position.try_into().expect("8 bytes")),
+            state: state.to_vec(),
+        }))
     }
 }
 

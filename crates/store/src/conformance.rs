@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use planledger_ledger::{Actor, Envelope, Frontier, Hash, NodeId, Record, empty_root};
 
-use crate::{AppendBatch, Chain, ExpectedVersion, Head, NewEvent, Store, StoreError};
+use crate::{AppendBatch, Chain, ExpectedVersion, Head, NewEvent, Snapshot, Store, StoreError};
 
 /// A check on one fresh, empty store.
 pub type Check = fn(&dyn Store);
@@ -74,6 +74,10 @@ pub const CHECKS: &[(&str, Check)] = &[
     (
         "readers_see_only_whole_batches",
         readers_see_only_whole_batches,
+    ),
+    (
+        "snapshots_replace_by_name_and_never_run_ahead",
+        snapshots_replace_by_name_and_never_run_ahead,
     ),
 ];
 
@@ -819,6 +823,57 @@ pub fn readers_see_only_whole_batches(store: &dyn Store) {
     assert_eq!(assert_chain_valid(store).len(), BATCH * BATCHES);
 }
 
+/// Projection snapshots: absent until saved, replaced by name, independent between
+/// names, never ahead of the head, and never part of the ledger (its head is unchanged).
+pub fn snapshots_replace_by_name_and_never_run_ahead(store: &dyn Store) {
+    assert_eq!(
+        must("load_snapshot", store.load_snapshot("plans")),
+        None,
+        "conformance: no snapshot before one is saved"
+    );
+    must(
+        "append",
+        store.append(batch("plan-1", ExpectedVersion::NoStream, 3)),
+    );
+    let head = must("head", store.head());
+    must("save_snapshot", store.save_snapshot("plans", 2, b"first"));
+    must("save_snapshot", store.save_snapshot("other", 0, b""));
+    must("save_snapshot", store.save_snapshot("plans", 3, b"second"));
+    assert_eq!(
+        must("load_snapshot", store.load_snapshot("plans")),
+        Some(Snapshot {
+            position: 3,
+            state: b"second".to_vec()
+        }),
+        "conformance: a snapshot replaces the one saved before under its name"
+    );
+    assert_eq!(
+        must("load_snapshot", store.load_snapshot("other")),
+        Some(Snapshot {
+            position: 0,
+            state: Vec::new()
+        }),
+        "conformance: snapshots of other names are kept apart"
+    );
+    match store.save_snapshot("plans", 4, b"ahead") {
+        Err(StoreError::SnapshotAhead {
+            position: 4,
+            size: 3,
+        }) => {}
+        other => panic!("conformance: a snapshot ahead of the head must be refused, got {other:?}"),
+    }
+    assert_eq!(
+        must("load_snapshot", store.load_snapshot("plans")).map(|s| s.position),
+        Some(3),
+        "conformance: a refused snapshot writes nothing"
+    );
+    assert_eq!(
+        must("head", store.head()),
+        head,
+        "conformance: snapshots are not part of the ledger"
+    );
+}
+
 /// For persistent backends: `open` opens the same store each time (empty the first
 /// time); records, head, streams and nodes survive closing (dropping) and reopening,
 /// and appends continue the chain.
@@ -836,6 +891,7 @@ pub fn reopen_keeps_records_and_head<S: Store>(mut open: impl FnMut() -> S) {
                 )),
             );
         }
+        must("save_snapshot", store.save_snapshot("plans", 5, b"state"));
         (assert_chain_valid(&store), must("head", store.head()))
     };
     let store = open();
@@ -843,6 +899,14 @@ pub fn reopen_keeps_records_and_head<S: Store>(mut open: impl FnMut() -> S) {
         must("head", store.head()),
         head,
         "conformance: the head survives reopening"
+    );
+    assert_eq!(
+        must("load_snapshot", store.load_snapshot("plans")),
+        Some(Snapshot {
+            position: 5,
+            state: b"state".to_vec()
+        }),
+        "conformance: a snapshot survives reopening"
     );
     assert_eq!(
         assert_chain_valid(&store),

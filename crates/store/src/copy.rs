@@ -164,6 +164,12 @@ mod tests {
         fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
             self.0.append_sealed(records)
         }
+        fn save_snapshot(&self, name: &str, p: u64, state: &[u8]) -> Result<(), StoreError> {
+            self.0.save_snapshot(name, p, state)
+        }
+        fn load_snapshot(&self, name: &str) -> Result<Option<crate::Snapshot>, StoreError> {
+            self.0.load_snapshot(name)
+        }
     }
 
     #[test]

@@ -122,6 +122,24 @@ pub trait Store: Send + Sync {
     /// not fit. An empty slice writes nothing and returns the head. Durable on return.
     /// Backends check with [`Chain::accept_sealed`].
     fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError>;
+
+    /// Saves a projection's state under `name`, as folded from the records before
+    /// `position`, replacing the snapshot saved before under that name. A snapshot is a
+    /// cache beside the ledger, never part of it: it is not hashed, and losing it loses
+    /// nothing but the time to refold. A `position` beyond the head is refused
+    /// ([`StoreError::SnapshotAhead`]) and nothing is written.
+    fn save_snapshot(&self, name: &str, position: u64, state: &[u8]) -> Result<(), StoreError>;
+
+    /// The snapshot last saved under `name`: its position and state.
+    fn load_snapshot(&self, name: &str) -> Result<Option<Snapshot>, StoreError>;
+}
+
+/// A projection's state saved beside the records ([`Store::save_snapshot`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The position of the first record the state has not folded.
+    pub position: u64,
+    pub state: Vec<u8>,
 }
 
 /// Errors of every store operation.
@@ -143,6 +161,10 @@ pub enum StoreError {
     /// position, predecessor hash or stream version); nothing of the call was written.
     #[error("record at position {position} does not continue the ledger: {reason}")]
     NotContinuing { position: u64, reason: String },
+    #[error(
+        "a snapshot at position {position} would be ahead of the ledger, which has {size} records"
+    )]
+    SnapshotAhead { position: u64, size: u64 },
     #[error("{what} not found")]
     NotFound { what: String },
     #[error("the stored ledger is inconsistent at position {position}: {reason}")]

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use planledger_ledger::{Hash, NodeId, Record};
 
-use crate::{AppendBatch, Appended, Chain, Head, Store, StoreError};
+use crate::{AppendBatch, Appended, Chain, Head, Snapshot, Store, StoreError};
 
 /// A [`Store`] in memory. "Durable" here means "in this process's memory", so it is for
 /// tests only; one mutex serialises every operation.
@@ -23,6 +23,7 @@ struct Inner {
     /// Positions of each stream's records; version `v` is at index `v - 1`.
     streams: HashMap<String, Vec<u64>>,
     nodes: HashMap<NodeId, Hash>,
+    snapshots: HashMap<String, Snapshot>,
 }
 
 impl MemoryStore {
@@ -133,6 +134,24 @@ impl Store for MemoryStore {
         inner.push(records.to_vec(), nodes);
         Ok(inner.chain.head())
     }
+
+    fn save_snapshot(&self, name: &str, position: u64, state: &[u8]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let size = inner.chain.frontier.size();
+        if position > size {
+            return Err(StoreError::SnapshotAhead { position, size });
+        }
+        let snapshot = Snapshot {
+            position,
+            state: state.to_vec(),
+        };
+        inner.snapshots.insert(name.to_owned(), snapshot);
+        Ok(())
+    }
+
+    fn load_snapshot(&self, name: &str) -> Result<Option<Snapshot>, StoreError> {
+        Ok(self.lock().snapshots.get(name).cloned())
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +214,10 @@ mod tests {
     #[test]
     fn readers_see_only_whole_batches() {
         c::readers_see_only_whole_batches(&MemoryStore::new());
+    }
+    #[test]
+    fn snapshots_replace_by_name_and_never_run_ahead() {
+        c::snapshots_replace_by_name_and_never_run_ahead(&MemoryStore::new());
     }
     /// `run_all` covers every check listed in `CHECKS` plus the copy.
     #[test]

@@ -80,6 +80,10 @@ fn readers_see_only_whole_batches() {
     check(c::readers_see_only_whole_batches);
 }
 #[test]
+fn snapshots_replace_by_name_and_never_run_ahead() {
+    check(c::snapshots_replace_by_name_and_never_run_ahead);
+}
+#[test]
 fn reopen_keeps_records_and_head() {
     let url = migrated_db();
     let mut first = true;
