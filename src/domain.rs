@@ -126,7 +126,43 @@ fn signer(text: &str) -> anyhow::Result<Value> {
 
 /// A command from its JSON object; the error says which field is wrong.
 fn command_of(object: Map<String, Value>) -> Result<Command, String> {
-    serde_json::from_value(Value::Object(object)).map_err(|e| format!("invalid command: {e}"))
+    serde_json::from_value(Value::Object(object))
+        .map_err(|e| format!("invalid command: {}", redact(&e.to_string())))
+}
+
+/// A serde error message without the values it quotes: serde repeats a wrongly typed
+/// value (`invalid type: integer `196408233234``, `invalid value: string "…"`), which
+/// may be a personnummer or a name. Quoted strings become `"…"`, and any run of ten or
+/// more digits (a personnummer with or without its separator) becomes `…`.
+fn redact(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars().peekable();
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        let count = digits.chars().filter(char::is_ascii_digit).count();
+        out.push_str(if count >= 10 { "…" } else { digits.as_str() });
+        digits.clear();
+    };
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || (!digits.is_empty() && (c == '-' || c == '+')) {
+            digits.push(c);
+            continue;
+        }
+        flush(&mut digits, &mut out);
+        if c == '"' {
+            // Skip to the closing quote; keep the quotes.
+            for q in chars.by_ref() {
+                if q == '"' {
+                    break;
+                }
+            }
+            out.push_str("\"…\"");
+            continue;
+        }
+        out.push(c);
+    }
+    flush(&mut digits, &mut out);
+    out
 }
 
 /// Prints what a recorded command wrote.
@@ -171,8 +207,8 @@ fn parse_line(text: &str) -> Result<Line, String> {
     let actor = object
         .remove("actor")
         .ok_or("the line has no \"actor\": give {\"user\": …, \"role\": …}")?;
-    let actor: Actor =
-        serde_json::from_value(actor).map_err(|e| format!("invalid \"actor\": {e}"))?;
+    let actor: Actor = serde_json::from_value(actor)
+        .map_err(|e| format!("invalid \"actor\": {}", redact(&e.to_string())))?;
     let at = match object.remove("at") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(
@@ -273,4 +309,36 @@ pub fn import(recorder: &mut Recorder, file: &str, now: DateTime<Utc>) -> anyhow
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_quoted_values_and_personnummer_but_keeps_the_rule() {
+        assert_eq!(
+            redact("invalid type: integer `196408233234`, expected a string"),
+            "invalid type: integer `…`, expected a string"
+        );
+        assert_eq!(
+            redact("invalid value: string \"Testperson Ett\", expected u32 at line 1"),
+            "invalid value: string \"…\", expected u32 at line 1"
+        );
+        assert_eq!(redact("19640823-3234"), "…");
+        assert_eq!(
+            redact("missing field `due_on` at version 2"),
+            "missing field `due_on` at version 2"
+        );
+    }
+
+    #[test]
+    fn a_wrongly_typed_personnummer_is_not_repeated_in_the_error() {
+        let line = r#"{"actor":{"user":"h7","role":"case_officer"},"command":"receive_order","plan":"p","order":"o","unit":"u","act":"home_care","client":196408233234,"received_on":"2026-03-02"}"#;
+        let Err(e) = parse_line(line) else {
+            panic!("a number is no personnummer")
+        };
+        assert!(e.contains("invalid type"), "{e}");
+        assert!(!e.contains("3234"), "{e}");
+    }
 }
