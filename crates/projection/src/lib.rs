@@ -29,15 +29,15 @@
 //!
 //! # Persisting a projection
 //!
-//! [`Projection::to_snapshot`] writes the projection as bytes (position, last record
-//! hash, and per plan its state and event records; format [`SNAPSHOT_FORMAT`]) and
-//! [`Projection::from_snapshot`] reads them back; [`Projection::catch_up`] then folds
-//! only what was appended since, and refuses a ledger that no longer has the snapshot's
+//! [`Projection::open`] is how readers get a projection: it loads the snapshot kept
+//! beside the records in the same store (`Store::load_snapshot`, under
+//! [`SNAPSHOT_NAME`]), folds only what was appended since, and saves the snapshot again
+//! when it moved. [`Projection::to_snapshot`] / [`Projection::from_snapshot`] are the
+//! bytes (position, last record hash, and per plan its state and event records; format
+//! [`SNAPSHOT_FORMAT`]). Catching up refuses a ledger that no longer has the snapshot's
 //! last record at its position ([`ProjectionError::Diverged`],
-//! [`ProjectionError::LedgerShorter`]). Where the bytes live is the caller's choice for
-//! now: the `Store` trait has no place for projection state beside the records yet
-//! (DESIGN.md wants one), so a backend method `put/get_projection(name, bytes)` is the
-//! missing piece. A snapshot holds plan contents: it is personal data.
+//! [`ProjectionError::LedgerShorter`]). A snapshot holds plan contents: it is personal
+//! data, kept under the same protection as the records.
 //!
 //! The same folding gives the same answers however the records arrive: a projection
 //! caught up in steps, from a snapshot, or rebuilt from zero compare equal (`==`).
@@ -50,7 +50,7 @@ pub mod testkit;
 
 pub use error::ProjectionError;
 pub use projection::{DEFAULT_CHUNK, EventRef, PlanView, Projection, fold_stream};
-pub use snapshot::SNAPSHOT_FORMAT;
+pub use snapshot::{SNAPSHOT_FORMAT, SNAPSHOT_NAME};
 
 /// Re-exported so that users of a projection name the same plan types.
 pub use planledger_plan::{PlanState, VersionRecord};

@@ -486,6 +486,40 @@ mod tests {
 
     /// Everything a query can ask, as text, so that two projections can be compared by
     /// their answers and not only by their internals.
+    /// The first eight of `records`, then another plan's order at position 8.
+    fn rewritten_at_8(records: &[Record]) -> planledger_store::MemoryStore {
+        let rewritten = planledger_store::MemoryStore::new();
+        rewritten.append_sealed(&records[..8]).unwrap();
+        let command = order(
+            &plan("plan-x"),
+            ActKind::HomeCare,
+            &unit("u"),
+            client(3),
+            date(2026, 4, 1),
+        );
+        let events =
+            planledger_plan::decide(&PlanState::new(), &command, &officer(), at(2026, 4, 1))
+                .unwrap();
+        rewritten
+            .append(AppendBatch {
+                stream_id: "plan-x".into(),
+                expected: ExpectedVersion::NoStream,
+                actor: (&officer()).into(),
+                recorded_at_micros: at(2026, 4, 1).timestamp_micros(),
+                events: events
+                    .iter()
+                    .map(|e| NewEvent {
+                        event_type: e.event_type().into(),
+                        schema_version: planledger_plan::SCHEMA_VERSION,
+                        envelope: Envelope::plaintext(),
+                        payload: e.encode(),
+                    })
+                    .collect(),
+            })
+            .unwrap();
+        rewritten
+    }
+
     fn answers(p: &Projection) -> Vec<String> {
         let mut out = vec![format!("position {} hash {}", p.position(), p.last_hash())];
         for view in p.plans() {
@@ -697,35 +731,7 @@ mod tests {
             "{err}"
         );
         // A ledger of the same size whose last record is another.
-        let rewritten = planledger_store::MemoryStore::new();
-        rewritten.append_sealed(&records[..8]).unwrap();
-        let command = order(
-            &plan("plan-x"),
-            ActKind::HomeCare,
-            &unit("u"),
-            client(3),
-            date(2026, 4, 1),
-        );
-        let events =
-            planledger_plan::decide(&PlanState::new(), &command, &officer(), at(2026, 4, 1))
-                .unwrap();
-        rewritten
-            .append(AppendBatch {
-                stream_id: "plan-x".into(),
-                expected: ExpectedVersion::NoStream,
-                actor: (&officer()).into(),
-                recorded_at_micros: at(2026, 4, 1).timestamp_micros(),
-                events: events
-                    .iter()
-                    .map(|e| NewEvent {
-                        event_type: e.event_type().into(),
-                        schema_version: planledger_plan::SCHEMA_VERSION,
-                        envelope: Envelope::plaintext(),
-                        payload: e.encode(),
-                    })
-                    .collect(),
-            })
-            .unwrap();
+        let rewritten = rewritten_at_8(&records);
         assert_eq!(rewritten.head().unwrap().size, 9);
         let err = p.catch_up(&rewritten).unwrap_err();
         assert!(
@@ -760,6 +766,64 @@ mod tests {
             Projection::from_snapshot(b"{\"format\":1}"),
             Err(ProjectionError::Snapshot { .. })
         ));
+    }
+
+    #[test]
+    fn open_resumes_from_the_snapshot_beside_the_records_and_refreshes_it() {
+        use crate::SNAPSHOT_NAME;
+        let s = scenario();
+        let records = s.store().read_all(0, 100).unwrap();
+        let store = planledger_store::MemoryStore::new();
+        store.append_sealed(&records[..5]).unwrap();
+        // The first open folds from zero and leaves a snapshot at the head.
+        let first = Projection::open(&store).unwrap();
+        let saved = store.load_snapshot(SNAPSHOT_NAME).unwrap().unwrap();
+        assert_eq!(saved.position, 5);
+        // A snapshot that says something the records do not is believed: that proves
+        // the next open resumed from it instead of folding from zero.
+        let mut marked = first.clone();
+        marked.plans.clear();
+        store
+            .save_snapshot(SNAPSHOT_NAME, 5, &marked.to_snapshot())
+            .unwrap();
+        assert_eq!(Projection::open(&store).unwrap().plans().count(), 0);
+        // Appended records are folded on top of the snapshot, and the snapshot moves on.
+        store
+            .save_snapshot(SNAPSHOT_NAME, 5, &first.to_snapshot())
+            .unwrap();
+        store.append_sealed(&records[5..]).unwrap();
+        let resumed = Projection::open(&store).unwrap();
+        assert_eq!(answers(&resumed), answers(&s.projection()));
+        let saved = store.load_snapshot(SNAPSHOT_NAME).unwrap().unwrap();
+        assert_eq!(saved.position, records.len() as u64);
+        // A snapshot of an unknown format is only a cache: rebuilt over.
+        store
+            .save_snapshot(SNAPSHOT_NAME, 3, b"{\"format\":99}")
+            .unwrap();
+        assert_eq!(
+            answers(&Projection::open(&store).unwrap()),
+            answers(&resumed)
+        );
+    }
+
+    #[test]
+    fn open_refuses_a_ledger_rewritten_under_its_snapshot() {
+        use crate::SNAPSHOT_NAME;
+        let s = scenario();
+        let records = s.store().read_all(0, 100).unwrap();
+        assert_eq!(records.len(), 9);
+        // The snapshot was taken of the original nine records; record 8 was then
+        // replaced by another one.
+        let rewritten = rewritten_at_8(&records);
+        let snapshot = Projection::rebuild(s.store()).unwrap().to_snapshot();
+        rewritten
+            .save_snapshot(SNAPSHOT_NAME, 9, &snapshot)
+            .unwrap();
+        let err = Projection::open(&rewritten).unwrap_err();
+        assert!(
+            matches!(err, ProjectionError::Diverged { position: 8 }),
+            "{err}"
+        );
     }
 
     #[test]

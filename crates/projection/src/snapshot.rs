@@ -15,6 +15,8 @@ use planledger_ledger::Hash;
 use planledger_plan::{Actor, Event, PlanId, PlanState};
 use serde::{Deserialize, Serialize};
 
+use planledger_store::Store;
+
 use crate::projection::{EventRef, PlanView};
 use crate::{Projection, ProjectionError};
 
@@ -52,7 +54,42 @@ fn hash_from(text: &str, what: &'static str) -> Result<Hash, ProjectionError> {
     })
 }
 
+/// The name under which [`Projection::open`] keeps its snapshot beside the records.
+pub const SNAPSHOT_NAME: &str = "projection";
+
 impl Projection {
+    /// The projection of `store`, the way every reader should get it: resumed from the
+    /// snapshot kept beside the records ([`Store::save_snapshot`]), caught up to the
+    /// head, and the snapshot refreshed when anything new was folded.
+    ///
+    /// A snapshot of another format is ignored and the projection rebuilt from zero
+    /// (it is only a cache). A ledger that no longer holds the snapshot's last record at
+    /// its position is an error ([`ProjectionError::Diverged`],
+    /// [`ProjectionError::LedgerShorter`]): that is a finding for `verify`, never
+    /// something to rebuild over quietly.
+    ///
+    /// [`Store::save_snapshot`]: planledger_store::Store::save_snapshot
+    pub fn open(store: &dyn Store) -> Result<Projection, ProjectionError> {
+        let saved = store.load_snapshot(SNAPSHOT_NAME)?;
+        let mut projection = match &saved {
+            Some(s) => match Projection::from_snapshot(&s.state) {
+                Ok(p) if p.position() == s.position => p,
+                _ => Projection::new(),
+            },
+            None => Projection::new(),
+        };
+        let folded = projection.catch_up(store)?;
+        let stale = saved.is_none_or(|s| s.position != projection.position());
+        if folded > 0 || stale {
+            store.save_snapshot(
+                SNAPSHOT_NAME,
+                projection.position(),
+                &projection.to_snapshot(),
+            )?;
+        }
+        Ok(projection)
+    }
+
     /// The projection as snapshot bytes (see the module docs of `snapshot`).
     pub fn to_snapshot(&self) -> Vec<u8> {
         let snapshot = Snapshot {
