@@ -167,8 +167,9 @@ pub enum Cmd {
         #[arg(long, value_name = "LOC")]
         to: String,
     },
-    /// Supervisory reports: overdue, unsigned, unapproved, incomplete, fee (the
-    /// new-client fee of home care) or overview (every plan of a unit with its dates).
+    /// Supervisory reports: overdue, late, unsigned, unapproved, incomplete, fee (the
+    /// new-client fee of home care), overview (every plan of a unit with its dates) or
+    /// in-force (the version in force on a date).
     Audit(AuditArgs),
     /// The main demonstration: generates a synthetic organisation (units of every act,
     /// a year of plans, some late, unsigned or incomplete), records it into --ledger
@@ -422,6 +423,8 @@ pub struct VerifyArgs {
 pub enum Query {
     /// Plans not drawn up, submitted, reviewed or followed up in time; late supplements.
     Overdue,
+    /// Deadlines that were met, but after their date, with how many days late.
+    Late,
     /// Current versions without the signature their act requires.
     Unsigned,
     /// Plans the authority has not approved, and what they wait for.

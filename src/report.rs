@@ -59,6 +59,7 @@ fn run_query(
     use planledger_audit as a;
     match query {
         Query::Overdue => write_rows(&a::overdue(projection, policy, scope), format, lang),
+        Query::Late => write_rows(&a::late(projection, policy, scope), format, lang),
         Query::Unsigned => write_rows(&a::unsigned(projection, scope), format, lang),
         Query::Unapproved => write_rows(&a::unapproved(projection, scope), format, lang),
         Query::Incomplete => write_rows(&a::incomplete(projection, scope), format, lang),
@@ -317,9 +318,10 @@ pub fn demo(
     let scope = Scope::new(last_day);
     use planledger_audit as a;
     println!(
-        "as of {last_day}: {} plans; {} overdue items, {} unsigned, {} unapproved, {} incomplete",
+        "as of {last_day}: {} plans; {} deadlines overdue, {} met late; {} unsigned, {} unapproved, {} incomplete",
         projection.plan_count(),
         a::overdue(&projection, &policy, &scope).len(),
+        a::late(&projection, &policy, &scope).len(),
         a::unsigned(&projection, &scope).len(),
         a::unapproved(&projection, &scope).len(),
         a::incomplete(&projection, &scope).len(),

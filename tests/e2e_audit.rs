@@ -251,3 +251,37 @@ fn in_force_gives_the_version_in_force_at_the_end_of_the_day() {
         4,
     );
 }
+
+#[test]
+fn late_lists_a_deadline_met_after_its_date_with_the_days_late() {
+    let t = organisation();
+    // plan-0002 (ordered 2026-03-02, home care: drawn up within 14 days, by 2026-03-16)
+    // is drawn up on 2026-03-20: four days late.
+    let content = crate::e2e::home_care_content(&["Dusch"]).replace("196408233234", "197010632391");
+    let file = t.write("p2.json", &content);
+    t.ok_at(
+        "2026-03-20T09:00:00Z",
+        &[
+            "draft",
+            "--as",
+            "kim",
+            "--role",
+            "key_worker",
+            "--plan",
+            "plan-0002",
+            "--content",
+            file.to_str().unwrap(),
+        ],
+    );
+    let rows = report(&t, "late", "2026-03-31");
+    let draw_up: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["plan"] == "plan-0002" && r["kind"] == "draw_up")
+        .collect();
+    assert_eq!(draw_up.len(), 1, "{rows:?}");
+    assert_eq!(draw_up[0]["days_late"], 4, "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r["plan"] != "plan-0001"),
+        "plan-0001 kept its deadlines: {rows:?}"
+    );
+}
