@@ -570,7 +570,7 @@ fn help_lists_the_exit_codes() {
 
 /// Overwrites the stored bytes of the record at `position` with `edit` applied, using
 /// redb directly (as someone with file access would).
-fn tamper(t: &TestLedger, position: u64, edit: impl FnOnce(&mut Vec<u8>)) {
+pub fn tamper(t: &TestLedger, position: u64, edit: impl FnOnce(&mut Vec<u8>)) {
     const RECORDS: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("records");
     let db = redb::Database::open(t.redb_file()).unwrap();
     let txn = db.begin_write().unwrap();

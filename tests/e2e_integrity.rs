@@ -395,3 +395,31 @@ fn a_copied_ledger_has_the_same_head_and_matches_the_originals_checkpoints() {
     ]);
     assert!(out.contains("1 checkpoints matched"), "{out}");
 }
+
+#[test]
+fn since_checkpoint_finds_a_record_altered_after_the_checkpoint() {
+    let t = TestLedger::new();
+    let (secret, pubkey) = keys(&t);
+    let witness = t.path("witness");
+    let witness = witness.to_str().unwrap();
+    order_home_care(&t);
+    t.ok(&["checkpoint", "--key", &secret, "--witness", witness]);
+    crate::e2e::walk_home_care_from_draft(&t);
+    crate::e2e::tamper(&t, 5, |b| {
+        let last = b.len() - 1;
+        b[last] ^= 0x02;
+    });
+    let stderr = t.fails_at(
+        "2026-05-01T00:00:00Z",
+        &[
+            "verify",
+            "--since-checkpoint",
+            "--witness",
+            witness,
+            "--pubkey",
+            &pubkey,
+        ],
+        1,
+    );
+    assert!(stderr.contains("FAILED at position 5"), "{stderr}");
+}
