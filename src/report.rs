@@ -343,7 +343,7 @@ pub fn demo(
         Lang::En,
     )?;
     println!(
-        "\nnext: `planledger --ledger {loc} audit overdue --as-of {last_day}`, \
+        "\nnext: `planledger --ledger {loc} audit late --as-of {last_day}`, \
          `… verify`, `… history --plan PLAN`",
         loc = loc.describe()
     );
