@@ -5,6 +5,7 @@ use std::fmt;
 use std::process::ExitCode;
 
 use planledger_plan::Rejection;
+use planledger_projection::ProjectionError;
 use planledger_store::StoreError;
 
 /// The documented exit codes other than 0.
@@ -74,6 +75,17 @@ pub fn of_rejection(r: &Rejection) -> Exit {
     }
 }
 
+/// The exit code of a projection error that is a finding about the ledger itself: a
+/// ledger rewritten or cut short under the saved projection, or a record that is not a
+/// plan event, is what `verify` exists to report. `None`: let the cause below decide.
+fn of_projection_error(e: &ProjectionError) -> Option<Exit> {
+    match e {
+        ProjectionError::Store(_) => None,
+        ProjectionError::Snapshot { .. } => Some(Exit::Storage),
+        _ => Some(Exit::Verification),
+    }
+}
+
 /// The exit code for an error chain: the first cause that says.
 pub fn of_error(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
@@ -85,6 +97,11 @@ pub fn of_error(err: &anyhow::Error) -> Exit {
         }
         if let Some(r) = cause.downcast_ref::<Rejection>() {
             return of_rejection(r);
+        }
+        if let Some(p) = cause.downcast_ref::<ProjectionError>() {
+            if let Some(exit) = of_projection_error(p) {
+                return exit;
+            }
         }
         if cause.is::<planledger_audit::AuditError>() {
             // Every audit error is a plan or client the ledger does not hold.

@@ -152,7 +152,7 @@ pub fn audit(
             "--plan and --client go with in-force only (use `history` for one plan or client)",
         ));
     }
-    let projection = Projection::rebuild(store).context("cannot read the ledger")?;
+    let projection = Projection::open(store).context("cannot read the ledger")?;
     if let Some(unit) = &o.scope.unit {
         if projection.plans_in_unit(unit).next().is_none() {
             return Err(failure(
@@ -180,7 +180,7 @@ pub fn history(store: &dyn Store, args: &HistoryArgs, now: DateTime<Utc>) -> any
     )?;
     let subject = subject(args.plan.as_deref(), args.client.as_deref())?
         .ok_or_else(|| failure(Exit::BadInput, "give --plan ID or --client PNR"))?;
-    let projection = Projection::rebuild(store).context("cannot read the ledger")?;
+    let projection = Projection::open(store).context("cannot read the ledger")?;
     let history = planledger_audit::history(&projection, &o.scope, &subject)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -309,7 +309,7 @@ pub fn demo(
         verified_in.as_secs_f64(),
         report.message()
     );
-    let projection = Projection::rebuild(store.as_ref()).context("cannot read the ledger")?;
+    let projection = Projection::open(store.as_ref()).context("cannot read the ledger")?;
     let last_day = org
         .end_at()
         .date_naive()

@@ -40,12 +40,12 @@ pub enum ProjectionError {
     Position { expected: u64, found: u64 },
     #[error(
         "this projection has folded {position} records but the ledger holds {size}: \
-         the ledger was truncated or this projection belongs to another ledger; rebuild it"
+         the ledger was truncated or this projection belongs to another ledger; verify the ledger"
     )]
     LedgerShorter { position: u64, size: u64 },
     #[error(
         "record {position} does not follow the record this projection folded last (its predecessor hash differs): \
-         the ledger was rewritten or this projection belongs to another ledger; rebuild it"
+         the ledger was rewritten or this projection belongs to another ledger; verify the ledger"
     )]
     Diverged { position: u64 },
 }
