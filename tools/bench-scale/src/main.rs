@@ -100,6 +100,10 @@ struct Flags {
     /// Also write the table (Markdown) to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Only build (or find cached) the ledgers the selected sections need, measure
+    /// nothing: run this while the machine is busy, the measurements when it is quiet.
+    #[arg(long)]
+    prepare: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -118,6 +122,9 @@ fn main() -> anyhow::Result<()> {
     eprintln!("{machine}");
     eprintln!("cache: {}", cache.display());
     let run = |s: Section| flags.only.is_empty() || flags.only.contains(&s);
+    if flags.prepare {
+        return prepare(&flags, &cache, run);
+    }
 
     let mut report = Report::default();
     let base = Organisation {
@@ -180,6 +187,37 @@ fn main() -> anyhow::Result<()> {
     println!("{table}");
     if let Some(out) = &flags.out {
         std::fs::write(out, &table).with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// Builds the ledgers the selected sections need, and reports where they are.
+fn prepare(flags: &Flags, cache: &Path, run: impl Fn(Section) -> bool) -> anyhow::Result<()> {
+    let base = Organisation {
+        seed: flags.seed,
+        months: flags.months,
+        ..Organisation::default()
+    };
+    let per = build::per_client(&base)?;
+    let mut report = Report::default();
+    if run(Section::Verify) || run(Section::Rebuild) || run(Section::Queries) {
+        main_ledger(cache, &base, &per, flags.records, &mut report)?;
+    }
+    if run(Section::Verify) {
+        for &records in &flags.verify_also {
+            main_ledger(cache, &base, &per, records, &mut report)?;
+        }
+    }
+    if run(Section::Audit) {
+        let org = Organisation {
+            clients: flags.query_clients,
+            ..base.clone()
+        };
+        let name = format!(
+            "org-{}-s{}-m{}",
+            flags.query_clients, base.seed, base.months
+        );
+        describe(&build::ledger(cache, &name, &org, None)?, &mut report);
     }
     Ok(())
 }
@@ -429,7 +467,7 @@ fn rebuild(
         if p.position() != n {
             bail!("the projection folded {} records of {n}", p.position());
         }
-        if rep + 1 == repeat && measure {
+        if rep == 0 && measure {
             report.row(
                 "projection in memory (RSS growth during the rebuild)",
                 format!(
@@ -534,14 +572,15 @@ fn queries(
     Ok(())
 }
 
-/// A unit's overview and the overdue audit over an organisation of `clients` clients.
+/// A unit's overview and the overdue audit over an organisation of `clients` clients;
+/// returns the organisation's ledger.
 fn audit(
     cache: &Path,
     base: &Organisation,
     clients: usize,
     repeat: usize,
     report: &mut Report,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Ledger> {
     let org = Organisation {
         clients,
         ..base.clone()
@@ -627,7 +666,7 @@ fn audit(
         ),
         format!("median {} ({reps} runs)", latency(m)),
     );
-    Ok(())
+    Ok(ledger)
 }
 
 /// Import of `commands` commands through the CLI, next to the same appends made
