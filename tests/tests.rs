@@ -2,9 +2,9 @@
 //! ripgrep): topic modules are declared here.
 
 mod crash;
-mod postgres;
 mod e2e;
 mod e2e_audit;
 mod e2e_integrity;
 mod e2e_postgres;
+mod postgres;
 mod util;
