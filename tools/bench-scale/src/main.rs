@@ -161,13 +161,17 @@ fn main() -> anyhow::Result<()> {
         }
     }
     if run(Section::Audit) {
-        audit(
+        let org = audit(
             &cache,
             &base,
             flags.query_clients,
             flags.repeat,
             &mut report,
         )?;
+        if run(Section::Verify) {
+            // The organisation's whole ledger is a second, larger size to verify.
+            verify(&org, threads, flags.repeat, &mut report)?;
+        }
     }
     if run(Section::Import) {
         let cli = flags.cli.clone().unwrap_or_else(|| beside_me("planledger"));
