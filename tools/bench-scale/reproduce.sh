@@ -19,8 +19,8 @@ if [ "${1:-}" = "--small" ]; then
   peer=(--commands 500 --writers 4)
   crit=(--warm-up-time 1 --measurement-time 1)
 else
-  scale=(--records 1000000 --query-clients 100000 --import-commands 20000)
-  peer=(--commands 5000 --writers 8)
+  scale=(--records 1000000 --query-clients 100000 --import-commands 100000)
+  peer=(--commands 10000 --writers 8)
   crit=(--warm-up-time 1 --measurement-time 3)
 fi
 
