@@ -336,12 +336,11 @@ fn verify_since(store: &dyn Store, cp: TreeHead, checkpoints: usize) -> anyhow::
         let want = usize::try_from(head.size - verifier.position())
             .unwrap_or(usize::MAX)
             .min(8192);
-        let records = store.read_all(verifier.position(), want)?;
+        let records = store.read_all_bytes(verifier.position(), want)?;
         if records.is_empty() {
             break;
         }
-        let bytes: Vec<&[u8]> = records.iter().map(|r| r.bytes()).collect();
-        if let Err(v) = verifier.feed(&bytes) {
+        if let Err(v) = verifier.feed(&records) {
             violation = Some(v);
             break;
         }

@@ -79,6 +79,10 @@ pub const CHECKS: &[(&str, Check)] = &[
         "snapshots_replace_by_name_and_never_run_ahead",
         snapshots_replace_by_name_and_never_run_ahead,
     ),
+    (
+        "read_all_bytes_gives_the_stored_bytes_of_read_all",
+        read_all_bytes_gives_the_stored_bytes_of_read_all,
+    ),
 ];
 
 /// Runs every check on fresh stores from `fresh` (each call must give a new, empty
@@ -821,6 +825,30 @@ pub fn readers_see_only_whole_batches(store: &dyn Store) {
         reader.join().expect("the reading thread panicked");
     });
     assert_eq!(assert_chain_valid(store).len(), BATCH * BATCHES);
+}
+
+/// `read_all_bytes` (what verification reads) returns exactly the bytes of the records
+/// `read_all` returns, from the same position and with the same limit.
+pub fn read_all_bytes_gives_the_stored_bytes_of_read_all(store: &dyn Store) {
+    for i in 0..4 {
+        must(
+            "append",
+            store.append(batch(
+                &format!("plan-{i}"),
+                ExpectedVersion::NoStream,
+                1 + i,
+            )),
+        );
+    }
+    for (from, limit) in [(0, 100), (0, 0), (3, 4), (9, 1), (10, 5), (99, 5)] {
+        let records = must("read_all", store.read_all(from, limit));
+        let bytes: Vec<Vec<u8>> = records.into_iter().map(Record::into_bytes).collect();
+        assert_eq!(
+            must("read_all_bytes", store.read_all_bytes(from, limit)),
+            bytes,
+            "conformance: read_all_bytes({from}, {limit}) differs from read_all's bytes"
+        );
+    }
 }
 
 /// Projection snapshots: absent until saved, replaced by name, independent between

@@ -105,6 +105,14 @@ pub trait Store: Send + Sync {
     /// Records with position `>= from_position`, in position order, at most `limit`.
     fn read_all(&self, from_position: u64, limit: usize) -> Result<Vec<Record>, StoreError>;
 
+    /// The stored bytes of the records [`Store::read_all`] would return, undecoded. For
+    /// verification, which hashes the bytes as stored and parses them itself: a backend
+    /// whose decoding costs more than copying (redb) overrides this.
+    fn read_all_bytes(&self, from_position: u64, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let records = self.read_all(from_position, limit)?;
+        Ok(records.into_iter().map(Record::into_bytes).collect())
+    }
+
     /// The current head.
     fn head(&self) -> Result<Head, StoreError>;
 

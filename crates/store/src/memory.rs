@@ -219,6 +219,10 @@ mod tests {
     fn snapshots_replace_by_name_and_never_run_ahead() {
         c::snapshots_replace_by_name_and_never_run_ahead(&MemoryStore::new());
     }
+    #[test]
+    fn read_all_bytes_gives_the_stored_bytes_of_read_all() {
+        c::read_all_bytes_gives_the_stored_bytes_of_read_all(&MemoryStore::new());
+    }
     /// `run_all` covers every check listed in `CHECKS` plus the copy.
     #[test]
     fn run_all_passes() {

@@ -10,8 +10,6 @@ use planledger_ledger::{
     ClaimedEnd, Hash, NodeId, NodeSource, TreeHead, Verifier, Violation, ViolationKind,
 };
 
-use planledger_ledger::Record;
-
 use crate::{Head, Store, StoreError};
 
 /// Records read per chunk: about 4 MB of ~500-byte records, enough for the parallel
@@ -66,17 +64,17 @@ pub fn verify_store(
     let head = store.head()?;
     verify_records(
         head,
-        &mut |from, limit| store.read_all(from, limit),
+        &mut |from, limit| store.read_all_bytes(from, limit),
         checkpoints,
         progress,
     )
 }
 
-/// [`verify_store`] over a head and a `read_all`, so tests can damage what is read
+/// [`verify_store`] over a head and a `read_all_bytes`, so tests can damage what is read
 /// without implementing the whole [`Store`] trait.
 fn verify_records(
     head: Head,
-    read_all: &mut dyn FnMut(u64, usize) -> Result<Vec<Record>, StoreError>,
+    read_all: &mut dyn FnMut(u64, usize) -> Result<Vec<Vec<u8>>, StoreError>,
     checkpoints: &[TreeHead],
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyReport, StoreError> {
@@ -119,8 +117,7 @@ fn verify_records(
             // Fewer records than the head claims: `finish` reports where they stop.
             break;
         }
-        let bytes: Vec<&[u8]> = records.iter().map(|r| r.bytes()).collect();
-        if let Err(v) = verifier.feed(&bytes) {
+        if let Err(v) = verifier.feed(&records) {
             return Ok(report(&verifier, Some(v)));
         }
         progress(verifier.position(), head.size);
@@ -157,7 +154,7 @@ mod tests {
     use super::*;
     use crate::conformance::batch;
     use crate::{ExpectedVersion, MemoryStore};
-    use planledger_ledger::{consistency_proof, inclusion_proof};
+    use planledger_ledger::{Record, consistency_proof, inclusion_proof};
 
     fn filled(n: usize) -> MemoryStore {
         let s = MemoryStore::new();
@@ -172,7 +169,7 @@ mod tests {
     /// damaged on the way: one bit of byte `byte` flipped and decoded again as a backend
     /// would (reported corrupt if it no longer decodes), or, with `byte` `None`, left out.
     fn verify_tampered(store: &MemoryStore, position: u64, byte: Option<usize>) -> VerifyReport {
-        let mut read = |from: u64, limit: usize| -> Result<Vec<Record>, StoreError> {
+        let mut read = |from: u64, limit: usize| -> Result<Vec<Vec<u8>>, StoreError> {
             store
                 .read_all(from, limit)?
                 .into_iter()
@@ -188,6 +185,7 @@ mod tests {
                         reason: e.to_string(),
                     })
                 })
+                .map(|r| r.map(Record::into_bytes))
                 .collect()
         };
         verify_records(store.head().unwrap(), &mut read, &[], &mut |_, _| {}).unwrap()

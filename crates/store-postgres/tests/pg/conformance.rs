@@ -84,6 +84,10 @@ fn snapshots_replace_by_name_and_never_run_ahead() {
     check(c::snapshots_replace_by_name_and_never_run_ahead);
 }
 #[test]
+fn read_all_bytes_gives_the_stored_bytes_of_read_all() {
+    check(c::read_all_bytes_gives_the_stored_bytes_of_read_all);
+}
+#[test]
 fn reopen_keeps_records_and_head() {
     let url = migrated_db();
     let mut first = true;
