@@ -11,7 +11,9 @@ use planledger_ledger::{
     Violation, inclusion_proof, leaf_hash,
 };
 use planledger_plan::{Event, Personnummer};
-use planledger_store::{Store, StoreError, StoreNodes, VerifyReport, verify_store};
+use planledger_store::{
+    Store, StoreError, StoreNodes, VerifyReport, verify_store, verify_store_from,
+};
 use serde_json::json;
 use verify_bundle::{BUNDLE_FORMAT, Bundle, BundleRecord};
 
@@ -329,45 +331,17 @@ fn verify_since(store: &dyn Store, cp: TreeHead, checkpoints: usize) -> anyhow::
         }
         last.hash()
     };
-    let mut verifier = Verifier::with_frontier(frontier, prev);
     let bar = progress_bar(head.size.saturating_sub(cp.size));
-    let mut violation = None;
-    while verifier.position() < head.size {
-        let want = usize::try_from(head.size - verifier.position())
-            .unwrap_or(usize::MAX)
-            .min(8192);
-        let records = store.read_all_bytes(verifier.position(), want)?;
-        if records.is_empty() {
-            break;
-        }
-        if let Err(v) = verifier.feed(&records) {
-            violation = Some(v);
-            break;
-        }
-        bar.set_position(verifier.position() - cp.size);
-    }
+    let report = verify_store_from(
+        store,
+        Verifier::with_frontier(frontier, prev),
+        &mut |done, _| bar.set_position(done.saturating_sub(cp.size)),
+    )?;
     bar.finish_and_clear();
-    let snapshot = verifier.snapshot();
-    if violation.is_none() {
-        let end = planledger_ledger::ClaimedEnd {
-            size: head.size,
-            last_hash: head.last_hash,
-            root: head.root,
-        };
-        if let Err(v) = verifier.finish(Some(end)) {
-            violation = Some(v);
-        }
-    }
     Ok(Outcome {
         from: cp.size,
-        report: Some(VerifyReport {
-            records: snapshot.end - snapshot.start,
-            bytes: snapshot.bytes,
-            last_hash: snapshot.last_hash,
-            root: snapshot.root.unwrap_or(head.root),
-            violation: violation.clone(),
-        }),
-        violation,
+        violation: report.violation.clone(),
+        report: Some(report),
         checkpoints,
     })
 }

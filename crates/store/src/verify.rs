@@ -61,11 +61,28 @@ pub fn verify_store(
     checkpoints: &[TreeHead],
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyReport, StoreError> {
+    let mut verifier = Verifier::new();
+    for cp in checkpoints {
+        verifier
+            .expect_root(*cp)
+            .expect("a verifier from position 0 with a frontier checks any size");
+    }
+    verify_store_from(store, verifier, progress)
+}
+
+/// [`verify_store`] from where `verifier` stands (e.g. [`Verifier::with_frontier`] at
+/// a checkpoint whose tree the caller has checked) to the store's head, which it checks
+/// at the end. `progress(done, total)` gets positions in the whole ledger.
+pub fn verify_store_from(
+    store: &dyn Store,
+    verifier: Verifier,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, StoreError> {
     let head = store.head()?;
     verify_records(
         head,
+        verifier,
         &mut |from, limit| store.read_all_bytes(from, limit),
-        checkpoints,
         progress,
     )
 }
@@ -74,25 +91,17 @@ pub fn verify_store(
 /// without implementing the whole [`Store`] trait.
 fn verify_records(
     head: Head,
+    mut verifier: Verifier,
     read_all: &mut dyn FnMut(u64, usize) -> Result<Vec<Vec<u8>>, StoreError>,
-    checkpoints: &[TreeHead],
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyReport, StoreError> {
-    let mut verifier = Verifier::new();
-    for cp in checkpoints {
-        verifier
-            .expect_root(*cp)
-            .expect("a verifier from position 0 with a frontier checks any size");
-    }
     let report = |v: &Verifier, violation: Option<Violation>| {
         let s = v.snapshot();
         VerifyReport {
             records: s.end - s.start,
             bytes: s.bytes,
             last_hash: s.last_hash,
-            root: s
-                .root
-                .expect("a verifier from position 0 keeps the frontier"),
+            root: s.root.unwrap_or(head.root),
             violation,
         }
     };
@@ -188,7 +197,8 @@ mod tests {
                 .map(|r| r.map(Record::into_bytes))
                 .collect()
         };
-        verify_records(store.head().unwrap(), &mut read, &[], &mut |_, _| {}).unwrap()
+        let head = store.head().unwrap();
+        verify_records(head, Verifier::new(), &mut read, &mut |_, _| {}).unwrap()
     }
 
     #[test]
