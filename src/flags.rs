@@ -1,9 +1,18 @@
 //! The command line's syntax: clap derive structs whose doc comments are the `--help`
-//! text. Nothing here checks meaning; `config` turns these into validated values.
+//! text. Every value is parsed into its domain type here, so `--help` lists the possible
+//! values and a bad value fails before anything is opened.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+use planledger_app::read::Report;
+use planledger_audit::{Format, Lang};
+use planledger_plan::{
+    ActKind, CloseReason, OrderId, Personnummer, PlanId, RevisionReason, Role, Signer, UnitId,
+    UserId,
+};
 
 pub const AFTER_HELP: &str = "\
 EXIT CODES:
@@ -13,11 +22,49 @@ EXIT CODES:
        the domain rejects such as a wrong role); `import` also exits 2 when any line
        was rejected (the other lines are recorded)
     3  conflict: the plan changed since it was read (another writer); re-run the command
-    4  not found: no such plan, client, ledger or file
+    4  not found: no such plan, client, unit, ledger or file
     5  storage or I/O error
 
 The ledger is a directory (the embedded default, created by `init`) or a postgres://
-URL, given by --ledger or PLANLEDGER_LEDGER.";
+URL, given by --ledger or PLANLEDGER_LEDGER. The domain's rules (acts, roles, deadlines,
+what each report lists) are in docs/DOMAIN.md; the import format in docs/IMPORT.md.";
+
+/// A value from a fixed list of serde names (snake_case), typed.
+fn named<T>(names: impl IntoIterator<Item = &'static str>) -> impl TypedValueParser<Value = T>
+where
+    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(names.into_iter().collect::<Vec<_>>())
+        .map(|s| serde_json::from_value(s.into()).expect("every listed name parses"))
+}
+
+fn roles() -> impl TypedValueParser<Value = Role> {
+    named(Role::ALL.map(Role::as_str))
+}
+
+fn acts() -> impl TypedValueParser<Value = ActKind> {
+    named(ActKind::ALL.map(ActKind::as_str))
+}
+
+fn formats() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(["table", "json", "csv"]).map(|s| s.parse().expect("listed"))
+}
+
+fn langs() -> impl TypedValueParser<Value = Lang> {
+    PossibleValuesParser::new(["sv", "en"]).map(|s| s.parse().expect("listed"))
+}
+
+fn reports() -> impl TypedValueParser<Value = Report> {
+    PossibleValuesParser::new(Report::ALL.map(|r| PossibleValue::new(r.name()).help(r.describe())))
+        .map(|s| s.parse().expect("listed"))
+}
+
+/// An RFC 3339 instant (2026-03-02T09:00:00Z).
+fn instant(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("not an RFC 3339 time such as 2026-03-02T09:00:00Z ({e})"))
+}
 
 /// planledger — an append-only, hash-chained audit ledger for implementation plans
 /// (genomförandeplaner) in Swedish social care.
@@ -41,11 +88,11 @@ pub struct Cli {
 
     /// Use this instant as "now" instead of the system clock (RFC 3339, e.g.
     /// 2026-03-02T09:00:00Z). For tests and for back-filling records.
-    #[arg(long, global = true, env = "PLANLEDGER_NOW", value_name = "RFC3339")]
-    pub now: Option<String>,
+    #[arg(long, global = true, env = "PLANLEDGER_NOW", value_name = "RFC3339", value_parser = instant)]
+    pub now: Option<DateTime<Utc>>,
 
-    /// The organisation's deadline policy (TOML; see the README). Read on every
-    /// invocation that needs deadlines; DOMAIN.md's defaults without it.
+    /// The organisation's deadline policy (TOML; see docs/DOMAIN.md). Read on every
+    /// invocation that counts deadlines; the documented defaults without it.
     #[arg(long, global = true, env = "PLANLEDGER_POLICY", value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
@@ -93,12 +140,18 @@ pub enum Cmd {
     Correct(CorrectArgs),
     /// Close the plan.
     Close(CloseArgs),
-    /// Record commands from a JSON Lines file (`-` for stdin), one command per line;
-    /// see the README for the line format. Each line is all-or-nothing; rejected lines
-    /// are reported with their line number and the run goes on (exit 2 if any was).
+    /// Record commands from a JSON Lines file (`-` for stdin), one command per line
+    /// (docs/IMPORT.md). Each line is all-or-nothing; rejected lines are reported with
+    /// their line number and the run goes on (exit 2 if any was).
     Import {
         /// The JSON Lines file, or `-` for standard input.
         file: String,
+    },
+    /// Print the JSON Schema of an import line or of a plan's content.
+    Schema {
+        /// import-line or plan-content.
+        #[arg(value_parser = ["import-line", "plan-content"])]
+        which: String,
     },
     /// Print the ledger head: size, last record hash, Merkle root.
     Head {
@@ -106,17 +159,9 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Show a plan: the current version, a given version, or the one in force on a date.
-    Show {
-        /// The plan id.
-        plan: String,
-        /// Show this version.
-        #[arg(long, conflicts_with = "as_of")]
-        version: Option<u32>,
-        /// Show the version in force on this date (YYYY-MM-DD, end of day UTC).
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<String>,
-    },
+    /// Show a plan: the current version, a given version, or the one in force at the
+    /// end of a day (Swedish time, as `audit in-force`).
+    Show(ShowArgs),
     /// The history of a plan, or of every plan of a client: every version with who drew
     /// it up, signed, sent and approved it and what changed field by field, then every
     /// record with who, when and what.
@@ -139,24 +184,7 @@ pub enum Cmd {
     },
     /// Write an evidence bundle of one client: their records, an inclusion proof per
     /// record and the signed checkpoint they lead to (check it with `verify-bundle`).
-    Export {
-        /// The client's personnummer (12 digits).
-        #[arg(long, value_name = "PNR")]
-        client: String,
-        /// The bundle file to write.
-        #[arg(long, value_name = "BUNDLE")]
-        out: PathBuf,
-        /// Sign a fresh checkpoint of the current head with this key (also written to
-        /// --witness if given).
-        #[arg(long, value_name = "KEYFILE", required_unless_present = "witness")]
-        key: Option<PathBuf>,
-        /// Without --key: prove against the latest checkpoint in this witness directory.
-        #[arg(long, value_name = "DIR")]
-        witness: Option<PathBuf>,
-        /// The verifier key to check the witness checkpoint with (without --key).
-        #[arg(long, value_name = "FILE")]
-        pubkey: Option<PathBuf>,
-    },
+    Export(ExportArgs),
     /// Copy a whole ledger into an empty one (e.g. the embedded store to PostgreSQL);
     /// records keep their bytes, so checkpoints stay valid.
     Copy {
@@ -167,9 +195,7 @@ pub enum Cmd {
         #[arg(long, value_name = "LOC")]
         to: String,
     },
-    /// Supervisory reports: overdue, late, unsigned, unapproved, incomplete, fee (the
-    /// new-client fee of home care), overview (every plan of a unit with its dates) or
-    /// in-force (the version in force on a date).
+    /// Supervisory reports (docs/DOMAIN.md says exactly which plans each lists).
     Audit(AuditArgs),
     /// The main demonstration: generates a synthetic organisation (units of every act,
     /// a year of plans, some late, unsigned or incomplete), records it into --ledger
@@ -197,11 +223,8 @@ pub enum DbCmd {
     /// Bring the database schema to this build's version (idempotent). Run as the
     /// database owner.
     Migrate {
-        /// The database (postgres://…); --url or --ledger if not given.
-        #[arg(value_name = "URL", conflicts_with = "url")]
-        database: Option<String>,
-        /// The database, as a flag.
-        #[arg(long, value_name = "URL")]
+        /// The database (postgres://…); --ledger if not given.
+        #[arg(value_name = "URL")]
         url: Option<String>,
     },
 }
@@ -211,14 +234,13 @@ pub enum DbCmd {
 pub struct Who {
     /// The user giving the command (their user id in the organisation).
     #[arg(long = "as", value_name = "USER")]
-    pub user: String,
-    /// The role they act in: key_worker, staff, unit_manager, case_officer,
-    /// administrative_officer, inspector or admin.
-    #[arg(long, value_name = "ROLE")]
-    pub role: String,
+    pub user: UserId,
+    /// The role they act in.
+    #[arg(long, value_name = "ROLE", value_parser = roles())]
+    pub role: Role,
     /// The plan's id.
     #[arg(long, value_name = "ID")]
-    pub plan: String,
+    pub plan: PlanId,
     /// Record only if the plan still has exactly N records (the number you read it
     /// at); otherwise exit 3 and record nothing. For scripts that read before writing.
     #[arg(long, value_name = "N")]
@@ -231,19 +253,19 @@ pub struct OrderArgs {
     pub who: Who,
     /// The order's (decision's) id in the case-management system.
     #[arg(long, value_name = "ID")]
-    pub order: String,
+    pub order: OrderId,
     /// The unit that carries out the services.
     #[arg(long)]
-    pub unit: String,
-    /// The act: residential_care, home_care, lss_daily_activity or housing_support.
-    #[arg(long)]
-    pub act: String,
+    pub unit: UnitId,
+    /// The act the order is given under.
+    #[arg(long, value_parser = acts())]
+    pub act: ActKind,
     /// The client's personnummer or samordningsnummer (12 digits, YYYYMMDD-NNNN).
     #[arg(long, value_name = "PNR")]
-    pub client: String,
+    pub client: Personnummer,
     /// The day the order reached the provider (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
-    pub received_on: String,
+    pub received_on: NaiveDate,
     /// A granted service (repeat for several).
     #[arg(long = "service", value_name = "TEXT")]
     pub services: Vec<String>,
@@ -253,7 +275,8 @@ pub struct OrderArgs {
 pub struct DraftArgs {
     #[command(flatten)]
     pub who: Who,
-    /// The plan content as JSON (the README shows the shape).
+    /// The plan content as JSON (schema/plan-content.schema.json; `planledger schema
+    /// plan-content`).
     #[arg(long, value_name = "FILE.json")]
     pub content: PathBuf,
 }
@@ -262,10 +285,9 @@ pub struct DraftArgs {
 pub struct ReviseArgs {
     #[command(flatten)]
     pub who: Who,
-    /// Why: new_decision, changed_needs, follow_up, client_wish, relative_request,
-    /// staff_request, supplement or correction.
-    #[arg(long)]
-    pub reason: String,
+    /// Why the plan is revised.
+    #[arg(long, value_parser = named::<RevisionReason>(RevisionReason::ALL.map(RevisionReason::as_str)))]
+    pub reason: RevisionReason,
     /// What changed, in a sentence.
     #[arg(long, default_value = "")]
     pub note: String,
@@ -282,9 +304,9 @@ pub struct SignArgs {
     #[arg(long)]
     pub version: u32,
     /// Who signed: client, trustee, guardian, or staff:USER (a staff member signs in
-    /// their own name).
+    /// their own name). The same spelling as in an import line.
     #[arg(long)]
-    pub signer: String,
+    pub signer: Signer,
 }
 
 #[derive(Args, Debug)]
@@ -308,7 +330,7 @@ pub struct RequestSupplementArgs {
     pub reason: String,
     /// When the supplement is due (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
-    pub due_on: String,
+    pub due_on: NaiveDate,
 }
 
 #[derive(Args, Debug)]
@@ -342,8 +364,8 @@ pub struct ReviewArgs {
     /// The plan matches the case officer's order.
     #[arg(long)]
     pub matches_order: bool,
-    /// What the review found.
-    #[arg(long, default_value = "")]
+    /// What the review found (required: a review without findings is not recorded).
+    #[arg(long)]
     pub findings: String,
 }
 
@@ -354,12 +376,12 @@ pub struct FollowUpArgs {
     /// The version followed up.
     #[arg(long)]
     pub version: u32,
-    /// What the follow-up found.
-    #[arg(long, default_value = "")]
+    /// What the follow-up found (required).
+    #[arg(long)]
     pub findings: String,
     /// The next follow-up (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
-    pub next_follow_up_on: Option<String>,
+    pub next_follow_up_on: Option<NaiveDate>,
 }
 
 #[derive(Args, Debug)]
@@ -368,7 +390,7 @@ pub struct DeviationArgs {
     pub who: Who,
     /// The day it happened (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
-    pub occurred_on: String,
+    pub occurred_on: NaiveDate,
     /// The service concerned.
     #[arg(long)]
     pub service: Option<String>,
@@ -393,12 +415,78 @@ pub struct CorrectArgs {
 pub struct CloseArgs {
     #[command(flatten)]
     pub who: Who,
-    /// moved, ended or deceased.
-    #[arg(long)]
-    pub reason: String,
+    /// Why the plan ends.
+    #[arg(long, value_parser = named::<CloseReason>(CloseReason::ALL.map(CloseReason::as_str)))]
+    pub reason: CloseReason,
     /// The day the plan ended (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
-    pub closed_on: String,
+    pub closed_on: NaiveDate,
+}
+
+/// How a read is written; every read takes these.
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// The output format.
+    #[arg(long, default_value = "table", value_parser = formats())]
+    pub format: Format,
+    /// Headings and texts in Swedish or English.
+    #[arg(long, default_value = "sv", value_parser = langs())]
+    pub lang: Lang,
+    /// Print personnummer in full (masked otherwise).
+    #[arg(long)]
+    pub show_personnummer: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// The plan id.
+    pub plan: PlanId,
+    /// Show this version.
+    #[arg(long, conflicts_with = "as_of")]
+    pub version: Option<u32>,
+    /// Show the version in force at the end of this day (YYYY-MM-DD, Swedish time).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// The plan id.
+    #[arg(long, required_unless_present = "client", conflicts_with = "client")]
+    pub plan: Option<PlanId>,
+    /// The client's personnummer (12 digits).
+    #[arg(long, value_name = "PNR")]
+    pub client: Option<Personnummer>,
+    /// The history as it stood at the end of this day (YYYY-MM-DD, Swedish time);
+    /// today by default.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// The report.
+    #[arg(value_parser = reports())]
+    pub report: Report,
+    /// Ask as of the end of this day (YYYY-MM-DD, Swedish time): nothing recorded later
+    /// counts, and deadlines are counted to it. Today by default.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    /// Only this unit.
+    #[arg(long)]
+    pub unit: Option<UnitId>,
+    /// in-force: only this plan.
+    #[arg(long, conflicts_with = "client")]
+    pub plan: Option<PlanId>,
+    /// in-force: only this client's plans (personnummer, 12 digits).
+    #[arg(long, value_name = "PNR")]
+    pub client: Option<Personnummer>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -418,75 +506,22 @@ pub struct VerifyArgs {
     pub pubkey: Option<PathBuf>,
 }
 
-/// The audit reports.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Query {
-    /// Plans not drawn up, submitted, reviewed or followed up in time; late supplements.
-    Overdue,
-    /// Deadlines that were met, but after their date, with how many days late.
-    Late,
-    /// Current versions without the signature their act requires.
-    Unsigned,
-    /// Plans the authority has not approved, and what they wait for.
-    Unapproved,
-    /// Current versions lacking required content.
-    Incomplete,
-    /// Which new home-care clients qualify for the new-client fee, and why not.
-    Fee,
-    /// Every plan of a unit: status, dates, open findings (for an inspector).
-    Overview,
-    /// The version of each plan in force at the end of --as-of (all plans in scope, or
-    /// those of --plan or --client).
-    InForce,
-}
-
 #[derive(Args, Debug)]
-pub struct AuditArgs {
-    /// The report.
-    #[arg(value_enum)]
-    pub query: Query,
-    /// Ask as of the end of this day (YYYY-MM-DD): nothing recorded later counts, and
-    /// deadlines are counted to it. Today by default.
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
-    /// Only this unit.
-    #[arg(long)]
-    pub unit: Option<String>,
-    /// table, json or csv.
-    #[arg(long, default_value = "table")]
-    pub format: String,
-    /// Headings and texts in sv (Swedish) or en (English).
-    #[arg(long, default_value = "sv")]
-    pub lang: String,
-    /// Print personnummer in full (masked otherwise).
-    #[arg(long)]
-    pub show_personnummer: bool,
-    /// in-force: only this plan.
-    #[arg(long, conflicts_with = "client")]
-    pub plan: Option<String>,
-    /// in-force: only this client's plans (personnummer, 12 digits).
-    #[arg(long, value_name = "PNR")]
-    pub client: Option<String>,
-}
-
-#[derive(Args, Debug)]
-pub struct HistoryArgs {
-    /// The plan id.
-    #[arg(long, required_unless_present = "client", conflicts_with = "client")]
-    pub plan: Option<String>,
+pub struct ExportArgs {
     /// The client's personnummer (12 digits).
     #[arg(long, value_name = "PNR")]
-    pub client: Option<String>,
-    /// The history as it stood at the end of this day (YYYY-MM-DD); today by default.
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
-    /// table, json or csv.
-    #[arg(long, default_value = "table")]
-    pub format: String,
-    /// Headings and texts in sv (Swedish) or en (English).
-    #[arg(long, default_value = "sv")]
-    pub lang: String,
-    /// Print personnummer in full (masked otherwise).
-    #[arg(long)]
-    pub show_personnummer: bool,
+    pub client: Personnummer,
+    /// The bundle file to write (mode 0600; never overwritten).
+    #[arg(long, value_name = "BUNDLE")]
+    pub out: PathBuf,
+    /// Sign a fresh checkpoint of the current head with this key (also written to
+    /// --witness if given).
+    #[arg(long, value_name = "KEYFILE", required_unless_present = "witness")]
+    pub key: Option<PathBuf>,
+    /// Without --key: prove against the latest checkpoint in this witness directory.
+    #[arg(long, value_name = "DIR")]
+    pub witness: Option<PathBuf>,
+    /// The verifier key to check the witness checkpoint with (without --key).
+    #[arg(long, value_name = "FILE", required_unless_present = "key")]
+    pub pubkey: Option<PathBuf>,
 }

@@ -1,226 +1,193 @@
-//! `planledger`: the command-line interface. Thin: it parses, calls the crates, prints.
-//!
-//! Two layers, as in ripgrep: `flags` is the syntax (clap derive; its doc comments are
-//! the `--help` text), `Context` the validated configuration every command runs with.
-//! `main` maps errors to the exit codes documented in `--help` and the README.
+//! `planledger`: the command-line interface. Thin: it parses (`flags`), calls the
+//! application layer (`planledger_app`), prints, and maps errors to the exit codes
+//! documented in `--help` and the README (`exit`). One file per command family.
 
-mod domain;
+mod audit;
 mod exit;
+mod export;
 mod flags;
-mod integrity;
-mod location;
-mod query;
+mod import;
 mod record;
-mod report;
+mod verify;
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::Parser;
+use planledger_app::{Error, Kind, Location, Result};
+use planledger_plan::DeadlinePolicy;
 use planledger_store::Store;
 
-use crate::exit::{Exit, failure};
 use crate::flags::{Cli, Cmd, DbCmd};
-use crate::location::Location;
 
-/// The validated global options.
-struct Context {
+/// What every command runs with.
+pub struct Context {
     ledger: Option<Location>,
     /// "Now": the system clock, or `--now`.
-    now: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+    policy: Option<PathBuf>,
 }
 
 impl Context {
-    fn from_flags(cli: &Cli) -> anyhow::Result<Context> {
-        let now = match &cli.now {
-            None => Utc::now(),
-            Some(text) => DateTime::parse_from_rfc3339(text)
-                .map_err(|e| {
-                    failure(
-                        Exit::BadInput,
-                        format!(
-                            "--now {text:?} is not an RFC 3339 time (2026-03-02T09:00:00Z): {e}"
-                        ),
-                    )
-                })?
-                .with_timezone(&Utc),
-        };
-        Ok(Context {
-            ledger: cli
-                .ledger
-                .as_deref()
-                .map(|l| Location::parse(l, &cli.ledger_name)),
-            now,
-        })
-    }
-
-    fn location(&self) -> anyhow::Result<&Location> {
+    pub fn location(&self) -> Result<&Location> {
         self.ledger.as_ref().ok_or_else(|| {
-            failure(
-                Exit::BadInput,
+            Error::new(
+                Kind::BadInput,
                 "no ledger given: pass --ledger DIR|URL or set PLANLEDGER_LEDGER",
             )
         })
     }
 
-    fn open(&self) -> anyhow::Result<Box<dyn Store>> {
-        location::open(self.location()?)
+    pub fn open(&self) -> Result<Box<dyn Store>> {
+        self.location()?.open()
+    }
+
+    /// The deadline policy: the file given, or the documented defaults.
+    pub fn policy(&self) -> Result<DeadlinePolicy> {
+        let Some(path) = &self.policy else {
+            return Ok(DeadlinePolicy::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("cannot read the policy file {}", path.display()), e))?;
+        DeadlinePolicy::from_toml(&text).map_err(|e| {
+            Error::new(
+                Kind::BadInput,
+                format!("the policy file {} is invalid: {e}", path.display()),
+            )
+        })
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    let ctx = Context::from_flags(&cli)?;
-    if let Some((actor, command, expect)) = domain::from_flags(&cli.command)? {
-        let store = ctx.open()?;
-        let mut recorder = record::Recorder::new(store.as_ref());
-        return domain::record_one(&mut recorder, &actor, &command, ctx.now, expect);
+/// Standard output, locked, for a command's report.
+pub fn stdout() -> std::io::StdoutLock<'static> {
+    std::io::stdout().lock()
+}
+
+/// A progress bar on standard error when it is a terminal; hidden otherwise.
+pub fn progress(template: &str, total: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
     }
-    match &cli.command {
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(indicatif::ProgressStyle::with_template(template).expect("a valid template"));
+    bar
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let ctx = Context {
+        ledger: cli
+            .ledger
+            .as_deref()
+            .map(|l| Location::parse(l, &cli.ledger_name)),
+        now: cli.now.unwrap_or_else(Utc::now),
+        policy: cli.policy,
+    };
+    match cli.command {
         Cmd::Init => {
             let loc = ctx.location()?;
-            location::create(loc)?;
+            loc.create()?;
             println!("created an empty ledger in {}", loc.describe());
             Ok(())
         }
-        Cmd::Keygen { name, out } => integrity::keygen(name, out),
-        Cmd::Import { file } => {
-            let store = ctx.open()?;
-            let mut recorder = record::Recorder::new(store.as_ref());
-            domain::import(&mut recorder, file, ctx.now)
+        Cmd::Import { file } => import::run(&ctx, &file),
+        Cmd::Schema { which } => {
+            let (_, text) = planledger_app::schema::all()
+                .into_iter()
+                .find(|(name, _)| name.starts_with(which.as_str()))
+                .expect("clap lists the schemas");
+            stdout()
+                .write_all(text.as_bytes())
+                .map_err(|e| Error::io("cannot write the schema", e))
         }
-        Cmd::Head { json } => integrity::head(ctx.open()?.as_ref(), *json),
-        Cmd::Show {
-            plan,
-            version,
-            as_of,
-        } => query::show(ctx.open()?.as_ref(), plan, *version, as_of.as_deref()),
-        Cmd::History(a) => report::history(ctx.open()?.as_ref(), a, ctx.now),
-        Cmd::Verify(a) => {
-            let key = a
-                .pubkey
-                .as_deref()
-                .map(integrity::load_verifier)
-                .transpose()?;
-            let witness = a.witness.as_deref().zip(key.as_ref());
-            integrity::verify(ctx.open(), witness, a.since_checkpoint, a.json)
-        }
-        Cmd::Checkpoint {
-            key,
-            witness,
-            origin,
-        } => integrity::checkpoint(
-            ctx.open()?.as_ref(),
-            key,
-            witness,
-            origin.as_deref(),
-            ctx.now,
-        ),
-        Cmd::Export {
-            client,
-            out,
-            key,
-            witness,
-            pubkey,
-        } => {
-            let store = ctx.open()?;
-            let verifier;
-            let source = match (key, witness) {
-                (Some(key), witness) => integrity::ExportCheckpoint::Sign {
-                    key,
-                    witness: witness.as_deref(),
-                },
-                (None, Some(dir)) => {
-                    let pubkey = pubkey.as_deref().ok_or_else(|| {
-                        failure(
-                            Exit::BadInput,
-                            "to use a witness checkpoint, give its verifier key with --pubkey",
-                        )
-                    })?;
-                    verifier = integrity::load_verifier(pubkey)?;
-                    integrity::ExportCheckpoint::Witness {
-                        dir,
-                        key: &verifier,
-                    }
-                }
-                (None, None) => {
-                    return Err(failure(
-                        Exit::BadInput,
-                        "give --key KEYFILE or --witness DIR",
-                    ));
-                }
-            };
-            integrity::export(store.as_ref(), client, out, source, ctx.now)
-        }
-        Cmd::Copy { from, to } => {
-            let from = location::open(&Location::parse(from, &cli.ledger_name))?;
-            let to_loc = Location::parse(to, &cli.ledger_name);
-            let to = location::open_or_create(&to_loc)?;
-            let head = planledger_store::copy_ledger(from.as_ref(), to.as_ref(), &mut |_, _| {})
-                .context(
-                    "the copy failed; the target may hold part of it — delete it and copy again",
-                )?;
-            println!(
-                "copied {} records to {}; root {}",
-                head.size,
-                to_loc.describe(),
-                head.root
-            );
+        Cmd::Head { json } => {
+            let h = ctx.open()?.head()?;
+            if json {
+                let (last, root) = (h.last_hash.to_hex(), h.root.to_hex());
+                println!(
+                    r#"{{"size":{},"last_hash":"{last}","root":"{root}"}}"#,
+                    h.size
+                );
+            } else {
+                println!(
+                    "size {}\nlast hash {}\nroot {}",
+                    h.size, h.last_hash, h.root
+                );
+            }
             Ok(())
         }
-        Cmd::Audit(a) => {
-            let policy = report::policy(cli.policy.as_deref())?;
-            report::audit(ctx.open()?.as_ref(), a, &policy, ctx.now)
-        }
+        Cmd::Show(a) => audit::show(&ctx, a),
+        Cmd::History(a) => audit::history(&ctx, a),
+        Cmd::Audit(a) => audit::audit(&ctx, a),
         Cmd::Demo {
             clients,
             seed,
             months,
-        } => report::demo(
-            ctx.location()?,
-            *clients,
-            *seed,
-            *months,
-            report::policy(cli.policy.as_deref())?,
-        ),
+        } => audit::demo(&ctx, clients, seed, months),
+        Cmd::Verify(a) => verify::verify(&ctx, a),
+        Cmd::Keygen { name, out } => export::keygen(&name, &out),
+        Cmd::Checkpoint {
+            key,
+            witness,
+            origin,
+        } => export::checkpoint(&ctx, &key, &witness, origin.as_deref()),
+        Cmd::Export(a) => export::export(&ctx, a),
+        Cmd::Copy { from, to } => {
+            let name = &cli.ledger_name;
+            let from = Location::parse(&from, name).open()?;
+            let to = Location::parse(&to, name);
+            let head = planledger_store::copy_ledger(from.as_ref(), to.open_or_create()?.as_ref(), &mut |_, _| {})
+                .map_err(|e| {
+                    let why = format!("the copy failed ({e}); the target may hold part of it: delete it and copy again");
+                    Error::new(Error::from(e).kind(), why)
+                })?;
+            println!(
+                "copied {} records to {}; root {}",
+                head.size,
+                to.describe(),
+                head.root
+            );
+            Ok(())
+        }
         Cmd::Db {
-            command: DbCmd::Migrate { database, url },
+            command: DbCmd::Migrate { url },
         } => {
-            let url = match (database.as_ref().or(url.as_ref()), &ctx.ledger) {
-                (Some(u), _) => u.clone(),
+            let url = match (url, &ctx.ledger) {
+                (Some(u), _) => u,
                 (None, Some(Location::Postgres { url, .. })) => url.clone(),
                 _ => {
-                    return Err(failure(
-                        Exit::BadInput,
-                        "give --url postgres://… (or a postgres:// --ledger)",
+                    return Err(Error::new(
+                        Kind::BadInput,
+                        "give the database URL (postgres://…), or a postgres:// --ledger",
                     ));
                 }
             };
             let applied = planledger_store_postgres::migrate(&url)
-                .map_err(|e| failure(Exit::Storage, format!("migration failed: {e}")))?;
+                .map_err(|e| Error::new(Kind::Storage, format!("migration failed: {e}")))?;
             println!(
                 "database schema is current ({} migrations applied now)",
                 applied.len()
             );
             Ok(())
         }
-        _ => unreachable!("domain commands are handled above"),
+        command => record::run(&ctx, command),
     }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return exit::usage(e),
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) if exit::is_broken_pipe(&err) => {
-            // The reader went away (`planledger audit … | head`): not an error.
-            ExitCode::SUCCESS
-        }
+        // The reader went away (`planledger audit … | head`): not an error.
+        Err(err) if exit::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            let code = exit::of_error(&err);
-            // `{:#}` prints the context chain on one line: what failed, then why.
-            eprintln!("planledger: {err:#}");
-            code.into()
+            eprintln!("planledger: {err}");
+            exit::code(err.kind())
         }
     }
 }

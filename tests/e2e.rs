@@ -269,16 +269,16 @@ fn seed_001_home_care_walks_through_the_cli_and_verifies() {
     assert!(table.contains("kim (key worker)"), "{table}");
     assert!(!table.contains("3234"), "no personnummer by default");
 
-    let current = t.ok(&["show", "plan-0001"]);
+    let current = t.ok(&["show", "plan-0001", "--lang", "en"]);
     assert!(
         current.starts_with("plan plan-0001 version 2 of 2"),
         "{current}"
     );
     assert!(current.contains("approved 2026-03-17"));
     assert!(current.contains("Inköp"));
-    let old = t.ok(&["show", "plan-0001", "--version", "1"]);
+    let old = t.ok(&["show", "plan-0001", "--version", "1", "--lang", "en"]);
     assert!(old.contains("version 1 of 2") && old.contains("replaced 2026-03-16"));
-    let in_force = t.ok(&["show", "plan-0001", "--as-of", "2026-03-15"]);
+    let in_force = t.ok(&["show", "plan-0001", "--as-of", "2026-03-15", "--lang", "en"]);
     assert!(in_force.starts_with("plan plan-0001 version 1 of 2"));
     let out = t.ok(&["verify"]);
     assert!(out.starts_with("OK: verified 12 records"), "{out}");
@@ -313,7 +313,7 @@ fn lss_lines() -> String {
         json!({"actor": {"user": "sam", "role": "key_worker"}, "at": "2026-02-10T09:00:00Z",
                "command": "draft", "plan": "plan-lss-1", "content": lss_content()}),
         json!({"actor": {"user": "sam", "role": "key_worker"}, "at": "2026-02-10T10:00:00Z",
-               "command": "sign", "plan": "plan-lss-1", "version": 1, "signer": {"representative": "trustee"}}),
+               "command": "sign", "plan": "plan-lss-1", "version": 1, "signer": "trustee"}),
         json!({"actor": {"user": "sam", "role": "key_worker"}, "at": "2026-02-11T09:00:00Z",
                "command": "submit", "plan": "plan-lss-1", "version": 1}),
         json!({"actor": {"user": "h9", "role": "case_officer"}, "at": "2026-02-12T09:00:00Z",
@@ -353,7 +353,7 @@ fn seed_003_lss_plan_is_imported_from_json_lines() {
         &["history", "--client", "19121212-1212"],
         4,
     );
-    let shown = t.ok(&["show", "plan-lss-1"]);
+    let shown = t.ok(&["show", "plan-lss-1", "--lang", "en"]);
     assert!(shown.contains("approved 2026-02-12") && shown.contains("Kommunikation"));
     t.ok(&["verify"]);
 }
@@ -446,7 +446,7 @@ fn bad_input_exits_with_its_code_a_clear_message_and_an_unchanged_head() {
     let broken = t.write("broken.json", "{\"provider\": ");
     let mut args = vec!["draft", "--content", broken.to_str().unwrap()];
     args.extend(kim.iter().chain(&plan));
-    refused(&t, at, &args, 2, "is not JSON");
+    refused(&t, at, &args, 2, "is not valid JSON");
     // An invalid personnummer.
     refused(
         &t,
@@ -493,7 +493,7 @@ fn bad_input_exits_with_its_code_a_clear_message_and_an_unchanged_head() {
             "plan-0001",
         ],
         2,
-        "unknown role",
+        "invalid value for --role <ROLE>: use one of: key_worker",
     );
     // A missing plan.
     let mut args = vec![

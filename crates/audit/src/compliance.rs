@@ -265,8 +265,8 @@ impl Row for IncompleteRow {
 
 #[cfg(test)]
 mod tests {
+    use planledger_app::testkit::*;
     use planledger_plan::{Command, ServiceField, Signer};
-    use planledger_projection::testkit::*;
 
     use super::*;
     use crate::{Format, render_to_string};

@@ -269,8 +269,8 @@ pub fn schedule_text(s: &Schedule) -> String {
 
 #[cfg(test)]
 mod tests {
+    use planledger_app::testkit::*;
     use planledger_plan::{ActKind, Participant, ParticipantRole, Service};
-    use planledger_projection::testkit::*;
 
     use super::*;
 

@@ -83,8 +83,8 @@ impl Row for FeeRow {
 
 #[cfg(test)]
 mod tests {
+    use planledger_app::testkit::*;
     use planledger_plan::Command;
-    use planledger_projection::testkit::*;
 
     use super::*;
     use crate::{Format, render_to_string};

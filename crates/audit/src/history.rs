@@ -676,8 +676,8 @@ impl Row for InForceRow {
 
 #[cfg(test)]
 mod tests {
+    use planledger_app::testkit::*;
     use planledger_plan::{ActKind, Command, Weekday};
-    use planledger_projection::testkit::*;
 
     use super::*;
     use crate::{Format, render_to_string};

@@ -71,8 +71,8 @@ pub use planledger_projection::Projection;
 mod rebuild_tests {
     //! A projection caught up step by step answers every query as one rebuilt from zero.
 
+    use planledger_app::testkit::*;
     use planledger_plan::{ActKind, Command, DeadlinePolicy, ReviewChecklist, Signer};
-    use planledger_projection::testkit::*;
 
     use super::*;
 

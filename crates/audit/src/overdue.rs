@@ -161,8 +161,8 @@ impl Row for LateRow {
 
 #[cfg(test)]
 mod tests {
+    use planledger_app::testkit::*;
     use planledger_plan::Command;
-    use planledger_projection::testkit::*;
 
     use super::*;
     use crate::{Format, render_to_string};

@@ -204,8 +204,8 @@ impl Row for OverviewRow {
 
 #[cfg(test)]
 mod tests {
+    use planledger_app::testkit::*;
     use planledger_plan::{CloseReason, Command, ReviewChecklist, Signer};
-    use planledger_projection::testkit::*;
 
     use super::*;
     use crate::{Format, render_to_string};

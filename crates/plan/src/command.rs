@@ -5,6 +5,7 @@
 //! import of a case-management system); see the crate documentation for a line of each.
 
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::content::{ActKind, PlanContent};
@@ -12,8 +13,8 @@ use crate::event::{CloseReason, ReviewChecklist, RevisionReason, Signer};
 use crate::id::{OrderId, Personnummer, PlanId, UnitId};
 
 /// A request to change one plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum Command {
     /// Record the authority's order (starts the clock; opens the plan if new).

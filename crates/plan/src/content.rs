@@ -6,13 +6,16 @@
 use std::fmt;
 
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::id::{Personnummer, UnitId, UserId};
 
 /// The act (lagrum and kind of service) a plan implements. Deadlines and required
 /// contents differ per act.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ActKind {
     /// Residential care under SoL/HSL (särskilt boende), seed 000.
@@ -78,7 +81,7 @@ impl std::str::FromStr for ActKind {
 pub struct UnknownActKind(pub String);
 
 /// Whose signature makes a version signed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignatureRequirement {
     /// The client, or a trustee or guardian for them (000, 001).
@@ -99,7 +102,9 @@ impl SignatureRequirement {
 }
 
 /// A day of the week.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Weekday {
     Monday,
@@ -198,6 +203,19 @@ impl Serialize for TimeOfDay {
     }
 }
 
+impl JsonSchema for TimeOfDay {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TimeOfDay".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-2][0-9]:[0-5][0-9]$",
+            "description": "A time of day, HH:MM (24-hour clock)"
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for TimeOfDay {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -206,7 +224,9 @@ impl<'de> Deserialize<'de> for TimeOfDay {
 }
 
 /// Part of the day, for the chronological order of seed 003 (morning … night).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PartOfDay {
     Morning,
@@ -217,7 +237,8 @@ pub enum PartOfDay {
 }
 
 /// When a service is given: weekdays and a time of day ("tisdagar kl. 09.00–09.45").
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// The weekdays; every day is all seven.
     #[serde(default)]
@@ -252,7 +273,8 @@ impl Schedule {
 }
 
 /// A service (insats): what, when, how, who, and its goal (000, 001, 002, 004).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Service {
     /// What is done ("Dusch").
     pub what: String,
@@ -271,14 +293,16 @@ pub struct Service {
 }
 
 /// The client the plan is for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Client {
     pub name: String,
     pub personnummer: Personnummer,
 }
 
 /// The key worker named in the plan (001).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct KeyWorkerRef {
     pub name: String,
     /// Their user id, when they are a user of the ledger.
@@ -287,7 +311,8 @@ pub struct KeyWorkerRef {
 }
 
 /// How the client took part and how their views and wishes were considered (002, 004).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Participation {
     /// Whether the client took part in planning.
     #[serde(default)]
@@ -301,7 +326,7 @@ pub struct Participation {
 }
 
 /// The role of someone else who took part in planning (000, 001, 002).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ParticipantRole {
     /// Närstående.
@@ -324,14 +349,15 @@ pub enum ParticipantRole {
 }
 
 /// Someone else who took part in planning.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Participant {
     pub name: String,
     pub role: ParticipantRole,
 }
 
 /// Whom the provider works with (002).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Partner {
     CaseOfficer,
@@ -342,14 +368,15 @@ pub enum Partner {
 }
 
 /// How the provider works with a partner (002).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Collaboration {
     pub with: Partner,
     pub how: String,
 }
 
 /// Who issued a clinical order (ordination).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Clinician {
     Nurse,
@@ -362,7 +389,8 @@ pub enum Clinician {
 
 /// A reference to a clinical order and where it can be read (003: "förflyttnings-
 /// ordination finns att läsa i kundens akt"). The order itself is not copied here.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ClinicalOrderRef {
     pub by: Clinician,
     /// What it is about ("förflyttning").
@@ -372,7 +400,9 @@ pub struct ClinicalOrderRef {
 }
 
 /// A routine topic of seed 003's guide (rutinbeskrivning).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RoutineTopic {
     /// Bemötande / förhållningssätt.
@@ -402,7 +432,8 @@ pub enum RoutineTopic {
 }
 
 /// A note under a routine topic.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RoutineNote {
     pub topic: RoutineTopic,
     pub note: String,
@@ -410,14 +441,16 @@ pub struct RoutineNote {
 
 /// A need and the service that meets it, at a part of the day (003: in chronological
 /// order, morning … night).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TimedNeed {
     pub part_of_day: PartOfDay,
     pub text: String,
 }
 
 /// A life area (livsområde) of an LSS daily-activity plan (003).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LifeArea {
     /// The life area's name ("Kommunikation", "Arbete", …).
     pub area: String,
@@ -436,7 +469,8 @@ pub struct LifeArea {
 }
 
 /// When and how the plan is followed up (000, 001, 002).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FollowUpPlan {
     #[serde(default)]
     pub on: Option<NaiveDate>,
@@ -445,7 +479,8 @@ pub struct FollowUpPlan {
 }
 
 /// One whole version of a plan. Every version is kept: it is a journal record (000).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PlanContent {
     /// Provider (utförare), by name.
     pub provider: String,

@@ -8,6 +8,7 @@
 //! under a new schema version, never reorder.
 
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::content::{ActKind, PlanContent};
@@ -17,7 +18,7 @@ use crate::id::{OrderId, Personnummer, PlanId, UnitId, UserId};
 pub const SCHEMA_VERSION: u16 = 1;
 
 /// Why a revision was made (000, 001).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RevisionReason {
     /// A new decision that changes the services (nytt beslut).
@@ -39,6 +40,17 @@ pub enum RevisionReason {
 }
 
 impl RevisionReason {
+    pub const ALL: [RevisionReason; 8] = [
+        RevisionReason::NewDecision,
+        RevisionReason::ChangedNeeds,
+        RevisionReason::FollowUp,
+        RevisionReason::ClientWish,
+        RevisionReason::RelativeRequest,
+        RevisionReason::StaffRequest,
+        RevisionReason::Supplement,
+        RevisionReason::Correction,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RevisionReason::NewDecision => "new_decision",
@@ -54,7 +66,7 @@ impl RevisionReason {
 }
 
 /// A representative who may sign for the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RepresentativeKind {
     /// God man.
@@ -63,9 +75,10 @@ pub enum RepresentativeKind {
     Guardian,
 }
 
-/// Who signed a version.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Who signed a version. In JSON (and on the command line) one string: `client`,
+/// `trustee`, `guardian` or `staff:USER`; in the postcard payload the enum as derived
+/// (its bytes are pinned by FORMAT.md and must not change).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Signer {
     /// The client themself (000, 001).
     Client,
@@ -73,6 +86,87 @@ pub enum Signer {
     Representative(RepresentativeKind),
     /// A staff member, signing in their own name (004).
     StaffMember(UserId),
+}
+
+/// The payload shape of [`Signer`]: the derived enum, variant order fixed.
+#[derive(Serialize, Deserialize)]
+enum SignerPayload {
+    Client,
+    Representative(RepresentativeKind),
+    StaffMember(UserId),
+}
+
+/// Why a string is not a signer; it never repeats the string.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a signer is client, trustee, guardian or staff:USER (a staff member's user id)")]
+pub struct UnknownSigner;
+
+impl std::str::FromStr for Signer {
+    type Err = UnknownSigner;
+    fn from_str(s: &str) -> Result<Signer, UnknownSigner> {
+        Ok(match s {
+            "client" => Signer::Client,
+            "trustee" => Signer::Representative(RepresentativeKind::Trustee),
+            "guardian" => Signer::Representative(RepresentativeKind::Guardian),
+            _ => Signer::StaffMember(
+                s.strip_prefix("staff:")
+                    .and_then(|user| UserId::new(user).ok())
+                    .ok_or(UnknownSigner)?,
+            ),
+        })
+    }
+}
+
+impl std::fmt::Display for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Signer::Client => f.write_str("client"),
+            Signer::Representative(RepresentativeKind::Trustee) => f.write_str("trustee"),
+            Signer::Representative(RepresentativeKind::Guardian) => f.write_str("guardian"),
+            Signer::StaffMember(user) => write!(f, "staff:{user}"),
+        }
+    }
+}
+
+impl Serialize for Signer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return s.collect_str(self);
+        }
+        match self.clone() {
+            Signer::Client => SignerPayload::Client,
+            Signer::Representative(kind) => SignerPayload::Representative(kind),
+            Signer::StaffMember(user) => SignerPayload::StaffMember(user),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Signer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Signer, D::Error> {
+        if d.is_human_readable() {
+            let text = String::deserialize(d)?;
+            return text.parse().map_err(serde::de::Error::custom);
+        }
+        Ok(match SignerPayload::deserialize(d)? {
+            SignerPayload::Client => Signer::Client,
+            SignerPayload::Representative(kind) => Signer::Representative(kind),
+            SignerPayload::StaffMember(user) => Signer::StaffMember(user),
+        })
+    }
+}
+
+impl JsonSchema for Signer {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Signer".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^(client|trustee|guardian|staff:.+)$",
+            "description": "Who signed: client, trustee, guardian, or staff:USER (a staff member signing in their own name)"
+        })
+    }
 }
 
 impl Signer {
@@ -87,7 +181,7 @@ impl Signer {
 }
 
 /// Why a plan was closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CloseReason {
     Moved,
@@ -95,9 +189,26 @@ pub enum CloseReason {
     Deceased,
 }
 
+impl CloseReason {
+    pub const ALL: [CloseReason; 3] = [
+        CloseReason::Moved,
+        CloseReason::Ended,
+        CloseReason::Deceased,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Moved => "moved",
+            CloseReason::Ended => "ended",
+            CloseReason::Deceased => "deceased",
+        }
+    }
+}
+
 /// The checklist of a monthly review (002, "Stöd för tillvägagångssätt"). `true` means
 /// the point is clearly documented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReviewChecklist {
     /// How the client could take part and influence the plan (views and wishes).
     pub participation_described: bool,

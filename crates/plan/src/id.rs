@@ -252,6 +252,19 @@ impl<'de> Deserialize<'de> for Personnummer {
     }
 }
 
+impl schemars::JsonSchema for Personnummer {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Personnummer".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]{8}[-+]?[0-9]{4}$",
+            "description": "A personnummer or samordningsnummer: 12 digits (YYYYMMDDNNNN or YYYYMMDD-NNNN) with a valid check digit"
+        })
+    }
+}
+
 /// Why a string is not a valid opaque id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -343,6 +356,19 @@ macro_rules! opaque_id {
             type Err = IdError;
             fn from_str(s: &str) -> Result<Self, IdError> {
                 $name::new(s)
+            }
+        }
+
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "minLength": 1,
+                    "description": concat!("A ", $kind, ": letters, digits, '-', '_', '.', ':' and '/'; never a personnummer")
+                })
             }
         }
 

@@ -60,8 +60,8 @@
 //! {"command":"draft","plan":"plan-0001","content":{"provider":"Hemtjänst Norr","unit":"hemtjanst-norr","act":"home_care","client":{"name":"Testperson Ett","personnummer":"196408233234"},"key_worker":{"name":"Kim Kontakt"},"drawn_up_on":"2026-03-10","adopted_on":"2026-03-10","service_starts_on":"2026-03-11","follow_up":{"on":"2026-09-10","how":"Uppföljning med kund och kontaktperson"},"services":[{"what":"Dusch","when":{"days":["tuesday"],"start":"09:00","end":"09:45"},"how":"Två personal; kunden tvättar själv ansikte och armar","who":"Hemtjänstgrupp Norr, kontaktperson","goal":"Kunden känner sig ren och trygg i duschen"}],"goals":["Bo kvar hemma tryggt"],"participation":{"client_took_part":true,"how":"Kunden deltog i mötet hemma","views_considered":"Kunden vill duscha på förmiddagen"},"participants":[{"name":"Dotter","role":"relative"}]}}
 //! {"command":"revise","plan":"plan-0001","reason":"changed_needs","note":"Behöver hjälp även kvällstid","content":{"provider":"Hemtjänst Norr","unit":"hemtjanst-norr","act":"home_care","client":{"name":"Testperson Ett","personnummer":"196408233234"}}}
 //! {"command":"sign","plan":"plan-0001","version":2,"signer":"client"}
-//! {"command":"sign","plan":"plan-0001","version":2,"signer":{"representative":"trustee"}}
-//! {"command":"sign","plan":"plan-0001","version":2,"signer":{"staff_member":"anna-s"}}
+//! {"command":"sign","plan":"plan-0001","version":2,"signer":"trustee"}
+//! {"command":"sign","plan":"plan-0001","version":2,"signer":"staff:anna-s"}
 //! {"command":"submit","plan":"plan-0001","version":2}
 //! {"command":"approve","plan":"plan-0001","version":2}
 //! {"command":"request_supplement","plan":"plan-0001","version":2,"reason":"Ange tider för inköp","due_on":"2026-03-20"}
@@ -108,6 +108,7 @@ mod decide;
 mod diff;
 mod event;
 mod id;
+mod line;
 mod policy;
 mod record;
 mod role;
@@ -128,9 +129,10 @@ pub use event::{
     CloseReason, CorrectionNoted, DecodeError, DeviationRecorded, EVENT_TYPES, EncodeError, Event,
     FollowUpDone, OrderReceived, PlanApproved, PlanClosed, PlanDrafted, PlanRevised, PlanSigned,
     PlanSubmitted, RepresentativeKind, ReviewChecklist, ReviewDone, RevisionReason, SCHEMA_VERSION,
-    Signer, SupplementProvided, SupplementRequested,
+    Signer, SupplementProvided, SupplementRequested, UnknownSigner,
 };
 pub use id::{IdError, OrderId, Personnummer, PersonnummerError, PlanId, UnitId, UserId};
+pub use line::ImportLine;
 pub use policy::{ActDeadlines, DeadlinePolicy, PolicyError};
 pub use record::EntryError;
 pub use role::{Actor, ActorError, Role, UnknownRole};

@@ -45,8 +45,6 @@
 mod error;
 mod projection;
 mod snapshot;
-#[cfg(any(test, feature = "testkit"))]
-pub mod testkit;
 
 pub use error::ProjectionError;
 pub use projection::{DEFAULT_CHUNK, EventRef, PlanView, Projection, fold_stream};

@@ -21,7 +21,7 @@ use crate::projection::{EventRef, PlanView};
 use crate::{Projection, ProjectionError};
 
 /// The snapshot format this build writes and reads.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Snapshot {

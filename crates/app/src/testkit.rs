@@ -1,35 +1,24 @@
-//! Test helpers (feature `testkit`): a [`MemoryStore`] fed by commands decided through
-//! [`planledger_plan::decide`], exactly as the CLI records them, and synthetic data.
+//! Test helpers (feature `testkit`): a [`MemoryStore`] written through the [`Recorder`],
+//! exactly as the CLI records, and synthetic data.
 //!
 //! Nothing here is a real person: the personnummer are the synthetic ones of DOMAIN.md
 //! and samordningsnummer made up with a valid check digit.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use planledger_ledger::Envelope;
 use planledger_plan::{
     ActKind, Actor, Client, Collaboration, Command, FollowUpPlan, KeyWorkerRef, LifeArea, OrderId,
     PartOfDay, Participant, ParticipantRole, Participation, Partner, Personnummer, PlanContent,
-    PlanId, Rejection, Role, SCHEMA_VERSION, Schedule, Service, TimeOfDay, TimedNeed, UnitId,
-    UserId, Weekday, decide,
+    PlanId, Role, Schedule, Service, TimeOfDay, TimedNeed, UnitId, UserId, Weekday,
 };
-use planledger_store::{AppendBatch, ExpectedVersion, NewEvent, StoreError};
+use planledger_projection::Projection;
 
-use crate::{Projection, ProjectionError, fold_stream};
+use crate::recorder::Recorder;
 
 /// The store types a test needs beside a scenario (copying records between stores).
 pub use planledger_store::{MemoryStore, Store};
 
 /// Why a scenario step was not recorded.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Failure {
-    #[error("rejected: {0}")]
-    Rejected(#[from] Rejection),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Projection(#[from] ProjectionError),
-}
+pub type Failure = crate::Error;
 
 /// A ledger in memory, written one command at a time.
 #[derive(Debug, Default)]
@@ -46,32 +35,11 @@ impl Scenario {
         &self.store
     }
 
-    /// Decides `command` against the plan's stream as stored and appends the events
-    /// (expecting the stream version read). Returns the stream version after it.
+    /// Records `command` through the [`Recorder`], as every writer does. Returns the
+    /// plan's stream version after it.
     pub fn run(&self, actor: &Actor, now: DateTime<Utc>, command: Command) -> Result<u64, Failure> {
-        let view = fold_stream(&self.store, command.plan())?;
-        let current = view.events().len() as u64;
-        let events = decide(view.state(), &command, actor, now)?;
-        let batch = AppendBatch {
-            stream_id: command.plan().as_str().to_owned(),
-            expected: if current == 0 {
-                ExpectedVersion::NoStream
-            } else {
-                ExpectedVersion::Exact(current)
-            },
-            actor: actor.into(),
-            recorded_at_micros: now.timestamp_micros(),
-            events: events
-                .iter()
-                .map(|e| NewEvent {
-                    event_type: e.event_type().to_owned(),
-                    schema_version: SCHEMA_VERSION,
-                    envelope: Envelope::plaintext(),
-                    payload: e.encode(),
-                })
-                .collect(),
-        };
-        Ok(self.store.append(batch)?.stream_version)
+        let recorded = Recorder::new(&self.store).record(&command, actor, now, None)?;
+        Ok(recorded.last().map_or(0, |r| r.stream_version))
     }
 
     /// [`Scenario::run`] for steps that must succeed; panics naming the command.

@@ -1,0 +1,106 @@
+//! The application's errors, each with the kind of failure it is: the CLI maps a kind to
+//! its documented exit code, the coming HTTP service to a status. Messages say what is
+//! wrong and how to fix it, and never hold personal data.
+
+use planledger_plan::Rejection;
+use planledger_projection::ProjectionError;
+use planledger_store::StoreError;
+
+/// What kind of failure an [`Error`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The ledger, a checkpoint or a bundle does not verify.
+    Verification,
+    /// Bad input, including a command the domain rejects.
+    BadInput,
+    /// The plan changed since it was read (optimistic concurrency).
+    Conflict,
+    /// No such plan, client, unit, ledger or file.
+    NotFound,
+    /// Storage or I/O failed.
+    Storage,
+}
+
+/// Why an application call failed. Nothing of a failed write was written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A failure the application names itself.
+    #[error("{message}")]
+    Failed { kind: Kind, message: String },
+    /// The domain refused a command.
+    #[error("{}", rejection_message(.0))]
+    Rejected(Rejection),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    /// A query named a plan or client the ledger does not hold.
+    #[error(transparent)]
+    Audit(#[from] planledger_audit::AuditError),
+    /// A file could not be read or written.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn rejection_message(r: &Rejection) -> String {
+    match r {
+        Rejection::NoOrder { .. } => format!("no such plan: {r}"),
+        r => format!("rejected ({}): {r}", r.rule()),
+    }
+}
+
+impl Error {
+    pub fn new(kind: Kind, message: impl Into<String>) -> Error {
+        Error::Failed {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// A failed file operation; `what` names the file and the operation.
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            what: what.into(),
+            source,
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Error::Failed { kind, .. } => *kind,
+            Error::Rejected(Rejection::NoOrder { .. }) => Kind::NotFound,
+            Error::Rejected(_) => Kind::BadInput,
+            Error::Store(e) => store_kind(e),
+            Error::Projection(ProjectionError::Store(e)) => store_kind(e),
+            Error::Projection(ProjectionError::Snapshot { .. }) => Kind::Storage,
+            // A ledger rewritten under the saved projection, or a record that is not a
+            // plan event: what `verify` exists to report.
+            Error::Projection(_) => Kind::Verification,
+            Error::Audit(_) => Kind::NotFound,
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Kind::NotFound
+            }
+            Error::Io { .. } => Kind::Storage,
+        }
+    }
+}
+
+/// The kind of a store error.
+pub fn store_kind(e: &StoreError) -> Kind {
+    match e {
+        StoreError::Conflict { .. } => Kind::Conflict,
+        StoreError::NotFound { .. } => Kind::NotFound,
+        StoreError::Corrupt { .. } => Kind::Verification,
+        StoreError::NotContinuing { .. } | StoreError::EmptyBatch | StoreError::Format(_) => {
+            Kind::BadInput
+        }
+        _ => Kind::Storage,
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

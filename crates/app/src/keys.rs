@@ -1,0 +1,53 @@
+//! Checkpoint keys: made from the operating system's random number generator, kept in a
+//! file of mode 0600; the verifier key is what inspectors get.
+
+use std::path::Path;
+
+use planledger_ledger::{CheckpointSigner, CheckpointVerifier};
+
+use crate::error::{Error, Kind, Result};
+use crate::files::{read_text, write_new};
+
+/// Makes a new ed25519 key named `name`, writes the secret key to `out` (mode 0600,
+/// never overwritten) and returns the signer.
+pub fn keygen(name: &str, out: &Path) -> Result<CheckpointSigner> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| {
+        Error::new(
+            Kind::Storage,
+            format!("the OS random number generator failed: {e}"),
+        )
+    })?;
+    let signer = CheckpointSigner::from_seed(name, seed)
+        .map_err(|e| Error::new(Kind::BadInput, format!("--name: {e}")))?;
+    write_new(out, &format!("{}\n", signer.to_key_text()), true)?;
+    Ok(signer)
+}
+
+/// The secret key in `path` (from [`keygen`]).
+pub fn load_signer(path: &Path) -> Result<CheckpointSigner> {
+    let text = read_text(path, "the key file")?;
+    CheckpointSigner::from_key_text(&text).map_err(|e| {
+        Error::new(
+            Kind::BadInput,
+            format!(
+                "{} is not a secret key from `planledger keygen`: {e}",
+                path.display()
+            ),
+        )
+    })
+}
+
+/// The verifier key in `path` (printed by `keygen`).
+pub fn load_verifier(path: &Path) -> Result<CheckpointVerifier> {
+    let text = read_text(path, "the verifier key")?;
+    CheckpointVerifier::from_text(&text).map_err(|e| {
+        Error::new(
+            Kind::BadInput,
+            format!(
+                "{} is not a verifier key from `planledger keygen`: {e}",
+                path.display()
+            ),
+        )
+    })
+}

@@ -1,0 +1,125 @@
+//! Where a ledger lives, and the one place that opens it: a directory holds the embedded
+//! redb store, a `postgres://` URL a PostgreSQL database.
+
+use std::path::PathBuf;
+
+use planledger_store::Store;
+use planledger_store_postgres::PostgresStore;
+use planledger_store_redb::RedbStore;
+
+use crate::error::{Error, Kind, Result};
+
+/// The file of the embedded store inside a ledger directory.
+const REDB_FILE: &str = "ledger.redb";
+
+/// A ledger's location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A directory holding `ledger.redb`.
+    Dir(PathBuf),
+    /// A PostgreSQL database and the ledger's name in it.
+    Postgres { url: String, name: String },
+}
+
+impl Location {
+    /// `text` is a directory or a `postgres://` URL; `name` the ledger's name in a
+    /// PostgreSQL database.
+    pub fn parse(text: &str, name: &str) -> Location {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Location::Postgres {
+                url: text.to_owned(),
+                name: name.to_owned(),
+            }
+        } else {
+            Location::Dir(PathBuf::from(text))
+        }
+    }
+
+    /// For messages: the directory, or the ledger's name (never the URL, which may hold
+    /// a password).
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Dir(d) => d.display().to_string(),
+            Location::Postgres { name, .. } => format!("PostgreSQL ledger {name:?}"),
+        }
+    }
+
+    fn context(&self, what: &str, e: impl std::fmt::Display) -> Error {
+        Error::new(Kind::Storage, format!("{what} {}: {e}", self.describe()))
+    }
+
+    /// Opens the existing ledger. A store whose head disagrees with its records is
+    /// returned as [`planledger_store::StoreError::Corrupt`], so `verify` can report it
+    /// as a finding.
+    pub fn open(&self) -> Result<Box<dyn Store>> {
+        match self {
+            Location::Dir(dir) => {
+                let file = dir.join(REDB_FILE);
+                if !file.exists() {
+                    return Err(Error::new(
+                        Kind::NotFound,
+                        format!(
+                            "there is no ledger in {}; create one with `planledger --ledger {} init`",
+                            dir.display(),
+                            dir.display()
+                        ),
+                    ));
+                }
+                Ok(Box::new(RedbStore::open(&file)?))
+            }
+            Location::Postgres { url, name } => match PostgresStore::open(url, name) {
+                Ok(store) => Ok(Box::new(store)),
+                Err(e @ planledger_store::StoreError::Corrupt { .. }) => Err(e.into()),
+                Err(e) => Err(self.context(
+                    "cannot open (run `planledger db migrate` and `init` first)",
+                    e,
+                )),
+            },
+        }
+    }
+
+    /// Creates a new, empty ledger; an existing one is refused and left unchanged.
+    pub fn create(&self) -> Result<Box<dyn Store>> {
+        let exists = || {
+            Error::new(
+                Kind::BadInput,
+                format!(
+                    "{} already holds a ledger; nothing was changed",
+                    self.describe()
+                ),
+            )
+        };
+        match self {
+            Location::Dir(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+                let file = dir.join(REDB_FILE);
+                if file.exists() {
+                    return Err(exists());
+                }
+                Ok(Box::new(RedbStore::create(&file)?))
+            }
+            Location::Postgres { url, name } => {
+                let ledgers = PostgresStore::ledgers(url).map_err(|e| {
+                    self.context(
+                        "cannot read the ledgers (run `planledger db migrate` first) of",
+                        e,
+                    )
+                })?;
+                if ledgers.contains(name) {
+                    return Err(exists());
+                }
+                Ok(Box::new(PostgresStore::create(url, name)?))
+            }
+        }
+    }
+
+    /// Opens the ledger, creating it if it does not exist (the target of a copy).
+    pub fn open_or_create(&self) -> Result<Box<dyn Store>> {
+        match self {
+            Location::Dir(dir) if !dir.join(REDB_FILE).exists() => self.create(),
+            Location::Postgres { url, name } => Ok(Box::new(PostgresStore::create(url, name)?)),
+            _ => self.open(),
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! The read side: one plan's version (`show`), a history, and the audit reports, each
+//! written in the format and language asked for. Every as-of is a Swedish calendar day
+//! (the ledger as it stood at the end of that day, [`Scope::cutoff`]), the same for every
+//! reader.
+
+use std::io::Write;
+
+use chrono::NaiveDate;
+use planledger_audit::{Format, Lang, Row, Scope, Subject, render};
+use planledger_plan::{DeadlinePolicy, PlanId, VersionRecord, swedish_date};
+use planledger_projection::Projection;
+use planledger_store::Store;
+use serde::Serialize;
+
+use crate::error::{Error, Kind, Result};
+use crate::recorder::load_plan;
+
+/// How a read is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Output {
+    pub format: Format,
+    pub lang: Lang,
+}
+
+/// A failed write of the output, keeping an I/O cause (a closed pipe is no failure to
+/// the CLI).
+fn write_failed<E: std::error::Error + 'static>(e: E) -> Error {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return Error::io(
+                "cannot write the output",
+                std::io::Error::new(io.kind(), io.to_string()),
+            );
+        }
+        cause = c.source();
+    }
+    Error::new(Kind::Storage, format!("cannot write the output: {e}"))
+}
+
+/// Which version `show` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Current,
+    Number(u32),
+    /// The version in force at the end of this Swedish day.
+    InForceOn(NaiveDate),
+}
+
+/// One version as `show` writes it.
+#[derive(Debug, Serialize)]
+struct Shown<'a> {
+    plan: &'a PlanId,
+    version: u32,
+    versions: usize,
+    recorded_on: NaiveDate,
+    recorded_at: chrono::DateTime<chrono::Utc>,
+    by: &'a str,
+    role: &'a str,
+    replaced_on: Option<NaiveDate>,
+    signatures: Vec<String>,
+    submitted_on: Option<NaiveDate>,
+    approved_on: Option<NaiveDate>,
+    content: serde_json::Value,
+}
+
+/// `show`: one version of one plan, its header and its content. Personnummer in the
+/// content are masked unless `reveal_personnummer`.
+pub fn show(
+    store: &dyn Store,
+    plan: &PlanId,
+    which: Which,
+    reveal_personnummer: bool,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let state = load_plan(store, plan)?;
+    if state.plan().is_none() {
+        return Err(Error::new(
+            Kind::NotFound,
+            format!("there is no plan {plan}"),
+        ));
+    }
+    let chosen: &VersionRecord = match which {
+        Which::Number(n) => state.version(n).ok_or_else(|| {
+            Error::new(
+                Kind::NotFound,
+                format!(
+                    "plan {plan} has no version {n}; it has {}",
+                    state.versions().len()
+                ),
+            )
+        })?,
+        Which::InForceOn(day) => state
+            .version_in_force(Scope::new(day).cutoff())
+            .ok_or_else(|| {
+                Error::new(
+                    Kind::NotFound,
+                    format!("no version of plan {plan} was in force on {day}"),
+                )
+            })?,
+        Which::Current => state.current_version().ok_or_else(|| {
+            Error::new(
+                Kind::NotFound,
+                format!("plan {plan} has no version yet (it has an order only)"),
+            )
+        })?,
+    };
+    let mut content = serde_json::to_value(&chosen.content).expect("plan content serialises");
+    if !reveal_personnummer {
+        if let Some(pnr) = content.pointer_mut("/client/personnummer") {
+            *pnr = chosen.content.client.personnummer.to_string().into();
+        }
+    }
+    let shown = Shown {
+        plan,
+        version: chosen.number,
+        versions: state.versions().len(),
+        recorded_on: swedish_date(chosen.recorded_at),
+        recorded_at: chosen.recorded_at,
+        by: chosen.by.user.as_str(),
+        role: chosen.by.role.as_str(),
+        replaced_on: chosen.superseded_at.map(swedish_date),
+        signatures: chosen
+            .signatures
+            .iter()
+            .map(|s| s.signer.describe().to_owned())
+            .collect(),
+        submitted_on: chosen.submitted.as_ref().map(|s| swedish_date(s.at)),
+        approved_on: chosen.approved.as_ref().map(|s| swedish_date(s.at)),
+        content,
+    };
+    write_shown(&shown, &chosen.signatures, output, out).map_err(write_failed)
+}
+
+fn write_shown(
+    s: &Shown,
+    signatures: &[planledger_plan::SignatureRecord],
+    Output { format, lang }: Output,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let content = serde_json::to_string_pretty(&s.content).expect("JSON serialises");
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, s)?;
+            writeln!(out)
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record([lang.pick("fält", "field"), lang.pick("värde", "value")])?;
+            let fields = [
+                (lang.pick("plan", "plan"), s.plan.to_string()),
+                (lang.pick("version", "version"), s.version.to_string()),
+                (lang.pick("versioner", "versions"), s.versions.to_string()),
+                (
+                    lang.pick("upprättad", "recorded_on"),
+                    s.recorded_on.to_string(),
+                ),
+                (lang.pick("av", "by"), format!("{} ({})", s.by, s.role)),
+                (lang.pick("ersatt", "replaced_on"), opt(s.replaced_on)),
+                (
+                    lang.pick("underskrifter", "signatures"),
+                    s.signatures.join("; "),
+                ),
+                (lang.pick("skickad", "submitted_on"), opt(s.submitted_on)),
+                (lang.pick("godkänd", "approved_on"), opt(s.approved_on)),
+                (lang.pick("innehåll", "content"), s.content.to_string()),
+            ];
+            for (k, v) in fields {
+                w.write_record([k, v.as_str()])?;
+            }
+            w.flush()
+        }
+        Format::Table => {
+            writeln!(
+                out,
+                "{} {} {} {} {}, {} {} {} {} ({}){}",
+                lang.pick("plan", "plan"),
+                s.plan,
+                lang.pick("version", "version"),
+                s.version,
+                lang.pick(&format!("av {}", s.versions), &format!("of {}", s.versions)),
+                lang.pick("upprättad", "recorded"),
+                s.recorded_on,
+                lang.pick("av", "by"),
+                s.by,
+                s.role,
+                match s.replaced_on {
+                    Some(d) => format!(", {} {d}", lang.pick("ersatt", "replaced")),
+                    None => String::new(),
+                }
+            )?;
+            for sig in signatures {
+                writeln!(
+                    out,
+                    "  {} {} {}",
+                    lang.pick("undertecknad av", "signed by"),
+                    sig.signer.describe(),
+                    swedish_date(sig.at)
+                )?;
+            }
+            if let Some(d) = s.submitted_on {
+                writeln!(out, "  {} {d}", lang.pick("skickad", "submitted"))?;
+            }
+            if let Some(d) = s.approved_on {
+                writeln!(out, "  {} {d}", lang.pick("godkänd", "approved"))?;
+            }
+            writeln!(out, "{content}")
+        }
+    }
+}
+
+fn opt(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// Opens the whole-ledger projection the reports read.
+pub fn projection(store: &dyn Store) -> Result<Projection> {
+    Ok(Projection::open(store)?)
+}
+
+/// `history`: every version of the subject's plans and every record, as of the scope.
+pub fn history(
+    store: &dyn Store,
+    scope: &Scope,
+    subject: &Subject,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let projection = projection(store)?;
+    let history = planledger_audit::history(&projection, scope, subject)?;
+    history
+        .render(output.format, output.lang, out)
+        .map_err(write_failed)?;
+    out.flush().map_err(write_failed)
+}
+
+/// The audit reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Report {
+    Overdue,
+    Late,
+    Unsigned,
+    Unapproved,
+    Incomplete,
+    Fee,
+    Overview,
+    InForce,
+}
+
+impl Report {
+    pub const ALL: [Report; 8] = [
+        Report::Overdue,
+        Report::Late,
+        Report::Unsigned,
+        Report::Unapproved,
+        Report::Incomplete,
+        Report::Fee,
+        Report::Overview,
+        Report::InForce,
+    ];
+
+    /// Its name on the command line and in URLs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Report::Overdue => "overdue",
+            Report::Late => "late",
+            Report::Unsigned => "unsigned",
+            Report::Unapproved => "unapproved",
+            Report::Incomplete => "incomplete",
+            Report::Fee => "fee",
+            Report::Overview => "overview",
+            Report::InForce => "in-force",
+        }
+    }
+
+    /// What it lists, in one line (the domain document's table says the same).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Report::Overdue => {
+                "plans not drawn up, sent, reviewed or followed up in time; late supplements"
+            }
+            Report::Late => {
+                "deadlines that were met, but after their date, with how many days late"
+            }
+            Report::Unsigned => "current versions without the signature their act requires",
+            Report::Unapproved => "plans the authority has not approved, and what they wait for",
+            Report::Incomplete => "current versions lacking required content",
+            Report::Fee => {
+                "which new home-care clients qualify for the new-client fee, and why not"
+            }
+            Report::Overview => "every plan of a unit: status, dates, open findings",
+            Report::InForce => "the version of each plan in force at the end of the as-of day",
+        }
+    }
+}
+
+impl std::str::FromStr for Report {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Report> {
+        Report::ALL
+            .into_iter()
+            .find(|r| r.name() == s)
+            .ok_or_else(|| {
+                Error::new(
+                    Kind::BadInput,
+                    "unknown report; see `planledger audit --help`",
+                )
+            })
+    }
+}
+
+fn write_rows<R: Row>(rows: &[R], output: Output, out: &mut dyn Write) -> Result<()> {
+    render(rows, output.format, output.lang, &mut *out).map_err(write_failed)?;
+    out.flush().map_err(write_failed)
+}
+
+/// Runs `report` over `projection` and writes its rows. `subject` narrows `in-force` to
+/// one plan or client; the other reports refuse it.
+pub fn write_report(
+    projection: &Projection,
+    report: Report,
+    policy: &DeadlinePolicy,
+    scope: &Scope,
+    subject: Option<&Subject>,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<()> {
+    use planledger_audit as a;
+    if subject.is_some() && report != Report::InForce {
+        return Err(Error::new(
+            Kind::BadInput,
+            "--plan and --client go with in-force only (use `history` for one plan or client)",
+        ));
+    }
+    if let Some(unit) = &scope.unit {
+        if projection.plans_in_unit(unit).next().is_none() {
+            return Err(Error::new(
+                Kind::NotFound,
+                format!("the ledger has no plan of unit {unit}"),
+            ));
+        }
+    }
+    let p = projection;
+    match report {
+        Report::Overdue => write_rows(&a::overdue(p, policy, scope), output, out),
+        Report::Late => write_rows(&a::late(p, policy, scope), output, out),
+        Report::Unsigned => write_rows(&a::unsigned(p, scope), output, out),
+        Report::Unapproved => write_rows(&a::unapproved(p, scope), output, out),
+        Report::Incomplete => write_rows(&a::incomplete(p, scope), output, out),
+        Report::Fee => write_rows(&a::new_client_fee(p, policy, scope), output, out),
+        Report::Overview => write_rows(&a::overview(p, policy, scope), output, out),
+        Report::InForce => write_rows(&a::in_force(p, scope, subject)?, output, out),
+    }
+}
+
+/// `audit REPORT`: opens the projection and writes the report.
+pub fn audit(
+    store: &dyn Store,
+    report: Report,
+    policy: &DeadlinePolicy,
+    scope: &Scope,
+    subject: Option<&Subject>,
+    output: Output,
+    out: &mut dyn Write,
+) -> Result<()> {
+    write_report(
+        &projection(store)?,
+        report,
+        policy,
+        scope,
+        subject,
+        output,
+        out,
+    )
+}

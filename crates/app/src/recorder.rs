@@ -1,0 +1,121 @@
+//! The write path, the one every command takes whether it came from flags, an import
+//! line, the demo or a test: read the plan's stream as stored, let the domain `decide`,
+//! build the batch, append it expecting the version read (so a concurrent writer is a
+//! conflict, never a lost update).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use planledger_ledger::Envelope;
+use planledger_plan::{Actor, Command, Event, PlanId, PlanState, SCHEMA_VERSION, decide};
+use planledger_projection::fold_stream;
+use planledger_store::{AppendBatch, ExpectedVersion, NewEvent, Store};
+
+use crate::error::{Error, Result};
+
+/// One recorded event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub event_type: &'static str,
+    /// Its position in the ledger.
+    pub position: u64,
+    /// Its number in the plan's stream.
+    pub stream_version: u64,
+}
+
+/// The batch that appends `events`, decided by `actor` at `at`, to `plan`'s stream when
+/// it holds `stream_version` records. The only mapping from events to a batch.
+pub fn batch_of(
+    plan: &PlanId,
+    stream_version: u64,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    events: &[Event],
+) -> AppendBatch {
+    AppendBatch {
+        stream_id: plan.as_str().to_owned(),
+        expected: match stream_version {
+            0 => ExpectedVersion::NoStream,
+            v => ExpectedVersion::Exact(v),
+        },
+        actor: actor.into(),
+        recorded_at_micros: at.timestamp_micros(),
+        events: events
+            .iter()
+            .map(|e| NewEvent {
+                event_type: e.event_type().to_owned(),
+                schema_version: SCHEMA_VERSION,
+                envelope: Envelope::plaintext(),
+                payload: e.encode(),
+            })
+            .collect(),
+    }
+}
+
+/// The state of one plan, folded from its stream as stored.
+pub fn load_plan(store: &dyn Store, plan: &PlanId) -> Result<PlanState> {
+    Ok(fold_stream(store, plan)?.state().clone())
+}
+
+/// Records commands into one store. It keeps the states of the plans it has touched, so
+/// a long import reads each stream once; the cache cannot go stale unnoticed, because
+/// every append states the version it was decided on.
+pub struct Recorder<'s> {
+    store: &'s dyn Store,
+    plans: HashMap<PlanId, PlanState>,
+}
+
+impl<'s> Recorder<'s> {
+    pub fn new(store: &'s dyn Store) -> Recorder<'s> {
+        Recorder {
+            store,
+            plans: HashMap::new(),
+        }
+    }
+
+    /// Decides `command` given by `actor` at `at` and appends its events atomically,
+    /// expecting the plan at `expect_version` records if given (else at the version
+    /// read). Nothing is written when it fails.
+    pub fn record(
+        &mut self,
+        command: &Command,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        expect_version: Option<u64>,
+    ) -> Result<Vec<Recorded>> {
+        let plan = command.plan();
+        if !self.plans.contains_key(plan) {
+            let state = load_plan(self.store, plan)?;
+            self.plans.insert(plan.clone(), state);
+        }
+        let state = self.plans.get_mut(plan).expect("inserted above");
+        let events = decide(state, command, actor, at).map_err(Error::Rejected)?;
+        // The caller's expectation, if it has one, is checked by the store against the
+        // stream as stored, like any other writer's.
+        let expected = expect_version.unwrap_or(state.stream_version());
+        let appended = match self
+            .store
+            .append(batch_of(plan, expected, actor, at, &events))
+        {
+            Ok(a) => a,
+            Err(e) => {
+                // Whatever happened, the cached state may be behind the stream now.
+                self.plans.remove(plan);
+                return Err(e.into());
+            }
+        };
+        let first_version = appended.stream_version + 1 - events.len() as u64;
+        Ok(events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                state.apply(e, at, actor);
+                Recorded {
+                    event_type: e.event_type(),
+                    position: appended.first_position + i as u64,
+                    stream_version: first_version + i as u64,
+                }
+            })
+            .collect())
+    }
+}
