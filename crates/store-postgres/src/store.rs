@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use planledger_ledger::{Frontier, Hash, NodeId, Record};
+use planledger_ledger::{Frontier, Hash, NodeId, Record, peak_ids};
 use planledger_store::{AppendBatch, Appended, Chain, Head, Snapshot, Store, StoreError};
 use postgres::{Client, NoTls, Statement, Transaction};
 
@@ -290,13 +290,8 @@ impl PostgresStore {
             });
         }
         // Each peak is the root of a perfect subtree, largest (leftmost) first.
-        let mut start = 0u64;
-        for (level, peak) in (0..64u8)
-            .rev()
-            .filter(|l| size & (1 << l) != 0)
-            .zip(chain.frontier.peaks())
-        {
-            let idx = (start >> level) as i64;
+        for (NodeId { level, index }, peak) in peak_ids(size).zip(chain.frontier.peaks()) {
+            let idx = to_i64(index, "Merkle node index")?;
             let stored = c
                 .query_opt(&conn.st.node, &[&id, &i16::from(level), &idx])
                 .map_err(sql("read a Merkle node"))?;
@@ -309,7 +304,6 @@ impl PostgresStore {
                     ),
                 });
             }
-            start += 1 << level;
         }
         Ok(())
     }

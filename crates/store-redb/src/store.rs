@@ -4,7 +4,7 @@ use std::fmt;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
-use planledger_ledger::{Hash, NodeId, Record};
+use planledger_ledger::{Hash, NodeId, Record, peak_ids};
 use planledger_store::{AppendBatch, Appended, Chain, Head, Snapshot, Store, StoreError};
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
@@ -14,7 +14,7 @@ use redb::{
 use crate::group::{GroupCommit, Outcome, Queued};
 use crate::layout::{
     LAYOUT, META, META_HEAD, META_LAYOUT, NODES, RECORDS, SNAPSHOTS, STREAMS, decode_head,
-    encode_head, peak_ids,
+    encode_head,
 };
 
 /// The embedded store: one redb file, immediate durability, group commit.
@@ -267,7 +267,7 @@ impl RedbStore {
             });
         }
         let nodes = txn.open_table(NODES).map_err(backend)?;
-        for ((level, index), peak) in peak_ids(size).into_iter().zip(chain.frontier.peaks()) {
+        for (NodeId { level, index }, peak) in peak_ids(size).zip(chain.frontier.peaks()) {
             let stored = nodes.get((level, index)).map_err(backend)?;
             if stored.map(|h| Hash(*h.value())) != Some(*peak) {
                 return Err(StoreError::Corrupt {
