@@ -17,7 +17,7 @@ mod verify;
 pub use chain::{Chain, NodeHashes};
 pub use copy::copy_ledger;
 pub use memory::MemoryStore;
-pub use verify::{StoreNodes, VerifyReport, verify_store, verify_store_from};
+pub use verify::{StoreNodes, VerifyReport, verify_store, verify_store_from, verify_store_since};
 
 use planledger_ledger::{Actor, Envelope, FormatError, Hash, NodeId, Record};
 
