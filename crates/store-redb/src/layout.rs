@@ -6,8 +6,9 @@ use redb::TableDefinition;
 
 use planledger_store::{Chain, StoreError};
 
-/// The layout this crate writes and reads, stored under [`META_LAYOUT`]. A file without
-/// it is not a planledger store; a file with another value was written by another layout.
+/// The layout this crate writes and reads, stored under the `layout` key of the meta
+/// table. A file without it is not a planledger store; a file with another value was
+/// written by another layout.
 pub const LAYOUT: &str = "planledger-store-redb/1";
 
 /// Record bytes by position (0, 1, …).
