@@ -61,7 +61,7 @@ mod verify;
 
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointSigner, CheckpointVerifier, TreeHead};
 pub use hash::{Hash, HashParseError};
-pub use merkle::{Frontier, NodeId, empty_root, leaf_hash, node_hash};
+pub use merkle::{Frontier, NodeId, empty_root, leaf_hash, node_hash, peak_ids, peak_ids_from};
 pub use proof::{
     ConsistencyProof, InclusionProof, InvalidProof, MemoryTree, MissingNode, NodeSource,
     ProofError, consistency_proof, inclusion_proof, tree_root,

@@ -17,6 +17,44 @@ pub struct NodeId {
     pub index: u64,
 }
 
+/// The node ids of the peaks of a tree of `size` leaves: the roots of the perfect
+/// subtrees it is made of, one per set bit of `size`, highest level (leftmost subtree)
+/// first, the order of [`Frontier::peaks`]. [`peak_ids_from`] walks a range that does
+/// not start at leaf 0.
+///
+/// A verifier that trusts a stored tree of `size` leaves reads these nodes to rebuild
+/// its [`Frontier`] with [`Frontier::from_peaks`]; a store checks its head's peaks
+/// against them.
+pub fn peak_ids(size: u64) -> impl Iterator<Item = NodeId> + Clone {
+    peak_ids_from(0, size)
+}
+
+/// The peaks of the range of `len` leaves starting at leaf `start`, highest level
+/// first, as [`peak_ids`] gives them for a range from leaf 0. `start` must be a
+/// multiple of the largest power of two in `len` (true of every range the RFC 9162
+/// proof recursions visit): only then is each subtree of the walk aligned to its size,
+/// that is, a node of the tree.
+pub fn peak_ids_from(start: u64, len: u64) -> impl Iterator<Item = NodeId> + Clone {
+    debug_assert!(
+        len == 0 || start.trailing_zeros() >= 63 - len.leading_zeros(),
+        "leaf {start} does not start a range of {len} leaves made of perfect subtrees"
+    );
+    // Each set bit of `len`, highest first, is a perfect subtree that starts where the
+    // one before it ended.
+    let mut at = start;
+    (0..64u8)
+        .rev()
+        .filter(move |level| len & (1u64 << level) != 0)
+        .map(move |level| {
+            let id = NodeId {
+                level,
+                index: at >> level,
+            };
+            at += 1u64 << level;
+            id
+        })
+}
+
 /// The Merkle leaf hash of a record hash.
 pub fn leaf_hash(record_hash: &Hash) -> Hash {
     // One contiguous input and `blake3::hash`: for these tiny inputs the incremental
@@ -126,6 +164,49 @@ mod tests {
             f.push(leaves[n - 1], |_, _| {});
             assert_eq!(f.root(), reference_root(&leaves[..n]), "size {n}");
         }
+    }
+
+    /// The peaks named by `peak_ids` are exactly the nodes `push` reported whose hashes
+    /// the frontier keeps, for every size, in the frontier's order.
+    #[test]
+    fn peak_ids_name_the_frontier_peaks_highest_first() {
+        let mut f = Frontier::new();
+        let mut nodes = std::collections::HashMap::new();
+        assert_eq!(peak_ids(0).count(), 0, "the empty tree has no peaks");
+        for i in 0..300u16 {
+            let [a, b] = i.to_le_bytes();
+            f.push(Hash([a ^ b; 32]), |id, h| {
+                nodes.insert(id, h);
+            });
+            let ids: Vec<NodeId> = peak_ids(f.size()).collect();
+            assert_eq!(ids.len(), f.size().count_ones() as usize);
+            assert!(
+                ids.windows(2).all(|w| w[0].level > w[1].level),
+                "highest level first at size {}",
+                f.size()
+            );
+            let hashes: Vec<Hash> = ids.iter().map(|id| nodes[id]).collect();
+            assert_eq!(hashes, f.peaks(), "size {}", f.size());
+        }
+    }
+
+    #[test]
+    fn peak_ids_of_sizes_with_high_bits() {
+        let ids: Vec<(u8, u64)> = peak_ids(0b1011).map(|n| (n.level, n.index)).collect();
+        // Leaves 0..8, 8..10, 10..11.
+        assert_eq!(ids, [(3, 0), (1, 4), (0, 10)]);
+        let top = peak_ids(u64::MAX).next().unwrap();
+        assert_eq!((top.level, top.index), (63, 0));
+        assert_eq!(peak_ids(u64::MAX).count(), 64);
+        let last = peak_ids(u64::MAX).last().unwrap();
+        assert_eq!((last.level, last.index), (0, u64::MAX - 1));
+    }
+
+    #[test]
+    fn peak_ids_from_offsets_the_range() {
+        // Leaves 16..27: 16..24, 24..26, 26..27.
+        let ids: Vec<(u8, u64)> = peak_ids_from(16, 11).map(|n| (n.level, n.index)).collect();
+        assert_eq!(ids, [(3, 2), (1, 12), (0, 26)]);
     }
 
     #[test]

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use crate::{Frontier, Hash, NodeId, empty_root, leaf_hash, node_hash};
+use crate::{Frontier, Hash, NodeId, empty_root, leaf_hash, node_hash, peak_ids_from};
 
 /// Where a prover gets perfect-subtree nodes from: a store, or memory in tests.
 pub trait NodeSource {
@@ -89,21 +89,12 @@ fn split(n: u64) -> u64 {
 /// `>= len` (true of every range the RFC recursions visit).
 fn range_root<S: NodeSource>(src: &S, start: u64, len: u64) -> Result<Hash, ProofError<S::Error>> {
     debug_assert!(len > 0);
-    let mut peaks = Vec::with_capacity(len.count_ones() as usize);
-    let mut at = start;
-    for level in (0..64u8).rev() {
-        if len & (1 << level) != 0 {
-            let id = NodeId {
-                level,
-                index: at >> level,
-            };
-            peaks.push(
-                src.node(id)
-                    .map_err(|source| ProofError::Source { node: id, source })?,
-            );
-            at += 1 << level;
-        }
-    }
+    let peaks = peak_ids_from(start, len)
+        .map(|id| {
+            src.node(id)
+                .map_err(|source| ProofError::Source { node: id, source })
+        })
+        .collect::<Result<Vec<Hash>, _>>()?;
     let mut it = peaks.into_iter().rev();
     let last = it.next().expect("len > 0 has a set bit");
     Ok(it.fold(last, |acc, p| node_hash(&p, &acc)))

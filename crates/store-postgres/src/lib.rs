@@ -17,11 +17,11 @@
 //!   locks its ledger's head row (`SELECT … FOR UPDATE`), seals the batch with the shared
 //!   [`planledger_store::Chain`], inserts the records and Merkle nodes, updates the head
 //!   and commits (appends of this process that arrive meanwhile share the next commit:
-//!   group commit); it returns once the commit is durable (`synchronous_commit`, and on a
-//!   replicated cluster the synchronous standby too).
+//!   group commit, [`planledger_store::GroupCommit`]); it returns once the commit is
+//!   durable (`synchronous_commit`, and on a replicated cluster the synchronous standby
+//!   too).
 //! - [`testing`] starts a throwaway server for tests and benches.
 
-mod group;
 mod schema;
 mod store;
 pub mod testing;
@@ -64,8 +64,6 @@ pub enum PostgresError {
          upgrade planledger"
     )]
     NewerSchema { found: u32, known: u32 },
-    #[error("the group commit this append joined failed: {reason}")]
-    GroupFailed { reason: String },
     #[error("{what} {value} does not fit PostgreSQL's bigint")]
     OutOfRange { what: &'static str, value: u64 },
 }

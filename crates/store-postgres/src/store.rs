@@ -3,12 +3,13 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use planledger_ledger::{Frontier, Hash, NodeId, Record};
-use planledger_store::{AppendBatch, Appended, Chain, Head, Snapshot, Store, StoreError};
+use planledger_ledger::{Frontier, Hash, NodeId, Record, peak_ids};
+use planledger_store::{
+    AppendBatch, Appended, BatchOutcome, Chain, GroupCommit, Head, Snapshot, Store, StoreError,
+};
 use postgres::{Client, NoTls, Statement, Transaction};
 
 use crate::PostgresError;
-use crate::group::{GroupCommit, Outcome};
 
 /// Opens a connection. Commits must be durable before an append returns, so a session
 /// that inherits `synchronous_commit = off` is switched back on; `local`, `on`,
@@ -114,6 +115,10 @@ pub struct PostgresStore {
     ledger: String,
     ledger_id: i32,
     pool: Mutex<Vec<Conn>>,
+    /// An append holds the head row until its commit is flushed, so one appender at a
+    /// time would pay a whole WAL flush; appends of this process that arrive meanwhile
+    /// share the next transaction instead. Other processes appending to the same ledger
+    /// still serialise with this one on the head row.
     group: GroupCommit,
 }
 
@@ -290,13 +295,8 @@ impl PostgresStore {
             });
         }
         // Each peak is the root of a perfect subtree, largest (leftmost) first.
-        let mut start = 0u64;
-        for (level, peak) in (0..64u8)
-            .rev()
-            .filter(|l| size & (1 << l) != 0)
-            .zip(chain.frontier.peaks())
-        {
-            let idx = (start >> level) as i64;
+        for (NodeId { level, index }, peak) in peak_ids(size).zip(chain.frontier.peaks()) {
+            let idx = to_i64(index, "Merkle node index")?;
             let stored = c
                 .query_opt(&conn.st.node, &[&id, &i16::from(level), &idx])
                 .map_err(sql("read a Merkle node"))?;
@@ -309,7 +309,6 @@ impl PostgresStore {
                     ),
                 });
             }
-            start += 1 << level;
         }
         Ok(())
     }
@@ -334,21 +333,18 @@ impl PostgresStore {
         out
     }
 
-    /// Commits a group of batches (see the `group` module) in one transaction: each
-    /// batch is checked and sealed on its own, on top of the one before.
-    fn commit_group(&self, group: Vec<(u64, AppendBatch)>) -> Vec<Outcome> {
-        match self.with_conn(|conn| self.seal_and_commit(conn, &group)) {
-            Ok(outcomes) => outcomes,
-            Err(e) if group.len() == 1 => vec![(group[0].0, Err(e))],
-            Err(e) => group.iter().map(|(t, _)| (*t, Err(share(&e)))).collect(),
-        }
+    /// Commits a group of batches (see [`GroupCommit`]) in one transaction: each
+    /// batch is checked and sealed on its own, on top of the one before. A failure of
+    /// the transaction is returned for the whole group.
+    fn commit_group(&self, group: Vec<AppendBatch>) -> Result<Vec<BatchOutcome>, StoreError> {
+        self.with_conn(|conn| self.seal_and_commit(conn, &group))
     }
 
     fn seal_and_commit(
         &self,
         conn: &mut Conn,
-        group: &[(u64, AppendBatch)],
-    ) -> Result<Vec<Outcome>, StoreError> {
+        group: &[AppendBatch],
+    ) -> Result<Vec<BatchOutcome>, StoreError> {
         let st = &conn.st;
         let id = self.ledger_id;
         let mut tx = conn.client.transaction().map_err(sql("begin an append"))?;
@@ -362,20 +358,17 @@ impl PostgresStore {
         let mut records = Vec::new();
         let mut nodes = Vec::new();
         let mut outcomes = Vec::with_capacity(group.len());
-        for (ticket, batch) in group {
+        for batch in group {
             let current = match versions.get(batch.stream_id.as_str()) {
                 Some(v) => *v,
                 None => stream_version(&mut tx, st, id, &batch.stream_id)?,
             };
             if !batch.expected.admits(current) {
-                outcomes.push((
-                    *ticket,
-                    Err(StoreError::Conflict {
-                        stream_id: batch.stream_id.clone(),
-                        expected: batch.expected,
-                        actual: current,
-                    }),
-                ));
+                outcomes.push(Err(StoreError::Conflict {
+                    stream_id: batch.stream_id.clone(),
+                    expected: batch.expected,
+                    actual: current,
+                }));
                 continue;
             }
             match chain.seal_batch(batch, current) {
@@ -388,9 +381,9 @@ impl PostgresStore {
                     versions.insert(&batch.stream_id, appended.stream_version);
                     records.extend(sealed);
                     nodes.extend(completed);
-                    outcomes.push((*ticket, Ok(appended)));
+                    outcomes.push(Ok(appended));
                 }
-                Err(e) => outcomes.push((*ticket, Err(e))),
+                Err(e) => outcomes.push(Err(e)),
             }
         }
         if !records.is_empty() {
@@ -439,19 +432,6 @@ impl PostgresStore {
         )
         .map_err(sql("update the head"))?;
         Ok(())
-    }
-}
-
-/// The same failure for every appender of a group whose transaction failed.
-fn share(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::Corrupt { position, reason } => StoreError::Corrupt {
-            position: *position,
-            reason: reason.clone(),
-        },
-        other => backend(PostgresError::GroupFailed {
-            reason: other.to_string(),
-        }),
     }
 }
 

@@ -6,8 +6,9 @@ use redb::TableDefinition;
 
 use planledger_store::{Chain, StoreError};
 
-/// The layout this crate writes and reads, stored under [`META_LAYOUT`]. A file without
-/// it is not a planledger store; a file with another value was written by another layout.
+/// The layout this crate writes and reads, stored under the `layout` key of the meta
+/// table. A file without it is not a planledger store; a file with another value was
+/// written by another layout.
 pub const LAYOUT: &str = "planledger-store-redb/1";
 
 /// Record bytes by position (0, 1, …).
@@ -74,26 +75,13 @@ pub(crate) fn decode_head(b: &[u8]) -> Result<Chain, StoreError> {
     })
 }
 
-/// The node ids of the peaks of a tree of `size` leaves, largest subtree first (the
-/// order of [`Frontier::peaks`]).
-pub(crate) fn peak_ids(size: u64) -> Vec<(u8, u64)> {
-    let mut ids = Vec::new();
-    let mut start = 0u64;
-    for level in (0..64u8).rev() {
-        if size & (1 << level) != 0 {
-            ids.push((level, start >> level));
-            start += 1 << level;
-        }
-    }
-    ids
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use planledger_ledger::peak_ids;
 
     #[test]
-    fn head_round_trips_and_peak_ids_match_frontier_nodes() {
+    fn head_round_trips_and_its_peaks_are_the_frontier_nodes() {
         let mut chain = Chain::default();
         let mut nodes = std::collections::HashMap::new();
         for i in 0..23u8 {
@@ -102,8 +90,9 @@ mod tests {
                 nodes.insert((id.level, id.index), h);
             });
             assert_eq!(decode_head(&encode_head(&chain)).unwrap(), chain);
-            let ids = peak_ids(chain.frontier.size());
-            let from_nodes: Vec<Hash> = ids.iter().map(|id| nodes[id]).collect();
+            let from_nodes: Vec<Hash> = peak_ids(chain.frontier.size())
+                .map(|id| nodes[&(id.level, id.index)])
+                .collect();
             assert_eq!(from_nodes, chain.frontier.peaks());
         }
     }

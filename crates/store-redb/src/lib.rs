@@ -4,7 +4,7 @@
 //! [`Store::append`](planledger_store::Store::append) returns, the records are on disk
 //! (redb's commit writes checksummed pages and fsyncs). Appenders that arrive while a
 //! commit is running queue up, and the next of them commits all their batches in one
-//! write transaction with one fsync (group commit), so throughput grows with the number
+//! write transaction with one fsync (group commit, [`planledger_store::GroupCommit`]), so throughput grows with the number
 //! of concurrent writers while each batch still succeeds or fails on its own.
 //!
 //! The file holds four tables: records by position, a stream index
@@ -27,7 +27,6 @@
 //! assert_eq!(store.head().unwrap().size, 2);
 //! ```
 
-mod group;
 mod layout;
 mod store;
 

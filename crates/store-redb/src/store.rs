@@ -4,22 +4,25 @@ use std::fmt;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
-use planledger_ledger::{Hash, NodeId, Record};
-use planledger_store::{AppendBatch, Appended, Chain, Head, Snapshot, Store, StoreError};
+use planledger_ledger::{Hash, NodeId, Record, peak_ids};
+use planledger_store::{
+    AppendBatch, Appended, BatchOutcome, Chain, GroupCommit, Head, Snapshot, Store, StoreError,
+};
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
     WriteTransaction,
 };
 
-use crate::group::{GroupCommit, Outcome, Queued};
 use crate::layout::{
     LAYOUT, META, META_HEAD, META_LAYOUT, NODES, RECORDS, SNAPSHOTS, STREAMS, decode_head,
-    encode_head, peak_ids,
+    encode_head,
 };
 
 /// The embedded store: one redb file, immediate durability, group commit.
 pub struct RedbStore {
     db: Database,
+    /// redb has one writer at a time and every commit fsyncs: appends that arrive
+    /// during a commit share the next one.
     group: GroupCommit,
     path: PathBuf,
 }
@@ -267,7 +270,7 @@ impl RedbStore {
             });
         }
         let nodes = txn.open_table(NODES).map_err(backend)?;
-        for ((level, index), peak) in peak_ids(size).into_iter().zip(chain.frontier.peaks()) {
+        for (NodeId { level, index }, peak) in peak_ids(size).zip(chain.frontier.peaks()) {
             let stored = nodes.get((level, index)).map_err(backend)?;
             if stored.map(|h| Hash(*h.value())) != Some(*peak) {
                 return Err(StoreError::Corrupt {
@@ -281,32 +284,10 @@ impl RedbStore {
         Ok(())
     }
 
-    /// Commits a group of batches in one write transaction (run by the group's leader).
-    /// A batch that conflicts or cannot be sealed fails alone; a storage error fails
-    /// the whole group, and nothing of it is written.
-    fn commit_group(&self, group: Vec<Queued>) -> Vec<Outcome> {
-        let tickets: Vec<u64> = group.iter().map(|q| q.ticket).collect();
-        match self.try_commit_group(group) {
-            Ok(outcomes) => outcomes,
-            Err(e) => {
-                // StoreError is not Clone: every batch gets the same failure as text.
-                let reason = e.to_string();
-                tickets
-                    .into_iter()
-                    .map(|t| {
-                        (
-                            t,
-                            Err(StoreError::Backend(Box::new(GroupFailed {
-                                reason: reason.clone(),
-                            }))),
-                        )
-                    })
-                    .collect()
-            }
-        }
-    }
-
-    fn try_commit_group(&self, group: Vec<Queued>) -> Result<Vec<Outcome>, StoreError> {
+    /// Commits a group of batches in one write transaction (run by the group's leader,
+    /// see [`GroupCommit`]). A batch that conflicts or cannot be sealed fails alone; a
+    /// storage error is returned for the whole group, and nothing of it is written.
+    fn commit_group(&self, group: Vec<AppendBatch>) -> Result<Vec<BatchOutcome>, StoreError> {
         let mut txn = self.db.begin_write().map_err(backend)?;
         txn.set_durability(Durability::Immediate).map_err(backend)?;
         let mut outcomes = Vec::with_capacity(group.len());
@@ -316,33 +297,27 @@ impl RedbStore {
             // The chain is read in the transaction, not cached: what the leader seals on
             // is exactly what is committed, whatever happened to earlier commits.
             let mut chain = load_chain(&w.meta)?;
-            for Queued { ticket, batch } in group {
+            for batch in group {
                 let current = stream_version_in(&w.streams, &batch.stream_id)?;
                 if !batch.expected.admits(current) {
-                    outcomes.push((
-                        ticket,
-                        Err(StoreError::Conflict {
-                            stream_id: batch.stream_id,
-                            expected: batch.expected,
-                            actual: current,
-                        }),
-                    ));
+                    outcomes.push(Err(StoreError::Conflict {
+                        stream_id: batch.stream_id,
+                        expected: batch.expected,
+                        actual: current,
+                    }));
                     continue;
                 }
                 let first_position = chain.frontier.size();
                 match chain.seal_batch(&batch, current) {
-                    Err(e) => outcomes.push((ticket, Err(e))),
+                    Err(e) => outcomes.push(Err(e)),
                     Ok((records, nodes)) => {
                         w.put(&records, &nodes)?;
                         written += 1;
-                        outcomes.push((
-                            ticket,
-                            Ok(Appended {
-                                first_position,
-                                stream_version: current + records.len() as u64,
-                                head: chain.head(),
-                            }),
-                        ));
+                        outcomes.push(Ok(Appended {
+                            first_position,
+                            stream_version: current + records.len() as u64,
+                            head: chain.head(),
+                        }));
                     }
                 }
             }
@@ -357,13 +332,6 @@ impl RedbStore {
         }
         Ok(outcomes)
     }
-}
-
-/// An append failed because its group's commit failed.
-#[derive(Debug, thiserror::Error)]
-#[error("the group commit failed, nothing of it was written: {reason}")]
-struct GroupFailed {
-    reason: String,
 }
 
 impl Store for RedbStore {
@@ -665,17 +633,10 @@ mod tests {
             conformance::batch("plan-a", ExpectedVersion::Exact(2), 1),
             conformance::batch("plan-b", ExpectedVersion::NoStream, 3),
         ];
-        let queued = group
-            .into_iter()
-            .enumerate()
-            .map(|(i, batch)| Queued {
-                ticket: i as u64,
-                batch,
-            })
-            .collect();
-        let outcomes = store.commit_group(queued);
+        let outcomes = store.commit_group(group).unwrap();
         let summary: Vec<String> = outcomes
             .iter()
+            .enumerate()
             .map(|(t, r)| match r {
                 Ok(a) => format!("{t}:ok@{}v{}", a.first_position, a.stream_version),
                 Err(StoreError::Conflict { actual, .. }) => format!("{t}:conflict({actual})"),
@@ -695,6 +656,6 @@ mod tests {
         );
         let records = conformance::assert_chain_valid(&store);
         assert_eq!(records.len(), 6);
-        assert_eq!(outcomes[4].1.as_ref().unwrap().head, store.head().unwrap());
+        assert_eq!(outcomes[4].as_ref().unwrap().head, store.head().unwrap());
     }
 }

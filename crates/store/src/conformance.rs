@@ -1,10 +1,11 @@
-//! The conformance suite: the rules every [`Store`] backend must keep, as checks that a
-//! backend's tests call one per line (as rustls runs one API suite against every
-//! provider).
+//! The conformance suite: the rules every [`Store`] backend must keep, as checks that
+//! every backend runs (as rustls runs one API suite against every provider).
 //!
 //! Each check takes freshly created, empty stores and panics with a message naming the
-//! rule it found broken. [`run_all`] runs every check that needs only fresh stores;
-//! persistent backends also call [`reopen_keeps_records_and_head`].
+//! rule it found broken. A backend's tests instantiate them all with
+//! [`conformance_tests!`](crate::conformance_tests), one `#[test]` per check, so the
+//! list of checks exists once; [`run_all`] runs the same checks in one call. Persistent
+//! backends also call [`reopen_keeps_records_and_head`].
 //!
 //! ```
 //! use planledger_store::{MemoryStore, conformance};
@@ -24,66 +25,103 @@ use crate::{AppendBatch, Chain, ExpectedVersion, Head, NewEvent, Snapshot, Store
 /// A check on one fresh, empty store.
 pub type Check = fn(&dyn Store);
 
-/// Every check that needs only one fresh store, by name.
-pub const CHECKS: &[(&str, Check)] = &[
-    ("empty_store_has_empty_head", empty_store_has_empty_head),
-    (
-        "positions_are_gapless_and_in_append_order",
-        positions_are_gapless_and_in_append_order,
-    ),
-    (
-        "stream_versions_start_at_one_and_are_gapless",
-        stream_versions_start_at_one_and_are_gapless,
-    ),
-    (
-        "stale_expected_version_is_a_conflict_and_writes_nothing",
-        stale_expected_version_is_a_conflict_and_writes_nothing,
-    ),
-    (
-        "empty_batch_is_rejected_and_writes_nothing",
-        empty_batch_is_rejected_and_writes_nothing,
-    ),
-    (
-        "batch_with_an_unsealable_event_writes_nothing",
-        batch_with_an_unsealable_event_writes_nothing,
-    ),
-    (
-        "read_stream_starts_at_version_and_respects_limit",
-        read_stream_starts_at_version_and_respects_limit,
-    ),
-    (
-        "read_all_starts_at_position_and_respects_limit",
-        read_all_starts_at_position_and_respects_limit,
-    ),
-    (
-        "head_matches_frontier_recomputed_from_records",
-        head_matches_frontier_recomputed_from_records,
-    ),
-    (
-        "node_returns_every_completed_subtree_and_only_those",
-        node_returns_every_completed_subtree_and_only_those,
-    ),
-    (
-        "append_sealed_rejects_records_that_do_not_continue",
-        append_sealed_rejects_records_that_do_not_continue,
-    ),
-    (
-        "concurrent_appends_keep_one_valid_chain",
-        concurrent_appends_keep_one_valid_chain,
-    ),
-    (
-        "readers_see_only_whole_batches",
-        readers_see_only_whole_batches,
-    ),
-    (
-        "snapshots_replace_by_name_and_never_run_ahead",
-        snapshots_replace_by_name_and_never_run_ahead,
-    ),
-    (
-        "read_all_bytes_gives_the_stored_bytes_of_read_all",
-        read_all_bytes_gives_the_stored_bytes_of_read_all,
-    ),
-];
+/// Every check that needs only one fresh store, by name: the list
+/// [`conformance_tests!`](crate::conformance_tests) makes one test of each.
+pub const CHECKS: &[(&str, Check)] = crate::__conformance_checks!(table);
+
+/// The checks that need only one fresh store, listed once: [`CHECKS`] and
+/// [`conformance_tests!`](crate::conformance_tests) are both expanded from this list, so
+/// a check added here is run on every backend. `$mode` is `table` (the entries of
+/// [`CHECKS`]) or `tests (fresh)` (one `#[test]` per check).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_checks {
+    (@list (table) $($check:ident)*) => {
+        &[$((
+            stringify!($check),
+            $crate::conformance::$check as $crate::conformance::Check,
+        )),*]
+    };
+    (@list (tests ($fresh:expr)) $($check:ident)*) => {
+        $(
+            #[test]
+            fn $check() {
+                let fresh = $fresh;
+                let store = fresh();
+                $crate::conformance::$check($crate::conformance::FreshStore::store(&store));
+            }
+        )*
+    };
+    ($($mode:tt)*) => {
+        $crate::__conformance_checks! { @list ($($mode)*)
+            empty_store_has_empty_head
+            positions_are_gapless_and_in_append_order
+            stream_versions_start_at_one_and_are_gapless
+            stale_expected_version_is_a_conflict_and_writes_nothing
+            empty_batch_is_rejected_and_writes_nothing
+            batch_with_an_unsealable_event_writes_nothing
+            read_stream_starts_at_version_and_respects_limit
+            read_all_starts_at_position_and_respects_limit
+            head_matches_frontier_recomputed_from_records
+            node_returns_every_completed_subtree_and_only_those
+            append_sealed_rejects_records_that_do_not_continue
+            concurrent_appends_keep_one_valid_chain
+            readers_see_only_whole_batches
+            snapshots_replace_by_name_and_never_run_ahead
+            read_all_bytes_gives_the_stored_bytes_of_read_all
+        }
+    };
+}
+
+/// The conformance suite as tests of a backend: one `#[test]` per check, named after
+/// it, each on a new store from `fresh` (a function or closure returning a new, empty
+/// store, or a store and something that must live as long as it, such as its temporary
+/// directory: see [`FreshStore`](crate::conformance::FreshStore)). Covers
+/// [`CHECKS`](crate::conformance::CHECKS) and
+/// [`append_sealed_copies_identically`](crate::conformance::append_sealed_copies_identically)
+/// (on two fresh stores). Persistent backends add a test of
+/// [`reopen_keeps_records_and_head`](crate::conformance::reopen_keeps_records_and_head)
+/// themselves: how to reopen is theirs.
+///
+/// ```
+/// mod memory_conformance {
+///     planledger_store::conformance_tests!(planledger_store::MemoryStore::new);
+/// }
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fresh:expr $(,)?) => {
+        $crate::__conformance_checks! { tests ($fresh) }
+
+        #[test]
+        fn append_sealed_copies_identically() {
+            let fresh = $fresh;
+            let (source, target) = (fresh(), fresh());
+            $crate::conformance::append_sealed_copies_identically(
+                $crate::conformance::FreshStore::store(&source),
+                $crate::conformance::FreshStore::store(&target),
+            );
+        }
+    };
+}
+
+/// What `fresh` of [`conformance_tests!`](crate::conformance_tests) returns: a store, or
+/// a pair of a store and a guard that must outlive it (a temporary directory).
+pub trait FreshStore {
+    fn store(&self) -> &dyn Store;
+}
+
+impl<S: Store> FreshStore for S {
+    fn store(&self) -> &dyn Store {
+        self
+    }
+}
+
+impl<S: Store, G> FreshStore for (S, G) {
+    fn store(&self) -> &dyn Store {
+        &self.0
+    }
+}
 
 /// Runs every check on fresh stores from `fresh` (each call must give a new, empty
 /// store): all of [`CHECKS`] and [`append_sealed_copies_identically`].

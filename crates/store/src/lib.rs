@@ -1,6 +1,7 @@
 //! Storage for planledger: the [`Store`] trait every backend implements, the sealing
-//! step they share ([`Chain`]), an in-memory store for tests, and the conformance suite
-//! that every backend must pass.
+//! step ([`Chain`]) and the group commit ([`GroupCommit`]) they share, an in-memory
+//! store for tests, the conformance suite that every backend must pass, and
+//! verification of a whole store or of the records after a signed checkpoint.
 //!
 //! A store holds one ledger: a gapless sequence of sealed records (positions 0, 1, …),
 //! partitioned into streams (one per plan) whose versions start at 1. An append is a
@@ -11,13 +12,15 @@
 mod chain;
 pub mod conformance;
 mod copy;
+pub mod group;
 mod memory;
 mod verify;
 
 pub use chain::{Chain, NodeHashes};
 pub use copy::copy_ledger;
+pub use group::{BatchOutcome, GroupCommit, GroupCommitError};
 pub use memory::MemoryStore;
-pub use verify::{StoreNodes, VerifyReport, verify_store, verify_store_from};
+pub use verify::{StoreNodes, VerifyReport, verify_store, verify_store_from, verify_store_since};
 
 use planledger_ledger::{Actor, Envelope, FormatError, Hash, NodeId, Record};
 

@@ -159,70 +159,8 @@ mod tests {
     use super::MemoryStore;
     use crate::conformance as c;
 
-    #[test]
-    fn empty_store_has_empty_head() {
-        c::empty_store_has_empty_head(&MemoryStore::new());
-    }
-    #[test]
-    fn positions_are_gapless_and_in_append_order() {
-        c::positions_are_gapless_and_in_append_order(&MemoryStore::new());
-    }
-    #[test]
-    fn stream_versions_start_at_one_and_are_gapless() {
-        c::stream_versions_start_at_one_and_are_gapless(&MemoryStore::new());
-    }
-    #[test]
-    fn stale_expected_version_is_a_conflict_and_writes_nothing() {
-        c::stale_expected_version_is_a_conflict_and_writes_nothing(&MemoryStore::new());
-    }
-    #[test]
-    fn empty_batch_is_rejected_and_writes_nothing() {
-        c::empty_batch_is_rejected_and_writes_nothing(&MemoryStore::new());
-    }
-    #[test]
-    fn batch_with_an_unsealable_event_writes_nothing() {
-        c::batch_with_an_unsealable_event_writes_nothing(&MemoryStore::new());
-    }
-    #[test]
-    fn read_stream_starts_at_version_and_respects_limit() {
-        c::read_stream_starts_at_version_and_respects_limit(&MemoryStore::new());
-    }
-    #[test]
-    fn read_all_starts_at_position_and_respects_limit() {
-        c::read_all_starts_at_position_and_respects_limit(&MemoryStore::new());
-    }
-    #[test]
-    fn head_matches_frontier_recomputed_from_records() {
-        c::head_matches_frontier_recomputed_from_records(&MemoryStore::new());
-    }
-    #[test]
-    fn node_returns_every_completed_subtree_and_only_those() {
-        c::node_returns_every_completed_subtree_and_only_those(&MemoryStore::new());
-    }
-    #[test]
-    fn append_sealed_rejects_records_that_do_not_continue() {
-        c::append_sealed_rejects_records_that_do_not_continue(&MemoryStore::new());
-    }
-    #[test]
-    fn append_sealed_copies_identically() {
-        c::append_sealed_copies_identically(&MemoryStore::new(), &MemoryStore::new());
-    }
-    #[test]
-    fn concurrent_appends_keep_one_valid_chain() {
-        c::concurrent_appends_keep_one_valid_chain(&MemoryStore::new());
-    }
-    #[test]
-    fn readers_see_only_whole_batches() {
-        c::readers_see_only_whole_batches(&MemoryStore::new());
-    }
-    #[test]
-    fn snapshots_replace_by_name_and_never_run_ahead() {
-        c::snapshots_replace_by_name_and_never_run_ahead(&MemoryStore::new());
-    }
-    #[test]
-    fn read_all_bytes_gives_the_stored_bytes_of_read_all() {
-        c::read_all_bytes_gives_the_stored_bytes_of_read_all(&MemoryStore::new());
-    }
+    crate::conformance_tests!(MemoryStore::new);
+
     /// `run_all` covers every check listed in `CHECKS` plus the copy.
     #[test]
     fn run_all_passes() {

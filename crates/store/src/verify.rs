@@ -5,9 +5,14 @@
 //! checkpoints on the way, and at the end checks the store's own head (size, last hash,
 //! root) against what it recomputed. A damaged record is not an error of this function
 //! but its finding: the report names the first position that is wrong and why.
+//!
+//! [`verify_store_since`] starts at a signed checkpoint instead of position 0: it checks
+//! the stored Merkle nodes and the last record of the checkpoint's tree against the
+//! signed root, then verifies only the records after it.
 
 use planledger_ledger::{
-    ClaimedEnd, Hash, NodeId, NodeSource, TreeHead, Verifier, Violation, ViolationKind,
+    ClaimedEnd, Frontier, Hash, InvalidProof, NodeId, NodeSource, ProofError, RootSource, TreeHead,
+    Verifier, Violation, ViolationKind, inclusion_proof, peak_ids,
 };
 
 use crate::{Head, Store, StoreError};
@@ -19,6 +24,9 @@ const CHUNK: usize = 8192;
 /// The outcome of [`verify_store`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
+    /// The position the check started at: 0, or the size of the checkpoint
+    /// [`verify_store_since`] started from (the records before it were not read).
+    pub from: u64,
     /// Records read and checked (up to the violation, if there is one).
     pub records: u64,
     /// Stored bytes hashed.
@@ -39,9 +47,13 @@ impl VerifyReport {
     /// A one-line account for people (no record content, so no personal data).
     pub fn message(&self) -> String {
         match &self.violation {
-            None => format!(
+            None if self.from == 0 => format!(
                 "verified {} records ({} bytes); last hash {}, root {}",
                 self.records, self.bytes, self.last_hash, self.root
+            ),
+            None => format!(
+                "verified {} records ({} bytes) after the checkpoint of {} records; last hash {}, root {}",
+                self.records, self.bytes, self.from, self.last_hash, self.root
             ),
             Some(v) => format!("verification failed at {v}"),
         }
@@ -87,6 +99,163 @@ pub fn verify_store_from(
     )
 }
 
+/// Verifies the records after the checkpoint tree head `checkpoint` (from a checkpoint
+/// whose signature the caller has verified), up to the store's head, which it checks at
+/// the end. The records inside the checkpoint's tree are not re-read; instead the
+/// stored Merkle nodes of that tree must fold to the signed root, and the last record
+/// of the tree must be included in it, so the verification resumes from a frontier and
+/// a last hash that the signature vouches for. `progress(done, total)` gets positions
+/// in the whole ledger, as with [`verify_store_from`].
+///
+/// What does not match is a [`VerifyReport::violation`], with `from` the checkpoint's
+/// size:
+///
+/// - a ledger shorter than the checkpoint: [`ViolationKind::MissingRecords`] at the
+///   ledger's size (the first position missing);
+/// - stored nodes that do not fold to the signed root, or a last record whose hash is
+///   not the leaf the signed tree holds: [`ViolationKind::RootMismatch`] at the
+///   checkpoint's last position (the alteration may be anywhere up to it);
+/// - a Merkle node of the checkpoint's tree that is missing or unreadable, or a last
+///   record that is: [`ViolationKind::Unreadable`], or the gap as
+///   [`ViolationKind::WrongPosition`] / [`ViolationKind::MissingRecords`].
+///
+/// When one of these stops the check before any record after the checkpoint is read,
+/// `records` and `bytes` are 0 and `last_hash` and `root` are the store's head as
+/// claimed, unchecked. Returns `Err` only when the store cannot be read.
+pub fn verify_store_since(
+    store: &dyn Store,
+    checkpoint: TreeHead,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, StoreError> {
+    let head = store.head()?;
+    let fail = |position: u64, kind: ViolationKind| VerifyReport {
+        from: checkpoint.size,
+        records: 0,
+        bytes: 0,
+        last_hash: head.last_hash,
+        root: head.root,
+        violation: Some(Violation { position, kind }),
+    };
+    if checkpoint.size > head.size {
+        // Truncated: the signed tree is longer than the ledger.
+        return Ok(fail(
+            head.size,
+            ViolationKind::MissingRecords {
+                size: checkpoint.size,
+                by: RootSource::Checkpoint,
+            },
+        ));
+    }
+    let last = checkpoint.size.saturating_sub(1);
+    let mut peaks = Vec::new();
+    for id in peak_ids(checkpoint.size) {
+        match store.node(id) {
+            Ok(hash) => peaks.push(hash),
+            Err(e) => {
+                let v = as_violation(
+                    e,
+                    last,
+                    &format!("Merkle node (level {}, index {})", id.level, id.index),
+                )?;
+                return Ok(fail(v.position, v.kind));
+            }
+        }
+    }
+    let frontier = Frontier::from_peaks(checkpoint.size, peaks).expect("one peak per set bit");
+    if frontier.root() != checkpoint.root {
+        return Ok(fail(
+            last,
+            ViolationKind::RootMismatch {
+                size: checkpoint.size,
+                expected: checkpoint.root,
+                computed: frontier.root(),
+                by: RootSource::Checkpoint,
+            },
+        ));
+    }
+    let prev = if checkpoint.size == 0 {
+        Hash::ZERO
+    } else {
+        // The peaks match the signature, but the records after the checkpoint chain onto
+        // the last record's hash: that hash must be the leaf the signed tree holds.
+        let record = match store.read_all(last, 1) {
+            Err(e) => {
+                let v = as_violation(e, last, "the last record")?;
+                return Ok(fail(v.position, v.kind));
+            }
+            Ok(mut records) => match records.pop() {
+                Some(r) if r.position() == last => r,
+                Some(r) => {
+                    return Ok(fail(
+                        last,
+                        ViolationKind::WrongPosition {
+                            expected: last,
+                            found: r.position(),
+                        },
+                    ));
+                }
+                None => {
+                    return Ok(fail(
+                        last,
+                        ViolationKind::MissingRecords {
+                            size: checkpoint.size,
+                            by: RootSource::Checkpoint,
+                        },
+                    ));
+                }
+            },
+        };
+        let proof = match inclusion_proof(&StoreNodes(store), last, checkpoint.size) {
+            Ok(p) => p,
+            Err(ProofError::Source { node, source }) => {
+                let v = as_violation(
+                    source,
+                    last,
+                    &format!("Merkle node (level {}, index {})", node.level, node.index),
+                )?;
+                return Ok(fail(v.position, v.kind));
+            }
+            Err(e) => unreachable!("leaf {last} is inside the tree of {last} + 1 leaves: {e}"),
+        };
+        match proof.verify(&record.hash(), &checkpoint.root) {
+            Ok(()) => {}
+            Err(InvalidProof::RootMismatch { expected, computed }) => {
+                return Ok(fail(
+                    last,
+                    ViolationKind::RootMismatch {
+                        size: checkpoint.size,
+                        expected,
+                        computed,
+                        by: RootSource::Checkpoint,
+                    },
+                ));
+            }
+            Err(e) => unreachable!("a proof built for this tree has its shape: {e}"),
+        }
+        record.hash()
+    };
+    verify_store_from(store, Verifier::with_frontier(frontier, prev), progress)
+}
+
+/// A failed read of something the checkpoint's tree must have: what a store reports
+/// missing ([`StoreError::NotFound`]) or corrupt is a violation (a missing one at
+/// `position`, the checkpoint's last record), any other error is the caller's to return.
+fn as_violation(e: StoreError, position: u64, what: &str) -> Result<Violation, StoreError> {
+    match e {
+        StoreError::Corrupt { position, reason } => Ok(Violation {
+            position,
+            kind: ViolationKind::Unreadable { reason },
+        }),
+        StoreError::NotFound { .. } => Ok(Violation {
+            position,
+            kind: ViolationKind::Unreadable {
+                reason: format!("{what} of the checkpoint's tree is missing"),
+            },
+        }),
+        e => Err(e),
+    }
+}
+
 /// [`verify_store`] over a head and a `read_all_bytes`, so tests can damage what is read
 /// without implementing the whole [`Store`] trait.
 fn verify_records(
@@ -98,6 +267,7 @@ fn verify_records(
     let report = |v: &Verifier, violation: Option<Violation>| {
         let s = v.snapshot();
         VerifyReport {
+            from: s.start,
             records: s.end - s.start,
             bytes: s.bytes,
             last_hash: s.last_hash,
@@ -105,7 +275,7 @@ fn verify_records(
             violation,
         }
     };
-    progress(0, head.size);
+    progress(verifier.position(), head.size);
     while verifier.position() < head.size {
         let from = verifier.position();
         let want = usize::try_from(head.size - from)
@@ -270,6 +440,195 @@ mod tests {
             v.kind,
             ViolationKind::RootMismatch { size: 5, .. }
         ));
+    }
+
+    /// A store that answers from `inner` but with the record at `position` altered
+    /// (one bit of its last byte flipped, inside the payload, so it still decodes), and
+    /// without the Merkle node `hidden`: damage after a checkpoint was signed.
+    struct Damaged {
+        inner: MemoryStore,
+        position: Option<u64>,
+        hidden: Option<NodeId>,
+    }
+
+    impl Damaged {
+        fn alter(&self, r: Record) -> Record {
+            if Some(r.position()) != self.position {
+                return r;
+            }
+            let mut b = r.into_bytes();
+            *b.last_mut().expect("a record has bytes") ^= 0x04;
+            Record::decode(b).expect("a payload byte flipped still decodes")
+        }
+    }
+
+    impl Store for Damaged {
+        fn append(&self, batch: crate::AppendBatch) -> Result<crate::Appended, StoreError> {
+            self.inner.append(batch)
+        }
+        fn read_stream(
+            &self,
+            id: &str,
+            from: u64,
+            limit: usize,
+        ) -> Result<Vec<Record>, StoreError> {
+            let records = self.inner.read_stream(id, from, limit)?;
+            Ok(records.into_iter().map(|r| self.alter(r)).collect())
+        }
+        fn read_all(&self, from: u64, limit: usize) -> Result<Vec<Record>, StoreError> {
+            let records = self.inner.read_all(from, limit)?;
+            Ok(records.into_iter().map(|r| self.alter(r)).collect())
+        }
+        fn head(&self) -> Result<Head, StoreError> {
+            self.inner.head()
+        }
+        fn node(&self, id: NodeId) -> Result<Hash, StoreError> {
+            if Some(id) == self.hidden {
+                return Err(StoreError::NotFound {
+                    what: "the node".into(),
+                });
+            }
+            self.inner.node(id)
+        }
+        fn stream_version(&self, id: &str) -> Result<u64, StoreError> {
+            self.inner.stream_version(id)
+        }
+        fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
+            self.inner.append_sealed(records)
+        }
+        fn save_snapshot(&self, name: &str, at: u64, state: &[u8]) -> Result<(), StoreError> {
+            self.inner.save_snapshot(name, at, state)
+        }
+        fn load_snapshot(&self, name: &str) -> Result<Option<crate::Snapshot>, StoreError> {
+            self.inner.load_snapshot(name)
+        }
+    }
+
+    /// The tree head of the first `size` records of `store`, as a checkpoint signs it.
+    fn checkpoint_of(store: &dyn Store, size: u64) -> TreeHead {
+        let root = planledger_ledger::tree_root(&StoreNodes(store), size).unwrap();
+        TreeHead { size, root }
+    }
+
+    fn damaged(position: Option<u64>, hidden: Option<NodeId>) -> Damaged {
+        Damaged {
+            inner: filled(10),
+            position,
+            hidden,
+        }
+    }
+
+    #[test]
+    fn intact_ledger_verifies_from_any_checkpoint() {
+        let s = filled(10);
+        let head = s.head().unwrap();
+        for size in [0, 1, 13, 16, 29, 30] {
+            let mut calls = Vec::new();
+            let cp = checkpoint_of(&s, size);
+            let r = verify_store_since(&s, cp, &mut |d, t| calls.push((d, t))).unwrap();
+            assert!(r.is_ok(), "from {size}: {}", r.message());
+            assert_eq!((r.from, r.records), (size, 30 - size));
+            assert_eq!((r.last_hash, r.root), (head.last_hash, head.root));
+            assert_eq!(
+                calls.last(),
+                Some(&(30, 30)),
+                "progress in ledger positions"
+            );
+        }
+    }
+
+    #[test]
+    fn ledger_shorter_than_the_checkpoint_misses_records() {
+        let cp = checkpoint_of(&filled(10), 30);
+        let r = verify_store_since(&filled(5), cp, &mut |_, _| {}).unwrap();
+        let v = r.violation.expect("the truncation is found");
+        assert_eq!(v.position, 15, "the first missing position");
+        assert!(matches!(
+            v.kind,
+            ViolationKind::MissingRecords {
+                size: 30,
+                by: RootSource::Checkpoint
+            }
+        ));
+        assert_eq!((r.from, r.records), (30, 0));
+    }
+
+    #[test]
+    fn record_altered_after_the_checkpoint_is_found_at_its_position() {
+        let s = damaged(Some(20), None);
+        let cp = checkpoint_of(&s.inner, 13);
+        let r = verify_store_since(&s, cp, &mut |_, _| {}).unwrap();
+        let v = r.violation.expect("the alteration is found");
+        assert_eq!(v.position, 20, "{v}");
+        assert_eq!(r.from, 13);
+        // Records before the checkpoint are not read: damage there is the signature's
+        // business, found by a full verification.
+        let s = damaged(Some(5), None);
+        let r = verify_store_since(&s, checkpoint_of(&s.inner, 13), &mut |_, _| {}).unwrap();
+        assert!(r.is_ok(), "{}", r.message());
+    }
+
+    #[test]
+    fn checkpoint_root_that_does_not_match_the_stored_tree_fails() {
+        let s = filled(10);
+        let cp = TreeHead {
+            size: 13,
+            root: Hash([1; 32]),
+        };
+        let r = verify_store_since(&s, cp, &mut |_, _| {}).unwrap();
+        let v = r.violation.expect("the mismatch is found");
+        assert_eq!(v.position, 12);
+        let ViolationKind::RootMismatch {
+            size: 13,
+            expected,
+            computed,
+            by: RootSource::Checkpoint,
+        } = v.kind
+        else {
+            panic!("{v}");
+        };
+        assert_eq!(expected, cp.root);
+        assert_eq!(computed, checkpoint_of(&s, 13).root);
+    }
+
+    #[test]
+    fn altered_last_record_of_the_checkpoint_is_not_in_its_tree() {
+        // The stored nodes still fold to the signed root; only the record is altered.
+        // Without the inclusion check the verifier would trust its hash as the start
+        // of the chain and blame record 13's link instead.
+        let s = damaged(Some(12), None);
+        let cp = checkpoint_of(&s.inner, 13);
+        let r = verify_store_since(&s, cp, &mut |_, _| {}).unwrap();
+        let v = r.violation.expect("the alteration is found");
+        assert_eq!(v.position, 12, "{v}");
+        assert!(matches!(
+            v.kind,
+            ViolationKind::RootMismatch { size: 13, .. }
+        ));
+        assert_eq!(r.records, 0, "found before reading on");
+    }
+
+    #[test]
+    fn missing_node_of_the_checkpoint_tree_is_a_violation() {
+        // Size 13 = 8 + 4 + 1: the peak (level 2, index 2) covers leaves 8..12.
+        let s = damaged(None, Some(NodeId { level: 2, index: 2 }));
+        let r = verify_store_since(&s, checkpoint_of(&s.inner, 13), &mut |_, _| {}).unwrap();
+        let v = r.violation.expect("the missing node is found");
+        assert_eq!(v.position, 12);
+        assert!(matches!(v.kind, ViolationKind::Unreadable { .. }), "{v}");
+        // Size 14 = 8 + 4 + 2: the leaf node 12 lies inside the last peak, so only the
+        // inclusion proof of record 13 needs it (as its sibling).
+        let s = damaged(
+            None,
+            Some(NodeId {
+                level: 0,
+                index: 12,
+            }),
+        );
+        let r = verify_store_since(&s, checkpoint_of(&s.inner, 14), &mut |_, _| {}).unwrap();
+        let v = r.violation.expect("the missing node is found");
+        assert_eq!(v.position, 13);
+        assert!(matches!(v.kind, ViolationKind::Unreadable { .. }), "{v}");
     }
 
     #[test]
