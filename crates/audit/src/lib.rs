@@ -63,7 +63,7 @@ pub use overview::{OverviewRow, PlanStatus, overview};
 pub use render::{
     Column, Format, Lang, RenderError, Row, UnknownFormat, UnknownLang, render, render_to_string,
 };
-pub use scope::{Scope, end_of_day};
+pub use scope::Scope;
 
 pub use planledger_projection::Projection;
 
