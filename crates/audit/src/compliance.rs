@@ -2,7 +2,9 @@
 //! incomplete.
 
 use chrono::NaiveDate;
-use planledger_plan::{ActKind, AuthorityState, Gap, PlanId, SignatureRequirement, UnitId};
+use planledger_plan::{
+    ActKind, AuthorityState, Gap, PlanId, PlanState, SignatureRequirement, UnitId,
+};
 use planledger_projection::Projection;
 use serde::Serialize;
 
@@ -89,10 +91,18 @@ impl Row for UnsignedRow {
     }
 }
 
-/// Where a sent plan stands with the case officer, short of approval.
+/// What the current version of a plan waits for on its way to approval. Every version
+/// follows the same path (issue 20): drawn up, signed, sent, then approved, or a
+/// supplement asked for and delivered and then decided (001).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Waiting {
+    /// Ordered; no version drawn up yet.
+    DrawingUp,
+    /// Drawn up, not sent, and without the signature its act requires.
+    Signature,
+    /// Drawn up (and signed), not sent to the authority.
+    Sending,
     /// Sent; the case officer has not decided.
     Decision,
     /// The case officer asked for a supplement by `due_on`; not delivered.
@@ -101,52 +111,52 @@ pub enum Waiting {
     DecisionAfterSupplement,
 }
 
-/// A plan sent to the authority and not approved (001).
+/// The current version of an open plan that is not approved, and what it waits for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UnapprovedRow {
     pub plan: PlanId,
     pub unit: UnitId,
     pub act: ActKind,
     pub client: String,
-    /// The version last sent.
-    pub version: u32,
-    /// The day it was last sent (or supplemented).
-    pub submitted_on: NaiveDate,
+    /// The current version; `None` while none is drawn up.
+    pub version: Option<u32>,
+    /// The day the current version was sent ([`planledger_plan::PlanState::sent_on`]),
+    /// if it was.
+    pub submitted_on: Option<NaiveDate>,
     pub waiting: Waiting,
+    /// The day it began to wait for that: the order, the version's recording, its
+    /// sending, the supplement's request or its delivery.
+    pub since: NaiveDate,
+    /// Days from `since` to the scope's date.
     pub days_waiting: i64,
 }
 
-/// Open plans whose latest submission is not approved, the longest waiting first.
+/// Open plans whose current version is not approved, with what each waits for, the
+/// longest waiting first. A plan whose current version is approved is not listed,
+/// whatever its earlier versions were; an approved version 1 does not cover an unsent
+/// version 2.
 pub fn unapproved(projection: &Projection, scope: &Scope) -> Vec<UnapprovedRow> {
     let mut rows = Vec::new();
     for p in scope.plans(projection) {
-        if p.state.closed().is_some() {
+        let s = &p.state;
+        if s.closed().is_some() {
             continue;
         }
-        let Some(act) = p.state.act() else { continue };
-        let (version, waiting) = match p.state.authority_state() {
-            AuthorityState::NotSubmitted | AuthorityState::Approved { .. } => continue,
-            AuthorityState::Submitted { version } => (version, Waiting::Decision),
-            AuthorityState::SupplementRequested { version, due_on } => {
-                (version, Waiting::Supplement { due_on })
-            }
-            AuthorityState::SupplementProvided { version } => {
-                (version, Waiting::DecisionAfterSupplement)
-            }
-        };
-        let Some(last) = p.state.submissions().last() else {
+        let Some(act) = s.act() else { continue };
+        let Some((waiting, since)) = waiting_for(s) else {
             continue;
         };
-        let submitted_on = day_of(last.stamp.at);
+        let current = s.current_version();
         rows.push(UnapprovedRow {
             plan: p.id().clone(),
             unit: p.unit.clone(),
             act,
             client: scope.client_label(&p.client),
-            version,
-            submitted_on,
+            version: current.map(|v| v.number),
+            submitted_on: current.and_then(|v| s.sent_on(v.number)),
             waiting,
-            days_waiting: (scope.as_of - submitted_on).num_days(),
+            since,
+            days_waiting: (scope.as_of - since).num_days(),
         });
     }
     rows.sort_by(|a, b| {
@@ -155,6 +165,53 @@ pub fn unapproved(projection: &Projection, scope: &Scope) -> Vec<UnapprovedRow> 
             .then_with(|| a.plan.cmp(&b.plan))
     });
     rows
+}
+
+/// What the plan's current version waits for, and since when; `None` once approved.
+fn waiting_for(s: &PlanState) -> Option<(Waiting, NaiveDate)> {
+    let Some(v) = s.current_version() else {
+        let ordered = s.orders().first()?;
+        return Some((Waiting::DrawingUp, ordered.received_on));
+    };
+    if v.approved.is_some() {
+        return None;
+    }
+    // A supplement asked for is outstanding whichever version it was asked of: the
+    // case officer waits for it before deciding anything.
+    if let Some(open) = s.open_supplement() {
+        return Some((
+            Waiting::Supplement {
+                due_on: open.due_on,
+            },
+            day_of(open.requested.at),
+        ));
+    }
+    match s.authority_state() {
+        AuthorityState::Submitted { version } if version == v.number => {
+            let sent = s
+                .submissions()
+                .iter()
+                .rev()
+                .find(|x| x.version == version)?;
+            return Some((Waiting::Decision, day_of(sent.stamp.at)));
+        }
+        AuthorityState::SupplementProvided { version } if version == v.number => {
+            let provided = s
+                .supplements()
+                .iter()
+                .rev()
+                .find_map(|x| x.provided.as_ref())?;
+            return Some((Waiting::DecisionAfterSupplement, day_of(provided.stamp.at)));
+        }
+        _ => {}
+    }
+    let required = s.act()?.required_signature();
+    let waiting = if v.is_signed(required) {
+        Waiting::Sending
+    } else {
+        Waiting::Signature
+    };
+    Some((waiting, v.recorded_on()))
 }
 
 impl Row for UnapprovedRow {
@@ -167,6 +224,7 @@ impl Row for UnapprovedRow {
             Column::new("version", "version", "version"),
             Column::new("submitted_on", "skickad", "sent"),
             Column::new("waiting", "väntar på", "waiting for"),
+            Column::new("since", "sedan", "since"),
             Column::new("days_waiting", "dagar", "days"),
         ];
         C
@@ -174,6 +232,14 @@ impl Row for UnapprovedRow {
 
     fn cells(&self, lang: Lang) -> Vec<String> {
         let waiting = match self.waiting {
+            Waiting::DrawingUp => lang.pick("upprättande", "drawing up").to_owned(),
+            Waiting::Signature => lang.pick("signatur", "signature").to_owned(),
+            Waiting::Sending => lang
+                .pick(
+                    "att skickas till handläggare",
+                    "sending to the case officer",
+                )
+                .to_owned(),
             Waiting::Decision => lang.pick("beslut", "decision").to_owned(),
             Waiting::Supplement { due_on } => format!(
                 "{} {due_on}",
@@ -188,9 +254,10 @@ impl Row for UnapprovedRow {
             self.unit.to_string(),
             text::act(lang, self.act).to_owned(),
             self.client.clone(),
-            self.version.to_string(),
-            self.submitted_on.to_string(),
+            text::opt(self.version),
+            text::date(self.submitted_on),
             waiting,
+            self.since.to_string(),
             self.days_waiting.to_string(),
         ]
     }
@@ -265,8 +332,9 @@ impl Row for IncompleteRow {
 
 #[cfg(test)]
 mod tests {
+    use chrono::{DateTime, Utc};
     use planledger_app::testkit::*;
-    use planledger_plan::{Command, ServiceField, Signer};
+    use planledger_plan::{Command, DeadlinePolicy, DueKind, RevisionReason, ServiceField, Signer};
 
     use super::*;
     use crate::{Format, render_to_string};
@@ -394,22 +462,42 @@ mod tests {
     }
 
     #[test]
-    fn unapproved_lists_sent_plans_awaiting_the_case_officer_or_a_supplement() {
+    fn unapproved_lists_each_current_version_not_approved_with_what_it_waits_for() {
         let p = scenario().projection();
         let rows = unapproved(&p, &Scope::new(date(2026, 3, 20)));
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].plan.as_str(), "plan-2");
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.plan.as_str(),
+                    r.version,
+                    r.waiting,
+                    r.since,
+                    r.days_waiting,
+                )
+            })
+            .collect();
+        // plan-1 is approved: not listed. plan-3 and plan-4 were never sent (the
+        // report listed only sent plans before issue 20).
         assert_eq!(
-            rows[0].waiting,
-            Waiting::Supplement {
-                due_on: date(2026, 3, 24)
-            }
+            got,
+            [
+                ("plan-3", Some(1), Waiting::Signature, date(2026, 3, 9), 11),
+                ("plan-4", Some(1), Waiting::Signature, date(2026, 3, 12), 8),
+                (
+                    "plan-2",
+                    Some(1),
+                    Waiting::Supplement {
+                        due_on: date(2026, 3, 24)
+                    },
+                    date(2026, 3, 14),
+                    6
+                ),
+            ]
         );
-        assert_eq!(
-            (rows[0].submitted_on, rows[0].days_waiting),
-            (date(2026, 3, 11), 9)
-        );
-        // As of 12 March both were sent and neither decided.
+        assert_eq!(rows[2].submitted_on, Some(date(2026, 3, 11)));
+        assert_eq!(rows[0].submitted_on, None);
+        // As of 12 March plan-1 and plan-2 were sent and neither decided.
         let earlier = unapproved(&p, &Scope::new(date(2026, 3, 12)));
         let got: Vec<_> = earlier
             .iter()
@@ -417,10 +505,150 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            [("plan-1", Waiting::Decision), ("plan-2", Waiting::Decision)]
+            [
+                ("plan-3", Waiting::Signature),
+                ("plan-1", Waiting::Decision),
+                ("plan-2", Waiting::Decision),
+                ("plan-4", Waiting::Signature),
+            ]
         );
         let table = render_to_string(&rows, Format::Table, Lang::En).unwrap();
         assert!(table.contains("supplement due 2026-03-24"), "{table}");
+    }
+
+    /// Issue 20: a revision follows the same path as the first version. v1 signed,
+    /// sent and approved; v2 drawn up 1 June and signed, then sent 20 June, then
+    /// approved 25 June.
+    fn approved_then_revised() -> Scenario {
+        let s = Scenario::new();
+        let u = unit("hemtjanst-norr");
+        let p = plan("plan-rev");
+        s.ok(
+            &officer(),
+            at(2026, 3, 2),
+            order(&p, ActKind::HomeCare, &u, client(0), date(2026, 3, 2)),
+        );
+        let v1 = content(ActKind::HomeCare, &u, client(0), date(2026, 3, 9));
+        s.ok(
+            &key_worker(),
+            at(2026, 3, 9),
+            Command::Draft {
+                plan: p.clone(),
+                content: v1.clone(),
+            },
+        );
+        let sign = |version, day: DateTime<Utc>| {
+            s.ok(
+                &key_worker(),
+                day,
+                Command::Sign {
+                    plan: p.clone(),
+                    version,
+                    signer: Signer::Client,
+                },
+            );
+        };
+        sign(1, at(2026, 3, 9));
+        let send = |version, day| {
+            s.ok(
+                &key_worker(),
+                day,
+                Command::Submit {
+                    plan: p.clone(),
+                    version,
+                },
+            );
+        };
+        send(1, at(2026, 3, 11));
+        let approve = |version, day| {
+            s.ok(
+                &officer(),
+                day,
+                Command::Approve {
+                    plan: p.clone(),
+                    version,
+                },
+            );
+        };
+        approve(1, at(2026, 3, 13));
+        let mut v2 = v1;
+        v2.services[0].how = "En personal; kunden duschar sittande".into();
+        s.ok(
+            &key_worker(),
+            at(2026, 6, 1),
+            Command::Revise {
+                plan: p.clone(),
+                reason: RevisionReason::ChangedNeeds,
+                note: String::new(),
+                content: v2,
+            },
+        );
+        sign(2, at(2026, 6, 1));
+        send(2, at(2026, 6, 20));
+        approve(2, at(2026, 6, 25));
+        s
+    }
+
+    #[test]
+    fn an_unsent_revision_of_an_approved_plan_waits_for_sending_and_is_overdue_past_its_deadline() {
+        let p = approved_then_revised().projection();
+        let policy = DeadlinePolicy::default();
+        let waiting = |d| {
+            unapproved(&p, &Scope::new(d))
+                .iter()
+                .map(|r| (r.version, r.waiting, r.days_waiting))
+                .collect::<Vec<_>>()
+        };
+        let overdue_on = |d| {
+            crate::overdue(&p, &policy, &Scope::new(d))
+                .iter()
+                .map(|r| (r.kind, r.version, r.due_on, r.days_late))
+                .collect::<Vec<_>>()
+        };
+        // Ordered 2 March, nothing drawn up by the 5th.
+        assert_eq!(waiting(date(2026, 3, 5)), [(None, Waiting::DrawingUp, 3)]);
+        // v1 approved: nothing waits.
+        assert_eq!(waiting(date(2026, 5, 31)), []);
+        // v2 drawn up and signed, not sent: it waits for sending.
+        assert_eq!(waiting(date(2026, 6, 10)), [(Some(2), Waiting::Sending, 9)]);
+        // Home care sends a revision within 15 days (001): due 16 June.
+        assert_eq!(overdue_on(date(2026, 6, 16)), []);
+        assert_eq!(
+            overdue_on(date(2026, 6, 19)),
+            [(DueKind::Submit, Some(2), date(2026, 6, 16), 3)]
+        );
+        // Sent on 20 June: it waits for the case officer's decision, and met its
+        // deadline late.
+        assert_eq!(
+            waiting(date(2026, 6, 22)),
+            [(Some(2), Waiting::Decision, 2)]
+        );
+        assert_eq!(overdue_on(date(2026, 6, 22)), []);
+        let late = crate::late(&p, &policy, &Scope::new(date(2026, 6, 22)));
+        assert_eq!(
+            late.iter()
+                .map(|r| (r.kind, r.version, r.days_late))
+                .collect::<Vec<_>>(),
+            [(DueKind::Submit, Some(2), 4)]
+        );
+        // Approved on 25 June: it disappears.
+        assert_eq!(waiting(date(2026, 6, 25)), []);
+        // Version 1's approval stays in the history.
+        let h = crate::history(
+            &p,
+            &Scope::new(date(2026, 6, 30)),
+            &crate::Subject::Plan(plan("plan-rev")),
+        )
+        .unwrap();
+        let approvals: Vec<_> = h
+            .versions
+            .iter()
+            .map(|v| (v.version, v.approved.as_ref().map(|a| a.at)))
+            .collect();
+        assert_eq!(
+            approvals,
+            [(1, Some(at(2026, 3, 13))), (2, Some(at(2026, 6, 25)))]
+        );
     }
 
     #[test]

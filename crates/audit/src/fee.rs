@@ -1,5 +1,7 @@
 //! The new-client fee (ny kund-ersättning, seed 001): which new home-care clients
-//! qualify, and why the others do not.
+//! qualify, and why the others do not. The rule is about a new client's first plan
+//! (the first version sent, counted from the first order); revisions go to the
+//! authority too, but neither earn nor lose the fee.
 
 use chrono::NaiveDate;
 use planledger_plan::{ActKind, DeadlinePolicy, FeeReason, PlanId, UnitId};
@@ -7,7 +9,6 @@ use planledger_projection::Projection;
 use serde::Serialize;
 
 use crate::render::{Column, Lang, Row};
-use crate::scope::day_of;
 use crate::{Scope, text};
 
 /// One home-care plan and whether its new-client fee is payable.
@@ -18,7 +19,8 @@ pub struct FeeRow {
     pub client: String,
     /// The day the first order was received (the fee's clock starts there).
     pub ordered_on: NaiveDate,
-    /// The day the plan was first sent, if it was.
+    /// The day the first plan was sent, if it was ([`planledger_plan::PlanState::first_sent`],
+    /// the same "sent" as the overview's).
     pub submitted_on: Option<NaiveDate>,
     pub payable: bool,
     pub reason: FeeReason,
@@ -45,7 +47,7 @@ pub fn new_client_fee(
             unit: p.unit.clone(),
             client: scope.client_label(&p.client),
             ordered_on: order.received_on,
-            submitted_on: p.state.submissions().first().map(|s| day_of(s.stamp.at)),
+            submitted_on: p.state.first_sent().map(|(_, on)| on),
             payable: decision.payable,
             reason: decision.reason,
         });
@@ -61,7 +63,7 @@ impl Row for FeeRow {
             Column::new("unit", "enhet", "unit"),
             Column::new("client", "personnummer", "personal id"),
             Column::new("ordered_on", "beställning", "ordered"),
-            Column::new("submitted_on", "skickad", "sent"),
+            Column::new("submitted_on", "första plan skickad", "first plan sent"),
             Column::new("payable", "ersättning", "fee payable"),
             Column::new("reason", "skäl", "reason"),
         ];
@@ -218,7 +220,7 @@ mod tests {
         let sv = render_to_string(&rows[2..3], Format::Csv, Lang::Sv).unwrap();
         assert!(
             sv.ends_with(
-                ",2026-03-01,2026-03-18,nej,\"skickad 2026-03-18, 2 dagar efter sista dag 2026-03-16\"\n"
+                ",2026-03-01,2026-03-18,nej,\"första planen skickad 2026-03-18, 2 dagar efter sista dag 2026-03-16\"\n"
             ),
             "{sv}"
         );

@@ -338,8 +338,9 @@ fn actor(lang: Lang, a: &Actor) -> String {
     format!("{} ({})", a.user, role(lang, a.role))
 }
 
+/// A recorded time as people in Sweden read it: local time with its offset.
 fn instant(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%MZ").to_string()
+    planledger_plan::format_local(at)
 }
 
 fn done(lang: Lang, d: &Option<Done>) -> String {
@@ -822,7 +823,7 @@ mod tests {
 
         let table = render_to_string(&h.versions, Format::Table, Lang::Sv).unwrap();
         assert!(
-            table.contains("2026-03-16 09:00Z bo-handlaggare (handläggare)"),
+            table.contains("2026-03-16 10:00 +01:00 bo-handlaggare (handläggare)"),
             "{table}"
         );
         assert!(
@@ -877,10 +878,10 @@ mod tests {
         let csv = render_to_string(&h.events[7..], Format::Csv, Lang::Sv).unwrap();
         let expected = [
             "plan,nr,post,registrerad,av,händelse,innehåll,rättad i",
-            "plan-1,#8,7,2026-04-05 09:00Z,sam-personal (medarbetare),avvikelse,\
+            "plan-1,#8,7,2026-04-05 11:00 +02:00,sam-personal (medarbetare),avvikelse,\
              \"2026-04-04 Dusch: Duschen uteblev, personalbrist\",#9",
-            "plan-1,#9,8,2026-04-06 09:00Z,sam-personal (medarbetare),rättelse,\
-             \"rättar #8 (avvikelse, 2026-04-05 09:00Z): Avvikelsen gällde 2026-04-03\",–",
+            "plan-1,#9,8,2026-04-06 11:00 +02:00,sam-personal (medarbetare),rättelse,\
+             \"rättar #8 (avvikelse, 2026-04-05 11:00 +02:00): Avvikelsen gällde 2026-04-03\",–",
         ];
         assert_eq!(csv.lines().collect::<Vec<_>>(), expected);
     }
@@ -989,6 +990,101 @@ mod tests {
         assert!(
             table.starts_with("plan    unit            personal id    version in force"),
             "{table}"
+        );
+    }
+
+    /// A plan whose versions are recorded just after Swedish midnight: v2 at 23:30 UTC
+    /// on 2 March (00:30 on 3 March, CET) and v3 at 22:30 UTC on 2 July (00:30 on
+    /// 3 July, CEST).
+    fn just_after_midnight() -> Scenario {
+        let s = Scenario::new();
+        let u = unit("hemtjanst-norr");
+        let p = plan("plan-midnatt");
+        s.ok(
+            &officer(),
+            at(2026, 2, 2),
+            order(&p, ActKind::HomeCare, &u, client(0), date(2026, 2, 2)),
+        );
+        let v1 = content(ActKind::HomeCare, &u, client(0), date(2026, 2, 10));
+        s.ok(
+            &key_worker(),
+            at(2026, 2, 10),
+            Command::Draft {
+                plan: p.clone(),
+                content: v1.clone(),
+            },
+        );
+        let mut v2 = v1.clone();
+        v2.services[0].when.days.push(Weekday::Friday);
+        let mut v3 = v2.clone();
+        v3.services[0].when.days.push(Weekday::Monday);
+        for (recorded, c) in [
+            (at_hm(2026, 3, 2, 23, 30), v2),
+            (at_hm(2026, 7, 2, 22, 30), v3),
+        ] {
+            s.ok(
+                &key_worker(),
+                recorded,
+                Command::Revise {
+                    plan: p.clone(),
+                    reason: RevisionReason::ChangedNeeds,
+                    note: String::new(),
+                    content: c,
+                },
+            );
+        }
+        s
+    }
+
+    #[test]
+    fn a_version_recorded_after_swedish_midnight_is_in_force_from_the_swedish_day_it_was_recorded()
+    {
+        let p = just_after_midnight().projection();
+        let subject = Subject::Plan(plan("plan-midnatt"));
+        let version_on = |d| {
+            in_force(&p, &Scope::new(d), Some(&subject)).unwrap()[0]
+                .version
+                .unwrap()
+        };
+        // Winter (CET, UTC+1): 23:30 UTC on 2 March is 00:30 on 3 March in Sweden.
+        assert_eq!(version_on(date(2026, 3, 2)), 1);
+        assert_eq!(version_on(date(2026, 3, 3)), 2);
+        // Summer (CEST, UTC+2): 22:30 UTC on 2 July is 00:30 on 3 July in Sweden.
+        assert_eq!(version_on(date(2026, 7, 2)), 2);
+        assert_eq!(version_on(date(2026, 7, 3)), 3);
+        // The history as of 2 March does not see version 2 either.
+        let h = history(&p, &Scope::new(date(2026, 3, 2)), &subject).unwrap();
+        assert_eq!(h.versions.len(), 1);
+    }
+
+    #[test]
+    fn times_in_a_history_are_swedish_local_time_with_their_offset() {
+        let p = just_after_midnight().projection();
+        let h = history(
+            &p,
+            &Scope::new(date(2026, 7, 3)),
+            &Subject::Plan(plan("plan-midnatt")),
+        )
+        .unwrap();
+        let csv = render_to_string(&h.events, Format::Csv, Lang::En).unwrap();
+        let recorded: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(3).unwrap())
+            .collect();
+        assert_eq!(
+            recorded,
+            [
+                "2026-02-02 10:00 +01:00",
+                "2026-02-10 10:00 +01:00",
+                "2026-03-03 00:30 +01:00",
+                "2026-07-03 00:30 +02:00",
+            ]
+        );
+        let versions = render_to_string(&h.versions, Format::Csv, Lang::En).unwrap();
+        assert!(
+            versions.contains(",2026-03-03 00:30 +01:00,"),
+            "v1 replaced at: {versions}"
         );
     }
 }

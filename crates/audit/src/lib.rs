@@ -13,12 +13,14 @@
 //! | [`overdue`] | deadlines passed and not met, days late | unit manager, case officer |
 //! | [`late`] | deadlines met after their date, days late | case officer |
 //! | [`unsigned`] | current versions without their required signature | unit manager |
-//! | [`unapproved`] | sent and not approved (awaiting decision or supplement) | unit manager |
+//! | [`unapproved`] | current versions not approved, and what each waits for | unit manager |
 //! | [`incomplete`] | completeness gaps of current versions, listed | unit manager |
 //! | [`new_client_fee`] | home-care plans, fee payable or why not (001) | administrative officer |
 //! | [`overview`] | every plan of a unit: status, dates, open findings | inspector |
 //! | [`history`] | every version (who, when, signed, approved, field diff) and event | inspector, complaints |
 //! | [`in_force`] | the version in force on the date | inspector |
+//!
+//! [`REPORTS`] says exactly what each lists, in one line per report (for `--help`).
 //!
 //! Every query takes the projection and a [`Scope`]: the date it is asked as of (the
 //! ledger as it stood at the end of that day, deadlines counted to it), an optional
@@ -63,9 +65,103 @@ pub use overview::{OverviewRow, PlanStatus, overview};
 pub use render::{
     Column, Format, Lang, RenderError, Row, UnknownFormat, UnknownLang, render, render_to_string,
 };
-pub use scope::{Scope, end_of_day};
+pub use scope::Scope;
 
 pub use planledger_projection::Projection;
+
+/// Every report, by the name the command line gives it, with one line saying exactly
+/// which plans or versions it lists: the text of `--help`, and of the report table in
+/// `docs/DOMAIN.md` (a test checks that each line stands there verbatim).
+pub const REPORTS: &[(&str, &str)] = &[
+    (
+        "overdue",
+        "Each deadline passed and not met by the end of the date, one row per deadline \
+         (draw up, send a first version or a revision, review, follow up, deliver a \
+         supplement), with the days late; plans closed by then have none.",
+    ),
+    (
+        "late",
+        "Each deadline met after its date, by the end of the date, one row per deadline, \
+         with the day it was met and the days late; closed plans included.",
+    ),
+    (
+        "unsigned",
+        "The current version of each open plan that lacks the signature its act requires \
+         (the client or a trustee/guardian; a staff member in housing support), with the \
+         days since it was recorded.",
+    ),
+    (
+        "unapproved",
+        "The current version of each open plan that is not approved (or the plan, while \
+         none is drawn up), with what it waits for: drawing up, signature, sending, the \
+         case officer's decision, a supplement, or the decision after a supplement.",
+    ),
+    (
+        "incomplete",
+        "The current version of each open plan that lacks something its act requires, \
+         its signature included, with each gap named.",
+    ),
+    (
+        "fee",
+        "Each home-care plan, with whether the new-client fee is payable for the \
+         client's first plan (sent within the deadline counted from the first order, then \
+         approved or supplemented as asked) and why; later versions do not change it.",
+    ),
+    (
+        "overview",
+        "Each plan in scope (a unit's, when one is given), closed ones included, by \
+         client: status, current version, the days it was drawn up, sent and approved, \
+         last review, next follow-up, and counts of overdue deadlines, gaps, open \
+         supplements and deviations.",
+    ),
+    (
+        "in-force",
+        "For each plan in scope (or one plan, or one client's plans), the version in force \
+         at the end of the date: the latest recorded by then, or none before the first \
+         version and after closing.",
+    ),
+    (
+        "history",
+        "For one plan or one client's plans, every version (who drew it up, signed, sent \
+         and approved it, and what changed) and every recorded event with who and when, \
+         up to the end of the date.",
+    ),
+];
+
+#[cfg(test)]
+mod reports_tests {
+    use super::REPORTS;
+
+    /// The project's own domain document, whose report table must say what `REPORTS`
+    /// says.
+    const DOMAIN_MD: &str = include_str!("../../../docs/DOMAIN.md");
+
+    #[test]
+    fn every_report_description_stands_verbatim_in_the_domain_document_report_table() {
+        for (name, description) in REPORTS {
+            let row = format!("| `{name}` | {description} |");
+            assert!(
+                DOMAIN_MD.lines().any(|l| l.trim() == row),
+                "docs/DOMAIN.md's report table has no line\n{row}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_domain_document_report_table_lists_no_report_that_reports_does_not() {
+        let start = DOMAIN_MD
+            .find("| report | what it lists |")
+            .expect("docs/DOMAIN.md has the report table");
+        let names: Vec<&str> = DOMAIN_MD[start..]
+            .lines()
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .filter_map(|l| l.split('`').nth(1))
+            .collect();
+        let expected: Vec<&str> = REPORTS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, expected);
+    }
+}
 
 #[cfg(test)]
 mod rebuild_tests {

@@ -58,7 +58,9 @@ pub struct OverviewRow {
     /// The current version's "upprättad" date (the day it was recorded if the plan
     /// does not say).
     pub drawn_up_on: Option<NaiveDate>,
-    /// The last day a version was sent (or supplemented), and which.
+    /// The latest version sent to the authority and the day it was first sent
+    /// ([`planledger_plan::PlanState::last_sent`]; a supplement delivered for it later
+    /// does not move the date).
     pub submitted_on: Option<NaiveDate>,
     pub submitted_version: Option<u32>,
     /// The last approval, and of which version.
@@ -110,7 +112,9 @@ pub fn overview(
                 (Some(_), _) => PlanStatus::NotSubmitted,
             }
         };
-        let last_submission = s.submissions().last();
+        // The same "sent" as the fee report's: the day a version first reached the
+        // authority; a supplement delivered later does not move it (001).
+        let last_sent = s.last_sent();
         let last_approval = s
             .versions()
             .iter()
@@ -130,8 +134,8 @@ pub fn overview(
             status,
             version: current.map(|v| v.number),
             drawn_up_on: current.map(|v| v.content.drawn_up_on.unwrap_or(day_of(v.recorded_at))),
-            submitted_on: last_submission.map(|x| day_of(x.stamp.at)),
-            submitted_version: last_submission.map(|x| x.version),
+            submitted_on: last_sent.map(|(_, on)| on),
+            submitted_version: last_sent.map(|(n, _)| n),
             approved_on: last_approval.map(|(at, _)| day_of(at)),
             approved_version: last_approval.map(|(_, n)| n),
             last_reviewed_on: s.reviews().last().map(|r| day_of(r.stamp.at)),
@@ -429,6 +433,72 @@ mod tests {
                 "1"
             ],
             "{table}"
+        );
+    }
+
+    #[test]
+    fn the_overview_and_the_fee_report_agree_on_when_a_supplemented_plan_was_sent_001() {
+        // Sent 12 March, a supplement asked for, delivered 18 March: the plan reached
+        // the case officer on the 12th (001: "inkommit"); the supplement completed it.
+        let s = Scenario::new();
+        let u = unit("hemtjanst-norr");
+        let p = plan("plan-komplettering");
+        s.ok(
+            &officer(),
+            at(2026, 3, 1),
+            order(&p, ActKind::HomeCare, &u, client(0), date(2026, 3, 1)),
+        );
+        s.ok(
+            &key_worker(),
+            at(2026, 3, 9),
+            Command::Draft {
+                plan: p.clone(),
+                content: content(ActKind::HomeCare, &u, client(0), date(2026, 3, 9)),
+            },
+        );
+        s.ok(
+            &key_worker(),
+            at(2026, 3, 12),
+            Command::Submit {
+                plan: p.clone(),
+                version: 1,
+            },
+        );
+        s.ok(
+            &officer(),
+            at(2026, 3, 13),
+            Command::RequestSupplement {
+                plan: p.clone(),
+                version: 1,
+                reason: "Ange tider för städning".into(),
+                due_on: date(2026, 3, 20),
+            },
+        );
+        s.ok(
+            &key_worker(),
+            at(2026, 3, 18),
+            Command::ProvideSupplement {
+                plan: p,
+                version: 1,
+                note: "Tider tillagda".into(),
+            },
+        );
+        let projection = s.projection();
+        let policy = DeadlinePolicy::default();
+        let scope = Scope::new(date(2026, 3, 31));
+        let row = &overview(&projection, &policy, &scope)[0];
+        let fee = &crate::new_client_fee(&projection, &policy, &scope)[0];
+        assert_eq!(row.status, PlanStatus::SupplementProvided);
+        assert_eq!(
+            (row.submitted_on, row.submitted_version),
+            (Some(date(2026, 3, 12)), Some(1))
+        );
+        assert_eq!(fee.submitted_on, Some(date(2026, 3, 12)));
+        assert_eq!(
+            fee.reason,
+            planledger_plan::FeeReason::Supplemented {
+                provided_on: date(2026, 3, 18)
+            }
         );
     }
 }

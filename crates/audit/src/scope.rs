@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use planledger_plan::{Personnummer, PlanId, PlanState, UnitId};
 use planledger_projection::{PlanView, Projection};
 
@@ -42,9 +42,10 @@ impl Scope {
         self
     }
 
-    /// The last instant of `as_of` in Swedish time: what was recorded by then counts.
+    /// The last instant of `as_of` in Swedish time
+    /// ([`planledger_plan::end_of_swedish_day`]): what was recorded by then counts.
     pub fn cutoff(&self) -> DateTime<Utc> {
-        end_of_day(self.as_of)
+        planledger_plan::end_of_swedish_day(self.as_of)
     }
 
     /// A client's number as this scope may show it.
@@ -74,25 +75,6 @@ impl Scope {
 /// date ([`planledger_plan::swedish_date`]).
 pub(crate) fn day_of(at: DateTime<Utc>) -> NaiveDate {
     planledger_plan::swedish_date(at)
-}
-
-/// The last instant whose Swedish calendar day ([`planledger_plan::swedish_date`]) is
-/// `day` or earlier: 22:59:59.999999 UTC in winter, 21:59:59.999999 UTC in summer
-/// time. "As of a date" means what was recorded by then. Found by trying whole-hour
-/// offsets from UTC midnight, so it follows whatever the calendar function says.
-pub fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
-    let next_midnight = day
-        .succ_opt()
-        .unwrap_or(NaiveDate::MAX)
-        .and_time(NaiveTime::MIN)
-        .and_utc();
-    (-3..=3)
-        .map(|hours| {
-            next_midnight - chrono::Duration::hours(hours) - chrono::Duration::microseconds(1)
-        })
-        .filter(|t| day_of(*t) <= day)
-        .max()
-        .unwrap_or(next_midnight - chrono::Duration::microseconds(1))
 }
 
 /// One plan as it stood at a cutoff, with the fields every row repeats.
@@ -131,10 +113,10 @@ mod tests {
     }
 
     #[test]
-    fn a_day_ends_at_swedish_midnight_in_winter_and_in_summer_time() {
-        let winter = end_of_day(d(2026, 3, 25));
+    fn a_scope_sees_up_to_the_end_of_its_swedish_day() {
+        let winter = Scope::new(d(2026, 3, 25)).cutoff();
         assert_eq!(winter.to_rfc3339(), "2026-03-25T22:59:59.999999+00:00");
-        let summer = end_of_day(d(2026, 6, 10));
+        let summer = Scope::new(d(2026, 6, 10)).cutoff();
         assert_eq!(summer.to_rfc3339(), "2026-06-10T21:59:59.999999+00:00");
         for t in [winter, summer] {
             assert_eq!(

@@ -175,14 +175,18 @@ pub(crate) fn fee_reason(lang: Lang, r: &FeeReason) -> String {
         }
         FeeReason::NoOrder => "ingen beställning är registrerad".into(),
         FeeReason::NotSubmitted { due_on } => {
-            format!("planen har inte skickats; den ska skickas senast {due_on}")
+            format!("första planen har inte skickats; den ska skickas senast {due_on}")
         }
         FeeReason::SubmittedLate {
             submitted_on,
             due_on,
             days_late,
-        } => format!("skickad {submitted_on}, {days_late} dagar efter sista dag {due_on}"),
-        FeeReason::AwaitingDecision => "skickad i tid; väntar på handläggarens godkännande".into(),
+        } => format!(
+            "första planen skickad {submitted_on}, {days_late} dagar efter sista dag {due_on}"
+        ),
+        FeeReason::AwaitingDecision => {
+            "första planen skickad i tid; väntar på handläggarens godkännande".into()
+        }
         FeeReason::SupplementOutstanding { due_on } => {
             format!("begärd komplettering har inte kommit in, senast {due_on}")
         }
@@ -191,10 +195,10 @@ pub(crate) fn fee_reason(lang: Lang, r: &FeeReason) -> String {
             provided_on,
         } => format!("kompletteringen kom {provided_on}, efter sista dag {due_on}"),
         FeeReason::Approved { approved_on } => {
-            format!("skickad i tid och godkänd {approved_on}")
+            format!("första planen skickad i tid och godkänd {approved_on}")
         }
         FeeReason::Supplemented { provided_on } => {
-            format!("skickad i tid och kompletterad som begärts {provided_on}")
+            format!("första planen skickad i tid och kompletterad som begärts {provided_on}")
         }
         other => other.to_string(),
     }

@@ -97,8 +97,10 @@
 //!
 //! Deadlines count calendar days between dates. The date of a recorded event is the
 //! Swedish calendar date of its recorded time ([`swedish_date`]: Europe/Stockholm, CET
-//! and CEST); business dates given in commands (`received_on`, `due_on`, …) are taken
-//! as written. "Today" in [`decide`] is the Swedish date of `now`.
+//! and CEST, from the time-zone database); business dates given in commands
+//! (`received_on`, `due_on`, …) are taken as written. "Today" in [`decide`] is the
+//! Swedish date of `now`. "As of a date" means up to [`end_of_swedish_day`], and a time
+//! shown to a person is [`format_local`] (Swedish local time with its offset).
 
 mod calendar;
 mod command;
@@ -114,7 +116,9 @@ mod record;
 mod role;
 mod state;
 
-pub use calendar::swedish_date;
+pub use calendar::{
+    end_of_swedish_day, format_local, start_of_swedish_day, swedish_date, swedish_time,
+};
 pub use command::Command;
 pub use completeness::{Gap, LifeAreaField, ServiceField, completeness};
 pub use content::{

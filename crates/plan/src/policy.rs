@@ -11,6 +11,7 @@
 //! [home_care]
 //! draw_up_days = 14
 //! submit_days_after_order = 15
+//! submit_revision_days = 15
 //! follow_up_every_months = "off"
 //! follow_up_at_date_in_plan = true
 //! ```
@@ -34,8 +35,13 @@ pub struct ActDeadlines {
     pub draw_up_days: Option<u32>,
     /// Days from the order to the first submission to the authority.
     pub submit_days_after_order: Option<u32>,
-    /// Days from each new version to its submission (003: "när klar eller uppdaterad").
+    /// Days from each new version, the first included, to its submission (003: "när
+    /// klar eller uppdaterad").
     pub submit_days_after_version: Option<u32>,
+    /// Days from each revision (version 2 and later) to its submission: a changed plan
+    /// goes to the authority like the first (001, 003). Where
+    /// `submit_days_after_version` also applies, the earlier deadline counts.
+    pub submit_revision_days: Option<u32>,
     /// Months between follow-ups (counted from version 1 or the last follow-up).
     pub follow_up_every_months: Option<u32>,
     /// Whether the follow-up date written in the plan is a deadline (001).
@@ -48,40 +54,56 @@ impl ActDeadlines {
     /// DOMAIN.md's defaults for `act`.
     pub fn default_for(act: ActKind) -> ActDeadlines {
         match act {
-            // 000: begun at move-in (the order's day), sent within four weeks, updated
-            // every six months.
+            // 000: "påbörjas vid inflyttning" (begun at move-in, the order's day) and
+            // "avgiven till myndigheten inom fyra veckor": the routine sets a start, not a
+            // completion deadline, for drawing up. The only completion date it gives is
+            // the sending, four weeks after move-in, and a plan must be drawn up to be
+            // sent; so it is drawn up in time when drawn up by then (issue 10: a plan
+            // drawn up nine days after move-in is not late). Updated every six months.
+            // A revision is sent within the same four weeks (000's only period for
+            // handing a plan to the authority).
             ActKind::ResidentialCare => ActDeadlines {
-                draw_up_days: Some(0),
+                draw_up_days: Some(28),
                 submit_days_after_order: Some(28),
                 submit_days_after_version: None,
+                submit_revision_days: Some(28),
                 follow_up_every_months: Some(6),
                 follow_up_at_date_in_plan: true,
                 review_every_months: None,
             },
             // 001: drawn up within 14 days, sent within 15, followed up at the plan's date.
+            // A plan is also made at "förändringar i tidigare upprättad
+            // genomförandeplan", and the routine gives every plan 15 days to reach the
+            // case officer, so a revision is sent within 15 days of being recorded.
             ActKind::HomeCare => ActDeadlines {
                 draw_up_days: Some(14),
                 submit_days_after_order: Some(15),
                 submit_days_after_version: None,
+                submit_revision_days: Some(15),
                 follow_up_every_months: None,
                 follow_up_at_date_in_plan: true,
                 review_every_months: None,
             },
             // 003: finished within 14 days, sent when finished or updated (the same
             // day), updated at least yearly.
+            // "När en genomförandeplan är klar eller uppdaterad så ska den alltid avges
+            // till myndigheten": a revision too, the same day.
             ActKind::LssDailyActivity => ActDeadlines {
                 draw_up_days: Some(14),
                 submit_days_after_order: None,
                 submit_days_after_version: Some(0),
+                submit_revision_days: Some(0),
                 follow_up_every_months: Some(12),
                 follow_up_at_date_in_plan: true,
                 review_every_months: None,
             },
-            // 004: drawn up within 14 days, a new plan at least yearly.
+            // 004: drawn up within 14 days, a new plan at least yearly. The routine
+            // sends no plan to the authority, the first or a revision.
             ActKind::HousingSupport => ActDeadlines {
                 draw_up_days: Some(14),
                 submit_days_after_order: None,
                 submit_days_after_version: None,
+                submit_revision_days: None,
                 follow_up_every_months: Some(12),
                 follow_up_at_date_in_plan: true,
                 review_every_months: None,
@@ -183,6 +205,7 @@ struct RawAct {
     draw_up_days: Option<Spanned<Setting>>,
     submit_days_after_order: Option<Spanned<Setting>>,
     submit_days_after_version: Option<Spanned<Setting>>,
+    submit_revision_days: Option<Spanned<Setting>>,
     follow_up_every_months: Option<Spanned<Setting>>,
     follow_up_at_date_in_plan: Option<bool>,
     review_every_months: Option<Spanned<Setting>>,
@@ -263,6 +286,11 @@ fn apply_raw(
         "submit_days_after_version",
         &raw.submit_days_after_version,
         &mut d.submit_days_after_version,
+    )?;
+    days(
+        "submit_revision_days",
+        &raw.submit_revision_days,
+        &mut d.submit_revision_days,
     )?;
     let months = |key: &str, s: &Option<Spanned<Setting>>, into: &mut Option<u32>| {
         setting(text, table, key, s, 1, MAX_MONTHS, "months", into)

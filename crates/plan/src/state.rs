@@ -215,7 +215,10 @@ pub struct Overdue {
     pub version: Option<u32>,
 }
 
-/// Whether the new-client fee (ny kund-ersättning) is payable (001).
+/// Whether the new-client fee (ny kund-ersättning) is payable (001). It is about a new
+/// client's first plan: the first version sent, counted from the first order. Later
+/// versions follow the same path to the authority (see [`PlanState::overdue`]) but do
+/// not change the fee.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeeDecision {
     pub payable: bool,
@@ -262,7 +265,7 @@ impl std::fmt::Display for FeeReason {
             }
             FeeReason::NoOrder => f.write_str("no order is recorded"),
             FeeReason::NotSubmitted { due_on } => {
-                write!(f, "the plan is not submitted; it is due by {due_on}")
+                write!(f, "the first plan is not submitted; it is due by {due_on}")
             }
             FeeReason::SubmittedLate {
                 submitted_on,
@@ -270,11 +273,11 @@ impl std::fmt::Display for FeeReason {
                 days_late,
             } => write!(
                 f,
-                "submitted {submitted_on}, {days_late} days after the deadline {due_on}"
+                "the first plan was submitted {submitted_on}, {days_late} days after the deadline {due_on}"
             ),
-            FeeReason::AwaitingDecision => {
-                f.write_str("submitted in time; awaiting the case officer's approval")
-            }
+            FeeReason::AwaitingDecision => f.write_str(
+                "the first plan was submitted in time; awaiting the case officer's approval",
+            ),
             FeeReason::SupplementOutstanding { due_on } => {
                 write!(f, "a supplement is outstanding, due {due_on}")
             }
@@ -286,12 +289,15 @@ impl std::fmt::Display for FeeReason {
                 "the supplement came {provided_on}, after its due date {due_on}"
             ),
             FeeReason::Approved { approved_on } => {
-                write!(f, "submitted in time and approved {approved_on}")
+                write!(
+                    f,
+                    "the first plan was submitted in time and approved {approved_on}"
+                )
             }
             FeeReason::Supplemented { provided_on } => {
                 write!(
                     f,
-                    "submitted in time and supplemented as asked {provided_on}"
+                    "the first plan was submitted in time and supplemented as asked {provided_on}"
                 )
             }
         }
@@ -537,6 +543,33 @@ impl PlanState {
         self.supplements.iter().rev().find(|s| s.provided.is_none())
     }
 
+    /// The day version `number` was sent to the authority, in Sweden: its first
+    /// submission. Delivering a supplement for a version already sent does not send it
+    /// again (001: the plan "inkommit" when it first reached the case officer; the
+    /// supplement completes it); a supplement delivered as a new version sends that
+    /// version. Every report that shows a "sent" date asks this, so that they agree.
+    pub fn sent_on(&self, number: u32) -> Option<NaiveDate> {
+        let v = self.version(number)?;
+        v.submitted.as_ref().map(|s| swedish_date(s.at))
+    }
+
+    /// The first version sent to the authority and the day it was sent: what the
+    /// new-client fee asks of a new client's first plan (001).
+    pub fn first_sent(&self) -> Option<(u32, NaiveDate)> {
+        let first = self
+            .versions
+            .iter()
+            .filter_map(|v| v.submitted.as_ref().map(|s| (s.at, v.number)))
+            .min()?;
+        Some((first.1, self.sent_on(first.1)?))
+    }
+
+    /// The latest version sent to the authority and the day it was sent.
+    pub fn last_sent(&self) -> Option<(u32, NaiveDate)> {
+        let v = self.versions.iter().rev().find(|v| v.submitted.is_some())?;
+        Some((v.number, self.sent_on(v.number)?))
+    }
+
     pub fn reviews(&self) -> &[ReviewRecord] {
         &self.reviews
     }
@@ -662,21 +695,34 @@ impl PlanState {
                 });
             }
         }
-        if let Some(days) = rules.submit_days_after_version {
-            for v in &self.versions {
-                // A later version sent in its place also meets it.
-                let met = self
-                    .submissions
-                    .iter()
-                    .find(|s| s.version >= v.number && s.stamp.at >= v.recorded_at);
-                if met.is_some() || v.superseded_at.is_none() {
-                    dues.push(Due {
-                        kind: DueKind::Submit,
-                        due_on: add_days(v.recorded_on(), days),
-                        met_on: met.map(|s| swedish_date(s.stamp.at)),
-                        version: Some(v.number),
-                    });
-                }
+        for v in &self.versions {
+            // Every version follows the same path to the authority (issue 20): the
+            // first by the order's clock or the version's, a revision by the version's
+            // or the revision's, whichever is earlier.
+            let revision_days = if v.number > 1 {
+                rules.submit_revision_days
+            } else {
+                None
+            };
+            let days = match (rules.submit_days_after_version, revision_days) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let Some(days) = days else { continue };
+            // A later version sent in its place also meets it.
+            let met = self
+                .submissions
+                .iter()
+                .find(|s| s.version >= v.number && s.stamp.at >= v.recorded_at);
+            // A version replaced before it was sent has no deadline of its own: the
+            // version that replaced it carries one.
+            if met.is_some() || v.superseded_at.is_none() {
+                dues.push(Due {
+                    kind: DueKind::Submit,
+                    due_on: add_days(v.recorded_on(), days),
+                    met_on: met.map(|s| swedish_date(s.stamp.at)),
+                    version: Some(v.number),
+                });
             }
         }
         for s in &self.supplements {
@@ -787,10 +833,9 @@ impl PlanState {
         };
         let days = policy.for_act(act).submit_days_after_order.unwrap_or(15);
         let due_on = add_days(order.received_on, days);
-        let Some(first) = self.submissions.first() else {
+        let Some((_, submitted_on)) = self.first_sent() else {
             return no(FeeReason::NotSubmitted { due_on });
         };
-        let submitted_on = swedish_date(first.stamp.at);
         if submitted_on > due_on {
             return no(FeeReason::SubmittedLate {
                 submitted_on,

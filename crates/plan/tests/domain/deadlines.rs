@@ -34,11 +34,11 @@ fn draft_without_near_follow_up(act: ActKind) -> Command {
 fn each_seed_sets_its_own_deadlines_for_the_same_order() {
     // Order (or move-in) on 2026-03-01, nothing else yet.
     let table = [
-        // 000: begun at move-in, sent within four weeks.
+        // 000: begun at move-in, sent within four weeks (so drawn up by then).
         (
             ActKind::ResidentialCare,
             vec![
-                (DueKind::DrawUp, date(2026, 3, 1)),
+                (DueKind::DrawUp, date(2026, 3, 29)),
                 (DueKind::Submit, date(2026, 3, 29)),
             ],
         ),
@@ -104,8 +104,12 @@ fn home_care_plan_submitted_on_day_15_is_in_time_001() {
 #[test]
 fn residential_care_plan_is_begun_at_move_in_and_sent_within_four_weeks_000() {
     let mut h = Harness::ordered(ActKind::ResidentialCare, at(2026, 3, 1));
-    assert!(overdue_kinds(&h, date(2026, 3, 1)).is_empty());
-    assert_eq!(overdue_kinds(&h, date(2026, 3, 2)), [(DueKind::DrawUp, 1)]);
+    assert!(overdue_kinds(&h, date(2026, 3, 29)).is_empty());
+    // Nothing drawn up or sent four weeks after move-in: both are overdue.
+    assert_eq!(
+        overdue_kinds(&h, date(2026, 3, 30)),
+        [(DueKind::DrawUp, 1), (DueKind::Submit, 1)]
+    );
     h.ok(
         &key_worker(),
         at(2026, 3, 1),
@@ -113,6 +117,40 @@ fn residential_care_plan_is_begun_at_move_in_and_sent_within_four_weeks_000() {
     );
     assert!(overdue_kinds(&h, date(2026, 3, 29)).is_empty());
     assert_eq!(overdue_kinds(&h, date(2026, 3, 30)), [(DueKind::Submit, 1)]);
+}
+
+/// Issue 10: seed 000 says the plan is *begun* at move-in ("påbörjas vid inflyttning")
+/// and *sent* within four weeks; it sets no day by which it must be drawn up other than
+/// the sending. A plan drawn up nine days after move-in and sent in time is not late.
+#[test]
+fn residential_care_plan_drawn_up_after_move_in_but_before_the_sending_deadline_is_not_late_000() {
+    let mut h = Harness::ordered(ActKind::ResidentialCare, at(2026, 3, 1));
+    h.ok(
+        &key_worker(),
+        at(2026, 3, 10),
+        draft_without_near_follow_up(ActKind::ResidentialCare),
+    );
+    h.ok(&key_worker(), at(2026, 3, 20), submit(1));
+    let late: Vec<_> = h
+        .state
+        .due_dates(&policy())
+        .iter()
+        .filter_map(|d| d.met_late_by().map(|days| (d.kind, days)))
+        .collect();
+    assert_eq!(late, []);
+    assert!(overdue_kinds(&h, date(2026, 3, 10)).is_empty());
+    // Drawn up after the four weeks it is late, by the days after the sending deadline.
+    let mut h = Harness::ordered(ActKind::ResidentialCare, at(2026, 3, 1));
+    h.ok(
+        &key_worker(),
+        at(2026, 4, 1),
+        draft_without_near_follow_up(ActKind::ResidentialCare),
+    );
+    let drawn = h.state.due_dates(&policy())[0];
+    assert_eq!(
+        (drawn.kind, drawn.met_late_by()),
+        (DueKind::DrawUp, Some(3))
+    );
 }
 
 #[test]
@@ -393,4 +431,67 @@ proptest! {
         let met_late = h.state.due_dates(&policy())[0].met_late_by();
         prop_assert_eq!(met_late, (draft_after > 14).then_some(i64::from(draft_after) - 14));
     }
+}
+
+/// Issue 20: a revision follows the same path as the first version. Seed 001 makes a
+/// plan at every change of an earlier plan and gives each 15 days to reach the case
+/// officer; seed 003 hands every updated plan to the authority.
+#[test]
+fn an_unsent_revision_is_overdue_after_the_revision_deadline_001_003() {
+    let mut h = Harness::ordered(ActKind::HomeCare, at(2026, 3, 1));
+    h.ok(&key_worker(), at(2026, 3, 10), draft(ActKind::HomeCare));
+    h.ok(&key_worker(), at(2026, 3, 11), submit(1));
+    h.ok(&officer(), at(2026, 3, 12), approve(1));
+    h.ok(
+        &key_worker(),
+        at(2026, 6, 1),
+        revise(ActKind::HomeCare, RevisionReason::ChangedNeeds),
+    );
+    // Recorded 1 June: sent by 16 June.
+    assert!(overdue_kinds(&h, date(2026, 6, 16)).is_empty());
+    assert_eq!(overdue_kinds(&h, date(2026, 6, 18)), [(DueKind::Submit, 2)]);
+    let over = h.state.overdue(&policy(), date(2026, 6, 18));
+    assert_eq!(
+        (over[0].version, over[0].due_on),
+        (Some(2), date(2026, 6, 16))
+    );
+    h.ok(&key_worker(), at(2026, 6, 19), submit(2));
+    assert!(overdue_kinds(&h, date(2026, 6, 19)).is_empty());
+    let late: Vec<_> = h
+        .state
+        .due_dates(&policy())
+        .iter()
+        .filter_map(|d| d.met_late_by().map(|days| (d.kind, d.version, days)))
+        .collect();
+    assert_eq!(late, [(DueKind::Submit, Some(2), 3)]);
+    // Version 1 keeps its approval.
+    assert!(h.state.version(1).unwrap().approved.is_some());
+    // With the key off, a revision has no sending deadline.
+    let off = DeadlinePolicy::from_toml("[home_care]\nsubmit_revision_days = \"off\"\n").unwrap();
+    assert!(
+        h.state
+            .due_dates(&off)
+            .iter()
+            .all(|d| d.version != Some(2) || d.kind != DueKind::Submit)
+    );
+}
+
+#[test]
+fn a_revision_replaced_before_it_was_sent_leaves_the_deadline_to_its_successor_001() {
+    let mut h = Harness::ordered(ActKind::HomeCare, at(2026, 3, 1));
+    h.ok(&key_worker(), at(2026, 3, 10), draft(ActKind::HomeCare));
+    h.ok(&key_worker(), at(2026, 3, 11), submit(1));
+    h.ok(
+        &key_worker(),
+        at(2026, 6, 1),
+        revise(ActKind::HomeCare, RevisionReason::ChangedNeeds),
+    );
+    h.ok(
+        &key_worker(),
+        at(2026, 6, 10),
+        revise(ActKind::HomeCare, RevisionReason::ClientWish),
+    );
+    let over = h.state.overdue(&policy(), date(2026, 6, 30));
+    let got: Vec<_> = over.iter().map(|o| (o.kind, o.version, o.due_on)).collect();
+    assert_eq!(got, [(DueKind::Submit, Some(3), date(2026, 6, 25))]);
 }

@@ -55,7 +55,7 @@ fn fee_is_not_paid_when_submitted_on_day_16_even_if_approved_001() {
     );
     assert_eq!(
         f.reason.to_string(),
-        "submitted 2026-03-17, 1 days after the deadline 2026-03-16"
+        "the first plan was submitted 2026-03-17, 1 days after the deadline 2026-03-16"
     );
 }
 

@@ -12,8 +12,8 @@ fn defaults_are_domain_md_table() {
             r.submit_days_after_order,
             r.follow_up_every_months
         ),
-        (Some(0), Some(28), Some(6)),
-        "000"
+        (Some(28), Some(28), Some(6)),
+        "000: begun at move-in, drawn up by the time it is sent"
     );
     let h = p.for_act(ActKind::HomeCare);
     assert_eq!(
@@ -53,6 +53,38 @@ fn defaults_are_domain_md_table() {
             .iter()
             .all(|a| p.for_act(*a).review_every_months.is_none())
     );
+}
+
+#[test]
+fn a_revision_is_sent_like_the_first_plan_by_default_001_003() {
+    let p = DeadlinePolicy::default();
+    let revision = |act| p.for_act(act).submit_revision_days;
+    assert_eq!(
+        revision(ActKind::ResidentialCare),
+        Some(28),
+        "000: four weeks"
+    );
+    assert_eq!(revision(ActKind::HomeCare), Some(15), "001: 15 days");
+    assert_eq!(
+        revision(ActKind::LssDailyActivity),
+        Some(0),
+        "003: when updated"
+    );
+    assert_eq!(revision(ActKind::HousingSupport), None, "004 sends nothing");
+    let own = DeadlinePolicy::from_toml(
+        "[all]\nsubmit_revision_days = 10\n[housing_support]\nsubmit_revision_days = \"off\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        own.for_act(ActKind::HomeCare).submit_revision_days,
+        Some(10)
+    );
+    assert_eq!(
+        own.for_act(ActKind::HousingSupport).submit_revision_days,
+        None
+    );
+    let e = DeadlinePolicy::from_toml("[home_care]\nsubmit_revision_days = 400\n").unwrap_err();
+    assert_eq!(e.field(), Some("home_care.submit_revision_days"), "{e}");
 }
 
 #[test]
