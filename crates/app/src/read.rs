@@ -274,24 +274,14 @@ impl Report {
         }
     }
 
-    /// What it lists, in one line (the domain document's table says the same).
+    /// Exactly what it lists: the domain document's table (docs/DOMAIN.md), from
+    /// [`planledger_audit::REPORTS`].
     pub fn describe(self) -> &'static str {
-        match self {
-            Report::Overdue => {
-                "plans not drawn up, sent, reviewed or followed up in time; late supplements"
-            }
-            Report::Late => {
-                "deadlines that were met, but after their date, with how many days late"
-            }
-            Report::Unsigned => "current versions without the signature their act requires",
-            Report::Unapproved => "plans the authority has not approved, and what they wait for",
-            Report::Incomplete => "current versions lacking required content",
-            Report::Fee => {
-                "which new home-care clients qualify for the new-client fee, and why not"
-            }
-            Report::Overview => "every plan of a unit: status, dates, open findings",
-            Report::InForce => "the version of each plan in force at the end of the as-of day",
-        }
+        planledger_audit::REPORTS
+            .iter()
+            .find(|(name, _)| *name == self.name())
+            .map(|(_, text)| *text)
+            .expect("every report is described in planledger_audit::REPORTS")
     }
 }
 
