@@ -21,7 +21,10 @@ fn content(path: &Path) -> Result<PlanContent> {
     let mut de = serde_json::Deserializer::from_str(&text);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let what = format!("the content file {}", path.display());
-        Error::new(Kind::BadInput, planledger_app::import::describe(&e, &what))
+        Error::new(
+            Kind::BadInput,
+            planledger_app::import::describe(&e, &what, &what),
+        )
     })
 }
 

@@ -3,6 +3,7 @@
 
 mod crash;
 mod e2e;
+mod e2e_app;
 mod e2e_audit;
 mod e2e_integrity;
 mod e2e_postgres;

@@ -33,9 +33,9 @@ use clap::Parser;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{PersistedEventRepository, PersistedEventStore, SerializedEvent};
 use cqrs_es::{Aggregate, CqrsFramework, DomainEvent};
-use planledger_ledger::Envelope;
 use planledger_plan::{Actor, Command, Event, PlanState, SCHEMA_VERSION, decide};
-use planledger_store::{AppendBatch, ExpectedVersion, NewEvent, Store};
+use planledger_app::batch_of;
+use planledger_store::{AppendBatch, Store};
 use planledger_store_postgres::PostgresStore;
 use planledger_store_postgres::testing::TestServer;
 use planledger_synth::Organisation;
@@ -152,25 +152,8 @@ struct Step {
 
 impl Step {
     fn ours(&self) -> AppendBatch {
-        AppendBatch {
-            stream_id: self.plan.clone(),
-            expected: match self.version {
-                0 => ExpectedVersion::NoStream,
-                v => ExpectedVersion::Exact(v),
-            },
-            actor: (&self.actor).into(),
-            recorded_at_micros: self.at.timestamp_micros(),
-            events: self
-                .events
-                .iter()
-                .map(|e| NewEvent {
-                    event_type: e.event_type().to_owned(),
-                    schema_version: SCHEMA_VERSION,
-                    envelope: Envelope::plaintext(),
-                    payload: e.encode(),
-                })
-                .collect(),
-        }
+        // The application's one mapping from events to a batch, as the CLI appends.
+        batch_of(self.command.plan(), self.version, &self.actor, self.at, &self.events)
     }
 
     fn peer(&self) -> anyhow::Result<Vec<SerializedEvent>> {

@@ -14,19 +14,26 @@ use crate::recorder::Recorder;
 /// with the fields expected there) and never repeats a value of the line.
 pub fn parse_line(text: &str) -> Result<ImportLine, String> {
     let mut de = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| describe(&e, "the line"))
+    serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| describe(&e, "the line", "invalid command"))
 }
 
-/// A JSON error as a message that names the field at fault and quotes no value.
-pub fn describe(e: &serde_path_to_error::Error<serde_json::Error>, what: &str) -> String {
+/// A JSON error as a message that names the field at fault and quotes no value: `what`
+/// names the text read (`the line`, `the content file F`), `label` starts a message about
+/// its fields.
+pub fn describe(
+    e: &serde_path_to_error::Error<serde_json::Error>,
+    what: &str,
+    label: &str,
+) -> String {
     let inner = redact(&e.inner().to_string());
     let path = e.path().to_string();
     if e.inner().is_syntax() || e.inner().is_eof() {
         format!("{what} is not valid JSON: {inner}")
     } else if path == "." || path.is_empty() {
-        format!("invalid command: {inner}")
+        format!("{label}: {inner}")
     } else {
-        format!("invalid command: `{path}`: {inner}")
+        format!("{label}: `{path}`: {inner}")
     }
 }
 

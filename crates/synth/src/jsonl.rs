@@ -5,25 +5,18 @@
 use std::io::{BufWriter, Write};
 
 use chrono::{DateTime, Utc};
-use planledger_plan::{Actor, Command};
-use serde::Serialize;
+use planledger_plan::{Actor, Command, ImportLine};
 
 use crate::config::{ConfigError, Organisation};
 
-/// One line of the import format:
+/// One command as a line of the import format, [`ImportLine`] (the type the CLI reads):
 /// `{"actor":{"user":"u-1","role":"key_worker"},"at":"2026-03-02T09:00:00Z","command":"sign",…}`.
-#[derive(Debug, Clone, Serialize)]
-pub struct JsonLine<'a> {
-    pub actor: &'a Actor,
-    pub at: DateTime<Utc>,
-    #[serde(flatten)]
-    pub command: &'a Command,
-}
-
-impl JsonLine<'_> {
-    /// The line as JSON, without the newline.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("plain data serializes")
+pub fn import_line(at: DateTime<Utc>, actor: Actor, command: Command) -> ImportLine {
+    ImportLine {
+        actor,
+        at: Some(at),
+        expect_version: None,
+        command,
     }
 }
 
@@ -49,15 +42,8 @@ pub fn write_json_lines<W: Write>(org: &Organisation, out: W) -> Result<u64, Wri
     for (at, actor, command) in org.commands()? {
         line += 1;
         let io = |source| WriteError::Io { line, source };
-        serde_json::to_writer(
-            &mut out,
-            &JsonLine {
-                actor: &actor,
-                at,
-                command: &command,
-            },
-        )
-        .map_err(|e| io(std::io::Error::from(e)))?;
+        serde_json::to_writer(&mut out, &import_line(at, actor, command))
+            .map_err(|e| io(std::io::Error::from(e)))?;
         out.write_all(b"\n").map_err(io)?;
     }
     out.flush()

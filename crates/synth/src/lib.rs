@@ -42,12 +42,12 @@
 //! ("Testperson 0042"). About 40 commands per client and year.
 //!
 //! ```
-//! use planledger_synth::{JsonLine, Organisation};
+//! use planledger_synth::{Organisation, import_line};
 //!
 //! let org = Organisation { seed: 7, clients: 20, months: 3, ..Organisation::default() };
 //! let mut lines = 0;
 //! for (at, actor, command) in org.commands().unwrap() {
-//!     let line = JsonLine { actor: &actor, at, command: &command }.to_json();
+//!     let line = serde_json::to_string(&import_line(at, actor, command)).unwrap();
 //!     assert!(line.starts_with(r#"{"actor":{"user":""#));
 //!     lines += 1;
 //! }
@@ -66,4 +66,4 @@ pub use config::{
     ConfigError, MAX_CLIENTS, MAX_MONTHS, MAX_UNITS_PER_ACT, Organisation, Unit, UnitCounts,
 };
 pub use generate::{Commands, plan_id};
-pub use jsonl::{JsonLine, WriteError, write_json_lines};
+pub use jsonl::{WriteError, import_line, write_json_lines};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use planledger_plan::{Actor, Command, DeadlinePolicy, Gap, PlanId, PlanState, decide};
-use planledger_synth::{JsonLine, Organisation, write_json_lines};
+use planledger_synth::{Organisation, import_line, write_json_lines};
 
 /// Folds every command through `decide` and `PlanState::apply`, per plan; panics at
 /// the first rejection with the command's name and the rule (no personal data).
@@ -162,12 +162,7 @@ fn a_clients_plan_does_not_depend_on_how_many_clients_are_generated() {
             .unwrap()
             .filter(|(_, _, c)| c.plan().as_str() == "plan-000001")
             .map(|(at, actor, command)| {
-                JsonLine {
-                    actor: &actor,
-                    at,
-                    command: &command,
-                }
-                .to_json()
+                serde_json::to_string(&import_line(at, actor, command)).unwrap()
             })
             .collect::<Vec<_>>()
     };

@@ -15,11 +15,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
-use planledger_ledger::{Entry, Envelope, Hash, seal};
-use planledger_plan::{Actor, Command, PlanId, PlanState, SCHEMA_VERSION, decide};
-use planledger_store::{AppendBatch, ExpectedVersion, NewEvent, Store};
+use planledger_app::batch_of;
+use planledger_ledger::{Entry, Hash, seal};
+use planledger_plan::{Actor, Command, Event, PlanId, PlanState, decide};
+use planledger_store::{AppendBatch, Store};
 use planledger_store_redb::RedbStore;
-use planledger_synth::{JsonLine, Organisation};
+use planledger_synth::{Organisation, import_line};
 
 /// Records sealed and written per `append_sealed` call (one redb commit each).
 const WRITE_CHUNK: usize = 16_384;
@@ -86,21 +87,32 @@ fn decide_one(
     actor: &Actor,
     at: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Entry>> {
+    let (read, events) = decide_events(states, command, actor, at)?;
     let plan = command.plan();
-    let state = states.entry(plan.clone()).or_default();
+    Ok(events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| e.to_entry(plan, read + 1 + i as u64, at, actor))
+        .collect())
+}
+
+/// Decides `command` against the plan's state in `states` and applies the events to it;
+/// returns the plan's stream version it was decided at, and the events.
+fn decide_events(
+    states: &mut HashMap<PlanId, PlanState>,
+    command: &Command,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> anyhow::Result<(u64, Vec<Event>)> {
+    let state = states.entry(command.plan().clone()).or_default();
+    let read = state.stream_version();
     let events = decide(state, command, actor, at).map_err(|r| {
         anyhow::anyhow!("the generator gave a command decide rejects ({})", r.rule())
     })?;
-    let first = state.stream_version() + 1;
-    let entries = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| e.to_entry(plan, first + i as u64, at, actor))
-        .collect();
     for e in &events {
         state.apply(e, at, actor);
     }
-    Ok(entries)
+    Ok((read, events))
 }
 
 /// The cached ledger of `org`'s first `limit` records (all of them if `None`), built if
@@ -211,35 +223,12 @@ pub fn import_set(org: &Organisation, commands: u64) -> anyhow::Result<ImportSet
         records: 0,
     };
     for (at, actor, command) in org.commands()?.take(commands as usize) {
-        set.lines.push(
-            JsonLine {
-                actor: &actor,
-                at,
-                command: &command,
-            }
-            .to_json(),
-        );
-        let current = states.get(command.plan()).map_or(0, |s| s.stream_version());
-        let entries = decide_one(&mut states, &command, &actor, at)?;
-        set.records += entries.len() as u64;
-        set.batches.push(AppendBatch {
-            stream_id: command.plan().as_str().to_owned(),
-            expected: match current {
-                0 => ExpectedVersion::NoStream,
-                v => ExpectedVersion::Exact(v),
-            },
-            actor: (&actor).into(),
-            recorded_at_micros: at.timestamp_micros(),
-            events: entries
-                .into_iter()
-                .map(|e| NewEvent {
-                    event_type: e.event_type,
-                    schema_version: SCHEMA_VERSION,
-                    envelope: Envelope::plaintext(),
-                    payload: e.payload,
-                })
-                .collect(),
-        });
+        let (read, events) = decide_events(&mut states, &command, &actor, at)?;
+        set.records += events.len() as u64;
+        set.batches
+            .push(batch_of(command.plan(), read, &actor, at, &events));
+        set.lines
+            .push(serde_json::to_string(&import_line(at, actor, command))?);
     }
     if (set.lines.len() as u64) < commands {
         bail!(

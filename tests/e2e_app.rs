@@ -1,0 +1,275 @@
+//! The application layer through the CLI: one calendar for every as-of, strict import
+//! lines, masked personnummer in `show`, typed flags that never repeat a value, and report
+//! help that says what the domain document says.
+
+use serde_json::{Value, json};
+
+use crate::e2e::{home_care_content, order_home_care_at};
+use crate::util::TestLedger;
+
+/// Orders plan-0001 and draws up version 1 on `day` at 09:00 UTC, then revises it to
+/// version 2 at `revised_at` (UTC).
+fn revised_at(day: &str, revised_at: &str) -> TestLedger {
+    let t = TestLedger::new();
+    order_home_care_at(&t, &format!("{day}T08:00:00Z"));
+    let v1 = t.write("v1.json", &home_care_content(&["Dusch"]));
+    let v2 = t.write("v2.json", &home_care_content(&["Dusch", "Inköp"]));
+    let who = ["--as", "kim", "--role", "key_worker", "--plan", "plan-0001"];
+    let mut draft = vec!["draft", "--content", v1.to_str().unwrap()];
+    draft.extend(who);
+    t.ok_at(&format!("{day}T09:00:00Z"), &draft);
+    let mut revise = vec![
+        "revise",
+        "--reason",
+        "changed_needs",
+        "--content",
+        v2.to_str().unwrap(),
+    ];
+    revise.extend(who);
+    t.ok_at(revised_at, &revise);
+    t
+}
+
+/// The version `show --as-of` and `audit in-force --as-of` give for `day`.
+fn in_force_on(t: &TestLedger, day: &str) -> (u64, u64) {
+    let shown: Value =
+        serde_json::from_str(&t.ok(&["show", "plan-0001", "--as-of", day, "--format", "json"]))
+            .unwrap();
+    let rows: Value = serde_json::from_str(&t.ok(&[
+        "audit",
+        "in-force",
+        "--plan",
+        "plan-0001",
+        "--as-of",
+        day,
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    (
+        shown["version"].as_u64().unwrap(),
+        rows[0]["version"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn show_and_audit_in_force_agree_on_the_swedish_day_of_a_revision_at_2330_utc() {
+    // Winter: 23:30 UTC on 2 March is 00:30 on 3 March in Sweden (UTC+1).
+    let t = revised_at("2026-03-02", "2026-03-02T23:30:00Z");
+    assert_eq!(in_force_on(&t, "2026-03-02"), (1, 1));
+    assert_eq!(in_force_on(&t, "2026-03-03"), (2, 2));
+    // Summer: 23:30 UTC on 2 July is 01:30 on 3 July (UTC+2); 21:30 UTC is still 2 July.
+    let t = revised_at("2026-07-02", "2026-07-02T23:30:00Z");
+    assert_eq!(in_force_on(&t, "2026-07-02"), (1, 1));
+    assert_eq!(in_force_on(&t, "2026-07-03"), (2, 2));
+    let t = revised_at("2026-07-02", "2026-07-02T21:30:00Z");
+    assert_eq!(in_force_on(&t, "2026-07-02"), (2, 2));
+}
+
+#[test]
+fn an_import_line_with_an_unknown_field_is_rejected_by_name_and_writes_nothing() {
+    let t = TestLedger::new();
+    order_home_care_at(&t, "2026-03-02T08:00:00Z");
+    let content: Value = serde_json::from_str(&home_care_content(&["Dusch"])).unwrap();
+    let draft = json!({"actor": {"user": "kim", "role": "key_worker"}, "at": "2026-03-10T09:00:00Z",
+                       "command": "draft", "plan": "plan-0001", "content": content});
+    let misspelt = |edit: &dyn Fn(&mut Value)| {
+        let mut line = draft.clone();
+        edit(&mut line);
+        line.to_string()
+    };
+    let cases = [
+        (
+            "expect_versoin",
+            misspelt(&|l| l["expect_versoin"] = json!(1)),
+        ),
+        (
+            "unit",
+            misspelt(&|l| l["actor"]["unit"] = json!("hemtjanst-norr")),
+        ),
+        ("folow_up", {
+            let line = json!({"actor": {"user": "kim", "role": "key_worker"}, "command": "record_follow_up",
+                              "plan": "plan-0001", "version": 1, "findings": "Bra", "folow_up": "2026-09-01"});
+            line.to_string()
+        }),
+        (
+            "onn",
+            misspelt(&|l| l["content"]["follow_up"]["onn"] = json!("2026-09-10")),
+        ),
+        (
+            "goals",
+            misspelt(&|l| l["content"]["services"][0]["goals"] = json!("Ren")),
+        ),
+    ];
+    let before = t.head();
+    for (field, line) in cases {
+        let file = t.write("bad.jsonl", &format!("{line}\n"));
+        let stderr = t.fails_at(
+            "2026-03-10T10:00:00Z",
+            &["import", file.to_str().unwrap()],
+            2,
+        );
+        assert!(
+            stderr.contains("line 1: invalid command: ")
+                && stderr.contains(&format!("unknown field `{field}`")),
+            "{field}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("3234"),
+            "{field}: no personnummer: {stderr}"
+        );
+        assert_eq!(t.head(), before, "{field}: nothing written");
+        std::fs::remove_file(&file).unwrap();
+    }
+    // The same line without the misspelling is recorded.
+    let file = t.write("good.jsonl", &format!("{draft}\n"));
+    t.ok_at("2026-03-10T10:00:00Z", &["import", file.to_str().unwrap()]);
+    assert_ne!(t.head(), before);
+}
+
+#[test]
+fn a_content_file_with_an_unknown_field_is_refused_naming_it() {
+    let t = TestLedger::new();
+    order_home_care_at(&t, "2026-03-02T08:00:00Z");
+    let mut content: Value = serde_json::from_str(&home_care_content(&["Dusch"])).unwrap();
+    content["participation"]["client_took_prt"] = json!(true);
+    let file = t.write("v1.json", &content.to_string());
+    let before = t.head();
+    let stderr = t.fails_at(
+        "2026-03-10T09:00:00Z",
+        &[
+            "draft",
+            "--as",
+            "kim",
+            "--role",
+            "key_worker",
+            "--plan",
+            "plan-0001",
+            "--content",
+            file.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(
+        stderr
+            .contains("v1.json: `participation.client_took_prt`: unknown field `client_took_prt`"),
+        "{stderr}"
+    );
+    assert_eq!(t.head(), before);
+}
+
+#[test]
+fn show_masks_personnummer_unless_asked_and_takes_format_and_lang() {
+    let t = revised_at("2026-03-02", "2026-03-05T09:00:00Z");
+    let table = t.ok(&["show", "plan-0001", "--lang", "en"]);
+    assert!(
+        table.contains("19640823-****") && !table.contains("3234"),
+        "{table}"
+    );
+    let swedish = t.ok(&["show", "plan-0001"]);
+    assert!(
+        swedish.starts_with("plan plan-0001 version 2 av 2, upprättad 2026-03-05"),
+        "{swedish}"
+    );
+    let json: Value =
+        serde_json::from_str(&t.ok(&["show", "plan-0001", "--format", "json"])).unwrap();
+    assert_eq!(json["content"]["client"]["personnummer"], "19640823-****");
+    assert_eq!(json["version"], 2);
+    let csv = t.ok(&[
+        "show",
+        "plan-0001",
+        "--format",
+        "csv",
+        "--lang",
+        "en",
+        "--version",
+        "1",
+    ]);
+    assert!(
+        csv.starts_with("field,value\nplan,plan-0001\nversion,1\n"),
+        "{csv}"
+    );
+    assert!(!csv.contains("3234"), "{csv}");
+    let full = t.ok(&["show", "plan-0001", "--show-personnummer"]);
+    assert!(full.contains("196408233234"), "{full}");
+}
+
+#[test]
+fn a_bad_flag_value_is_refused_with_the_rule_and_without_the_value() {
+    let t = TestLedger::new();
+    let before = t.head();
+    for (flag, value) in [
+        ("--client", "196408233235"),
+        ("--act", "Testperson Ett"),
+        ("--received-on", "19640823-3234"),
+    ] {
+        let mut args = vec![
+            "order",
+            "--as",
+            "h7",
+            "--role",
+            "case_officer",
+            "--plan",
+            "plan-0001",
+            "--order",
+            "best-88",
+            "--unit",
+            "hemtjanst-norr",
+            "--act",
+            "home_care",
+            "--client",
+            "196408233234",
+            "--received-on",
+            "2026-03-02",
+        ];
+        let i = args.iter().position(|a| *a == flag).unwrap();
+        args[i + 1] = value;
+        let stderr = t.fails_at("2026-03-02T09:00:00Z", &args, 2);
+        assert!(
+            stderr.contains(&format!("invalid value for {flag}")),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains(value) && !stderr.contains("3234") && !stderr.contains("Testperson"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(t.head(), before);
+}
+
+#[test]
+fn audit_help_says_what_each_report_lists_as_the_domain_document_does() {
+    let help = TestLedger::new().ok(&["audit", "--help"]);
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let help = words(&help);
+    let domain = words(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/DOMAIN.md")).unwrap(),
+    );
+    for (name, text) in planledger_audit::REPORTS
+        .iter()
+        .filter(|(n, _)| *n != "history")
+    {
+        assert!(
+            help.contains(&words(text)),
+            "`audit --help` lacks {name}: {text}"
+        );
+        assert!(
+            domain.contains(&format!("| `{name}` | {} |", words(text))),
+            "docs/DOMAIN.md lacks {name}"
+        );
+    }
+}
+
+#[test]
+fn the_schema_command_prints_the_shipped_schemas() {
+    let t = TestLedger::new();
+    for which in ["import-line", "plan-content"] {
+        let printed = t.ok(&["schema", which]);
+        let shipped = std::fs::read_to_string(format!(
+            "{}/schema/{which}.schema.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        assert_eq!(printed, shipped, "{which}");
+    }
+}
