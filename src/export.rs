@@ -1,37 +1,9 @@
-//! `keygen`, `checkpoint` and `export`: the signed tree heads kept elsewhere, and the
-//! evidence bundles proven against them.
-
-use std::path::Path;
+//! `export`: one client's evidence bundle, proven against a signed checkpoint.
 
 use planledger_app::{Result, evidence, keys, witness};
 
 use crate::Context;
 use crate::flags::ExportArgs;
-
-pub fn keygen(name: &str, out: &Path) -> Result<()> {
-    let signer = keys::keygen(name, out)?;
-    eprintln!(
-        "wrote the secret key to {} (mode 0600); keep it away from the ledger's machine. \
-         The verifier key, to publish and give to inspectors:",
-        out.display()
-    );
-    println!("{}", signer.verifier().to_text());
-    Ok(())
-}
-
-pub fn checkpoint(ctx: &Context, key: &Path, dir: &Path, origin: Option<&str>) -> Result<()> {
-    let signer = keys::load_signer(key)?;
-    let signed = witness::sign_head(ctx.open()?.as_ref(), &signer, origin, ctx.now)?;
-    let file = witness::write(dir, &signed)?;
-    let cp = &signed.checkpoint;
-    println!(
-        "checkpoint of {} records, root {}, written to {}",
-        cp.size,
-        cp.root,
-        file.display()
-    );
-    Ok(())
-}
 
 pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
     let store = ctx.open()?;

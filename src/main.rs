@@ -3,11 +3,14 @@
 //! documented in `--help` and the README (`exit`). One file per command family.
 
 mod audit;
+mod checkpoint;
+mod demo;
 mod exit;
 mod export;
 mod flags;
 mod import;
 mod record;
+mod show;
 mod verify;
 
 use std::io::Write;
@@ -46,17 +49,7 @@ impl Context {
 
     /// The deadline policy: the file given, or the documented defaults.
     pub fn policy(&self) -> Result<DeadlinePolicy> {
-        let Some(path) = &self.policy else {
-            return Ok(DeadlinePolicy::default());
-        };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(format!("cannot read the policy file {}", path.display()), e))?;
-        DeadlinePolicy::from_toml(&text).map_err(|e| {
-            Error::new(
-                Kind::BadInput,
-                format!("the policy file {} is invalid: {e}", path.display()),
-            )
-        })
+        planledger_app::load_policy(self.policy.as_deref())
     }
 }
 
@@ -118,31 +111,28 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Cmd::Show(a) => audit::show(&ctx, a),
+        Cmd::Show(a) => show::show(&ctx, a),
         Cmd::History(a) => audit::history(&ctx, a),
         Cmd::Audit(a) => audit::audit(&ctx, a),
         Cmd::Demo {
             clients,
             seed,
             months,
-        } => audit::demo(&ctx, clients, seed, months),
+        } => demo::demo(&ctx, clients, seed, months),
         Cmd::Verify(a) => verify::verify(&ctx, a),
-        Cmd::Keygen { name, out } => export::keygen(&name, &out),
+        Cmd::Keygen { name, out } => checkpoint::keygen(&name, &out),
         Cmd::Checkpoint {
             key,
             witness,
             origin,
-        } => export::checkpoint(&ctx, &key, &witness, origin.as_deref()),
+        } => checkpoint::checkpoint(&ctx, &key, &witness, origin.as_deref()),
         Cmd::Export(a) => export::export(&ctx, a),
         Cmd::Copy { from, to } => {
-            let name = &cli.ledger_name;
-            let from = Location::parse(&from, name).open()?;
-            let to = Location::parse(&to, name);
-            let head = planledger_store::copy_ledger(from.as_ref(), to.open_or_create()?.as_ref(), &mut |_, _| {})
-                .map_err(|e| {
-                    let why = format!("the copy failed ({e}); the target may hold part of it: delete it and copy again");
-                    Error::new(Error::from(e).kind(), why)
-                })?;
+            let (from, to) = (
+                Location::parse(&from, &cli.ledger_name),
+                Location::parse(&to, &cli.ledger_name),
+            );
+            let head = from.copy_to(&to)?;
             println!(
                 "copied {} records to {}; root {}",
                 head.size,
@@ -164,12 +154,8 @@ fn run(cli: Cli) -> Result<()> {
                     ));
                 }
             };
-            let applied = planledger_store_postgres::migrate(&url)
-                .map_err(|e| Error::new(Kind::Storage, format!("migration failed: {e}")))?;
-            println!(
-                "database schema is current ({} migrations applied now)",
-                applied.len()
-            );
+            let applied = planledger_app::migrate(&url)?;
+            println!("database schema is current ({applied} migrations applied now)");
             Ok(())
         }
         command => record::run(&ctx, command),

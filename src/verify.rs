@@ -1,9 +1,7 @@
 //! `verify`: the whole ledger, against the checkpoints a witness holds, or only what came
 //! after the latest one; a JSON report for a nightly job.
 
-use planledger_app::verify::Outcome;
 use planledger_app::{Error, Kind, Result, keys, witness};
-use serde_json::json;
 
 use crate::Context;
 use crate::flags::VerifyArgs;
@@ -32,7 +30,7 @@ pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
     bar.finish_and_clear();
     let outcome = outcome?;
     if a.json {
-        println!("{}", report_json(&outcome));
+        println!("{}", outcome.to_json());
     } else if let (Some(r), true) = (&outcome.report, outcome.ok()) {
         println!(
             "OK: {} (from position {}; {} checkpoints matched)",
@@ -52,18 +50,4 @@ pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
             ),
         )),
     }
-}
-
-fn report_json(o: &Outcome) -> serde_json::Value {
-    let r = o.report.as_ref();
-    json!({
-        "ok": o.ok(),
-        "from": o.from,
-        "records": r.map(|r| r.records),
-        "bytes": r.map(|r| r.bytes),
-        "last_hash": r.map(|r| r.last_hash.to_hex()),
-        "root": r.map(|r| r.root.to_hex()),
-        "checkpoints": o.checkpoints,
-        "violation": o.violation.as_ref().map(|v| json!({"position": v.position, "what": v.kind.to_string()})),
-    })
 }

@@ -4,13 +4,15 @@
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use planledger_plan::{Actor, Command};
+use chrono::{DateTime, NaiveDate, Utc};
+use planledger_audit::{Format, Lang, Scope};
+use planledger_plan::{ActKind, Actor, Command, swedish_date};
 use planledger_store::{Store, VerifyReport, verify_store};
 use planledger_synth::Organisation;
 
 use crate::error::{Error, Kind, Result};
 use crate::location::Location;
+use crate::read::{Output, Report, write_report};
 use crate::recorder::Recorder;
 
 /// Concurrent writers. Each append is durable (one fsync) before it returns; the store
@@ -99,4 +101,55 @@ pub fn run(loc: &Location, org: &Organisation, on_recorded: &(dyn Fn() + Sync)) 
         verified_in: started.elapsed(),
         report,
     })
+}
+
+/// Writes what the demo's ledger holds as of the last day of `org`'s period: the counts of
+/// every report, then the overview of a home-care unit (seed 001's act, the README's
+/// example) or the first unit. Returns that day.
+pub fn report(
+    store: &dyn Store,
+    org: &Organisation,
+    out: &mut dyn std::io::Write,
+) -> Result<NaiveDate> {
+    use planledger_audit as a;
+    let projection = crate::read::projection(store)?;
+    let last_day = swedish_date(org.end_at())
+        .pred_opt()
+        .ok_or_else(|| Error::new(Kind::BadInput, "the period has no last day"))?;
+    let (policy, scope) = (&org.policy, Scope::new(last_day));
+    let written = |e| Error::io("cannot write the output", e);
+    writeln!(
+        out,
+        "as of {last_day}: {} plans; {} deadlines overdue, {} met late; {} unsigned, {} unapproved, {} incomplete",
+        projection.plan_count(),
+        a::overdue(&projection, policy, &scope).len(),
+        a::late(&projection, policy, &scope).len(),
+        a::unsigned(&projection, &scope).len(),
+        a::unapproved(&projection, &scope).len(),
+        a::incomplete(&projection, &scope).len(),
+    )
+    .map_err(written)?;
+    let units = org.units();
+    if let Some(unit) = units
+        .iter()
+        .find(|u| u.act == ActKind::HomeCare)
+        .or(units.first())
+    {
+        writeln!(out, "\nunit overview: {} ({})\n", unit.name, unit.id).map_err(written)?;
+        let output = Output {
+            format: Format::Table,
+            lang: Lang::En,
+        };
+        let scope = scope.unit(unit.id.clone());
+        write_report(
+            &projection,
+            Report::Overview,
+            policy,
+            &scope,
+            None,
+            output,
+            out,
+        )?;
+    }
+    Ok(last_day)
 }

@@ -5,7 +5,7 @@
 use std::io::BufRead;
 
 use chrono::{DateTime, Utc};
-use planledger_plan::ImportLine;
+use planledger_plan::{ImportLine, PlanContent};
 
 use crate::error::{Error, Kind, Result};
 use crate::recorder::Recorder;
@@ -16,6 +16,17 @@ pub fn parse_line(text: &str) -> Result<ImportLine, String> {
     let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de)
         .map_err(|e| describe(&e, "the line", "invalid command"))
+}
+
+/// A plan's content from a JSON file (a command's `--content`), read as strictly as an
+/// import line.
+pub fn read_content(path: &std::path::Path) -> Result<PlanContent> {
+    let what = format!("the content file {}", path.display());
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io(format!("cannot read {what}"), e))?;
+    let mut de = serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| Error::new(Kind::BadInput, describe(&e, &what, &what)))
 }
 
 /// A JSON error as a message that names the field at fault and quotes no value: `what`

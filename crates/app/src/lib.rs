@@ -31,6 +31,7 @@
 mod error;
 mod files;
 mod location;
+mod policy;
 mod recorder;
 
 pub mod demo;
@@ -47,6 +48,7 @@ pub mod testkit;
 
 pub use error::{Error, Kind, Result};
 pub use import::import;
-pub use location::Location;
+pub use location::{Location, migrate};
+pub use policy::load_policy;
 pub use recorder::{Recorded, Recorder, batch_of, load_plan};
 pub use verify::verify;

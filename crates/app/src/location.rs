@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use planledger_store::Store;
+use planledger_store::{Head, Store};
 use planledger_store_postgres::PostgresStore;
 use planledger_store_redb::RedbStore;
 
@@ -122,4 +122,27 @@ impl Location {
             _ => self.open(),
         }
     }
+}
+
+impl Location {
+    /// Copies this whole ledger into the empty ledger at `to` (created if missing): the
+    /// records keep their bytes, so every checkpoint signed before stays valid.
+    pub fn copy_to(&self, to: &Location) -> Result<Head> {
+        let from = self.open()?;
+        let target = to.open_or_create()?;
+        planledger_store::copy_ledger(from.as_ref(), target.as_ref(), &mut |_, _| {}).map_err(|e| {
+            let why = format!(
+                "the copy failed ({e}); the target may hold part of it: delete it and copy again"
+            );
+            Error::new(Error::from(e).kind(), why)
+        })
+    }
+}
+
+/// Brings the PostgreSQL database at `url` to this build's schema (idempotent; as the
+/// database owner). Returns how many migrations it applied now.
+pub fn migrate(url: &str) -> Result<usize> {
+    planledger_store_postgres::migrate(url)
+        .map(|applied| applied.len())
+        .map_err(|e| Error::new(Kind::Storage, format!("migration failed: {e}")))
 }

@@ -22,6 +22,23 @@ impl Outcome {
     pub fn ok(&self) -> bool {
         self.violation.is_none()
     }
+
+    /// The report for a nightly job: `ok`, `from`, `records`, `bytes`, `last_hash`,
+    /// `root`, `checkpoints`, `violation: {position, what}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let r = self.report.as_ref();
+        serde_json::json!({
+            "ok": self.ok(),
+            "from": self.from,
+            "records": r.map(|r| r.records),
+            "bytes": r.map(|r| r.bytes),
+            "last_hash": r.map(|r| r.last_hash.to_hex()),
+            "root": r.map(|r| r.root.to_hex()),
+            "checkpoints": self.checkpoints,
+            "violation": self.violation.as_ref().map(|v| serde_json::json!({
+                "position": v.position, "what": v.kind.to_string()})),
+        })
+    }
 }
 
 /// Verifies `store` (the result of opening it: a store that refused to open because its
