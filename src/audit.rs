@@ -47,8 +47,8 @@ pub fn audit(ctx: &Context, a: AuditArgs) -> Result<()> {
     let subject = subject(a.plan, a.client);
     let policy = ctx.policy()?;
     let store = ctx.open()?;
-    read::audit(
-        store.as_ref(),
+    read::write_report(
+        &read::projection(store.as_ref())?,
         a.report,
         &policy,
         &scope,

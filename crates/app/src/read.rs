@@ -343,24 +343,3 @@ pub fn write_report(
         Report::InForce => write_rows(&a::in_force(p, scope, subject)?, output, out),
     }
 }
-
-/// `audit REPORT`: opens the projection and writes the report.
-pub fn audit(
-    store: &dyn Store,
-    report: Report,
-    policy: &DeadlinePolicy,
-    scope: &Scope,
-    subject: Option<&Subject>,
-    output: Output,
-    out: &mut dyn Write,
-) -> Result<()> {
-    write_report(
-        &projection(store)?,
-        report,
-        policy,
-        scope,
-        subject,
-        output,
-        out,
-    )
-}

@@ -115,21 +115,13 @@ fn rewritten_at_8(records: &[Record]) -> planledger_store::MemoryStore {
     let events =
         planledger_plan::decide(&PlanState::new(), &command, &officer(), at(2026, 4, 1)).unwrap();
     rewritten
-        .append(AppendBatch {
-            stream_id: "plan-x".into(),
-            expected: ExpectedVersion::NoStream,
-            actor: (&officer()).into(),
-            recorded_at_micros: at(2026, 4, 1).timestamp_micros(),
-            events: events
-                .iter()
-                .map(|e| NewEvent {
-                    event_type: e.event_type().into(),
-                    schema_version: planledger_plan::SCHEMA_VERSION,
-                    envelope: Envelope::plaintext(),
-                    payload: e.encode(),
-                })
-                .collect(),
-        })
+        .append(planledger_app::batch_of(
+            command.plan(),
+            0,
+            &officer(),
+            at(2026, 4, 1),
+            &events,
+        ))
         .unwrap();
     rewritten
 }
