@@ -125,7 +125,7 @@ pub fn report(
         a::overdue(&projection, policy, &scope).len(),
         a::late(&projection, policy, &scope).len(),
         a::unsigned(&projection, &scope).len(),
-        a::unapproved(&projection, &scope).len(),
+        a::unapproved(&projection, policy, &scope).len(),
         a::incomplete(&projection, &scope).len(),
     )
     .map_err(written)?;

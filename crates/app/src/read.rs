@@ -336,7 +336,7 @@ pub fn write_report(
         Report::Overdue => write_rows(&a::overdue(p, policy, scope), output, out),
         Report::Late => write_rows(&a::late(p, policy, scope), output, out),
         Report::Unsigned => write_rows(&a::unsigned(p, scope), output, out),
-        Report::Unapproved => write_rows(&a::unapproved(p, scope), output, out),
+        Report::Unapproved => write_rows(&a::unapproved(p, policy, scope), output, out),
         Report::Incomplete => write_rows(&a::incomplete(p, scope), output, out),
         Report::Fee => write_rows(&a::new_client_fee(p, policy, scope), output, out),
         Report::Overview => write_rows(&a::overview(p, policy, scope), output, out),

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use planledger_plan::{
-    ActKind, AuthorityState, Gap, PlanId, PlanState, SignatureRequirement, UnitId,
+    ActKind, AuthorityState, DeadlinePolicy, Gap, PlanId, PlanState, SignatureRequirement, UnitId,
 };
 use planledger_projection::Projection;
 use serde::Serialize;
@@ -134,8 +134,13 @@ pub struct UnapprovedRow {
 /// Open plans whose current version is not approved, with what each waits for, the
 /// longest waiting first. A plan whose current version is approved is not listed,
 /// whatever its earlier versions were; an approved version 1 does not cover an unsent
-/// version 2.
-pub fn unapproved(projection: &Projection, scope: &Scope) -> Vec<UnapprovedRow> {
+/// version 2. Plans of an act whose `policy` sends nothing to the authority (housing
+/// support by default) are listed only once a version was sent anyway.
+pub fn unapproved(
+    projection: &Projection,
+    policy: &DeadlinePolicy,
+    scope: &Scope,
+) -> Vec<UnapprovedRow> {
     let mut rows = Vec::new();
     for p in scope.plans(projection) {
         let s = &p.state;
@@ -146,6 +151,9 @@ pub fn unapproved(projection: &Projection, scope: &Scope) -> Vec<UnapprovedRow> 
         let Some((waiting, since)) = waiting_for(s) else {
             continue;
         };
+        if !policy.for_act(act).sends_to_authority() && s.submissions().is_empty() {
+            continue;
+        }
         let current = s.current_version();
         rows.push(UnapprovedRow {
             plan: p.id().clone(),
@@ -464,7 +472,11 @@ mod tests {
     #[test]
     fn unapproved_lists_each_current_version_not_approved_with_what_it_waits_for() {
         let p = scenario().projection();
-        let rows = unapproved(&p, &Scope::new(date(2026, 3, 20)));
+        let rows = unapproved(
+            &p,
+            &DeadlinePolicy::default(),
+            &Scope::new(date(2026, 3, 20)),
+        );
         let got: Vec<_> = rows
             .iter()
             .map(|r| {
@@ -477,13 +489,12 @@ mod tests {
                 )
             })
             .collect();
-        // plan-1 is approved: not listed. plan-3 and plan-4 were never sent (the
-        // report listed only sent plans before issue 20).
+        // plan-1 is approved: not listed. plan-3 was never sent (the report listed only
+        // sent plans before issue 20).
         assert_eq!(
             got,
             [
                 ("plan-3", Some(1), Waiting::Signature, date(2026, 3, 9), 11),
-                ("plan-4", Some(1), Waiting::Signature, date(2026, 3, 12), 8),
                 (
                     "plan-2",
                     Some(1),
@@ -495,10 +506,24 @@ mod tests {
                 ),
             ]
         );
-        assert_eq!(rows[2].submitted_on, Some(date(2026, 3, 11)));
+        assert_eq!(rows[1].submitted_on, Some(date(2026, 3, 11)));
         assert_eq!(rows[0].submitted_on, None);
+        // plan-4 is housing support, whose routine (004) sends no plan to the authority:
+        // it waits for no approval, unless the organisation's policy sends them.
+        let sends = DeadlinePolicy::from_toml("[housing_support]\nsubmit_days_after_version = 0\n")
+            .unwrap();
+        let with_sending = unapproved(&p, &sends, &Scope::new(date(2026, 3, 20)));
+        let four = with_sending
+            .iter()
+            .find(|r| r.plan.as_str() == "plan-4")
+            .unwrap();
+        assert_eq!((four.waiting, four.days_waiting), (Waiting::Signature, 8));
         // As of 12 March plan-1 and plan-2 were sent and neither decided.
-        let earlier = unapproved(&p, &Scope::new(date(2026, 3, 12)));
+        let earlier = unapproved(
+            &p,
+            &DeadlinePolicy::default(),
+            &Scope::new(date(2026, 3, 12)),
+        );
         let got: Vec<_> = earlier
             .iter()
             .map(|r| (r.plan.as_str(), r.waiting))
@@ -509,7 +534,6 @@ mod tests {
                 ("plan-3", Waiting::Signature),
                 ("plan-1", Waiting::Decision),
                 ("plan-2", Waiting::Decision),
-                ("plan-4", Waiting::Signature),
             ]
         );
         let table = render_to_string(&rows, Format::Table, Lang::En).unwrap();
@@ -594,7 +618,7 @@ mod tests {
         let p = approved_then_revised().projection();
         let policy = DeadlinePolicy::default();
         let waiting = |d| {
-            unapproved(&p, &Scope::new(d))
+            unapproved(&p, &DeadlinePolicy::default(), &Scope::new(d))
                 .iter()
                 .map(|r| (r.version, r.waiting, r.days_waiting))
                 .collect::<Vec<_>>()

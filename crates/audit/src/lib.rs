@@ -94,7 +94,9 @@ pub const REPORTS: &[(&str, &str)] = &[
         "unapproved",
         "The current version of each open plan that is not approved (or the plan, while \
          none is drawn up), with what it waits for: drawing up, signature, sending, the \
-         case officer's decision, a supplement, or the decision after a supplement.",
+         case officer's decision, a supplement, or the decision after a supplement; \
+         plans of an act the policy sends nothing of (housing support by default) only \
+         once one was sent.",
     ),
     (
         "incomplete",
@@ -188,7 +190,7 @@ mod rebuild_tests {
                 Lang::En,
             )),
             json(render_to_string(
-                &unapproved(p, scope),
+                &unapproved(p, &policy, scope),
                 Format::Json,
                 Lang::En,
             )),

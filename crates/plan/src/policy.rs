@@ -51,6 +51,14 @@ pub struct ActDeadlines {
 }
 
 impl ActDeadlines {
+    /// Whether plans of this act are sent to the authority at all (a first version or a
+    /// revision); housing support (004) sends none by default.
+    pub fn sends_to_authority(&self) -> bool {
+        self.submit_days_after_order.is_some()
+            || self.submit_days_after_version.is_some()
+            || self.submit_revision_days.is_some()
+    }
+
     /// DOMAIN.md's defaults for `act`.
     pub fn default_for(act: ActKind) -> ActDeadlines {
         match act {
