@@ -1,7 +1,7 @@
 //! Test helpers (feature `testkit`): a [`MemoryStore`] written through the [`Recorder`],
 //! exactly as the CLI records, and synthetic data.
 //!
-//! Nothing here is a real person: the personnummer are the synthetic ones of DOMAIN.md
+//! Nothing here is a real person: the personnummer are the synthetic ones of docs/DOMAIN.md
 //! and samordningsnummer made up with a valid check digit.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -103,7 +103,7 @@ pub fn unit(id: &str) -> UnitId {
     UnitId::new(id).expect("a valid unit id")
 }
 
-/// Synthetic client number `n`: 0 and 1 are DOMAIN.md's examples (19640823-3234,
+/// Synthetic client number `n`: 0 and 1 are docs/DOMAIN.md's examples (19640823-3234,
 /// 19701063-2391); 2..=31 are samordningsnummer of October 1970 (day 60 + n) with a
 /// valid check digit.
 pub fn client(n: u32) -> Personnummer {

@@ -1,6 +1,6 @@
 //! Supervisory audit queries over a [`Projection`], and their reports.
 //!
-//! Who asks (DOMAIN.md, "Who asks the ledger what"): the unit manager's self-monitoring
+//! Who asks (docs/DOMAIN.md, "The reports"): the unit manager's self-monitoring
 //! (which plans are overdue, unsigned, unapproved, incomplete?), the case officer (late
 //! plans, overdue supplements), the administrative officer (which new clients qualify
 //! for the fee, seed 001), and the IVO inspector (a unit's overview, a client's history

@@ -1,6 +1,6 @@
 //! Completeness: which required contents of a plan version are missing or vague, per act.
 //!
-//! The list is the union of the seeds (DOMAIN.md, "What a plan must contain"); each gap
+//! The list is the union of the seeds (docs/DOMAIN.md, "What a plan must contain"); each gap
 //! names the seeds that ask for it, so a report can say why.
 
 use std::fmt;

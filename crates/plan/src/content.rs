@@ -1,4 +1,4 @@
-//! What a plan version contains (the union of the seeds' lists; DOMAIN.md).
+//! What a plan version contains (the union of the seeds' lists; docs/DOMAIN.md).
 //!
 //! Every type here is stored inside event payloads, postcard-encoded: field order and
 //! enum variant order are part of the schema. Add at the end, never reorder.

@@ -1,5 +1,5 @@
 //! What changed between two versions of a plan, for the inspector's "every version with
-//! what changed" (DOMAIN.md, "Who asks the ledger what").
+//! what changed" (docs/DOMAIN.md, "The reports").
 
 use std::fmt;
 

@@ -149,7 +149,7 @@ impl Personnummer {
     }
 
     /// Whether the person was born on the 5th, 15th or 25th of a month: SoL case files
-    /// of such people are kept for research instead of weeded (DOMAIN.md, "Retention").
+    /// of such people are kept for research instead of weeded (docs/DOMAIN.md, "Retention and weeding").
     pub fn is_research_sample(&self) -> bool {
         matches!(chrono::Datelike::day(&self.birth_date()), 5 | 15 | 25)
     }

@@ -2,7 +2,7 @@
 //! care, as events, commands, roles, deadlines and completeness rules.
 //!
 //! This is where the source routines (`shared/seeds/000`–`004`, summarised in
-//! DOMAIN.md) become code. The crate is pure: no I/O, no storage, no clock. Time is
+//! docs/DOMAIN.md) become code. The crate is pure: no I/O, no storage, no clock. Time is
 //! always passed in.
 //!
 //! The shape:
@@ -18,7 +18,7 @@
 //!   and what is overdue ([`PlanState::overdue`]), the version in force at a time, and
 //!   the new-client fee of seed 001 ([`PlanState::new_client_fee`]).
 //! - [`DeadlinePolicy`] holds an organisation's deadlines per act, from TOML, with
-//!   DOMAIN.md's defaults; [`completeness`] lists what a version lacks for its act.
+//!   docs/DOMAIN.md's defaults; [`completeness`] lists what a version lacks for its act.
 //! - Events are stored as record payloads: [`Event::encode`] / [`Event::decode`]
 //!   (postcard, schema [`SCHEMA_VERSION`]), named by [`Event::event_type`];
 //!   [`Event::to_entry`] builds the ledger entry to seal and [`PlanState::apply_entry`]

@@ -1,4 +1,4 @@
-//! Deadline policy: per organisation and act, from a TOML file, with DOMAIN.md's table
+//! Deadline policy: per organisation and act, from a TOML file, with docs/DOMAIN.md's table
 //! as defaults. The seeds disagree on purpose; an organisation sets its own.
 //!
 //! ```toml
@@ -59,7 +59,7 @@ impl ActDeadlines {
             || self.submit_revision_days.is_some()
     }
 
-    /// DOMAIN.md's defaults for `act`.
+    /// docs/DOMAIN.md's defaults for `act`.
     pub fn default_for(act: ActKind) -> ActDeadlines {
         match act {
             // 000: "påbörjas vid inflyttning" (begun at move-in, the order's day) and
@@ -245,7 +245,7 @@ impl DeadlinePolicy {
         self.acts[act_index(act)] = deadlines;
     }
 
-    /// Reads a policy file; keys it does not set keep DOMAIN.md's defaults.
+    /// Reads a policy file; keys it does not set keep docs/DOMAIN.md's defaults.
     pub fn from_toml(text: &str) -> Result<DeadlinePolicy, PolicyError> {
         let raw: RawPolicy = toml::from_str(text).map_err(|e| {
             let span = e.span().unwrap_or(0..0);

@@ -5,9 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use planledger_ledger::{Hash, Record};
-use planledger_plan::{
-    ActKind, Actor, Event, Personnummer, PlanId, PlanState, UnitId, VersionRecord,
-};
+use planledger_plan::{Actor, Event, Personnummer, PlanId, PlanState, UnitId, VersionRecord};
 use planledger_store::Store;
 
 use crate::ProjectionError;
@@ -170,7 +168,6 @@ pub struct Projection {
     plans: BTreeMap<PlanId, PlanView>,
     by_client: BTreeMap<Personnummer, BTreeSet<PlanId>>,
     by_unit: BTreeMap<UnitId, BTreeSet<PlanId>>,
-    by_act: BTreeMap<ActKind, BTreeSet<PlanId>>,
 }
 
 impl Projection {
@@ -203,9 +200,6 @@ impl Projection {
                 .entry(unit.clone())
                 .or_default()
                 .insert(plan.clone());
-        }
-        if let Some(act) = state.act() {
-            self.by_act.entry(act).or_default().insert(plan.clone());
         }
         if let Some(client) = state.client() {
             self.by_client
@@ -341,11 +335,6 @@ impl Projection {
     /// The plans of one unit, by plan id.
     pub fn plans_in_unit(&self, unit: &UnitId) -> impl Iterator<Item = &PlanView> {
         self.indexed(self.by_unit.get(unit))
-    }
-
-    /// The plans under one act, by plan id.
-    pub fn plans_of_act(&self, act: ActKind) -> impl Iterator<Item = &PlanView> {
-        self.indexed(self.by_act.get(&act))
     }
 
     /// Every unit with at least one plan.

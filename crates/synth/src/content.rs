@@ -1,5 +1,5 @@
 //! The wording of plans: services, goals, life areas and routine notes in the words
-//! real plans use (DOMAIN.md, "What real plans look like"), per act.
+//! real plans use (docs/DOMAIN.md, "What real plans look like"), per act.
 
 use chrono::NaiveDate;
 use planledger_plan::{

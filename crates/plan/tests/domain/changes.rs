@@ -1,4 +1,4 @@
-//! What changed between versions (the inspector's view of every version, DOMAIN.md).
+//! What changed between versions (the inspector's view of every version, docs/DOMAIN.md).
 
 use crate::fixtures::*;
 use planledger_plan::*;

@@ -1,4 +1,4 @@
-//! Required contents per act (DOMAIN.md, "What a plan must contain").
+//! Required contents per act (docs/DOMAIN.md, "What a plan must contain").
 
 use crate::fixtures::*;
 use planledger_plan::*;

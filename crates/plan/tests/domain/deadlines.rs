@@ -1,4 +1,4 @@
-//! Due dates and what is overdue, per act (DOMAIN.md's table; each seed's own numbers).
+//! Due dates and what is overdue, per act (docs/DOMAIN.md's table; each seed's own numbers).
 
 use crate::fixtures::*;
 use planledger_plan::*;
@@ -359,7 +359,7 @@ fn monthly_review_by_the_key_worker_when_the_policy_asks_for_it_002() {
         revise(ActKind::HomeCare, RevisionReason::ClientWish),
     );
     assert_eq!(review_due(&h), date(2026, 6, 1));
-    // Without the policy there is no review deadline (DOMAIN.md's table: "—").
+    // Without the policy there is no review deadline (docs/DOMAIN.md's table: "—").
     assert!(
         h.state
             .due_dates(&DeadlinePolicy::default())

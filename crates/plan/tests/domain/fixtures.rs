@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use planledger_plan::*;
 
-/// Valid synthetic personnummer (DOMAIN.md).
+/// Valid synthetic personnummer (docs/DOMAIN.md).
 pub const PNR: &str = "19640823-3234";
 /// Valid synthetic samordningsnummer (day 63 = 3rd).
 pub const SAMORDNING: &str = "19701063-2391";

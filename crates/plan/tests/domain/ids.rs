@@ -1,4 +1,4 @@
-//! Personnummer, samordningsnummer and opaque ids (DOMAIN.md, "Personnummer").
+//! Personnummer, samordningsnummer and opaque ids (docs/DOMAIN.md, "Personnummer and ids").
 
 use crate::fixtures::*;
 use planledger_plan::*;

@@ -1,4 +1,4 @@
-//! What may happen when (DOMAIN.md, "Lifecycle and deadlines", "Other rules").
+//! What may happen when (docs/DOMAIN.md, "A plan's lifecycle", "Deadlines").
 
 use crate::fixtures::*;
 use planledger_plan::*;

@@ -1,9 +1,9 @@
 //! The plan domain's tests: one test binary (the machine has two cores), one module per
 //! topic. Test names say the rule they pin and the seed it comes from.
 //!
-//! Where each rule of DOMAIN.md is pinned:
+//! Where each rule of docs/DOMAIN.md is pinned:
 //!
-//! | DOMAIN.md | tests |
+//! | docs/DOMAIN.md | tests |
 //! |---|---|
 //! | Who is who: roles and who may do what | `roles` (every command × every role), `properties` |
 //! | What a plan must contain (000–004) | `completeness` (one test per item, named by seed) |

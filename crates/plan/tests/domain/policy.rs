@@ -1,4 +1,4 @@
-//! The deadline policy file (DOMAIN.md: "deadlines are policy per organisation and act").
+//! The deadline policy file (docs/DOMAIN.md: "deadlines are policy per organisation and act").
 
 use planledger_plan::*;
 

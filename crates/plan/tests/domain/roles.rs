@@ -1,4 +1,4 @@
-//! Who may do what (DOMAIN.md, "Who is who").
+//! Who may do what (docs/DOMAIN.md, "Roles and who may do what").
 
 use crate::fixtures::*;
 use planledger_plan::*;
