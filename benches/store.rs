@@ -37,6 +37,7 @@ fn batch(writer: usize, n: usize) -> AppendBatch {
             role: "key_worker".into(),
         },
         recorded_at_micros: 1_767_225_600_000_000,
+        tags: Vec::new(),
         events: (0..n)
             .map(|i| NewEvent {
                 event_type: "plan_revised".into(),

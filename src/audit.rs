@@ -48,7 +48,7 @@ pub fn audit(ctx: &Context, a: AuditArgs) -> Result<()> {
     let policy = ctx.policy()?;
     let store = ctx.open()?;
     read::write_report(
-        &read::projection(store.as_ref())?,
+        &read::plans(store.as_ref())?,
         a.report,
         &policy,
         &scope,

@@ -169,6 +169,10 @@ pub enum Cmd {
     /// Check the whole ledger: every record's hash and link, the Merkle tree, the head,
     /// and every checkpoint in the witness directory.
     Verify(VerifyArgs),
+    /// Rebuild the plan index (each plan's unit, act and client, kept beside the records)
+    /// from the records: after an upgrade that changed it, or to repair what `verify`
+    /// found. Online: writers may go on meanwhile.
+    Reindex,
     /// Sign the current tree head and write it to the witness directory (one new file
     /// per checkpoint; none is ever overwritten).
     Checkpoint {

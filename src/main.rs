@@ -120,6 +120,17 @@ fn run(cli: Cli) -> Result<()> {
             months,
         } => demo::demo(&ctx, clients, seed, months),
         Cmd::Verify(a) => verify::verify(&ctx, a),
+        Cmd::Reindex => {
+            let store = ctx.open()?;
+            let bar = progress("indexing {wide_bar} {pos}/{len} records ({eta})", 0);
+            let plans = planledger_app::index::reindex(store.as_ref(), &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            });
+            bar.finish_and_clear();
+            println!("indexed {} plans of {} records", plans?, store.head()?.size);
+            Ok(())
+        }
         Cmd::Keygen { name, out } => checkpoint::keygen(&name, &out),
         Cmd::Checkpoint {
             key,

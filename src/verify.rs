@@ -39,6 +39,15 @@ pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
             outcome.checkpoints
         );
     }
+    if let Some(differs) = &outcome.index {
+        return Err(Error::new(
+            Kind::Verification,
+            format!(
+                "the records verify, but the plan index beside them differs from them at {differs}: \
+                 readers would be shown a wrong list; rebuild it with `planledger reindex`"
+            ),
+        ));
+    }
     match outcome.violation {
         None => Ok(()),
         Some(v) => Err(Error::new(

@@ -98,6 +98,7 @@ fn crash_child_process() {
                             role: "key_worker".into(),
                         },
                         recorded_at_micros: 1_767_225_600_000_000 + seq as i64,
+                        tags: Vec::new(),
                         events: (0..n)
                             .map(|e| NewEvent {
                                 event_type: "crash_test_event".into(),

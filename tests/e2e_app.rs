@@ -273,3 +273,88 @@ fn the_schema_command_prints_the_shipped_schemas() {
         assert_eq!(printed, shipped, "{which}");
     }
 }
+
+#[test]
+fn verify_checks_the_plan_index_and_reindex_rebuilds_it() {
+    let t = TestLedger::new();
+    crate::e2e::walk_home_care(&t);
+    assert!(t.ok(&["verify"]).starts_with("OK"));
+    // Someone with the file adds the plan to another unit in the index beside the records.
+    {
+        let db = redb::Database::open(t.redb_file()).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let by_value: redb::TableDefinition<(&str, &str, &str), ()> =
+                redb::TableDefinition::new("tags_by_value");
+            let mut table = txn.open_table(by_value).unwrap();
+            table
+                .insert(("unit", "annan-enhet", "plan-0001"), ())
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let overview = t.ok(&[
+        "audit",
+        "overview",
+        "--unit",
+        "annan-enhet",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        overview.contains("plan-0001"),
+        "the reader follows the index: {overview}"
+    );
+    let stderr = t.fails_at("2026-05-01T09:00:00Z", &["verify"], 1);
+    assert!(
+        stderr.contains("the plan index") && stderr.contains("plan plan-0001"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("planledger reindex"), "{stderr}");
+    let json: Value = serde_json::from_slice(&t.run(&["verify", "--json"]).stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["index"], "plan plan-0001");
+    let out = t.ok(&["reindex"]);
+    assert!(out.starts_with("indexed 1 plans of "), "{out}");
+    assert!(t.ok(&["verify"]).starts_with("OK"));
+    let stderr = t.fails_at(
+        "2026-05-01T09:00:00Z",
+        &["audit", "overview", "--unit", "annan-enhet"],
+        4,
+    );
+    assert!(stderr.contains("no plan of unit annan-enhet"), "{stderr}");
+}
+
+#[test]
+fn a_copy_is_indexed_and_answers_as_the_original() {
+    let t = TestLedger::new();
+    crate::e2e::walk_home_care(&t);
+    let copy = t.path("copy");
+    t.ok(&[
+        "copy",
+        "--from",
+        t.ledger().to_str().unwrap(),
+        "--to",
+        copy.to_str().unwrap(),
+    ]);
+    let ask = |ledger: &str| {
+        t.ok(&[
+            "--ledger",
+            ledger,
+            "audit",
+            "overview",
+            "--as-of",
+            "2026-05-01",
+            "--format",
+            "json",
+        ])
+    };
+    assert_eq!(
+        ask(copy.to_str().unwrap()),
+        ask(t.ledger().to_str().unwrap())
+    );
+    assert!(
+        t.ok(&["--ledger", copy.to_str().unwrap(), "verify"])
+            .starts_with("OK")
+    );
+}

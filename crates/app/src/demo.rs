@@ -112,7 +112,8 @@ pub fn report(
     out: &mut dyn std::io::Write,
 ) -> Result<NaiveDate> {
     use planledger_audit as a;
-    let projection = crate::read::projection(store)?;
+    let plans = crate::read::plans(store)?;
+    let p = &plans;
     let last_day = swedish_date(org.end_at())
         .pred_opt()
         .ok_or_else(|| Error::new(Kind::BadInput, "the period has no last day"))?;
@@ -121,12 +122,12 @@ pub fn report(
     writeln!(
         out,
         "as of {last_day}: {} plans; {} deadlines overdue, {} met late; {} unsigned, {} unapproved, {} incomplete",
-        projection.plan_count(),
-        a::overdue(&projection, policy, &scope).len(),
-        a::late(&projection, policy, &scope).len(),
-        a::unsigned(&projection, &scope).len(),
-        a::unapproved(&projection, policy, &scope).len(),
-        a::incomplete(&projection, &scope).len(),
+        store.tag_values(planledger_projection::TAG_UNIT)?.len(),
+        a::overdue(p, policy, &scope)?.len(),
+        a::late(p, policy, &scope)?.len(),
+        a::unsigned(p, &scope)?.len(),
+        a::unapproved(p, policy, &scope)?.len(),
+        a::incomplete(p, &scope)?.len(),
     )
     .map_err(written)?;
     let units = org.units();
@@ -141,15 +142,7 @@ pub fn report(
             lang: Lang::En,
         };
         let scope = scope.unit(unit.id.clone());
-        write_report(
-            &projection,
-            Report::Overview,
-            policy,
-            &scope,
-            None,
-            output,
-            out,
-        )?;
+        write_report(p, Report::Overview, policy, &scope, None, output, out)?;
     }
     Ok(last_day)
 }

@@ -76,17 +76,26 @@ impl Error {
             Error::Rejected(Rejection::NoOrder { .. }) => Kind::NotFound,
             Error::Rejected(_) => Kind::BadInput,
             Error::Store(e) => store_kind(e),
-            Error::Projection(ProjectionError::Store(e)) => store_kind(e),
-            Error::Projection(ProjectionError::Snapshot { .. }) => Kind::Storage,
-            // A ledger rewritten under the saved projection, or a record that is not a
-            // plan event: what `verify` exists to report.
-            Error::Projection(_) => Kind::Verification,
+            Error::Projection(e) => projection_kind(e),
+            Error::Audit(planledger_audit::AuditError::Read(e)) => projection_kind(e),
             Error::Audit(_) => Kind::NotFound,
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 Kind::NotFound
             }
             Error::Io { .. } => Kind::Storage,
         }
+    }
+}
+
+/// The kind of a projection error.
+fn projection_kind(e: &ProjectionError) -> Kind {
+    match e {
+        ProjectionError::Store(e) => store_kind(e),
+        // The index must be rebuilt: an operator's task, not a finding about the records.
+        ProjectionError::Index { .. } => Kind::Storage,
+        // A record that is not a plan event, a stream out of order: what `verify` exists
+        // to report.
+        _ => Kind::Verification,
     }
 }
 

@@ -11,8 +11,8 @@ use verify_bundle::{BUNDLE_FORMAT, Bundle, BundleRecord};
 
 use crate::error::{Error, Kind, Result};
 use crate::files::write_new;
-use crate::read::projection;
 use crate::witness::Witnessed;
+use planledger_projection::Plans;
 
 /// What [`export`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,9 +31,7 @@ pub fn bundle(
     client: &Personnummer,
     checkpoint: &Witnessed,
 ) -> Result<(Bundle, Exported)> {
-    let projection = projection(store)?;
-    let plans: Vec<_> = projection
-        .plans_of_client(client)
+    let plans: Vec<_> = (crate::read::plans(store)?.plans_of_client(client)?.iter())
         .map(|v| v.id().clone())
         .collect();
     if plans.is_empty() {

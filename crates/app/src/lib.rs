@@ -37,6 +37,7 @@ mod recorder;
 pub mod demo;
 pub mod evidence;
 pub mod import;
+pub mod index;
 pub mod keys;
 pub mod read;
 pub mod schema;

@@ -97,7 +97,9 @@ impl Location {
                 if file.exists() {
                     return Err(exists());
                 }
-                Ok(Box::new(RedbStore::create(&file)?))
+                let store = RedbStore::create(&file)?;
+                crate::index::mark_new(&store)?;
+                Ok(Box::new(store))
             }
             Location::Postgres { url, name } => {
                 let ledgers = PostgresStore::ledgers(url).map_err(|e| {
@@ -109,7 +111,9 @@ impl Location {
                 if ledgers.contains(name) {
                     return Err(exists());
                 }
-                Ok(Box::new(PostgresStore::create(url, name)?))
+                let store = PostgresStore::create(url, name)?;
+                crate::index::mark_new(&store)?;
+                Ok(Box::new(store))
             }
         }
     }
@@ -126,16 +130,21 @@ impl Location {
 
 impl Location {
     /// Copies this whole ledger into the empty ledger at `to` (created if missing): the
-    /// records keep their bytes, so every checkpoint signed before stays valid.
+    /// records keep their bytes, so every checkpoint signed before stays valid; the plan
+    /// index is rebuilt from them.
     pub fn copy_to(&self, to: &Location) -> Result<Head> {
         let from = self.open()?;
         let target = to.open_or_create()?;
-        planledger_store::copy_ledger(from.as_ref(), target.as_ref(), &mut |_, _| {}).map_err(|e| {
-            let why = format!(
-                "the copy failed ({e}); the target may hold part of it: delete it and copy again"
-            );
-            Error::new(Error::from(e).kind(), why)
-        })
+        let head = planledger_store::copy_ledger(from.as_ref(), target.as_ref(), &mut |_, _| {})
+            .map_err(|e| {
+                let why = format!(
+                    "the copy failed ({e}); the target may hold part of it: delete it and copy again"
+                );
+                Error::new(Error::from(e).kind(), why)
+            })?;
+        // The records keep their bytes; the index beside them is derived again.
+        crate::index::reindex(target.as_ref(), &mut |_, _| {})?;
+        Ok(head)
     }
 }
 

@@ -8,7 +8,7 @@ use std::io::Write;
 use chrono::NaiveDate;
 use planledger_audit::{Format, Lang, Row, Scope, Subject, render};
 use planledger_plan::{DeadlinePolicy, PlanId, VersionRecord, swedish_date};
-use planledger_projection::Projection;
+use planledger_projection::{LedgerPlans, Plans};
 use planledger_store::Store;
 use serde::Serialize;
 
@@ -214,9 +214,10 @@ fn opt(d: Option<NaiveDate>) -> String {
     d.map(|d| d.to_string()).unwrap_or_default()
 }
 
-/// Opens the whole-ledger projection the reports read.
-pub fn projection(store: &dyn Store) -> Result<Projection> {
-    Ok(Projection::open(store)?)
+/// The plans of the ledger in `store`, as the reports read them: found by the store's
+/// index and each folded from its own records.
+pub fn plans(store: &dyn Store) -> Result<LedgerPlans<'_>> {
+    Ok(LedgerPlans::open(store)?)
 }
 
 /// `history`: every version of the subject's plans and every record, as of the scope.
@@ -227,8 +228,7 @@ pub fn history(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let projection = projection(store)?;
-    let history = planledger_audit::history(&projection, scope, subject)?;
+    let history = planledger_audit::history(&plans(store)?, scope, subject)?;
     history
         .render(output.format, output.lang, out)
         .map_err(write_failed)?;
@@ -305,10 +305,10 @@ fn write_rows<R: Row>(rows: &[R], output: Output, out: &mut dyn Write) -> Result
     out.flush().map_err(write_failed)
 }
 
-/// Runs `report` over `projection` and writes its rows. `subject` narrows `in-force` to
+/// Runs `report` over `plans` and writes its rows. `subject` narrows `in-force` to
 /// one plan or client; the other reports refuse it.
 pub fn write_report(
-    projection: &Projection,
+    plans: &dyn Plans,
     report: Report,
     policy: &DeadlinePolicy,
     scope: &Scope,
@@ -324,22 +324,22 @@ pub fn write_report(
         ));
     }
     if let Some(unit) = &scope.unit {
-        if projection.plans_in_unit(unit).next().is_none() {
+        if !plans.has_unit(unit)? {
             return Err(Error::new(
                 Kind::NotFound,
                 format!("the ledger has no plan of unit {unit}"),
             ));
         }
     }
-    let p = projection;
+    let p = plans;
     match report {
-        Report::Overdue => write_rows(&a::overdue(p, policy, scope), output, out),
-        Report::Late => write_rows(&a::late(p, policy, scope), output, out),
-        Report::Unsigned => write_rows(&a::unsigned(p, scope), output, out),
-        Report::Unapproved => write_rows(&a::unapproved(p, policy, scope), output, out),
-        Report::Incomplete => write_rows(&a::incomplete(p, scope), output, out),
-        Report::Fee => write_rows(&a::new_client_fee(p, policy, scope), output, out),
-        Report::Overview => write_rows(&a::overview(p, policy, scope), output, out),
+        Report::Overdue => write_rows(&a::overdue(p, policy, scope)?, output, out),
+        Report::Late => write_rows(&a::late(p, policy, scope)?, output, out),
+        Report::Unsigned => write_rows(&a::unsigned(p, scope)?, output, out),
+        Report::Unapproved => write_rows(&a::unapproved(p, policy, scope)?, output, out),
+        Report::Incomplete => write_rows(&a::incomplete(p, scope)?, output, out),
+        Report::Fee => write_rows(&a::new_client_fee(p, policy, scope)?, output, out),
+        Report::Overview => write_rows(&a::overview(p, policy, scope)?, output, out),
         Report::InForce => write_rows(&a::in_force(p, scope, subject)?, output, out),
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use planledger_ledger::Envelope;
 use planledger_plan::{Actor, Command, Event, PlanId, PlanState, SCHEMA_VERSION, decide};
-use planledger_projection::fold_stream;
+use planledger_projection::{fold_stream, plan_tags};
 use planledger_store::{AppendBatch, ExpectedVersion, NewEvent, Store};
 
 use crate::error::{Error, Result};
@@ -24,7 +24,9 @@ pub struct Recorded {
 }
 
 /// The batch that appends `events`, decided by `actor` at `at`, to `plan`'s stream when
-/// it holds `stream_version` records. The only mapping from events to a batch.
+/// it holds `stream_version` records. The only mapping from events to a batch. A batch
+/// that starts a plan's stream carries its tags (unit, act, client from the order,
+/// [`plan_tags`]), which the store indexes in the same transaction.
 pub fn batch_of(
     plan: &PlanId,
     stream_version: u64,
@@ -40,6 +42,10 @@ pub fn batch_of(
         },
         actor: actor.into(),
         recorded_at_micros: at.timestamp_micros(),
+        tags: match stream_version {
+            0 => opening_tags(events, at, actor),
+            _ => Vec::new(),
+        },
         events: events
             .iter()
             .map(|e| NewEvent {
@@ -50,6 +56,15 @@ pub fn batch_of(
             })
             .collect(),
     }
+}
+
+/// The tags of a plan whose stream `events` open: those of the plan after its order.
+fn opening_tags(events: &[Event], at: DateTime<Utc>, actor: &Actor) -> Vec<(String, String)> {
+    let mut state = PlanState::new();
+    if let Some(order) = events.iter().find(|e| matches!(e, Event::OrderReceived(_))) {
+        state.apply(order, at, actor);
+    }
+    plan_tags(&state)
 }
 
 /// The state of one plan, folded from its stream as stored.

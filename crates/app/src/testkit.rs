@@ -20,15 +20,23 @@ pub use planledger_store::{MemoryStore, Store};
 /// Why a scenario step was not recorded.
 pub type Failure = crate::Error;
 
-/// A ledger in memory, written one command at a time.
-#[derive(Debug, Default)]
+/// A ledger in memory, written one command at a time, indexed as a new ledger is.
+#[derive(Debug)]
 pub struct Scenario {
     store: MemoryStore,
 }
 
+impl Default for Scenario {
+    fn default() -> Scenario {
+        Scenario::new()
+    }
+}
+
 impl Scenario {
     pub fn new() -> Scenario {
-        Scenario::default()
+        let store = MemoryStore::new();
+        crate::index::mark_new(&store).expect("a new memory store takes its index marker");
+        Scenario { store }
     }
 
     pub fn store(&self) -> &MemoryStore {

@@ -16,11 +16,14 @@ pub struct Outcome {
     pub violation: Option<Violation>,
     /// Checkpoints matched against.
     pub checkpoints: usize,
+    /// Where the plan index differs from what the records give (`None`: it agrees, or
+    /// was not checked because the records failed first or only a tail was checked).
+    pub index: Option<String>,
 }
 
 impl Outcome {
     pub fn ok(&self) -> bool {
-        self.violation.is_none()
+        self.violation.is_none() && self.index.is_none()
     }
 
     /// The report for a nightly job: `ok`, `from`, `records`, `bytes`, `last_hash`,
@@ -37,6 +40,7 @@ impl Outcome {
             "checkpoints": self.checkpoints,
             "violation": self.violation.as_ref().map(|v| serde_json::json!({
                 "position": v.position, "what": v.kind.to_string()})),
+            "index": self.index,
         })
     }
 }
@@ -61,6 +65,7 @@ pub fn verify(
                     kind: ViolationKind::Unreadable { reason },
                 }),
                 checkpoints: 0,
+                index: None,
             });
         }
         other => other?,
@@ -75,7 +80,14 @@ pub fn verify(
         }
         (false, _) => verify_store(store.as_ref(), checkpoints, progress)?,
     };
+    // The index is derived from records that verified: check it only then, and only on
+    // a whole check (a tail check is the quick nightly one).
+    let index = match (&report.violation, since_latest) {
+        (None, false) => crate::index::check(store.as_ref())?,
+        _ => None,
+    };
     Ok(Outcome {
+        index,
         from: report.from,
         violation: report.violation.clone(),
         report: Some(report),

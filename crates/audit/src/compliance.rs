@@ -5,9 +5,10 @@ use chrono::NaiveDate;
 use planledger_plan::{
     ActKind, AuthorityState, DeadlinePolicy, Gap, PlanId, PlanState, SignatureRequirement, UnitId,
 };
-use planledger_projection::Projection;
+use planledger_projection::Plans;
 use serde::Serialize;
 
+use crate::error::AuditError;
 use crate::render::{Column, Lang, Row};
 use crate::scope::day_of;
 use crate::{Scope, text};
@@ -29,18 +30,18 @@ pub struct UnsignedRow {
 
 /// Open plans whose current version lacks its required signature, the longest waiting
 /// first.
-pub fn unsigned(projection: &Projection, scope: &Scope) -> Vec<UnsignedRow> {
+pub fn unsigned(plans: &dyn Plans, scope: &Scope) -> Result<Vec<UnsignedRow>, AuditError> {
     let mut rows = Vec::new();
-    for p in scope.plans(projection) {
+    scope.each_plan(plans, &mut |p| {
         if p.state.closed().is_some() {
-            continue;
+            return;
         }
         let (Some(act), Some(v)) = (p.state.act(), p.state.current_version()) else {
-            continue;
+            return;
         };
         let required = act.required_signature();
         if v.is_signed(required) {
-            continue;
+            return;
         }
         let recorded_on = day_of(v.recorded_at);
         rows.push(UnsignedRow {
@@ -53,13 +54,13 @@ pub fn unsigned(projection: &Projection, scope: &Scope) -> Vec<UnsignedRow> {
             recorded_on,
             days_unsigned: (scope.as_of - recorded_on).num_days(),
         });
-    }
+    })?;
     rows.sort_by(|a, b| {
         b.days_unsigned
             .cmp(&a.days_unsigned)
             .then_with(|| a.plan.cmp(&b.plan))
     });
-    rows
+    Ok(rows)
 }
 
 impl Row for UnsignedRow {
@@ -137,22 +138,22 @@ pub struct UnapprovedRow {
 /// version 2. Plans of an act whose `policy` sends nothing to the authority (housing
 /// support by default) are listed only once a version was sent anyway.
 pub fn unapproved(
-    projection: &Projection,
+    plans: &dyn Plans,
     policy: &DeadlinePolicy,
     scope: &Scope,
-) -> Vec<UnapprovedRow> {
+) -> Result<Vec<UnapprovedRow>, AuditError> {
     let mut rows = Vec::new();
-    for p in scope.plans(projection) {
+    scope.each_plan(plans, &mut |p| {
         let s = &p.state;
         if s.closed().is_some() {
-            continue;
+            return;
         }
-        let Some(act) = s.act() else { continue };
+        let Some(act) = s.act() else { return };
         let Some((waiting, since)) = waiting_for(s) else {
-            continue;
+            return;
         };
         if !policy.for_act(act).sends_to_authority() && s.submissions().is_empty() {
-            continue;
+            return;
         }
         let current = s.current_version();
         rows.push(UnapprovedRow {
@@ -166,13 +167,13 @@ pub fn unapproved(
             since,
             days_waiting: (scope.as_of - since).num_days(),
         });
-    }
+    })?;
     rows.sort_by(|a, b| {
         b.days_waiting
             .cmp(&a.days_waiting)
             .then_with(|| a.plan.cmp(&b.plan))
     });
-    rows
+    Ok(rows)
 }
 
 /// What the plan's current version waits for, and since when; `None` once approved.
@@ -285,18 +286,18 @@ pub struct IncompleteRow {
 
 /// Open plans whose current version has completeness gaps (the seeds' required
 /// contents for its act, and its signature), by plan.
-pub fn incomplete(projection: &Projection, scope: &Scope) -> Vec<IncompleteRow> {
+pub fn incomplete(plans: &dyn Plans, scope: &Scope) -> Result<Vec<IncompleteRow>, AuditError> {
     let mut rows = Vec::new();
-    for p in scope.plans(projection) {
+    scope.each_plan(plans, &mut |p| {
         if p.state.closed().is_some() {
-            continue;
+            return;
         }
         let (Some(act), Some(v)) = (p.state.act(), p.state.current_version()) else {
-            continue;
+            return;
         };
         let gaps = p.state.gaps(v.number);
         if gaps.is_empty() {
-            continue;
+            return;
         }
         rows.push(IncompleteRow {
             plan: p.id().clone(),
@@ -306,8 +307,8 @@ pub fn incomplete(projection: &Projection, scope: &Scope) -> Vec<IncompleteRow> 
             version: v.number,
             gaps,
         });
-    }
-    rows
+    })?;
+    Ok(rows)
 }
 
 impl Row for IncompleteRow {
@@ -448,7 +449,7 @@ mod tests {
     #[test]
     fn unsigned_lists_current_versions_without_the_signature_their_act_requires() {
         let p = scenario().projection();
-        let rows = unsigned(&p, &Scope::new(date(2026, 3, 20)));
+        let rows = unsigned(&p, &Scope::new(date(2026, 3, 20))).unwrap();
         let got: Vec<_> = rows
             .iter()
             .map(|r| (r.plan.as_str(), r.required, r.days_unsigned))
@@ -462,7 +463,7 @@ mod tests {
             ]
         );
         // As of before plan-1 was signed, it is unsigned too.
-        let before = unsigned(&p, &Scope::new(date(2026, 3, 9)));
+        let before = unsigned(&p, &Scope::new(date(2026, 3, 9))).unwrap();
         assert_eq!(before.len(), 3);
         assert!(before.iter().any(|r| r.plan.as_str() == "plan-1"));
         let csv = render_to_string(&rows[2..], Format::Csv, Lang::Sv).unwrap();
@@ -476,7 +477,8 @@ mod tests {
             &p,
             &DeadlinePolicy::default(),
             &Scope::new(date(2026, 3, 20)),
-        );
+        )
+        .unwrap();
         let got: Vec<_> = rows
             .iter()
             .map(|r| {
@@ -512,7 +514,7 @@ mod tests {
         // it waits for no approval, unless the organisation's policy sends them.
         let sends = DeadlinePolicy::from_toml("[housing_support]\nsubmit_days_after_version = 0\n")
             .unwrap();
-        let with_sending = unapproved(&p, &sends, &Scope::new(date(2026, 3, 20)));
+        let with_sending = unapproved(&p, &sends, &Scope::new(date(2026, 3, 20))).unwrap();
         let four = with_sending
             .iter()
             .find(|r| r.plan.as_str() == "plan-4")
@@ -523,7 +525,8 @@ mod tests {
             &p,
             &DeadlinePolicy::default(),
             &Scope::new(date(2026, 3, 12)),
-        );
+        )
+        .unwrap();
         let got: Vec<_> = earlier
             .iter()
             .map(|r| (r.plan.as_str(), r.waiting))
@@ -619,12 +622,14 @@ mod tests {
         let policy = DeadlinePolicy::default();
         let waiting = |d| {
             unapproved(&p, &DeadlinePolicy::default(), &Scope::new(d))
+                .unwrap()
                 .iter()
                 .map(|r| (r.version, r.waiting, r.days_waiting))
                 .collect::<Vec<_>>()
         };
         let overdue_on = |d| {
             crate::overdue(&p, &policy, &Scope::new(d))
+                .unwrap()
                 .iter()
                 .map(|r| (r.kind, r.version, r.due_on, r.days_late))
                 .collect::<Vec<_>>()
@@ -648,7 +653,7 @@ mod tests {
             [(Some(2), Waiting::Decision, 2)]
         );
         assert_eq!(overdue_on(date(2026, 6, 22)), []);
-        let late = crate::late(&p, &policy, &Scope::new(date(2026, 6, 22)));
+        let late = crate::late(&p, &policy, &Scope::new(date(2026, 6, 22))).unwrap();
         assert_eq!(
             late.iter()
                 .map(|r| (r.kind, r.version, r.days_late))
@@ -678,7 +683,7 @@ mod tests {
     #[test]
     fn incomplete_lists_the_gaps_of_each_current_version() {
         let p = scenario().projection();
-        let rows = incomplete(&p, &Scope::new(date(2026, 3, 20)));
+        let rows = incomplete(&p, &Scope::new(date(2026, 3, 20))).unwrap();
         let got: Vec<_> = rows
             .iter()
             .map(|r| (r.plan.as_str(), r.gaps.clone()))

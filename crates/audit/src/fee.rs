@@ -5,9 +5,10 @@
 
 use chrono::NaiveDate;
 use planledger_plan::{ActKind, DeadlinePolicy, FeeReason, PlanId, UnitId};
-use planledger_projection::Projection;
+use planledger_projection::Plans;
 use serde::Serialize;
 
+use crate::error::AuditError;
 use crate::render::{Column, Lang, Row};
 use crate::{Scope, text};
 
@@ -29,17 +30,17 @@ pub struct FeeRow {
 /// Every home-care plan ordered by the scope's date, with the fee decision as of that
 /// date; the payable ones first, then by plan.
 pub fn new_client_fee(
-    projection: &Projection,
+    plans: &dyn Plans,
     policy: &DeadlinePolicy,
     scope: &Scope,
-) -> Vec<FeeRow> {
+) -> Result<Vec<FeeRow>, AuditError> {
     let mut rows = Vec::new();
-    for p in scope.plans(projection) {
+    scope.each_plan(plans, &mut |p| {
         if p.state.act() != Some(ActKind::HomeCare) {
-            continue;
+            return;
         }
         let Some(order) = p.state.orders().first() else {
-            continue;
+            return;
         };
         let decision = p.state.new_client_fee(policy);
         rows.push(FeeRow {
@@ -51,9 +52,9 @@ pub fn new_client_fee(
             payable: decision.payable,
             reason: decision.reason,
         });
-    }
+    })?;
     rows.sort_by(|a, b| b.payable.cmp(&a.payable).then_with(|| a.plan.cmp(&b.plan)));
-    rows
+    Ok(rows)
 }
 
 impl Row for FeeRow {
@@ -173,7 +174,7 @@ mod tests {
         );
         let p = s.projection();
         let policy = DeadlinePolicy::default();
-        let rows = new_client_fee(&p, &policy, &Scope::new(date(2026, 3, 31)));
+        let rows = new_client_fee(&p, &policy, &Scope::new(date(2026, 3, 31))).unwrap();
         let got: Vec<_> = rows
             .iter()
             .map(|r| (r.plan.as_str(), r.payable, r.reason.clone()))
@@ -215,7 +216,7 @@ mod tests {
             ]
         );
         // As of 15 March the approval had not happened: nothing was payable yet.
-        let early = new_client_fee(&p, &policy, &Scope::new(date(2026, 3, 15)));
+        let early = new_client_fee(&p, &policy, &Scope::new(date(2026, 3, 15))).unwrap();
         assert!(early.iter().all(|r| !r.payable));
         let sv = render_to_string(&rows[2..3], Format::Csv, Lang::Sv).unwrap();
         assert!(

@@ -6,7 +6,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use planledger_plan::{
     Actor, CloseReason, Event, Personnummer, PlanId, RevisionReason, Role, Signer, UnitId,
 };
-use planledger_projection::{PlanView, Projection};
+use std::borrow::Cow;
+
+use planledger_projection::{PlanView, Plans};
 use serde::Serialize;
 
 use crate::diff::{FieldChange, content_diff};
@@ -22,19 +24,27 @@ pub enum Subject {
     Client(Personnummer),
 }
 
-/// The plans of a subject within the scope (unit filter, existing by the cutoff).
+/// The plans a subject names, each folded whole.
+pub(crate) fn subject_views<'a>(
+    plans: &'a dyn Plans,
+    subject: &Subject,
+) -> Result<Vec<Cow<'a, PlanView>>, AuditError> {
+    Ok(match subject {
+        Subject::Plan(id) => plans.plan(id)?.into_iter().collect(),
+        Subject::Client(c) => plans.plans_of_client(c)?,
+    })
+}
+
+/// Those of `views` within the scope (unit filter, existing by the cutoff); an error
+/// naming the subject if none is.
 pub(crate) fn subject_plans<'a>(
-    projection: &'a Projection,
+    views: &'a [Cow<'a, PlanView>],
     scope: &Scope,
     subject: &Subject,
 ) -> Result<Vec<Scoped<'a>>, AuditError> {
-    let views: Vec<&PlanView> = match subject {
-        Subject::Plan(id) => projection.plan(id).into_iter().collect(),
-        Subject::Client(c) => projection.plans_of_client(c).collect(),
-    };
     let cutoff = scope.cutoff();
     let plans: Vec<Scoped<'a>> = views
-        .into_iter()
+        .iter()
         .filter_map(|v| Scoped::new(v, cutoff))
         .filter(|p| scope.unit.as_ref().is_none_or(|u| *u == p.unit))
         .collect();
@@ -183,17 +193,14 @@ pub struct History {
 }
 
 /// The history of `subject` as of the scope's date (nothing recorded later).
-pub fn history(
-    projection: &Projection,
-    scope: &Scope,
-    subject: &Subject,
-) -> Result<History, AuditError> {
+pub fn history(plans: &dyn Plans, scope: &Scope, subject: &Subject) -> Result<History, AuditError> {
     let mut history = History {
         versions: Vec::new(),
         events: Vec::new(),
     };
     let cutoff = scope.cutoff();
-    for p in subject_plans(projection, scope, subject)? {
+    let views = subject_views(plans, subject)?;
+    for p in subject_plans(&views, scope, subject)? {
         let state = &p.state;
         let mut previous: Option<&planledger_plan::VersionRecord> = None;
         for v in state.versions() {
@@ -608,21 +615,16 @@ pub struct InForceRow {
 /// The plan in force on the scope's date: for one plan, one client, or (with no
 /// subject) every plan in scope.
 pub fn in_force(
-    projection: &Projection,
+    plans: &dyn Plans,
     scope: &Scope,
     subject: Option<&Subject>,
 ) -> Result<Vec<InForceRow>, AuditError> {
-    let plans = match subject {
-        Some(s) => subject_plans(projection, scope, s)?,
-        None => scope.plans(projection).collect(),
-    };
     let cutoff = scope.cutoff();
-    let mut rows = Vec::new();
-    for p in plans {
+    let row = |p: Scoped<'_>| {
         let v = p.state.version_in_force(cutoff);
         let record = v.and_then(|v| p.view.version_event(v.number));
         let required = p.state.act().map(|a| a.required_signature());
-        rows.push(InForceRow {
+        InForceRow {
             plan: p.id().clone(),
             unit: p.unit.clone(),
             client: scope.client_label(&p.client),
@@ -638,7 +640,15 @@ pub fn in_force(
             }),
             position: record.map(|r| r.position),
             hash: record.map(|r| r.hash.to_hex()),
-        });
+        }
+    };
+    let mut rows = Vec::new();
+    match subject {
+        Some(s) => {
+            let views = subject_views(plans, s)?;
+            rows.extend(subject_plans(&views, scope, s)?.into_iter().map(row));
+        }
+        None => scope.each_plan(plans, &mut |p| rows.push(row(p)))?,
     }
     Ok(rows)
 }

@@ -35,7 +35,7 @@
 //!
 //! let projection = Projection::new(); // normally Projection::rebuild(&store)
 //! let as_of = chrono::NaiveDate::from_ymd_opt(2026, 3, 25).unwrap();
-//! let rows = overdue(&projection, &DeadlinePolicy::default(), &Scope::new(as_of));
+//! let rows = overdue(&projection, &DeadlinePolicy::default(), &Scope::new(as_of)).unwrap();
 //! let table = render_to_string(&rows, Format::Table, Lang::En).unwrap();
 //! assert!(table.starts_with("plan  unit  act"));
 //! ```
@@ -180,32 +180,32 @@ mod rebuild_tests {
         let json = |s: Result<String, RenderError>| s.unwrap();
         let mut out = vec![
             json(render_to_string(
-                &overdue(p, &policy, scope),
+                &overdue(p, &policy, scope).unwrap(),
                 Format::Json,
                 Lang::En,
             )),
             json(render_to_string(
-                &unsigned(p, scope),
+                &unsigned(p, scope).unwrap(),
                 Format::Json,
                 Lang::En,
             )),
             json(render_to_string(
-                &unapproved(p, &policy, scope),
+                &unapproved(p, &policy, scope).unwrap(),
                 Format::Json,
                 Lang::En,
             )),
             json(render_to_string(
-                &incomplete(p, scope),
+                &incomplete(p, scope).unwrap(),
                 Format::Json,
                 Lang::En,
             )),
             json(render_to_string(
-                &new_client_fee(p, &policy, scope),
+                &new_client_fee(p, &policy, scope).unwrap(),
                 Format::Json,
                 Lang::En,
             )),
             json(render_to_string(
-                &overview(p, &policy, scope),
+                &overview(p, &policy, scope).unwrap(),
                 Format::Json,
                 Lang::En,
             )),

@@ -4,9 +4,10 @@
 
 use chrono::NaiveDate;
 use planledger_plan::{ActKind, DeadlinePolicy, DueKind, PlanId, UnitId};
-use planledger_projection::Projection;
+use planledger_projection::Plans;
 use serde::Serialize;
 
+use crate::error::AuditError;
 use crate::render::{Column, Lang, Row};
 use crate::{Scope, text};
 
@@ -27,10 +28,14 @@ pub struct OverdueRow {
 
 /// Every deadline not met as of `scope.as_of` under `policy`, the latest first (then by
 /// plan and kind). Closed plans have none.
-pub fn overdue(projection: &Projection, policy: &DeadlinePolicy, scope: &Scope) -> Vec<OverdueRow> {
+pub fn overdue(
+    plans: &dyn Plans,
+    policy: &DeadlinePolicy,
+    scope: &Scope,
+) -> Result<Vec<OverdueRow>, AuditError> {
     let mut rows = Vec::new();
-    for p in scope.plans(projection) {
-        let Some(act) = p.state.act() else { continue };
+    scope.each_plan(plans, &mut |p| {
+        let Some(act) = p.state.act() else { return };
         for o in p.state.overdue(policy, scope.as_of) {
             rows.push(OverdueRow {
                 plan: p.id().clone(),
@@ -43,14 +48,14 @@ pub fn overdue(projection: &Projection, policy: &DeadlinePolicy, scope: &Scope) 
                 days_late: o.days_late,
             });
         }
-    }
+    })?;
     rows.sort_by(|a, b| {
         b.days_late
             .cmp(&a.days_late)
             .then_with(|| a.plan.cmp(&b.plan))
             .then_with(|| a.kind.cmp(&b.kind))
     });
-    rows
+    Ok(rows)
 }
 
 impl Row for OverdueRow {
@@ -98,10 +103,14 @@ pub struct LateRow {
 
 /// Every deadline met late by `scope.as_of` under `policy` (a plan sent after 15 days,
 /// a supplement after its due date, …), the latest first (then by plan and kind).
-pub fn late(projection: &Projection, policy: &DeadlinePolicy, scope: &Scope) -> Vec<LateRow> {
+pub fn late(
+    plans: &dyn Plans,
+    policy: &DeadlinePolicy,
+    scope: &Scope,
+) -> Result<Vec<LateRow>, AuditError> {
     let mut rows = Vec::new();
-    for p in scope.plans(projection) {
-        let Some(act) = p.state.act() else { continue };
+    scope.each_plan(plans, &mut |p| {
+        let Some(act) = p.state.act() else { return };
         for d in p.state.due_dates(policy) {
             let (Some(met_on), Some(days_late)) = (d.met_on, d.met_late_by()) else {
                 continue;
@@ -118,14 +127,14 @@ pub fn late(projection: &Projection, policy: &DeadlinePolicy, scope: &Scope) -> 
                 days_late,
             });
         }
-    }
+    })?;
     rows.sort_by(|a, b| {
         b.days_late
             .cmp(&a.days_late)
             .then_with(|| a.plan.cmp(&b.plan))
             .then_with(|| a.kind.cmp(&b.kind))
     });
-    rows
+    Ok(rows)
 }
 
 impl Row for LateRow {
@@ -238,7 +247,7 @@ mod tests {
         let p = s.projection();
         let policy = DeadlinePolicy::default();
 
-        let rows = overdue(&p, &policy, &Scope::new(date(2026, 3, 25)));
+        let rows = overdue(&p, &policy, &Scope::new(date(2026, 3, 25))).unwrap();
         let got: Vec<_> = rows
             .iter()
             .map(|r| (r.plan.as_str(), r.kind, r.due_on, r.days_late))
@@ -256,12 +265,12 @@ mod tests {
 
         // As of 16 March only plan-a's draw-up is late (one day); the supplement and
         // plan-b's submission are not due yet.
-        let early = overdue(&p, &policy, &Scope::new(date(2026, 3, 16)));
+        let early = overdue(&p, &policy, &Scope::new(date(2026, 3, 16))).unwrap();
         assert_eq!(early.len(), 1);
         assert_eq!((early[0].kind, early[0].days_late), (DueKind::DrawUp, 1));
 
         // The unit filter keeps the other unit out.
-        let soder_only = overdue(&p, &policy, &Scope::new(date(2026, 3, 25)).unit(soder));
+        let soder_only = overdue(&p, &policy, &Scope::new(date(2026, 3, 25)).unit(soder)).unwrap();
         assert_eq!(soder_only.len(), 1);
         assert_eq!(soder_only[0].plan.as_str(), "plan-c");
 
@@ -330,7 +339,7 @@ mod tests {
         );
         let p = s.projection();
         let policy = DeadlinePolicy::default();
-        let rows = late(&p, &policy, &Scope::new(date(2026, 4, 1)));
+        let rows = late(&p, &policy, &Scope::new(date(2026, 4, 1))).unwrap();
         let got: Vec<_> = rows
             .iter()
             .map(|r| (r.plan.as_str(), r.kind, r.due_on, r.met_on, r.days_late))
@@ -357,8 +366,8 @@ mod tests {
         // As of 19 March the plan was drawn up late and not yet sent: one late, one
         // overdue.
         let mid = Scope::new(date(2026, 3, 19));
-        assert_eq!(late(&p, &policy, &mid).len(), 1);
-        assert_eq!(overdue(&p, &policy, &mid)[0].kind, DueKind::Submit);
+        assert_eq!(late(&p, &policy, &mid).unwrap().len(), 1);
+        assert_eq!(overdue(&p, &policy, &mid).unwrap()[0].kind, DueKind::Submit);
         let sv = render_to_string(&rows, Format::Csv, Lang::Sv).unwrap();
         assert_eq!(
             sv.lines().next().unwrap(),

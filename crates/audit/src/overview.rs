@@ -3,9 +3,10 @@
 
 use chrono::NaiveDate;
 use planledger_plan::{ActKind, AuthorityState, DeadlinePolicy, DueKind, PlanId, UnitId};
-use planledger_projection::Projection;
+use planledger_projection::Plans;
 use serde::Serialize;
 
+use crate::error::AuditError;
 use crate::render::{Column, Lang, Row};
 use crate::scope::day_of;
 use crate::{Scope, text};
@@ -81,14 +82,14 @@ pub struct OverviewRow {
 /// Every plan in scope as of the scope's date, by client then plan. Closed plans are
 /// listed with their status; their deadlines and gaps no longer count as open findings.
 pub fn overview(
-    projection: &Projection,
+    plans: &dyn Plans,
     policy: &DeadlinePolicy,
     scope: &Scope,
-) -> Vec<OverviewRow> {
+) -> Result<Vec<OverviewRow>, AuditError> {
     let mut rows: Vec<(planledger_plan::Personnummer, OverviewRow)> = Vec::new();
-    for p in scope.plans(projection) {
+    scope.each_plan(plans, &mut |p| {
         let s = &p.state;
-        let Some(act) = s.act() else { continue };
+        let Some(act) = s.act() else { return };
         let current = s.current_version();
         let closed = s.closed().is_some_and(|c| c.closed_on <= scope.as_of);
         let status = if closed {
@@ -153,9 +154,9 @@ pub fn overview(
             deviations: s.deviations().len(),
         };
         rows.push((p.client, row));
-    }
+    })?;
     rows.sort_by(|(a, ra), (b, rb)| a.cmp(b).then_with(|| ra.plan.cmp(&rb.plan)));
-    rows.into_iter().map(|(_, r)| r).collect()
+    Ok(rows.into_iter().map(|(_, r)| r).collect())
 }
 
 fn dated(day: Option<NaiveDate>, version: Option<u32>) -> String {
@@ -360,7 +361,7 @@ mod tests {
 
         let p = s.projection();
         let policy = DeadlinePolicy::default();
-        let rows = overview(&p, &policy, &Scope::new(date(2026, 4, 15)).unit(u));
+        let rows = overview(&p, &policy, &Scope::new(date(2026, 4, 15)).unit(u)).unwrap();
         let got: Vec<_> = rows
             .iter()
             .map(|r| {
@@ -402,7 +403,8 @@ mod tests {
             &Scope::new(date(2026, 4, 15))
                 .unit(unit("hemtjanst-norr"))
                 .reveal_personnummer(),
-        );
+        )
+        .unwrap();
         assert_eq!(revealed[0].client, "19640823-3234");
 
         let table = render_to_string(&rows, Format::Table, Lang::Sv).unwrap();
@@ -486,8 +488,8 @@ mod tests {
         let projection = s.projection();
         let policy = DeadlinePolicy::default();
         let scope = Scope::new(date(2026, 3, 31));
-        let row = &overview(&projection, &policy, &scope)[0];
-        let fee = &crate::new_client_fee(&projection, &policy, &scope)[0];
+        let row = &overview(&projection, &policy, &scope).unwrap()[0];
+        let fee = &crate::new_client_fee(&projection, &policy, &scope).unwrap()[0];
         assert_eq!(row.status, PlanStatus::SupplementProvided);
         assert_eq!(
             (row.submitted_on, row.submitted_version),

@@ -5,7 +5,9 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use planledger_plan::{Personnummer, PlanId, PlanState, UnitId};
-use planledger_projection::{PlanView, Projection};
+use planledger_projection::{PlanView, Plans};
+
+use crate::error::AuditError;
 
 /// The frame of every query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,17 +59,21 @@ impl Scope {
         }
     }
 
-    /// The plans in scope that existed by the cutoff, each as it stood then, by plan id.
-    pub(crate) fn plans<'a>(
-        &'a self,
-        projection: &'a Projection,
-    ) -> impl Iterator<Item = Scoped<'a>> + 'a {
-        let views: Box<dyn Iterator<Item = &'a PlanView> + 'a> = match &self.unit {
-            Some(unit) => Box::new(projection.plans_in_unit(unit)),
-            None => Box::new(projection.plans()),
-        };
+    /// Calls `f` with each plan in scope that existed by the cutoff, as it stood then,
+    /// by plan id; one plan at a time, so a report over a whole ledger holds its rows,
+    /// never the ledger.
+    pub(crate) fn each_plan(
+        &self,
+        plans: &dyn Plans,
+        f: &mut dyn FnMut(Scoped<'_>),
+    ) -> Result<(), AuditError> {
         let cutoff = self.cutoff();
-        views.filter_map(move |view| Scoped::new(view, cutoff))
+        plans.each_plan(self.unit.as_ref(), &mut |view| {
+            if let Some(scoped) = Scoped::new(view, cutoff) {
+                f(scoped);
+            }
+        })?;
+        Ok(())
     }
 }
 

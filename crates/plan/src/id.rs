@@ -128,6 +128,11 @@ impl Personnummer {
     }
 
     /// The full number, `YYYYMMDD-NNNN`. Call it only where the number must be shown.
+    /// The 12 digits, without separator (how it is stored and indexed).
+    pub fn digits(&self) -> String {
+        self.digits.iter().map(|d| char::from(b'0' + d)).collect()
+    }
+
     pub fn expose(&self) -> String {
         let mut s = String::with_capacity(13);
         for (i, d) in self.digits.iter().enumerate() {

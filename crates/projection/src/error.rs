@@ -10,8 +10,12 @@ use planledger_store::StoreError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProjectionError {
-    #[error("the projection snapshot cannot be used: {reason}")]
-    Snapshot { reason: String },
+    /// The store's tags are not an index this build reads (none, or another version).
+    #[error(
+        "the ledger's plan index is {}; rebuild it from the records with `planledger reindex`",
+        match found { Some(v) => format!("of version {v}, not {}", crate::INDEX_VERSION), None => "missing (the ledger was copied or written by an older build)".to_owned() }
+    )]
+    Index { found: Option<String> },
     #[error("reading the store: {0}")]
     Store(#[from] StoreError),
     /// The record is not an event of a plan: its payload does not decode (or is not the

@@ -27,28 +27,27 @@
 //! assert_eq!(projection.position(), 0);
 //! ```
 //!
-//! # Persisting a projection
+//! # Reading a ledger without folding it
 //!
-//! [`Projection::open`] is how readers get a projection: it loads the snapshot kept
-//! beside the records in the same store (`Store::load_snapshot`, under
-//! [`SNAPSHOT_NAME`]), folds only what was appended since, and saves the snapshot again
-//! when it moved. [`Projection::to_snapshot`] / [`Projection::from_snapshot`] are the
-//! bytes (position, last record hash, and per plan its state and event records; format
-//! [`SNAPSHOT_FORMAT`]). Catching up refuses a ledger that no longer has the snapshot's
-//! last record at its position ([`ProjectionError::Diverged`],
-//! [`ProjectionError::LedgerShorter`]). A snapshot holds plan contents: it is personal
-//! data, kept under the same protection as the records.
+//! Readers do not fold the whole ledger: [`LedgerPlans`] finds the plans a question is
+//! about by the tags the store keeps beside the records ([`plan_tags`]: a plan's unit,
+//! act and client) and folds each of those streams on its own ([`fold_stream`]), one
+//! at a time. Reports read through the [`Plans`] trait, which a [`Projection`] in
+//! memory implements too. [`index_tags`] derives the tags from the records again.
 //!
 //! The same folding gives the same answers however the records arrive: a projection
-//! caught up in steps, from a snapshot, or rebuilt from zero compare equal (`==`).
+//! caught up in steps or rebuilt from zero compare equal (`==`).
 
 mod error;
+mod plans;
 mod projection;
-mod snapshot;
 
 pub use error::ProjectionError;
+pub use plans::{
+    INDEX_VERSION, LedgerPlans, Plans, TAG_ACT, TAG_CLIENT, TAG_UNIT, index_marker, index_tags,
+    plan_tags,
+};
 pub use projection::{DEFAULT_CHUNK, EventRef, PlanView, Projection, fold_stream};
-pub use snapshot::{SNAPSHOT_FORMAT, SNAPSHOT_NAME};
 
 /// Re-exported so that users of a projection name the same plan types.
 pub use planledger_plan::{PlanState, VersionRecord};

@@ -36,7 +36,7 @@ impl EventRef {
 }
 
 /// Decodes one record into its plan id and event, checking nothing about its place.
-fn decode_record(record: &Record) -> Result<(PlanId, EventRef), ProjectionError> {
+pub(crate) fn decode_record(record: &Record) -> Result<(PlanId, EventRef), ProjectionError> {
     let position = record.position();
     let entry = record.entry();
     let (event, recorded_at, actor) =
@@ -65,10 +65,6 @@ pub struct PlanView {
 }
 
 impl PlanView {
-    pub(crate) fn from_parts(id: PlanId, state: PlanState, events: Vec<EventRef>) -> PlanView {
-        PlanView { id, state, events }
-    }
-
     fn new(id: PlanId) -> PlanView {
         PlanView {
             id,
@@ -174,24 +170,6 @@ impl Projection {
     /// An empty projection, at position 0.
     pub fn new() -> Projection {
         Projection::default()
-    }
-
-    /// A projection from its parts (a snapshot), with the indexes rebuilt from the plans.
-    pub(crate) fn from_parts(
-        next_position: u64,
-        last_hash: Hash,
-        plans: BTreeMap<PlanId, PlanView>,
-    ) -> Projection {
-        let mut p = Projection {
-            next_position,
-            last_hash,
-            ..Projection::default()
-        };
-        for (id, view) in &plans {
-            p.index(id, &view.state);
-        }
-        p.plans = plans;
-        p
     }
 
     fn index(&mut self, plan: &PlanId, state: &PlanState) {

@@ -260,6 +260,7 @@ fn an_undecodable_payload_is_an_error_naming_its_position_and_the_fold_stops_bef
         expected: ExpectedVersion::NoStream,
         actor: (&officer()).into(),
         recorded_at_micros: at(2026, 4, 2).timestamp_micros(),
+        tags: Vec::new(),
         events: vec![NewEvent {
             event_type: "order_received".into(),
             schema_version: planledger_plan::SCHEMA_VERSION,
@@ -344,91 +345,106 @@ fn a_shorter_or_rewritten_ledger_is_refused_even_with_nothing_new_to_fold() {
     assert_eq!(p.catch_up(s.store()).unwrap(), 0);
 }
 
-#[test]
-fn a_snapshot_resumes_to_the_same_answers_as_a_rebuild() {
-    let s = scenario();
-    let records = s.store().read_all(0, 100).unwrap();
-    let partial = planledger_store::MemoryStore::new();
-    partial.append_sealed(&records[..5]).unwrap();
-    let early = Projection::rebuild(&partial).unwrap();
-    let bytes = early.to_snapshot();
-    let restored = Projection::from_snapshot(&bytes).unwrap();
-    assert_eq!(restored, early);
-    let mut resumed = restored;
-    assert_eq!(resumed.catch_up(s.store()).unwrap(), 4);
-    let rebuilt = s.projection();
-    assert_eq!(answers(&resumed), answers(&rebuilt));
-    assert_eq!(resumed, rebuilt);
+/// Every plan of `plans` as folded, by unit and id.
+fn each(plans: &dyn Plans, unit: Option<&str>) -> Vec<PlanView> {
+    let unit = unit.map(unit_id);
+    let mut out = Vec::new();
+    plans
+        .each_plan(unit.as_ref(), &mut |v| out.push(v.clone()))
+        .unwrap();
+    out
+}
 
-    let text = String::from_utf8(bytes.clone()).unwrap();
-    let (this, next) = (SNAPSHOT_FORMAT, SNAPSHOT_FORMAT + 1);
-    let other_format = text.replacen(
-        &format!("\"format\":{this}"),
-        &format!("\"format\":{next}"),
-        1,
-    );
-    let err = Projection::from_snapshot(other_format.as_bytes()).unwrap_err();
-    assert!(err.to_string().contains(&format!("format {next}")), "{err}");
-    assert!(matches!(
-        Projection::from_snapshot(format!("{{\"format\":{this}}}").as_bytes()),
-        Err(ProjectionError::Snapshot { .. })
-    ));
+fn unit_id(u: &str) -> planledger_plan::UnitId {
+    planledger_plan::UnitId::new(u).unwrap()
 }
 
 #[test]
-fn open_resumes_from_the_snapshot_beside_the_records_and_refreshes_it() {
+fn ledger_plans_find_by_tags_what_the_whole_projection_finds() {
     let s = scenario();
-    let records = s.store().read_all(0, 100).unwrap();
-    let store = planledger_store::MemoryStore::new();
-    store.append_sealed(&records[..5]).unwrap();
-    // The first open folds from zero and leaves a snapshot at the head.
-    let first = Projection::open(&store).unwrap();
-    let saved = store.load_snapshot(SNAPSHOT_NAME).unwrap().unwrap();
-    assert_eq!(saved.position, 5);
-    // A snapshot that says something the records do not is believed: that proves
-    // the next open resumed from it instead of folding from zero.
-    let mut marked: serde_json::Value = serde_json::from_slice(&first.to_snapshot()).unwrap();
-    marked["plans"] = serde_json::json!([]);
-    store
-        .save_snapshot(SNAPSHOT_NAME, 5, &serde_json::to_vec(&marked).unwrap())
-        .unwrap();
-    assert_eq!(Projection::open(&store).unwrap().plans().count(), 0);
-    // Appended records are folded on top of the snapshot, and the snapshot moves on.
-    store
-        .save_snapshot(SNAPSHOT_NAME, 5, &first.to_snapshot())
-        .unwrap();
-    store.append_sealed(&records[5..]).unwrap();
-    let resumed = Projection::open(&store).unwrap();
-    assert_eq!(answers(&resumed), answers(&s.projection()));
-    let saved = store.load_snapshot(SNAPSHOT_NAME).unwrap().unwrap();
-    assert_eq!(saved.position, records.len() as u64);
-    // A snapshot of an unknown format is only a cache: rebuilt over.
-    store
-        .save_snapshot(SNAPSHOT_NAME, 3, b"{\"format\":99}")
-        .unwrap();
+    let whole = s.projection();
+    let ledger = LedgerPlans::open(s.store()).unwrap();
+    for unit in [
+        None,
+        Some("hemtjanst-norr"),
+        Some("dv-solsidan"),
+        Some("no-such-unit"),
+    ] {
+        assert_eq!(each(&ledger, unit), each(&whole, unit), "unit {unit:?}");
+    }
+    for n in [0, 1, 2, 9] {
+        let by_ledger: Vec<PlanView> = ledger
+            .plans_of_client(&client(n))
+            .unwrap()
+            .into_iter()
+            .map(|v| v.into_owned())
+            .collect();
+        let by_whole: Vec<PlanView> = Plans::plans_of_client(&whole, &client(n))
+            .unwrap()
+            .into_iter()
+            .map(|v| v.into_owned())
+            .collect();
+        assert_eq!(by_ledger, by_whole, "client {n}");
+    }
+    for id in ["plan-1", "plan-2", "plan-none"] {
+        let id = plan(id);
+        assert_eq!(
+            Plans::plan(&ledger, &id).unwrap().map(|v| v.into_owned()),
+            Plans::plan(&whole, &id).unwrap().map(|v| v.into_owned())
+        );
+    }
+    assert!(ledger.has_unit(&unit_id("dv-solsidan")).unwrap());
+    assert!(!ledger.has_unit(&unit_id("no-such-unit")).unwrap());
+}
+
+#[test]
+fn the_tags_derived_again_from_the_records_are_those_the_appends_wrote() {
+    let s = scenario();
+    let (mut derived, read_to) = index_tags(s.store(), 0, &mut |_, _| {}).unwrap();
+    assert_eq!(read_to, s.store().head().unwrap().size);
+    let mut written = Vec::new();
+    for key in [TAG_UNIT, TAG_ACT, TAG_CLIENT] {
+        for (value, stream_id) in s.store().tag_values(key).unwrap() {
+            written.push(planledger_store::StreamTag {
+                stream_id,
+                key: key.into(),
+                value,
+            });
+        }
+    }
+    derived.sort();
+    written.sort();
+    assert_eq!(derived, written);
+    assert!(!written.is_empty());
+    // A client's tag is the personnummer's digits; the index holds it once per plan.
     assert_eq!(
-        answers(&Projection::open(&store).unwrap()),
-        answers(&resumed)
+        s.store()
+            .streams_tagged(TAG_CLIENT, &client(0).digits())
+            .unwrap()
+            .len(),
+        1
     );
 }
 
 #[test]
-fn open_refuses_a_ledger_rewritten_under_its_snapshot() {
+fn a_ledger_without_an_index_is_refused_with_how_to_rebuild_it() {
     let s = scenario();
-    let records = s.store().read_all(0, 100).unwrap();
-    assert_eq!(records.len(), 9);
-    // The snapshot was taken of the original nine records; record 8 was then
-    // replaced by another one.
-    let rewritten = rewritten_at_8(&records);
-    let snapshot = Projection::rebuild(s.store()).unwrap().to_snapshot();
-    rewritten
-        .save_snapshot(SNAPSHOT_NAME, 9, &snapshot)
+    let copy = planledger_store::MemoryStore::new();
+    copy.append_sealed(&s.store().read_all(0, 100).unwrap())
         .unwrap();
-    let err = Projection::open(&rewritten).unwrap_err();
+    let err = LedgerPlans::open(&copy).err().unwrap();
     assert!(
-        matches!(err, ProjectionError::Diverged { position: 8 }),
+        matches!(err, ProjectionError::Index { found: None }),
         "{err}"
     );
+    assert!(err.to_string().contains("planledger reindex"), "{err}");
+    // An empty ledger needs none.
+    assert!(LedgerPlans::open(&planledger_store::MemoryStore::new()).is_ok());
+    let (mut tags, _) = index_tags(&copy, 0, &mut |_, _| {}).unwrap();
+    tags.push(index_marker());
+    copy.replace_tags(&tags).unwrap();
+    let rebuilt = LedgerPlans::open(&copy).unwrap();
+    assert_eq!(each(&rebuilt, None), each(&s.projection(), None));
 }
 
 #[test]

@@ -158,6 +158,27 @@ CREATE TABLE planledger.snapshots (
 GRANT SELECT, INSERT, UPDATE, DELETE ON planledger.snapshots TO planledger_app;
 "#,
     },
+    Migration {
+        version: 3,
+        description: "stream tags (a plan's unit and client) instead of projection snapshots",
+        sql: r#"
+-- What each stream (plan) is about, its unit and its client, so that a reader finds the
+-- plans it needs without reading the ledger. Derived data, not part of the ledger: set in
+-- the transaction of the append that carries them, rebuilt from the records by
+-- `planledger reindex`, never hashed. One row per stream and key.
+CREATE TABLE planledger.stream_tags (
+    ledger    integer NOT NULL REFERENCES planledger.ledgers (id),
+    stream_id text NOT NULL,
+    key       text NOT NULL,
+    value     text NOT NULL,
+    PRIMARY KEY (ledger, stream_id, key)
+);
+CREATE INDEX stream_tags_by_value ON planledger.stream_tags (ledger, key, value, stream_id);
+GRANT SELECT, INSERT, UPDATE, DELETE ON planledger.stream_tags TO planledger_app;
+-- Readers no longer keep a whole-ledger projection: its snapshots go.
+DROP TABLE planledger.snapshots;
+"#,
+    },
 ];
 
 /// The schema version this build reads and writes.

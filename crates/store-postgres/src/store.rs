@@ -1,11 +1,11 @@
 //! [`PostgresStore`]: one ledger in a PostgreSQL database.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use planledger_ledger::{Frontier, Hash, NodeId, Record, peak_ids};
 use planledger_store::{
-    AppendBatch, Appended, BatchOutcome, Chain, GroupCommit, Head, Snapshot, Store, StoreError,
+    AppendBatch, Appended, BatchOutcome, Chain, GroupCommit, Head, Store, StoreError, StreamTag,
 };
 use postgres::{Client, NoTls, Statement, Transaction};
 
@@ -44,6 +44,7 @@ struct Statements {
     read_all: Statement,
     read_stream: Statement,
     node: Statement,
+    put_tags: Statement,
 }
 
 struct Conn {
@@ -99,6 +100,12 @@ impl Conn {
             node: p(
                 "prepare",
                 "SELECT hash FROM planledger.nodes WHERE ledger = $1 AND level = $2 AND idx = $3",
+            )?,
+            put_tags: p(
+                "prepare",
+                "INSERT INTO planledger.stream_tags (ledger, stream_id, key, value)
+                 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])
+                 ON CONFLICT (ledger, stream_id, key) DO UPDATE SET value = EXCLUDED.value",
             )?,
         };
         Ok(Conn { client, st })
@@ -388,6 +395,17 @@ impl PostgresStore {
         }
         if !records.is_empty() {
             self.write(&mut tx, st, &records, &nodes, &chain)?;
+            // The tags of the batches that were sealed, the later one winning per key (a
+            // single upsert may not touch one row twice).
+            let mut tags = BTreeMap::new();
+            for (batch, outcome) in group.iter().zip(&outcomes) {
+                if outcome.is_ok() {
+                    for (key, value) in &batch.tags {
+                        tags.insert((batch.stream_id.as_str(), key.as_str()), value.as_str());
+                    }
+                }
+            }
+            put_tags(&mut tx, st, self.ledger_id, tags)?;
             tx.commit().map_err(sql("commit an append"))?;
         }
         Ok(outcomes)
@@ -433,6 +451,27 @@ impl PostgresStore {
         .map_err(sql("update the head"))?;
         Ok(())
     }
+}
+
+/// Upserts `(stream, key) -> value` tags in `tx`.
+fn put_tags(
+    tx: &mut Transaction<'_>,
+    st: &Statements,
+    ledger: i32,
+    tags: BTreeMap<(&str, &str), &str>,
+) -> Result<(), StoreError> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let (mut streams, mut keys, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    for ((stream, key), value) in tags {
+        streams.push(stream);
+        keys.push(key);
+        values.push(value);
+    }
+    tx.execute(&st.put_tags, &[&ledger, &streams, &keys, &values])
+        .map_err(sql("set stream tags"))?;
+    Ok(())
 }
 
 fn stream_version(
@@ -555,48 +594,79 @@ impl Store for PostgresStore {
         })
     }
 
-    fn save_snapshot(&self, name: &str, position: u64, state: &[u8]) -> Result<(), StoreError> {
-        let pos = to_i64(position, "snapshot position")?;
+    fn streams_tagged(&self, key: &str, value: &str) -> Result<Vec<String>, StoreError> {
         self.with_conn(|conn| {
-            let mut tx = conn.client.transaction().map_err(sql("begin a snapshot"))?;
-            let size: i64 = tx
-                .query_one(
-                    "SELECT size FROM planledger.ledgers WHERE id = $1",
-                    &[&self.ledger_id],
+            let rows = conn
+                .client
+                .query(
+                    "SELECT stream_id FROM planledger.stream_tags
+                     WHERE ledger = $1 AND key = $2 AND value = $3 ORDER BY stream_id",
+                    &[&self.ledger_id, &key, &value],
                 )
-                .map_err(sql("read the head"))?
-                .get(0);
-            if pos > size {
-                return Err(StoreError::SnapshotAhead {
-                    position,
-                    size: size as u64,
-                });
-            }
-            tx.execute(
-                "INSERT INTO planledger.snapshots (ledger, name, position, state)
-                 VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (ledger, name)
-                 DO UPDATE SET position = EXCLUDED.position, state = EXCLUDED.state",
-                &[&self.ledger_id, &name, &pos, &state],
-            )
-            .map_err(sql("save a snapshot"))?;
-            tx.commit().map_err(sql("commit a snapshot"))
+                .map_err(sql("read streams by tag"))?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
         })
     }
 
-    fn load_snapshot(&self, name: &str) -> Result<Option<Snapshot>, StoreError> {
+    fn tag_values(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
         self.with_conn(|conn| {
-            let row = conn
+            let rows = conn
                 .client
-                .query_opt(
-                    "SELECT position, state FROM planledger.snapshots WHERE ledger = $1 AND name = $2",
-                    &[&self.ledger_id, &name],
+                .query(
+                    "SELECT value, stream_id FROM planledger.stream_tags
+                     WHERE ledger = $1 AND key = $2 ORDER BY value, stream_id",
+                    &[&self.ledger_id, &key],
                 )
-                .map_err(sql("load a snapshot"))?;
-            Ok(row.map(|r| Snapshot {
-                position: r.get::<_, i64>(0) as u64,
-                state: r.get(1),
-            }))
+                .map_err(sql("read a tag's values"))?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    fn stream_tags(&self, stream_id: &str) -> Result<Vec<(String, String)>, StoreError> {
+        self.with_conn(|conn| {
+            let rows = conn
+                .client
+                .query(
+                    "SELECT key, value FROM planledger.stream_tags
+                     WHERE ledger = $1 AND stream_id = $2 ORDER BY key",
+                    &[&self.ledger_id, &stream_id],
+                )
+                .map_err(sql("read a stream's tags"))?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    fn put_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
+        self.write_tags(tags, false)
+    }
+
+    fn replace_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
+        self.write_tags(tags, true)
+    }
+}
+
+impl PostgresStore {
+    /// Writes tags in one transaction, first removing every tag of the ledger if
+    /// `replace`; the later of two tags for one stream and key wins.
+    fn write_tags(&self, tags: &[StreamTag], replace: bool) -> Result<(), StoreError> {
+        self.with_conn(|conn| {
+            let mut tx = conn
+                .client
+                .transaction()
+                .map_err(sql("begin writing tags"))?;
+            if replace {
+                tx.execute(
+                    "DELETE FROM planledger.stream_tags WHERE ledger = $1",
+                    &[&self.ledger_id],
+                )
+                .map_err(sql("clear the tags"))?;
+            }
+            let latest: BTreeMap<(&str, &str), &str> = tags
+                .iter()
+                .map(|t| ((t.stream_id.as_str(), t.key.as_str()), t.value.as_str()))
+                .collect();
+            put_tags(&mut tx, &conn.st, self.ledger_id, latest)?;
+            tx.commit().map_err(sql("commit tags"))
         })
     }
 }

@@ -17,9 +17,11 @@ pub(crate) const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("re
 pub(crate) const STREAMS: TableDefinition<(&str, u64), u64> = TableDefinition::new("streams");
 /// Merkle perfect-subtree nodes: `(level, index) -> hash`.
 pub(crate) const NODES: TableDefinition<(u8, u64), &[u8; 32]> = TableDefinition::new("nodes");
-/// Projection snapshots by name: position (u64 LE) followed by the state. A cache beside
-/// the ledger, not part of it (see `Store::save_snapshot`).
-pub(crate) const SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshots");
+/// Stream tags (`Store`'s derived index, not part of the ledger): `(stream, key) -> value`.
+pub(crate) const TAGS: TableDefinition<(&str, &str), &str> = TableDefinition::new("tags");
+/// The same tags by value: `(key, value, stream) -> ()`.
+pub(crate) const TAGS_BY_VALUE: TableDefinition<(&str, &str, &str), ()> =
+    TableDefinition::new("tags_by_value");
 /// Small named values: the layout and the head.
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 

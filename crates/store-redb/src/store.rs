@@ -6,16 +6,16 @@ use std::path::{Path, PathBuf};
 
 use planledger_ledger::{Hash, NodeId, Record, peak_ids};
 use planledger_store::{
-    AppendBatch, Appended, BatchOutcome, Chain, GroupCommit, Head, Snapshot, Store, StoreError,
+    AppendBatch, Appended, BatchOutcome, Chain, GroupCommit, Head, Store, StoreError, StreamTag,
 };
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
-    WriteTransaction,
+    TableDefinition, WriteTransaction,
 };
 
 use crate::layout::{
-    LAYOUT, META, META_HEAD, META_LAYOUT, NODES, RECORDS, SNAPSHOTS, STREAMS, decode_head,
-    encode_head,
+    LAYOUT, META, META_HEAD, META_LAYOUT, NODES, RECORDS, STREAMS, TAGS, TAGS_BY_VALUE,
+    decode_head, encode_head,
 };
 
 /// The embedded store: one redb file, immediate durability, group commit.
@@ -102,6 +102,8 @@ struct Writer<'t> {
     streams: Table<'t, (&'static str, u64), u64>,
     nodes: Table<'t, (u8, u64), &'static [u8; 32]>,
     meta: Table<'t, &'static str, &'static [u8]>,
+    tags: Table<'t, (&'static str, &'static str), &'static str>,
+    tags_by_value: Table<'t, (&'static str, &'static str, &'static str), ()>,
 }
 
 impl<'t> Writer<'t> {
@@ -111,6 +113,8 @@ impl<'t> Writer<'t> {
             streams: txn.open_table(STREAMS).map_err(backend)?,
             nodes: txn.open_table(NODES).map_err(backend)?,
             meta: txn.open_table(META).map_err(backend)?,
+            tags: txn.open_table(TAGS).map_err(backend)?,
+            tags_by_value: txn.open_table(TAGS_BY_VALUE).map_err(backend)?,
         })
     }
 
@@ -128,6 +132,20 @@ impl<'t> Writer<'t> {
                 .insert((id.level, id.index), h.as_bytes())
                 .map_err(backend)?;
         }
+        Ok(())
+    }
+
+    /// Sets a stream's tag, keeping the by-value table in step.
+    fn put_tag(&mut self, stream: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        let old = self.tags.insert((stream, key), value).map_err(backend)?;
+        if let Some(old) = old {
+            self.tags_by_value
+                .remove((key, old.value(), stream))
+                .map_err(backend)?;
+        }
+        self.tags_by_value
+            .insert((key, value, stream), ())
+            .map_err(backend)?;
         Ok(())
     }
 
@@ -312,6 +330,9 @@ impl RedbStore {
                     Err(e) => outcomes.push(Err(e)),
                     Ok((records, nodes)) => {
                         w.put(&records, &nodes)?;
+                        for (key, value) in &batch.tags {
+                            w.put_tag(&batch.stream_id, key, value)?;
+                        }
                         written += 1;
                         outcomes.push(Ok(Appended {
                             first_position,
@@ -447,47 +468,96 @@ impl Store for RedbStore {
         Ok(head)
     }
 
-    fn save_snapshot(&self, name: &str, position: u64, state: &[u8]) -> Result<(), StoreError> {
+    fn streams_tagged(&self, key: &str, value: &str) -> Result<Vec<String>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let Some(index) = open_if_written(&txn, TAGS_BY_VALUE)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for entry in index.range((key, value, "")..).map_err(backend)? {
+            let (k, _) = entry.map_err(backend)?;
+            let (k, v, stream) = k.value();
+            if (k, v) != (key, value) {
+                break;
+            }
+            out.push(stream.to_owned());
+        }
+        Ok(out)
+    }
+
+    fn tag_values(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let Some(index) = open_if_written(&txn, TAGS_BY_VALUE)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for entry in index.range((key, "", "")..).map_err(backend)? {
+            let (k, _) = entry.map_err(backend)?;
+            let (k, value, stream) = k.value();
+            if k != key {
+                break;
+            }
+            out.push((value.to_owned(), stream.to_owned()));
+        }
+        Ok(out)
+    }
+
+    fn stream_tags(&self, stream_id: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let Some(tags) = open_if_written(&txn, TAGS)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for entry in tags.range((stream_id, "")..).map_err(backend)? {
+            let (k, v) = entry.map_err(backend)?;
+            let (stream, key) = k.value();
+            if stream != stream_id {
+                break;
+            }
+            out.push((key.to_owned(), v.value().to_owned()));
+        }
+        Ok(out)
+    }
+
+    fn put_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
+        self.write_tags(tags, false)
+    }
+
+    fn replace_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
+        self.write_tags(tags, true)
+    }
+}
+
+impl RedbStore {
+    /// Writes tags in one durable transaction, first removing every tag if `replace`.
+    fn write_tags(&self, tags: &[StreamTag], replace: bool) -> Result<(), StoreError> {
         let mut txn = self.db.begin_write().map_err(backend)?;
         txn.set_durability(Durability::Immediate).map_err(backend)?;
+        if replace {
+            txn.delete_table(TAGS).map_err(backend)?;
+            txn.delete_table(TAGS_BY_VALUE).map_err(backend)?;
+        }
         {
-            let meta = txn.open_table(META).map_err(backend)?;
-            let size = load_chain(&meta)?.frontier.size();
-            if position > size {
-                return Err(StoreError::SnapshotAhead { position, size });
+            let mut w = Writer::open(&txn)?;
+            for t in tags {
+                w.put_tag(&t.stream_id, &t.key, &t.value)?;
             }
-            let mut value = Vec::with_capacity(8 + state.len());
-            value.extend_from_slice(&position.to_le_bytes());
-            value.extend_from_slice(state);
-            let mut snapshots = txn.open_table(SNAPSHOTS).map_err(backend)?;
-            snapshots.insert(name, value.as_slice()).map_err(backend)?;
         }
         txn.commit().map_err(backend)?;
         Ok(())
     }
+}
 
-    fn load_snapshot(&self, name: &str) -> Result<Option<Snapshot>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
-        let snapshots = match txn.open_table(SNAPSHOTS) {
-            Ok(t) => t,
-            // A store no snapshot was ever saved in has no table yet.
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(backend(e)),
-        };
-        let Some(value) = snapshots.get(name).map_err(backend)? else {
-            return Ok(None);
-        };
-        let value = value.value();
-        let (position, state) = value
-            .split_at_checked(8)
-            .ok_or_else(|| StoreError::Corrupt {
-                position: 0,
-                reason: format!("the snapshot {name:?} is shorter than its position"),
-            })?;
-        Ok(Some(Snapshot {
-            position: u64::from_le_bytes(position.try_into().expect("8 bytes")),
-            state: state.to_vec(),
-        }))
+/// A table of a read transaction, or `None` in a file that has never written it (a
+/// store made before the table existed).
+fn open_if_written<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &redb::ReadTransaction,
+    table: TableDefinition<K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>, StoreError> {
+    match txn.open_table(table) {
+        Ok(t) => Ok(Some(t)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(backend(e)),
     }
 }
 

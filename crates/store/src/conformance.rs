@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use planledger_ledger::{Actor, Envelope, Frontier, Hash, NodeId, Record, empty_root};
 
-use crate::{AppendBatch, Chain, ExpectedVersion, Head, NewEvent, Snapshot, Store, StoreError};
+use crate::{AppendBatch, Chain, ExpectedVersion, Head, NewEvent, Store, StoreError, StreamTag};
 
 /// A check on one fresh, empty store.
 pub type Check = fn(&dyn Store);
@@ -67,7 +67,8 @@ macro_rules! __conformance_checks {
             append_sealed_rejects_records_that_do_not_continue
             concurrent_appends_keep_one_valid_chain
             readers_see_only_whole_batches
-            snapshots_replace_by_name_and_never_run_ahead
+            append_tags_are_found_by_value_and_replace_by_key
+            put_and_replace_tags
             read_all_bytes_gives_the_stored_bytes_of_read_all
         }
     };
@@ -163,6 +164,7 @@ pub fn batch(stream_id: &str, expected: ExpectedVersion, n: usize) -> AppendBatc
                 payload: format!("{{\"stream\":\"{stream_id}\",\"i\":{i}}}").into_bytes(),
             })
             .collect(),
+        tags: Vec::new(),
     }
 }
 
@@ -889,55 +891,136 @@ pub fn read_all_bytes_gives_the_stored_bytes_of_read_all(store: &dyn Store) {
     }
 }
 
-/// Projection snapshots: absent until saved, replaced by name, independent between
-/// names, never ahead of the head, and never part of the ledger (its head is unchanged).
-pub fn snapshots_replace_by_name_and_never_run_ahead(store: &dyn Store) {
-    assert_eq!(
-        must("load_snapshot", store.load_snapshot("plans")),
-        None,
-        "conformance: no snapshot before one is saved"
+fn tagged(stream_id: &str, expected: ExpectedVersion, tags: &[(&str, &str)]) -> AppendBatch {
+    AppendBatch {
+        tags: tags
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..batch(stream_id, expected, 1)
+    }
+}
+
+fn tag(stream_id: &str, key: &str, value: &str) -> StreamTag {
+    StreamTag {
+        stream_id: stream_id.into(),
+        key: key.into(),
+        value: value.into(),
+    }
+}
+
+/// Tags an append carries are found by value and by stream; a later value for a key
+/// replaces the earlier one (and the stream is no longer found by the old value); a
+/// conflicting append sets no tag; tags are not part of the ledger.
+pub fn append_tags_are_found_by_value_and_replace_by_key(store: &dyn Store) {
+    assert!(must("tag_values", store.tag_values("unit")).is_empty());
+    let no = ExpectedVersion::NoStream;
+    must(
+        "append",
+        store.append(tagged("plan-b", no, &[("unit", "u1"), ("client", "c1")])),
     );
     must(
         "append",
-        store.append(batch("plan-1", ExpectedVersion::NoStream, 3)),
+        store.append(tagged("plan-a", no, &[("unit", "u1")])),
+    );
+    must(
+        "append",
+        store.append(tagged("plan-c", no, &[("unit", "u2")])),
+    );
+    must("append", store.append(batch("plan-d", no, 1)));
+    assert_eq!(
+        must("streams_tagged", store.streams_tagged("unit", "u1")),
+        ["plan-a", "plan-b"],
+        "conformance: streams tagged with a value, by stream id"
+    );
+    assert_eq!(
+        must("tag_values", store.tag_values("unit")),
+        [
+            ("u1".into(), "plan-a".into()),
+            ("u1".into(), "plan-b".into()),
+            ("u2".into(), "plan-c".into())
+        ],
+        "conformance: a key's values by value then stream; untagged streams have none"
+    );
+    assert_eq!(
+        must("stream_tags", store.stream_tags("plan-b")),
+        [("client".into(), "c1".into()), ("unit".into(), "u1".into())],
+        "conformance: a stream's tags by key"
     );
     let head = must("head", store.head());
-    must("save_snapshot", store.save_snapshot("plans", 2, b"first"));
-    must("save_snapshot", store.save_snapshot("other", 0, b""));
-    must("save_snapshot", store.save_snapshot("plans", 3, b"second"));
-    assert_eq!(
-        must("load_snapshot", store.load_snapshot("plans")),
-        Some(Snapshot {
-            position: 3,
-            state: b"second".to_vec()
-        }),
-        "conformance: a snapshot replaces the one saved before under its name"
-    );
-    assert_eq!(
-        must("load_snapshot", store.load_snapshot("other")),
-        Some(Snapshot {
-            position: 0,
-            state: Vec::new()
-        }),
-        "conformance: snapshots of other names are kept apart"
-    );
-    match store.save_snapshot("plans", 4, b"ahead") {
-        Err(StoreError::SnapshotAhead {
-            position: 4,
-            size: 3,
-        }) => {}
-        other => panic!("conformance: a snapshot ahead of the head must be refused, got {other:?}"),
+    match store.append(tagged("plan-b", no, &[("unit", "u9")])) {
+        Err(StoreError::Conflict { .. }) => {}
+        other => panic!("conformance: a stale append must conflict, got {other:?}"),
     }
-    assert_eq!(
-        must("load_snapshot", store.load_snapshot("plans")).map(|s| s.position),
-        Some(3),
-        "conformance: a refused snapshot writes nothing"
+    assert!(
+        must("streams_tagged", store.streams_tagged("unit", "u9")).is_empty(),
+        "conformance: a conflicting append sets no tag"
+    );
+    must(
+        "append",
+        store.append(tagged(
+            "plan-b",
+            ExpectedVersion::Exact(1),
+            &[("unit", "u2")],
+        )),
     );
     assert_eq!(
-        must("head", store.head()),
-        head,
-        "conformance: snapshots are not part of the ledger"
+        must("streams_tagged", store.streams_tagged("unit", "u1")),
+        ["plan-a"]
     );
+    assert_eq!(
+        must("streams_tagged", store.streams_tagged("unit", "u2")),
+        ["plan-b", "plan-c"],
+        "conformance: a later value replaces the stream's earlier one"
+    );
+    let after = must("head", store.head());
+    assert_eq!(
+        after.size,
+        head.size + 1,
+        "conformance: tags are not records"
+    );
+    let records = must("read_all", store.read_all(0, 100));
+    assert_eq!(records.len() as u64, after.size);
+}
+
+/// `put_tags` sets values by key; `replace_tags` replaces the whole set at once.
+pub fn put_and_replace_tags(store: &dyn Store) {
+    must(
+        "append",
+        store.append(tagged(
+            "plan-1",
+            ExpectedVersion::NoStream,
+            &[("unit", "u1")],
+        )),
+    );
+    must(
+        "put_tags",
+        store.put_tags(&[tag("plan-1", "unit", "u2"), tag("plan-2", "client", "c")]),
+    );
+    assert_eq!(
+        must("streams_tagged", store.streams_tagged("unit", "u2")),
+        ["plan-1"]
+    );
+    assert!(must("streams_tagged", store.streams_tagged("unit", "u1")).is_empty());
+    assert_eq!(
+        must("streams_tagged", store.streams_tagged("client", "c")),
+        ["plan-2"]
+    );
+    must(
+        "replace_tags",
+        store.replace_tags(&[tag("plan-3", "unit", "u3")]),
+    );
+    assert!(
+        must("stream_tags", store.stream_tags("plan-1")).is_empty(),
+        "conformance: replace_tags removes every tag it does not name"
+    );
+    assert_eq!(
+        must("tag_values", store.tag_values("unit")),
+        [("u3".into(), "plan-3".into())]
+    );
+    assert!(must("tag_values", store.tag_values("client")).is_empty());
+    must("replace_tags", store.replace_tags(&[]));
+    assert!(must("tag_values", store.tag_values("unit")).is_empty());
 }
 
 /// For persistent backends: `open` opens the same store each time (empty the first
@@ -957,7 +1040,7 @@ pub fn reopen_keeps_records_and_head<S: Store>(mut open: impl FnMut() -> S) {
                 )),
             );
         }
-        must("save_snapshot", store.save_snapshot("plans", 5, b"state"));
+        must("put_tags", store.put_tags(&[tag("plan-0", "unit", "u")]));
         (assert_chain_valid(&store), must("head", store.head()))
     };
     let store = open();
@@ -967,12 +1050,9 @@ pub fn reopen_keeps_records_and_head<S: Store>(mut open: impl FnMut() -> S) {
         "conformance: the head survives reopening"
     );
     assert_eq!(
-        must("load_snapshot", store.load_snapshot("plans")),
-        Some(Snapshot {
-            position: 5,
-            state: b"state".to_vec()
-        }),
-        "conformance: a snapshot survives reopening"
+        must("streams_tagged", store.streams_tagged("unit", "u")),
+        ["plan-0"],
+        "conformance: tags survive reopening"
     );
     assert_eq!(
         assert_chain_valid(&store),

@@ -164,11 +164,20 @@ mod tests {
         fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
             self.0.append_sealed(records)
         }
-        fn save_snapshot(&self, name: &str, p: u64, state: &[u8]) -> Result<(), StoreError> {
-            self.0.save_snapshot(name, p, state)
+        fn streams_tagged(&self, key: &str, value: &str) -> Result<Vec<String>, StoreError> {
+            self.0.streams_tagged(key, value)
         }
-        fn load_snapshot(&self, name: &str) -> Result<Option<crate::Snapshot>, StoreError> {
-            self.0.load_snapshot(name)
+        fn tag_values(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
+            self.0.tag_values(key)
+        }
+        fn stream_tags(&self, stream: &str) -> Result<Vec<(String, String)>, StoreError> {
+            self.0.stream_tags(stream)
+        }
+        fn put_tags(&self, tags: &[crate::StreamTag]) -> Result<(), StoreError> {
+            self.0.put_tags(tags)
+        }
+        fn replace_tags(&self, tags: &[crate::StreamTag]) -> Result<(), StoreError> {
+            self.0.replace_tags(tags)
         }
     }
 

@@ -1,7 +1,9 @@
 //! Storage for planledger: the [`Store`] trait every backend implements, the sealing
 //! step ([`Chain`]) and the group commit ([`GroupCommit`]) they share, an in-memory
 //! store for tests, the conformance suite that every backend must pass, and
-//! verification of a whole store or of the records after a signed checkpoint.
+//! verification of a whole store or of the records after a signed checkpoint. Beside
+//! the records a store keeps stream tags ([`StreamTag`]): the index readers use to find
+//! a plan by its unit or client without reading the ledger.
 //!
 //! A store holds one ledger: a gapless sequence of sealed records (positions 0, 1, …),
 //! partitioned into streams (one per plan) whose versions start at 1. An append is a
@@ -64,6 +66,22 @@ pub struct AppendBatch {
     /// When the batch is recorded (UTC µs); injected by the caller's clock.
     pub recorded_at_micros: i64,
     pub events: Vec<NewEvent>,
+    /// Tags set on the stream with the batch, `(key, value)`, each replacing the
+    /// stream's value for its key, in the same transaction (see [`StreamTag`]).
+    pub tags: Vec<(String, String)>,
+}
+
+/// A tag of a stream: what the stream is about (a plan's unit, its client), kept by the
+/// store beside the records so that a reader finds the streams it needs without reading
+/// the ledger. A stream has at most one value per key. Tags are derived data: set in the
+/// transaction of the append that carries them, rebuilt from the records when what they
+/// are derived from changes ([`Store::replace_tags`]), never hashed, and checked against
+/// the records by whoever derives them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamTag {
+    pub stream_id: String,
+    pub key: String,
+    pub value: String,
 }
 
 /// The head of a ledger: how many records it holds, the last record's hash, and the
@@ -134,23 +152,22 @@ pub trait Store: Send + Sync {
     /// Backends check with [`Chain::accept_sealed`].
     fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError>;
 
-    /// Saves a projection's state under `name`, as folded from the records before
-    /// `position`, replacing the snapshot saved before under that name. A snapshot is a
-    /// cache beside the ledger, never part of it: it is not hashed, and losing it loses
-    /// nothing but the time to refold. A `position` beyond the head is refused
-    /// ([`StoreError::SnapshotAhead`]) and nothing is written.
-    fn save_snapshot(&self, name: &str, position: u64, state: &[u8]) -> Result<(), StoreError>;
+    /// The streams whose tag `key` has `value`, by stream id.
+    fn streams_tagged(&self, key: &str, value: &str) -> Result<Vec<String>, StoreError>;
 
-    /// The snapshot last saved under `name`: its position and state.
-    fn load_snapshot(&self, name: &str) -> Result<Option<Snapshot>, StoreError>;
-}
+    /// Every stream's value of the tag `key`, as `(value, stream id)`, by value then
+    /// stream.
+    fn tag_values(&self, key: &str) -> Result<Vec<(String, String)>, StoreError>;
 
-/// A projection's state saved beside the records ([`Store::save_snapshot`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Snapshot {
-    /// The position of the first record the state has not folded.
-    pub position: u64,
-    pub state: Vec<u8>,
+    /// A stream's tags, as `(key, value)`, by key.
+    fn stream_tags(&self, stream_id: &str) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Sets `tags`, each replacing its stream's value for its key; durable on return.
+    fn put_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError>;
+
+    /// Replaces every tag of the store with `tags` in one transaction (a rebuild from
+    /// the records); durable on return. Readers see the old set or the new, never a mix.
+    fn replace_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError>;
 }
 
 /// Errors of every store operation.
@@ -172,10 +189,6 @@ pub enum StoreError {
     /// position, predecessor hash or stream version); nothing of the call was written.
     #[error("record at position {position} does not continue the ledger: {reason}")]
     NotContinuing { position: u64, reason: String },
-    #[error(
-        "a snapshot at position {position} would be ahead of the ledger, which has {size} records"
-    )]
-    SnapshotAhead { position: u64, size: u64 },
     #[error("{what} not found")]
     NotFound { what: String },
     #[error("the stored ledger is inconsistent at position {position}: {reason}")]

@@ -1,12 +1,12 @@
 //! A store held in memory: the reference the conformance suite is first checked against,
 //! and a fast store for tests of the crates above. Nothing survives the process.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use planledger_ledger::{Hash, NodeId, Record};
 
-use crate::{AppendBatch, Appended, Chain, Head, Snapshot, Store, StoreError};
+use crate::{AppendBatch, Appended, Chain, Head, Store, StoreError, StreamTag};
 
 /// A [`Store`] in memory. "Durable" here means "in this process's memory", so it is for
 /// tests only; one mutex serialises every operation.
@@ -23,7 +23,8 @@ struct Inner {
     /// Positions of each stream's records; version `v` is at index `v - 1`.
     streams: HashMap<String, Vec<u64>>,
     nodes: HashMap<NodeId, Hash>,
-    snapshots: HashMap<String, Snapshot>,
+    /// `(stream, key) -> value`.
+    tags: BTreeMap<(String, String), String>,
 }
 
 impl MemoryStore {
@@ -70,6 +71,9 @@ impl Store for MemoryStore {
         let (records, nodes) = inner.chain.seal_batch(&batch, current)?;
         let stream_version = current + records.len() as u64;
         inner.push(records, nodes);
+        for (key, value) in batch.tags {
+            inner.tags.insert((batch.stream_id.clone(), key), value);
+        }
         Ok(Appended {
             first_position,
             stream_version,
@@ -135,22 +139,50 @@ impl Store for MemoryStore {
         Ok(inner.chain.head())
     }
 
-    fn save_snapshot(&self, name: &str, position: u64, state: &[u8]) -> Result<(), StoreError> {
+    fn streams_tagged(&self, key: &str, value: &str) -> Result<Vec<String>, StoreError> {
+        let inner = self.lock();
+        let mut out: Vec<String> = (inner.tags.iter())
+            .filter(|((_, k), v)| k == key && *v == value)
+            .map(|((s, _), _)| s.clone())
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    fn tag_values(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let inner = self.lock();
+        let mut out: Vec<(String, String)> = (inner.tags.iter())
+            .filter(|((_, k), _)| k == key)
+            .map(|((s, _), v)| (v.clone(), s.clone()))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    fn stream_tags(&self, stream_id: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let inner = self.lock();
+        Ok((inner.tags.iter())
+            .filter(|((s, _), _)| s == stream_id)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn put_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let size = inner.chain.frontier.size();
-        if position > size {
-            return Err(StoreError::SnapshotAhead { position, size });
+        for t in tags {
+            inner
+                .tags
+                .insert((t.stream_id.clone(), t.key.clone()), t.value.clone());
         }
-        let snapshot = Snapshot {
-            position,
-            state: state.to_vec(),
-        };
-        inner.snapshots.insert(name.to_owned(), snapshot);
         Ok(())
     }
 
-    fn load_snapshot(&self, name: &str) -> Result<Option<Snapshot>, StoreError> {
-        Ok(self.lock().snapshots.get(name).cloned())
+    fn replace_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.tags = (tags.iter())
+            .map(|t| ((t.stream_id.clone(), t.key.clone()), t.value.clone()))
+            .collect();
+        Ok(())
     }
 }
 

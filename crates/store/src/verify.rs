@@ -496,11 +496,20 @@ mod tests {
         fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
             self.inner.append_sealed(records)
         }
-        fn save_snapshot(&self, name: &str, at: u64, state: &[u8]) -> Result<(), StoreError> {
-            self.inner.save_snapshot(name, at, state)
+        fn streams_tagged(&self, key: &str, value: &str) -> Result<Vec<String>, StoreError> {
+            self.inner.streams_tagged(key, value)
         }
-        fn load_snapshot(&self, name: &str) -> Result<Option<crate::Snapshot>, StoreError> {
-            self.inner.load_snapshot(name)
+        fn tag_values(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
+            self.inner.tag_values(key)
+        }
+        fn stream_tags(&self, stream: &str) -> Result<Vec<(String, String)>, StoreError> {
+            self.inner.stream_tags(stream)
+        }
+        fn put_tags(&self, tags: &[crate::StreamTag]) -> Result<(), StoreError> {
+            self.inner.put_tags(tags)
+        }
+        fn replace_tags(&self, tags: &[crate::StreamTag]) -> Result<(), StoreError> {
+            self.inner.replace_tags(tags)
         }
     }
 

@@ -129,6 +129,7 @@ pub fn ledger(
         && let Ok(records) = text.trim().parse::<u64>()
         && let Ok(store) = RedbStore::open(&path)
         && store.head().map(|h| h.size).ok() == Some(records)
+        && planledger_projection::LedgerPlans::open(&store).is_ok()
     {
         return Ok(Ledger {
             path,
@@ -145,6 +146,8 @@ pub fn ledger(
     let store =
         RedbStore::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
     let records = build_into(&store, org, limit)?;
+    // Sealed in bulk, the records carry no plan index yet: derive it, as `copy` does.
+    planledger_app::index::reindex(&store, &mut |_, _| {})?;
     drop(store);
     let built_in = started.elapsed();
     std::fs::write(&marker, format!("{records}\n"))

@@ -618,18 +618,18 @@ fn audit(
         for u in &units {
             let scope = Scope::new(end).unit(u.clone());
             let started = Instant::now();
-            over_rows += black_box(overview(&projection, &policy, &scope)).len();
+            over_rows += black_box(overview(&projection, &policy, &scope)?).len();
             t_over.push(started.elapsed());
             let started = Instant::now();
-            due_rows += black_box(overdue(&projection, &policy, &scope)).len();
+            due_rows += black_box(overdue(&projection, &policy, &scope)?).len();
             t_due.push(started.elapsed());
         }
         let scope = Scope::new(end);
         let started = Instant::now();
-        black_box(overview(&projection, &policy, &scope));
+        black_box(overview(&projection, &policy, &scope)?);
         t_over_all.push(started.elapsed());
         let started = Instant::now();
-        due_all_rows += black_box(overdue(&projection, &policy, &scope)).len();
+        due_all_rows += black_box(overdue(&projection, &policy, &scope)?).len();
         t_due_all.push(started.elapsed());
     }
     report.section(&format!(

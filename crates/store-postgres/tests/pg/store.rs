@@ -18,6 +18,7 @@ fn batch(stream: &str, expected: ExpectedVersion, n: usize) -> AppendBatch {
             role: "key_worker".into(),
         },
         recorded_at_micros: 1_767_225_600_000_000,
+        tags: Vec::new(),
         events: (0..n)
             .map(|i| NewEvent {
                 event_type: "plan_revised".into(),

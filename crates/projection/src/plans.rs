@@ -1,0 +1,235 @@
+//! Where readers find plans. A report asks for the plans of a unit, of a client, or
+//! every plan, each folded from its own records ([`Plans`]). Two sources answer:
+//!
+//! - [`LedgerPlans`] reads a store: it finds a plan's stream by the tags the store keeps
+//!   beside the records (a plan's unit, act and client, [`plan_tags`], set in the
+//!   transaction of the append that carries the order) and folds each stream on its own,
+//!   one plan at a time, so memory holds one plan and a query reads only the streams it
+//!   needs. It never writes.
+//! - a [`Projection`] in memory (tests, and small ledgers folded whole).
+//!
+//! The tags are derived data: [`index_tags`] derives them from the records again (a
+//! rebuild, after a copy or a change of what they hold), and `verify` compares the two.
+
+use std::borrow::Cow;
+
+use planledger_plan::{Personnummer, PlanId, PlanState, UnitId};
+use planledger_store::{Store, StreamTag};
+
+use crate::error::ProjectionError;
+use crate::projection::{PlanView, Projection, decode_record, fold_stream};
+
+/// The tag of a plan's unit.
+pub const TAG_UNIT: &str = "unit";
+/// The tag of a plan's client: the personnummer's 12 digits. The one place the index
+/// holds personal data, per plan; weeding removes it with the plan's records.
+pub const TAG_CLIENT: &str = "client";
+/// The tag of a plan's act.
+pub const TAG_ACT: &str = "act";
+/// The stream id of the index's own marker tag: no plan id is empty.
+const MARKER_STREAM: &str = "";
+/// The marker's key; its value is [`INDEX_VERSION`].
+const MARKER_KEY: &str = "planledger-index";
+/// What the tags hold and how they are derived. A change bumps it, and readers refuse
+/// an index of another version until `planledger reindex` rebuilt it.
+pub const INDEX_VERSION: &str = "1";
+
+/// Records read per call when deriving the tags from position 0.
+const REBUILD_CHUNK: usize = 8192;
+
+/// The tags of a plan in `state`: its unit, act and client, fixed by its first order.
+/// Empty before the order.
+pub fn plan_tags(state: &PlanState) -> Vec<(String, String)> {
+    let mut tags = Vec::new();
+    if let Some(unit) = state.unit() {
+        tags.push((TAG_UNIT.to_owned(), unit.to_string()));
+    }
+    if let Some(act) = state.act() {
+        tags.push((TAG_ACT.to_owned(), act.as_str().to_owned()));
+    }
+    if let Some(client) = state.client() {
+        tags.push((TAG_CLIENT.to_owned(), client.digits()));
+    }
+    tags
+}
+
+/// The marker that says a store's tags are an index of [`INDEX_VERSION`].
+pub fn index_marker() -> StreamTag {
+    StreamTag {
+        stream_id: MARKER_STREAM.into(),
+        key: MARKER_KEY.into(),
+        value: INDEX_VERSION.into(),
+    }
+}
+
+/// The tags the records of `store` from position `from` on give: for each stream whose
+/// first order is among them, its [`plan_tags`]. What incremental maintenance writes,
+/// derived again. Returns them and the position read to. `progress(done, total)` hears
+/// of each chunk read.
+pub fn index_tags(
+    store: &dyn Store,
+    from: u64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(Vec<StreamTag>, u64), ProjectionError> {
+    let size = store.head()?.size;
+    let mut tags = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut at = from;
+    while at < size {
+        let chunk = store.read_all(at, REBUILD_CHUNK.min((size - at) as usize))?;
+        if chunk.is_empty() {
+            break;
+        }
+        at += chunk.len() as u64;
+        for record in &chunk {
+            // Only a stream's first order fixes what the plan is about (`PlanState`):
+            // the first order is version 1 of its stream.
+            if record.event_type() != "order_received" || record.stream_version() != 1 {
+                continue;
+            }
+            let (plan, event) = decode_record(record)?;
+            if !seen.insert(plan.clone()) {
+                continue;
+            }
+            let mut state = PlanState::new();
+            state.apply(&event.event, event.recorded_at, &event.actor);
+            for (key, value) in plan_tags(&state) {
+                tags.push(StreamTag {
+                    stream_id: plan.to_string(),
+                    key,
+                    value,
+                });
+            }
+        }
+        progress(at, size);
+    }
+    Ok((tags, at))
+}
+
+/// The plans a report reads.
+pub trait Plans {
+    /// Calls `f` with each plan of `unit` (of every unit without one), by plan id.
+    fn each_plan(
+        &self,
+        unit: Option<&UnitId>,
+        f: &mut dyn FnMut(&PlanView),
+    ) -> Result<(), ProjectionError>;
+
+    /// One plan, if it exists.
+    fn plan(&self, id: &PlanId) -> Result<Option<Cow<'_, PlanView>>, ProjectionError>;
+
+    /// Every plan of a client, by plan id.
+    fn plans_of_client(
+        &self,
+        client: &Personnummer,
+    ) -> Result<Vec<Cow<'_, PlanView>>, ProjectionError>;
+
+    /// Whether any plan belongs to `unit`.
+    fn has_unit(&self, unit: &UnitId) -> Result<bool, ProjectionError>;
+}
+
+impl Plans for Projection {
+    fn each_plan(
+        &self,
+        unit: Option<&UnitId>,
+        f: &mut dyn FnMut(&PlanView),
+    ) -> Result<(), ProjectionError> {
+        match unit {
+            Some(unit) => self.plans_in_unit(unit).for_each(f),
+            None => self.plans().for_each(f),
+        }
+        Ok(())
+    }
+
+    fn plan(&self, id: &PlanId) -> Result<Option<Cow<'_, PlanView>>, ProjectionError> {
+        Ok(Projection::plan(self, id).map(Cow::Borrowed))
+    }
+
+    fn plans_of_client(
+        &self,
+        client: &Personnummer,
+    ) -> Result<Vec<Cow<'_, PlanView>>, ProjectionError> {
+        Ok(Projection::plans_of_client(self, client)
+            .map(Cow::Borrowed)
+            .collect())
+    }
+
+    fn has_unit(&self, unit: &UnitId) -> Result<bool, ProjectionError> {
+        Ok(self.plans_in_unit(unit).next().is_some())
+    }
+}
+
+/// The plans of a ledger in a store, found by its tags and folded one at a time.
+pub struct LedgerPlans<'s> {
+    store: &'s dyn Store,
+}
+
+impl<'s> LedgerPlans<'s> {
+    /// Reads `store`, whose tags must be an index of this build's [`INDEX_VERSION`]
+    /// (a ledger with records and no index was copied or written by an older build:
+    /// [`ProjectionError::Index`] says to run `planledger reindex`).
+    pub fn open(store: &'s dyn Store) -> Result<LedgerPlans<'s>, ProjectionError> {
+        let marker = store.stream_tags(MARKER_STREAM)?;
+        let version = marker
+            .iter()
+            .find(|(k, _)| k == MARKER_KEY)
+            .map(|(_, v)| v.as_str());
+        if version != Some(INDEX_VERSION) && store.head()?.size > 0 {
+            return Err(ProjectionError::Index {
+                found: version.map(str::to_owned),
+            });
+        }
+        Ok(LedgerPlans { store })
+    }
+
+    fn fold(&self, id: &str) -> Result<PlanView, ProjectionError> {
+        let id = PlanId::new(id).map_err(|source| ProjectionError::StreamId {
+            position: 0,
+            source,
+        })?;
+        fold_stream(self.store, &id)
+    }
+
+    fn fold_all(&self, ids: Vec<String>) -> Result<Vec<Cow<'_, PlanView>>, ProjectionError> {
+        ids.iter().map(|id| self.fold(id).map(Cow::Owned)).collect()
+    }
+}
+
+impl Plans for LedgerPlans<'_> {
+    fn each_plan(
+        &self,
+        unit: Option<&UnitId>,
+        f: &mut dyn FnMut(&PlanView),
+    ) -> Result<(), ProjectionError> {
+        let mut ids: Vec<String> = match unit {
+            Some(unit) => self.store.streams_tagged(TAG_UNIT, unit.as_str())?,
+            None => (self.store.tag_values(TAG_UNIT)?.into_iter())
+                .map(|(_, stream)| stream)
+                .collect(),
+        };
+        ids.sort();
+        for id in ids {
+            f(&self.fold(&id)?);
+        }
+        Ok(())
+    }
+
+    fn plan(&self, id: &PlanId) -> Result<Option<Cow<'_, PlanView>>, ProjectionError> {
+        let view = fold_stream(self.store, id)?;
+        Ok((!view.events().is_empty()).then_some(Cow::Owned(view)))
+    }
+
+    fn plans_of_client(
+        &self,
+        client: &Personnummer,
+    ) -> Result<Vec<Cow<'_, PlanView>>, ProjectionError> {
+        self.fold_all(self.store.streams_tagged(TAG_CLIENT, &client.digits())?)
+    }
+
+    fn has_unit(&self, unit: &UnitId) -> Result<bool, ProjectionError> {
+        Ok(!self
+            .store
+            .streams_tagged(TAG_UNIT, unit.as_str())?
+            .is_empty())
+    }
+}
