@@ -20,6 +20,7 @@
 
 mod build;
 mod limits;
+mod reads;
 mod report;
 
 use std::hint::black_box;
@@ -51,6 +52,7 @@ enum Section {
     Queries,
     Audit,
     Import,
+    Reads,
 }
 
 /// Whole-ledger benchmarks of planledger, each next to its limit (see BENCHMARKS.md).
@@ -63,6 +65,12 @@ struct Flags {
     /// Further ledger sizes to verify (and nothing else), comma-separated: 10000000.
     #[arg(long, value_delimiter = ',')]
     verify_also: Vec<u64>,
+    /// Further ledger sizes to measure the CLI reads on (and nothing else): 2000000.
+    #[arg(long, value_delimiter = ',')]
+    reads_also: Vec<u64>,
+    /// Runs of each CLI read (each per-client read on another client).
+    #[arg(long, default_value_t = 5)]
+    read_samples: usize,
     /// Clients of the organisation for the unit overview and overdue audit.
     #[arg(long, default_value_t = 100_000)]
     query_clients: usize,
@@ -160,6 +168,13 @@ fn main() -> anyhow::Result<()> {
             verify(&ledger, threads, flags.repeat, &mut report)?;
         }
     }
+    if run(Section::Reads) {
+        let cli = flags.cli.clone().unwrap_or_else(|| beside_me("planledger"));
+        for &records in std::iter::once(&flags.records).chain(&flags.reads_also) {
+            let ledger = main_ledger(&cache, &base, &per, records, &mut report)?;
+            reads::reads(&cli, &ledger, flags.read_samples, &mut report)?;
+        }
+    }
     if run(Section::Audit) {
         let org = audit(
             &cache,
@@ -204,8 +219,14 @@ fn prepare(flags: &Flags, cache: &Path, run: impl Fn(Section) -> bool) -> anyhow
     };
     let per = build::per_client(&base)?;
     let mut report = Report::default();
-    if run(Section::Verify) || run(Section::Rebuild) || run(Section::Queries) {
+    if run(Section::Verify) || run(Section::Rebuild) || run(Section::Queries) || run(Section::Reads)
+    {
         main_ledger(cache, &base, &per, flags.records, &mut report)?;
+    }
+    if run(Section::Reads) {
+        for &records in &flags.reads_also {
+            main_ledger(cache, &base, &per, records, &mut report)?;
+        }
     }
     if run(Section::Verify) {
         for &records in &flags.verify_also {
