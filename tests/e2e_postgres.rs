@@ -37,3 +37,67 @@ fn the_cli_records_verifies_and_copies_a_postgres_ledger() {
             .unwrap();
     assert_eq!(copied, t.head());
 }
+
+#[test]
+fn a_select_only_role_reads_every_report_and_cannot_write() {
+    let server = testing::shared();
+    let url = server.create_database().unwrap();
+    let t = TestLedger::at(&url);
+    t.ok(&["db", "migrate", &url]);
+    t.ok(&["init"]);
+    walk_home_care(&t);
+    // An analyst's or inspector's role: SELECT on the planledger schema, nothing else.
+    let db = url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut admin = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    admin
+        .batch_execute(
+            "DO $$ BEGIN CREATE ROLE reader LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+             GRANT USAGE ON SCHEMA planledger TO reader;
+             GRANT SELECT ON ALL TABLES IN SCHEMA planledger TO reader;",
+        )
+        .unwrap();
+    let reader = TestLedger::at(&server.url_as("reader", &db));
+    for args in [
+        vec!["audit", "overview", "--as-of", "2026-04-30"],
+        vec!["audit", "overdue", "--as-of", "2026-04-30"],
+        vec![
+            "history",
+            "--client",
+            "196408233234",
+            "--as-of",
+            "2026-04-30",
+        ],
+        vec!["show", "plan-0001"],
+        vec!["verify"],
+    ] {
+        reader.ok(&args);
+    }
+    let before = t.head();
+    // The domain accepts the deviation; the database refuses the reader's write.
+    let stderr = reader.fails_at(
+        "2026-05-01T09:00:00Z",
+        &[
+            "deviation",
+            "--as",
+            "sam",
+            "--role",
+            "staff",
+            "--plan",
+            "plan-0001",
+            "--occurred-on",
+            "2026-04-30",
+            "--description",
+            "Besöket uteblev",
+        ],
+        5,
+    );
+    assert!(stderr.contains("permission denied"), "{stderr}");
+    assert_eq!(t.head(), before);
+}

@@ -97,6 +97,11 @@ fn load_chain(meta: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<
 }
 
 /// The tables of a write transaction.
+/// redb's page cache. Its default (1 GiB) lets a process that reads a whole ledger grow
+/// to that size; a query reads each page about once, and an append touches a few, so a
+/// small cache costs little and keeps every process's memory bounded.
+const CACHE_BYTES: usize = 32 << 20;
+
 struct Writer<'t> {
     records: Table<'t, u64, &'static [u8]>,
     streams: Table<'t, (&'static str, u64), u64>,
@@ -178,7 +183,10 @@ impl RedbStore {
                     },
                 ))
             })?;
-        let db = Database::create(&path).map_err(backend)?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(backend)?;
         let mut txn = db.begin_write().map_err(backend)?;
         txn.set_durability(Durability::Immediate).map_err(backend)?;
         {
@@ -200,7 +208,10 @@ impl RedbStore {
     /// Merkle nodes; an inconsistency is [`StoreError::Corrupt`], never repaired.
     pub fn open(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let db = Database::open(&path).map_err(backend)?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .open(&path)
+            .map_err(backend)?;
         let store = RedbStore {
             db,
             group: GroupCommit::default(),

@@ -68,6 +68,11 @@ struct Flags {
     /// Further ledger sizes to measure the CLI reads on (and nothing else): 2000000.
     #[arg(long, value_delimiter = ',')]
     reads_also: Vec<u64>,
+    /// Also measure the CLI reads on this PostgreSQL database (migrated; each ledger is
+    /// copied into it once, as `bench-<records>`), or `throwaway` for a server started
+    /// for the run from the PostgreSQL binaries, as the tests do.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
     /// Runs of each CLI read (each per-client read on another client).
     #[arg(long, default_value_t = 5)]
     read_samples: usize,
@@ -170,9 +175,26 @@ fn main() -> anyhow::Result<()> {
     }
     if run(Section::Reads) {
         let cli = flags.cli.clone().unwrap_or_else(|| beside_me("planledger"));
+        // `--postgres throwaway`: a server of our own for this run, as the tests start.
+        let server = match flags.postgres.as_deref() {
+            Some("throwaway") => Some(planledger_store_postgres::testing::TestServer::start()?),
+            _ => None,
+        };
+        let postgres = match (&server, &flags.postgres) {
+            (Some(server), _) => {
+                let url = server.create_database()?;
+                planledger_store_postgres::migrate(&url)?;
+                Some(url)
+            }
+            (None, url) => url.clone(),
+        };
         for &records in std::iter::once(&flags.records).chain(&flags.reads_also) {
             let ledger = main_ledger(&cache, &base, &per, records, &mut report)?;
-            reads::reads(&cli, &ledger, flags.read_samples, &mut report)?;
+            reads::reads(&cli, &ledger, None, flags.read_samples, &mut report)?;
+            if let Some(url) = &postgres {
+                let at = reads::on_postgres(&cli, &ledger, url)?;
+                reads::reads(&cli, &ledger, Some(at), flags.read_samples, &mut report)?;
+            }
         }
     }
     if run(Section::Audit) {

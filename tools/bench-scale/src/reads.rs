@@ -22,8 +22,9 @@ struct Run {
     peak_kib: u64,
 }
 
-/// Runs `planledger --ledger DIR args…` under `/usr/bin/time -f %M` when it exists.
-fn run(cli: &Path, dir: &Path, args: &[&str]) -> anyhow::Result<Run> {
+/// Runs `planledger <at…> args…` under `/usr/bin/time -f %M` when it exists; `at` names
+/// the ledger (`--ledger DIR`, or a PostgreSQL URL and `--ledger-name`).
+fn run(cli: &Path, at: &[String], args: &[&str]) -> anyhow::Result<Run> {
     let timed = Path::new("/usr/bin/time").exists();
     let mut cmd = if timed {
         let mut c = Process::new("/usr/bin/time");
@@ -32,7 +33,7 @@ fn run(cli: &Path, dir: &Path, args: &[&str]) -> anyhow::Result<Run> {
     } else {
         Process::new(cli)
     };
-    cmd.arg("--ledger").arg(dir).args(args);
+    cmd.args(at).args(args);
     let started = Instant::now();
     let out = cmd
         .output()
@@ -73,15 +74,59 @@ fn summary(runs: &[Run]) -> String {
     format!("{} (peak {:.0} MB)", latency(wall), peak as f64 / 1024.0)
 }
 
+/// Copies `ledger` into the PostgreSQL database at `url` as the ledger `bench-<records>`
+/// (once: an existing copy of the same size is reused); returns the ledger's arguments.
+pub fn on_postgres(cli: &Path, ledger: &Ledger, url: &str) -> anyhow::Result<Vec<String>> {
+    let name = format!("bench-{}", ledger.records);
+    let at = vec![
+        "--ledger".into(),
+        url.to_owned(),
+        "--ledger-name".into(),
+        name.clone(),
+    ];
+    let head = Process::new(cli)
+        .args(&at)
+        .args(["head", "--json"])
+        .output()?;
+    let size = serde_json::from_slice::<serde_json::Value>(&head.stdout)
+        .ok()
+        .and_then(|h| h["size"].as_u64());
+    if size != Some(ledger.records) {
+        if size.is_some() {
+            bail!("the database holds a ledger {name} of another size; drop it first");
+        }
+        eprintln!(
+            "copying {} records into PostgreSQL ledger {name} …",
+            ledger.records
+        );
+        let dir = ledger_dir(ledger)?;
+        let out = Process::new(cli)
+            .args(["--ledger-name", &name, "copy", "--from"])
+            .arg(&dir)
+            .args(["--to", url])
+            .output()?;
+        if !out.status.success() {
+            bail!("the copy failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    Ok(at)
+}
+
 /// Measures the reads of `ledger` through the CLI, `samples` runs of each per-plan
-/// question (each on another client, plan or unit).
+/// question (each on another client, plan or unit); `at` names where the CLI finds it
+/// (the cached embedded file without one).
 pub fn reads(
     cli: &Path,
     ledger: &Ledger,
+    at: Option<Vec<String>>,
     samples: usize,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    let dir = ledger_dir(ledger)?;
+    let backend = if at.is_some() { "PostgreSQL" } else { "redb" };
+    let dir = match at {
+        Some(at) => at,
+        None => vec!["--ledger".into(), ledger_dir(ledger)?.display().to_string()],
+    };
     let (clients, units) = {
         let store = RedbStore::open(&ledger.path)?;
         (store.tag_values(TAG_CLIENT)?, store.tag_values(TAG_UNIT)?)
@@ -102,7 +147,7 @@ pub fn reads(
     }
 
     report.section(&format!(
-        "Reads as whole CLI processes, {} records (median of {} runs; peak = maximum resident set)",
+        "Reads as whole CLI processes, {} records on {backend} (median of {} runs; peak = maximum resident set)",
         thousands(ledger.records as f64),
         samples
     ));
