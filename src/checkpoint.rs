@@ -11,14 +11,14 @@ pub fn keygen(name: &str, out: &Path) -> Result<()> {
     eprintln!(
         "wrote the secret key to {} (mode 0600); keep it away from the ledger's machine. \
          The verifier key, to publish and give to inspectors:",
-        out.display()
+        crate::exit::mask(out.display())
     );
     println!("{}", signer.verifier().to_text());
     Ok(())
 }
 
 pub fn checkpoint(ctx: &Context, key: &Path, dir: &Path, origin: Option<&str>) -> Result<()> {
-    let signer = keys::load_signer(key)?;
+    let signer = keys::load_signer(key, &ctx.limits)?;
     let signed = witness::sign_head(ctx.open()?.as_ref(), &signer, origin, ctx.now)?;
     let file = witness::write(dir, &signed)?;
     let cp = &signed.checkpoint;
@@ -26,7 +26,7 @@ pub fn checkpoint(ctx: &Context, key: &Path, dir: &Path, origin: Option<&str>) -
         "checkpoint of {} records, root {}, written to {}",
         cp.size,
         cp.root,
-        file.display()
+        crate::exit::mask(file.display())
     );
     Ok(())
 }

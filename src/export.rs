@@ -9,14 +9,20 @@ pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
     let store = ctx.open()?;
     let checkpoint = match (&a.key, &a.witness, &a.pubkey) {
         (Some(key), dir, _) => {
-            let signed =
-                witness::sign_head(store.as_ref(), &keys::load_signer(key)?, None, ctx.now)?;
+            let signed = witness::sign_head(
+                store.as_ref(),
+                &keys::load_signer(key, &ctx.limits)?,
+                None,
+                ctx.now,
+            )?;
             if let Some(dir) = dir {
                 witness::write(dir, &signed)?;
             }
             signed
         }
-        (None, Some(dir), Some(pubkey)) => witness::latest(dir, &keys::load_verifier(pubkey)?)?,
+        (None, Some(dir), Some(pubkey)) => {
+            witness::latest(dir, &keys::load_verifier(pubkey, &ctx.limits)?, &ctx.limits)?
+        }
         _ => unreachable!("clap requires --key, or --witness with --pubkey"),
     };
     let done = evidence::export(store.as_ref(), &a.client, &checkpoint, &a.out)?;
@@ -25,7 +31,7 @@ pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
         done.records,
         done.plans,
         done.size,
-        a.out.display()
+        crate::exit::mask(a.out.display())
     );
     if done.later > 0 {
         eprintln!(

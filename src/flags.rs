@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+use planledger_app::Limits;
 use planledger_app::read::Report;
 use planledger_audit::{Format, Lang};
 use planledger_plan::{
@@ -17,13 +18,16 @@ use planledger_plan::{
 pub const AFTER_HELP: &str = "\
 EXIT CODES:
     0  success
-    1  verification failure: the ledger, a checkpoint or a bundle does not verify
-    2  usage error or bad input (a malformed line, an invalid personnummer, a command
-       the domain rejects such as a wrong role); `import` also exits 2 when any line
-       was rejected (the other lines are recorded)
+    1  verification failure: the ledger, a checkpoint or a bundle does not verify, or
+       something in the witness directory is not a checkpoint (the file is named)
+    2  usage error or bad input (a malformed line, an input over a --max-… limit, a
+       duplicate JSON key, an invalid personnummer, a command the domain rejects such
+       as a wrong role); `import` also exits 2 when any line was rejected (the other
+       lines are recorded)
     3  conflict: the plan changed since it was read (another writer); re-run the command
     4  not found: no such plan, client, unit, ledger or file
-    5  storage or I/O error
+    5  storage or I/O error (a full disk; another planledger process holding the
+       embedded ledger: retry)
 
 The ledger is a directory (the embedded default, created by `init`) or a postgres://
 URL, given by --ledger or PLANLEDGER_LEDGER. The domain's rules (acts, roles, deadlines,
@@ -96,8 +100,36 @@ pub struct Cli {
     #[arg(long, global = true, env = "PLANLEDGER_POLICY", value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
+    /// Longest import line, content file (--content) or policy file, in bytes; a longer
+    /// one is refused (an import line on its own, the rest are read).
+    #[arg(long, global = true, env = "PLANLEDGER_MAX_LINE_BYTES", value_name = "BYTES",
+          default_value_t = Limits::DEFAULT_LINE_BYTES)]
+    pub max_line_bytes: u64,
+
+    /// Longest text field of a command (a service's description, a deviation, a note),
+    /// in bytes, checked on the decoded command.
+    #[arg(long, global = true, env = "PLANLEDGER_MAX_TEXT_BYTES", value_name = "BYTES",
+          default_value_t = Limits::DEFAULT_TEXT_FIELD_BYTES)]
+    pub max_text_bytes: u64,
+
+    /// Longest witness checkpoint file or key file, in bytes; never read further.
+    #[arg(long, global = true, env = "PLANLEDGER_MAX_FILE_BYTES", value_name = "BYTES",
+          default_value_t = Limits::DEFAULT_FILE_BYTES)]
+    pub max_file_bytes: u64,
+
     #[command(subcommand)]
     pub command: Cmd,
+}
+
+impl Cli {
+    /// The limits the flags (or their environment variables) set.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            line_bytes: self.max_line_bytes,
+            text_field_bytes: self.max_text_bytes,
+            file_bytes: self.max_file_bytes,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]

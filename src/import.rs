@@ -1,12 +1,17 @@
 //! `import FILE`: JSON Lines through `planledger_app::import`, with a progress bar on a
-//! terminal and each rejection on standard error with its line number.
+//! terminal (a line on standard error every 10,000 lines otherwise, so that whoever
+//! reads a log knows how far a killed run got), each rejection on standard error with
+//! its line number, and the summary always, also when a storage failure stops the run.
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 
 use planledger_app::import::LineOutcome;
 use planledger_app::{Error, Kind, Recorder, Result};
 
 use crate::Context;
+
+/// Lines between two progress lines when standard error is not a terminal.
+const PROGRESS_EVERY: u64 = 10_000;
 
 pub fn run(ctx: &Context, file: &str) -> Result<()> {
     let (reader, size): (Box<dyn BufRead>, u64) = if file == "-" {
@@ -20,19 +25,34 @@ pub fn run(ctx: &Context, file: &str) -> Result<()> {
     let store = ctx.open()?;
     let mut recorder = Recorder::new(store.as_ref());
     let bar = crate::progress("importing {wide_bar} {bytes}/{total_bytes} ({eta})", size);
-    let summary = planledger_app::import(
+    let terminal = std::io::stderr().is_terminal();
+    let (mut done, mut recorded, mut records) = (0u64, 0u64, 0u64);
+    let (summary, stopped) = planledger_app::import(
         &mut recorder,
         reader,
         ctx.now,
+        &ctx.limits,
         &mut |number, bytes, outcome| {
             bar.set_position(bytes);
-            if let LineOutcome::Rejected(why) = outcome {
-                bar.suspend(|| eprintln!("line {number}: {why}"));
+            done += 1;
+            match outcome {
+                LineOutcome::Rejected(why) => {
+                    bar.suspend(|| eprintln!("line {number}: {}", crate::exit::mask(why)))
+                }
+                LineOutcome::Recorded(n) => {
+                    records += n;
+                    recorded += 1;
+                }
+            }
+            if !terminal && done % PROGRESS_EVERY == 0 {
+                eprintln!(
+                    "imported {done} lines so far (up to line {number}): {records} records, {} rejected",
+                    done - recorded
+                );
             }
         },
     );
     bar.finish_and_clear();
-    let summary = summary?;
     println!(
         "imported {} of {} lines ({} records); {} rejected",
         summary.lines - summary.rejected,
@@ -40,6 +60,7 @@ pub fn run(ctx: &Context, file: &str) -> Result<()> {
         summary.records,
         summary.rejected
     );
+    stopped?;
     if summary.rejected > 0 {
         return Err(Error::new(
             Kind::BadInput,

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use planledger_app::{Error, Kind, Location, Result};
+use planledger_app::{Error, Kind, Limits, Location, Result};
 use planledger_plan::DeadlinePolicy;
 use planledger_store::Store;
 
@@ -31,6 +31,8 @@ pub struct Context {
     /// "Now": the system clock, or `--now`.
     pub now: DateTime<Utc>,
     policy: Option<PathBuf>,
+    /// What is read at most (`--max-…-bytes`).
+    pub limits: Limits,
 }
 
 impl Context {
@@ -49,7 +51,7 @@ impl Context {
 
     /// The deadline policy: the file given, or the documented defaults.
     pub fn policy(&self) -> Result<DeadlinePolicy> {
-        planledger_app::load_policy(self.policy.as_deref())
+        planledger_app::load_policy(self.policy.as_deref(), &self.limits)
     }
 }
 
@@ -70,7 +72,9 @@ pub fn progress(template: &str, total: u64) -> indicatif::ProgressBar {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    let limits = cli.limits();
     let ctx = Context {
+        limits,
         ledger: cli
             .ledger
             .as_deref()
@@ -82,7 +86,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Init => {
             let loc = ctx.location()?;
             loc.create()?;
-            println!("created an empty ledger in {}", loc.describe());
+            println!("created an empty ledger in {}", exit::mask(loc.describe()));
             Ok(())
         }
         Cmd::Import { file } => import::run(&ctx, &file),
@@ -147,7 +151,7 @@ fn run(cli: Cli) -> Result<()> {
             println!(
                 "copied {} records to {}; root {}",
                 head.size,
-                to.describe(),
+                exit::mask(to.describe()),
                 head.root
             );
             Ok(())
@@ -183,7 +187,7 @@ fn main() -> ExitCode {
         // The reader went away (`planledger audit … | head`): not an error.
         Err(err) if exit::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("planledger: {err}");
+            eprintln!("planledger: {}", exit::mask(&err));
             exit::code(err.kind())
         }
     }

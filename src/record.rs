@@ -3,7 +3,8 @@
 //! line.
 
 use planledger_app::import::read_content;
-use planledger_app::{Recorder, Result};
+use planledger_app::limits::check_text_fields;
+use planledger_app::{Error, Kind, Limits, Recorder, Result};
 use planledger_plan::{Actor, Command, PlanId, ReviewChecklist};
 
 use crate::Context;
@@ -15,7 +16,7 @@ fn by(who: Who, make: impl FnOnce(PlanId) -> Command) -> (Command, Who) {
 }
 
 /// The command and who gives it.
-fn command(cmd: Cmd) -> Result<(Command, Who)> {
+fn command(cmd: Cmd, limits: &Limits) -> Result<(Command, Who)> {
     use Command as C;
     Ok(match cmd {
         Cmd::Order(a) => by(a.who, |plan| C::ReceiveOrder {
@@ -28,11 +29,11 @@ fn command(cmd: Cmd) -> Result<(Command, Who)> {
             granted_services: a.services,
         }),
         Cmd::Draft(a) => {
-            let content = read_content(&a.content)?;
+            let content = read_content(&a.content, limits)?;
             by(a.who, |plan| C::Draft { plan, content })
         }
         Cmd::Revise(a) => {
-            let content = read_content(&a.content)?;
+            let content = read_content(&a.content, limits)?;
             let (reason, note) = (a.reason, a.note);
             by(a.who, |plan| C::Revise {
                 plan,
@@ -104,7 +105,10 @@ fn command(cmd: Cmd) -> Result<(Command, Who)> {
 
 /// Records one domain command and prints what it wrote.
 pub fn run(ctx: &Context, cmd: Cmd) -> Result<()> {
-    let (command, who) = command(cmd)?;
+    let (command, who) = command(cmd, &ctx.limits)?;
+    // The same limit on text as an import line has (a flag's text is bounded by the
+    // operating system's argument size, but not below this limit).
+    check_text_fields(&command, &ctx.limits).map_err(|e| Error::new(Kind::BadInput, e))?;
     let actor = Actor::new(who.user, who.role);
     let store = ctx.open()?;
     let recorded =

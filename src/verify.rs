@@ -8,10 +8,12 @@ use crate::flags::VerifyArgs;
 
 pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
     let heads = match (&a.witness, &a.pubkey) {
-        (Some(dir), Some(pubkey)) => witness::checkpoints(dir, &keys::load_verifier(pubkey)?)?
-            .iter()
-            .map(|w| w.checkpoint.tree_head())
-            .collect(),
+        (Some(dir), Some(pubkey)) => {
+            witness::checkpoints(dir, &keys::load_verifier(pubkey, &ctx.limits)?, &ctx.limits)?
+                .iter()
+                .map(|w| w.checkpoint.tree_head())
+                .collect()
+        }
         _ => Vec::new(),
     };
     let bar = crate::progress(

@@ -529,7 +529,13 @@ fn bad_input_exits_with_its_code_a_clear_message_and_an_unchanged_head() {
         "1",
     ];
     args.extend(kim.iter().chain(&plan));
-    refused(&t, at, &args, 3, "version conflict on stream plan-0001");
+    refused(
+        &t,
+        at,
+        &args,
+        3,
+        "the plan plan-0001 has 2 records now, you expected 1",
+    );
     // A domain rule: a date in the future.
     let mut args = vec![
         "deviation",

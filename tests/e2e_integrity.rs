@@ -12,7 +12,7 @@ use crate::e2e::{order_home_care, walk_home_care};
 use crate::util::TestLedger;
 
 /// Makes a key pair in `t`'s directory; returns (secret key path, verifier key path).
-fn keys(t: &TestLedger) -> (String, String) {
+pub fn keys(t: &TestLedger) -> (String, String) {
     let secret = t.path("ledger.key");
     let public = t.ok(&[
         "keygen",

@@ -31,7 +31,7 @@ pub enum Error {
     /// The domain refused a command.
     #[error("{}", rejection_message(.0))]
     Rejected(Rejection),
-    #[error(transparent)]
+    #[error("{}", store_message(.0))]
     Store(#[from] StoreError),
     #[error(transparent)]
     Projection(#[from] ProjectionError),
@@ -96,6 +96,37 @@ fn projection_kind(e: &ProjectionError) -> Kind {
         // A record that is not a plan event, a stream out of order: what `verify` exists
         // to report.
         _ => Kind::Verification,
+    }
+}
+
+/// A store error as a person needs it: a conflict in the plan's terms, and the embedded
+/// store's lock (held by any other planledger process that has the ledger open) with
+/// what to do about it.
+pub fn store_message(e: &StoreError) -> String {
+    use planledger_store::ExpectedVersion;
+    match e {
+        StoreError::Conflict {
+            stream_id,
+            expected: ExpectedVersion::Exact(n),
+            actual,
+        } => format!(
+            "the plan {stream_id} has {actual} records now, you expected {n}; it changed since it was read: read it again and retry"
+        ),
+        StoreError::Conflict {
+            stream_id, actual, ..
+        } => format!(
+            "the plan {stream_id} has {actual} records now, you expected it not to exist; it was created since it was read"
+        ),
+        StoreError::Backend(b)
+            if matches!(
+                b.downcast_ref::<redb::Error>(),
+                Some(redb::Error::DatabaseAlreadyOpen)
+            ) =>
+        {
+            "another planledger process is writing; retry (the embedded ledger is open in another process)"
+                .to_owned()
+        }
+        e => e.to_string(),
     }
 }
 

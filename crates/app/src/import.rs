@@ -1,96 +1,136 @@
 //! `import`: JSON Lines of [`ImportLine`]s, each decided and appended on its own through
-//! the [`Recorder`]. A rejected line writes nothing and the import goes on; a storage
-//! failure stops it (later lines would fail the same way).
+//! the [`Recorder`]. Every malformed line (not UTF-8, too long, not JSON, a duplicate
+//! key, an unknown field, a text field over its limit) is rejected on its own, writes
+//! nothing, and the import goes on; a storage failure stops it (later lines would fail
+//! the same way), and the caller still gets the summary of what was done before.
 
 use std::io::BufRead;
 
 use chrono::{DateTime, Utc};
+use planledger_plan::json::check_duplicate_keys;
 use planledger_plan::{ImportLine, PlanContent};
 
 use crate::error::{Error, Kind, Result};
+use crate::files::read_text_limited;
+use crate::limits::{Limits, check_text_fields};
 use crate::recorder::Recorder;
 
-/// Parses one line. The error names the field at fault (`unknown field \`folow_up\``,
-/// with the fields expected there) and never repeats a value of the line.
+pub use planledger_plan::json::redact;
+
+/// Parses one line: no key twice in an object, then the typed parse. The error names
+/// the field at fault (`unknown field \`folow_up\``, with the fields expected there)
+/// and never repeats a value of the line.
 pub fn parse_line(text: &str) -> Result<ImportLine, String> {
+    strict(text).map_err(|e| format!("invalid command: {e}"))?;
     let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| describe(&e, "the line", "invalid command"))
+        .map_err(|e| describe(&e, text, "the line", "invalid command"))
+}
+
+/// A duplicate key, if `text` has one; text that is not JSON is left to the typed
+/// parse, whose message says where and what is expected.
+fn strict(text: &str) -> Result<(), planledger_plan::json::StrictJsonError> {
+    match check_duplicate_keys(text) {
+        Err(planledger_plan::json::StrictJsonError::Syntax(_)) => Ok(()),
+        other => other,
+    }
 }
 
 /// A plan's content from a JSON file (a command's `--content`), read as strictly as an
-/// import line.
-pub fn read_content(path: &std::path::Path) -> Result<PlanContent> {
+/// import line: at most `limits.line_bytes`, no duplicate key, no unknown field, no text
+/// field over `limits.text_field_bytes`.
+pub fn read_content(path: &std::path::Path, limits: &Limits) -> Result<PlanContent> {
     let what = format!("the content file {}", path.display());
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io(format!("cannot read {what}"), e))?;
+    let text = read_text_limited(
+        path,
+        "the content file",
+        limits.line_bytes,
+        "--max-line-bytes",
+    )?;
+    let bad = |m: String| Error::new(Kind::BadInput, m);
+    strict(&text).map_err(|e| bad(format!("{what}: {e}")))?;
     let mut de = serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| Error::new(Kind::BadInput, describe(&e, &what, &what)))
+    let content: PlanContent = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| bad(describe(&e, &text, &what, &what)))?;
+    check_text_fields(&content, limits).map_err(|e| bad(format!("{what}: {e}")))?;
+    Ok(content)
 }
 
 /// A JSON error as a message that names the field at fault and quotes no value: `what`
 /// names the text read (`the line`, `the content file F`), `label` starts a message about
-/// its fields.
+/// its fields. Inside a command (a flattened, tagged type) serde loses the path and
+/// reports the end of the object; a date that does not exist (`"2026-02-30"`, chrono's
+/// "input is out of range") is then found in `text` and named by its path.
 pub fn describe(
     e: &serde_path_to_error::Error<serde_json::Error>,
+    text: &str,
     what: &str,
     label: &str,
 ) -> String {
     let inner = redact(&e.inner().to_string());
-    let path = e.path().to_string();
+    // The path holds the keys of the input as given: an unknown key may be anything.
+    let path = e
+        .path()
+        .to_string()
+        .split('.')
+        .map(|seg| {
+            if seg
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                seg
+            } else {
+                "…"
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".");
     if e.inner().is_syntax() || e.inner().is_eof() {
         format!("{what} is not valid JSON: {inner}")
     } else if path == "." || path.is_empty() {
-        format!("{label}: {inner}")
+        match impossible_date(text) {
+            Some(field) => format!("{label}: `{field}` is not a date that exists (YYYY-MM-DD)"),
+            None => format!("{label}: {inner}"),
+        }
     } else {
         format!("{label}: `{path}`: {inner}")
     }
 }
 
-/// A serde error message without the values it quotes: serde repeats a wrongly typed
-/// value (`invalid type: integer `196408233234``, `invalid value: string "…"`), which
-/// may be a personnummer or a name. Quoted strings become `"…"`, and any run of ten or
-/// more digits (a personnummer with or without its separator) becomes `…`.
-pub fn redact(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut chars = message.chars().peekable();
-    let mut digits = String::new();
-    let flush = |digits: &mut String, out: &mut String| {
-        let count = digits.chars().filter(char::is_ascii_digit).count();
-        out.push_str(if count >= 10 { "…" } else { digits.as_str() });
-        digits.clear();
-    };
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || (!digits.is_empty() && (c == '-' || c == '+')) {
-            digits.push(c);
-            continue;
-        }
-        flush(&mut digits, &mut out);
-        if c == '`' && out.ends_with("variant ") {
-            // `unknown variant `…``: the value given where a name from a list belongs.
-            for q in chars.by_ref() {
-                if q == '`' {
-                    break;
-                }
+/// The path of the first string in `text` shaped like a date (`YYYY-MM-DD`) that is
+/// not one (`2026-02-30`, `2026-13-01`).
+fn impossible_date(text: &str) -> Option<String> {
+    fn walk(v: &serde_json::Value, path: &mut Vec<String>) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) => {
+                let b = s.as_bytes();
+                let shaped = b.len() == 10
+                    && b[4] == b'-'
+                    && b[7] == b'-'
+                    && b.iter()
+                        .enumerate()
+                        .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+                (shaped && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_err())
+                    .then(|| path.join("."))
             }
-            out.push_str("`…`");
-            continue;
+            serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                path.push(i.to_string());
+                let found = walk(item, path);
+                path.pop();
+                found
+            }),
+            serde_json::Value::Object(fields) => fields.iter().find_map(|(k, item)| {
+                // Only field names are repeated; any other key is shown as `…`.
+                let name = k.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                path.push(if name { k.clone() } else { "…".into() });
+                let found = walk(item, path);
+                path.pop();
+                found
+            }),
+            _ => None,
         }
-        if c == '"' {
-            // Skip to the closing quote; keep the quotes.
-            for q in chars.by_ref() {
-                if q == '"' {
-                    break;
-                }
-            }
-            out.push_str("\"…\"");
-            continue;
-        }
-        out.push(c);
     }
-    flush(&mut digits, &mut out);
-    out
+    walk(&serde_json::from_str(text).ok()?, &mut Vec::new())
 }
 
 /// What became of one line.
@@ -111,40 +151,80 @@ pub struct ImportSummary {
     pub rejected: u64,
 }
 
+/// The UTF-8 byte-order mark some Windows tools put at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Records each line of `reader` in file order; `on_line(number, bytes, outcome)` hears
 /// of every non-blank line (`bytes` read so far, for progress). Lines without `at` are
-/// recorded at `now`. Stops with an error at a storage failure or an unreadable line.
+/// recorded at `now`. A UTF-8 byte-order mark at the start of the file is skipped; one at
+/// the start of a later line, a line that is not UTF-8 and a line longer than
+/// `limits.line_bytes` (never held in memory whole) are each rejected by name.
+///
+/// Returns the summary of what was done, always, and the failure that stopped the run
+/// early (a storage failure or an unreadable file), if one did: the lines before it are
+/// recorded, it and the lines after it are not.
 pub fn import(
     recorder: &mut Recorder,
-    reader: impl BufRead,
+    mut reader: impl BufRead,
     now: DateTime<Utc>,
+    limits: &Limits,
     on_line: &mut dyn FnMut(u64, u64, &LineOutcome),
-) -> Result<ImportSummary> {
+) -> (ImportSummary, Result<()>) {
     let mut summary = ImportSummary::default();
     let mut bytes = 0u64;
-    for (number, line) in reader.lines().enumerate() {
-        let number = number as u64 + 1;
-        let line = line.map_err(|e| Error::io(format!("cannot read line {number}"), e))?;
-        bytes += line.len() as u64 + 1;
-        if line.trim().is_empty() {
+    let mut buf = Vec::new();
+    let mut number = 0u64;
+    loop {
+        number += 1;
+        buf.clear();
+        let read = match read_line(&mut reader, &mut buf, limits.line_bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                let e = Error::io(
+                    format!("cannot read line {number}; the lines before it are recorded"),
+                    e,
+                );
+                return (summary, Err(e));
+            }
+        };
+        let Some(read) = read else { break };
+        bytes += read.len;
+        let mut line = buf.as_slice();
+        if number == 1 {
+            line = line.strip_prefix(BOM).unwrap_or(line);
+        }
+        if line.trim_ascii().is_empty() && !read.too_long {
             continue;
         }
         summary.lines += 1;
-        let outcome = match parse_line(&line) {
-            Err(why) => LineOutcome::Rejected(why),
-            Ok(l) => {
-                match recorder.record(&l.command, &l.actor, l.at.unwrap_or(now), l.expect_version) {
-                    Ok(written) => LineOutcome::Recorded(written.len() as u64),
-                    Err(e) if e.kind() == Kind::Storage => {
-                        return Err(Error::new(
+        let outcome = if read.too_long {
+            LineOutcome::Rejected(format!(
+                "the line is longer than the limit of {} bytes (--max-line-bytes)",
+                limits.line_bytes
+            ))
+        } else if line.starts_with(BOM) {
+            LineOutcome::Rejected(
+                "the line starts with a byte-order mark (U+FEFF); only the file's first line may"
+                    .into(),
+            )
+        } else {
+            match std::str::from_utf8(line) {
+                Err(e) => LineOutcome::Rejected(format!(
+                    "the line is not UTF-8 (invalid byte at column {}); import files are UTF-8",
+                    e.valid_up_to() + 1
+                )),
+                Ok(text) => match record_line(recorder, text, now, limits) {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        let e = Error::new(
                             Kind::Storage,
                             format!(
                                 "line {number}: {e}; the lines before it are recorded, it and the lines after it are not"
                             ),
-                        ));
+                        );
+                        return (summary, Err(e));
                     }
-                    Err(e) => LineOutcome::Rejected(e.to_string()),
-                }
+                },
             }
         };
         match &outcome {
@@ -153,33 +233,97 @@ pub fn import(
         }
         on_line(number, bytes, &outcome);
     }
-    Ok(summary)
+    (summary, Ok(()))
+}
+
+/// Parses, checks and records one UTF-8 line; `Err` only for a storage failure.
+fn record_line(
+    recorder: &mut Recorder,
+    text: &str,
+    now: DateTime<Utc>,
+    limits: &Limits,
+) -> Result<LineOutcome> {
+    let line = match parse_line(text) {
+        Err(why) => return Ok(LineOutcome::Rejected(why)),
+        Ok(l) => l,
+    };
+    if let Err(why) = check_text_fields(&line.command, limits) {
+        return Ok(LineOutcome::Rejected(why));
+    }
+    match recorder.record(
+        &line.command,
+        &line.actor,
+        line.at.unwrap_or(now),
+        line.expect_version,
+    ) {
+        Ok(written) => Ok(LineOutcome::Recorded(written.len() as u64)),
+        Err(e) if e.kind() == Kind::Storage => Err(e),
+        Err(e) => Ok(LineOutcome::Rejected(e.to_string())),
+    }
+}
+
+/// How one line was read.
+struct LineRead {
+    /// Bytes consumed, with the newline.
+    len: u64,
+    /// The line was longer than the limit: `buf` holds only its start.
+    too_long: bool,
+}
+
+/// Reads one line (without its newline) into `buf`, holding at most `limit` + 1 bytes
+/// of it: the rest of a longer line is skipped unread into memory. `None` at the end.
+fn read_line(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    limit: u64,
+) -> std::io::Result<Option<LineRead>> {
+    use std::io::Read;
+    let mut len = reader
+        .by_ref()
+        .take(limit.saturating_add(1))
+        .read_until(b'\n', buf)? as u64;
+    if len == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        return Ok(Some(LineRead {
+            len,
+            too_long: buf.len() as u64 > limit,
+        }));
+    }
+    if (buf.len() as u64) <= limit {
+        // The end of the file, without a final newline.
+        return Ok(Some(LineRead {
+            len,
+            too_long: false,
+        }));
+    }
+    // Over the limit: skip to the end of the line without keeping it.
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        let (used, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        reader.consume(used);
+        len += used as u64;
+        if done {
+            break;
+        }
+    }
+    Ok(Some(LineRead {
+        len,
+        too_long: true,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redact_hides_quoted_values_and_personnummer_but_keeps_the_rule() {
-        assert_eq!(
-            redact("invalid type: integer `196408233234`, expected a string"),
-            "invalid type: integer `…`, expected a string"
-        );
-        assert_eq!(
-            redact("invalid value: string \"Testperson Ett\", expected u32 at line 1"),
-            "invalid value: string \"…\", expected u32 at line 1"
-        );
-        assert_eq!(redact("19640823-3234"), "…");
-        assert_eq!(
-            redact("unknown variant `Testperson Ett`, expected `client` or `trustee`"),
-            "unknown variant `…`, expected `client` or `trustee`"
-        );
-        assert_eq!(
-            redact("missing field `due_on` at version 2"),
-            "missing field `due_on` at version 2"
-        );
-    }
 
     #[test]
     fn a_wrongly_typed_personnummer_is_not_repeated_in_the_error() {
@@ -194,5 +338,125 @@ mod tests {
         let line = r#"{"actor":{"user":"kim","role":"key_worker"},"command":"draft","plan":"p","content":{"provider":"P","unit":"u","act":"home_care","client":{"name":"N","personnummer":"196408233234"},"services":[{"what":"Dusch","folow_up":"x"}]}}"#;
         let e = parse_line(line).unwrap_err();
         assert!(e.contains("unknown field `folow_up`"), "{e}");
+    }
+
+    const ORDER: &str = r#"{"actor":{"user":"h7","role":"case_officer"},"command":"receive_order","plan":"plan-1","order":"o","unit":"u","act":"home_care","client":"196408233234","received_on":"2026-03-02"}"#;
+
+    fn run(input: &[u8], limits: &Limits) -> (ImportSummary, Vec<(u64, String)>) {
+        use chrono::TimeZone;
+        let store = planledger_store::MemoryStore::new();
+        let mut recorder = Recorder::new(&store);
+        let now = Utc.with_ymd_and_hms(2026, 3, 5, 9, 0, 0).unwrap();
+        let mut rejected = Vec::new();
+        let (summary, done) = import(&mut recorder, input, now, limits, &mut |n, _, o| {
+            if let LineOutcome::Rejected(why) = o {
+                rejected.push((n, why.clone()));
+            }
+        });
+        done.unwrap();
+        (summary, rejected)
+    }
+
+    fn order(plan: &str) -> String {
+        ORDER.replace("plan-1", plan)
+    }
+
+    #[test]
+    fn invalid_utf8_in_the_middle_line_rejects_only_that_line() {
+        let mut input = order("p1").into_bytes();
+        input.extend_from_slice(b"\n{\"actor\":\"\xff\xfe\"}\n");
+        input.extend_from_slice(order("p3").as_bytes());
+        let (summary, rejected) = run(&input, &Limits::default());
+        assert_eq!(
+            (summary.lines, summary.records, summary.rejected),
+            (3, 2, 1)
+        );
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].0, 2);
+        assert!(rejected[0].1.contains("not UTF-8"), "{rejected:?}");
+    }
+
+    #[test]
+    fn a_bom_is_skipped_at_the_start_of_the_file_and_refused_by_name_later() {
+        let input = format!("\u{feff}{}\n\u{feff}{}\n", order("p1"), order("p2"));
+        let (summary, rejected) = run(input.as_bytes(), &Limits::default());
+        assert_eq!((summary.records, summary.rejected), (1, 1));
+        assert_eq!(rejected[0].0, 2);
+        assert!(rejected[0].1.contains("byte-order mark"), "{rejected:?}");
+    }
+
+    #[test]
+    fn an_over_long_line_is_rejected_naming_the_limit_and_the_next_line_is_read() {
+        let limits = Limits {
+            line_bytes: 300,
+            ..Limits::default()
+        };
+        let long = format!("{{\"x\":\"{}\"}}", "a".repeat(5000));
+        // The last line, without a final newline, is over the limit too.
+        let input = format!("{long}\n{}\n{long}", order("p2"));
+        let (summary, rejected) = run(input.as_bytes(), &limits);
+        assert_eq!(
+            (summary.lines, summary.records, summary.rejected),
+            (3, 1, 2)
+        );
+        assert_eq!(rejected[0].0, 1);
+        assert_eq!(rejected[1].0, 3);
+        assert!(
+            rejected[0]
+                .1
+                .contains("limit of 300 bytes (--max-line-bytes)"),
+            "{rejected:?}"
+        );
+        // A line of exactly the limit is read.
+        let exact = order("p9");
+        let limits = Limits {
+            line_bytes: exact.len() as u64,
+            ..Limits::default()
+        };
+        assert_eq!(run(exact.as_bytes(), &limits).0.records, 1);
+    }
+
+    #[test]
+    fn a_text_field_over_its_limit_is_rejected_by_its_path() {
+        let limits = Limits {
+            text_field_bytes: 16,
+            ..Limits::default()
+        };
+        let line = order("p1").replace(
+            r#""received_on""#,
+            r#""granted_services":["short","a service far too long"],"received_on""#,
+        );
+        let (summary, rejected) = run(line.as_bytes(), &limits);
+        assert_eq!(summary.rejected, 1);
+        assert!(
+            rejected[0].1.contains("`granted_services.1`")
+                && rejected[0]
+                    .1
+                    .contains("limit is 16 bytes (--max-text-bytes)"),
+            "{rejected:?}"
+        );
+        assert!(!rejected[0].1.contains("far too long"), "{rejected:?}");
+    }
+
+    #[test]
+    fn a_duplicate_key_rejects_the_line_by_name() {
+        let line = order("p1").replace(r#""unit":"u""#, r#""unit":"u","unit":"v""#);
+        let e = parse_line(&line).unwrap_err();
+        assert!(e.contains("the key `unit` appears twice"), "{e}");
+    }
+
+    #[test]
+    fn a_date_that_does_not_exist_names_its_field() {
+        let line = order("p1").replace("2026-03-02", "2026-02-30");
+        let e = parse_line(&line).unwrap_err();
+        assert!(e.contains("`received_on`"), "{e}");
+        // A date in the middle of the line (serde reports the end of the object).
+        let line = order("p1").replace(r#""unit":"u""#, r#""unit":"u","received_on":"2026-02-30""#);
+        let line = line.replace(r#","received_on":"2026-03-02""#, "");
+        let e = parse_line(&line).unwrap_err();
+        assert!(e.contains("`received_on` is not a date that exists"), "{e}");
+        let content = r#"{"actor":{"user":"kim","role":"key_worker"},"command":"draft","plan":"p","content":{"provider":"P","unit":"u","act":"home_care","client":{"name":"N","personnummer":"196408233234"},"drawn_up_on":"2026-13-01","goals":[]}}"#;
+        let e = parse_line(content).unwrap_err();
+        assert!(e.contains("`content.drawn_up_on`"), "{e}");
     }
 }

@@ -6,11 +6,14 @@ use std::path::Path;
 use planledger_ledger::{CheckpointSigner, CheckpointVerifier};
 
 use crate::error::{Error, Kind, Result};
-use crate::files::{read_text, write_new};
+use crate::files::{read_text_limited, write_new};
+use crate::limits::Limits;
+use crate::witness::check_name;
 
 /// Makes a new ed25519 key named `name`, writes the secret key to `out` (mode 0600,
 /// never overwritten) and returns the signer.
 pub fn keygen(name: &str, out: &Path) -> Result<CheckpointSigner> {
+    check_name(name, "--name")?;
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| {
         Error::new(
@@ -18,15 +21,19 @@ pub fn keygen(name: &str, out: &Path) -> Result<CheckpointSigner> {
             format!("the OS random number generator failed: {e}"),
         )
     })?;
-    let signer = CheckpointSigner::from_seed(name, seed)
-        .map_err(|e| Error::new(Kind::BadInput, format!("--name: {e}")))?;
+    let signer = CheckpointSigner::from_seed(name, seed).map_err(|e| {
+        Error::new(
+            Kind::BadInput,
+            format!("--name: {}", planledger_plan::json::redact(&e.to_string())),
+        )
+    })?;
     write_new(out, &format!("{}\n", signer.to_key_text()), true)?;
     Ok(signer)
 }
 
 /// The secret key in `path` (from [`keygen`]).
-pub fn load_signer(path: &Path) -> Result<CheckpointSigner> {
-    let text = read_text(path, "the key file")?;
+pub fn load_signer(path: &Path, limits: &Limits) -> Result<CheckpointSigner> {
+    let text = read_text_limited(path, "the key file", limits.file_bytes, "--max-file-bytes")?;
     CheckpointSigner::from_key_text(&text).map_err(|e| {
         Error::new(
             Kind::BadInput,
@@ -39,8 +46,13 @@ pub fn load_signer(path: &Path) -> Result<CheckpointSigner> {
 }
 
 /// The verifier key in `path` (printed by `keygen`).
-pub fn load_verifier(path: &Path) -> Result<CheckpointVerifier> {
-    let text = read_text(path, "the verifier key")?;
+pub fn load_verifier(path: &Path, limits: &Limits) -> Result<CheckpointVerifier> {
+    let text = read_text_limited(
+        path,
+        "the verifier key",
+        limits.file_bytes,
+        "--max-file-bytes",
+    )?;
     CheckpointVerifier::from_text(&text).map_err(|e| {
         Error::new(
             Kind::BadInput,

@@ -39,6 +39,7 @@ pub mod evidence;
 pub mod import;
 pub mod index;
 pub mod keys;
+pub mod limits;
 pub mod read;
 pub mod schema;
 pub mod verify;
@@ -49,6 +50,7 @@ pub mod testkit;
 
 pub use error::{Error, Kind, Result};
 pub use import::import;
+pub use limits::Limits;
 pub use location::{Location, migrate};
 pub use policy::load_policy;
 pub use recorder::{Recorded, Recorder, batch_of, load_plan};

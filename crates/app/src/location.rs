@@ -91,8 +91,25 @@ impl Location {
         };
         match self {
             Location::Dir(dir) => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+                let not_a_dir = || {
+                    Error::new(
+                        Kind::BadInput,
+                        format!(
+                            "{} is a file, not a directory; give --ledger a directory (it is created if missing)",
+                            dir.display()
+                        ),
+                    )
+                };
+                if dir.exists() && !dir.is_dir() {
+                    return Err(not_a_dir());
+                }
+                std::fs::create_dir_all(dir).map_err(|e| match e.kind() {
+                    // A file where a directory of the path belongs.
+                    std::io::ErrorKind::NotADirectory | std::io::ErrorKind::AlreadyExists => {
+                        not_a_dir()
+                    }
+                    _ => Error::io(format!("cannot create {}", dir.display()), e),
+                })?;
                 let file = dir.join(REDB_FILE);
                 if file.exists() {
                     return Err(exists());

@@ -8,7 +8,8 @@ use planledger_ledger::{Checkpoint, CheckpointSigner, CheckpointVerifier};
 use planledger_store::Store;
 
 use crate::error::{Error, Kind, Result};
-use crate::files::{read_text, write_new};
+use crate::files::{read_limited, write_new};
+use crate::limits::Limits;
 
 /// A checkpoint, its signature checked, with the note it was signed as.
 #[derive(Debug, Clone)]
@@ -18,12 +19,41 @@ pub struct Witnessed {
 }
 
 /// Every checkpoint file in `dir`, each verified with `key`, ordered by tree size. A
-/// file that does not verify is a verification failure: a witness holds nothing else.
-pub fn checkpoints(dir: &Path, key: &CheckpointVerifier) -> Result<Vec<Witnessed>> {
+/// witness holds nothing else, so anything odd in it is a verification failure naming
+/// the file: a `.checkpoint` that does not verify, is not UTF-8 text, is longer than
+/// `limits.file_bytes` (never read further), or is not a regular file (a directory, a
+/// symlink to a device); and so is a witness path that is not a directory.
+pub fn checkpoints(
+    dir: &Path,
+    key: &CheckpointVerifier,
+    limits: &Limits,
+) -> Result<Vec<Witnessed>> {
     let unreadable = |e| {
         Error::io(
             format!("cannot read the witness directory {}", dir.display()),
             e,
+        )
+    };
+    match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => {
+            return Err(Error::new(
+                Kind::Verification,
+                format!(
+                    "the witness {} is not a directory; give the directory `planledger checkpoint` writes to",
+                    dir.display()
+                ),
+            ));
+        }
+        Err(e) => return Err(unreadable(e)),
+        Ok(_) => {}
+    }
+    let odd = |path: &Path, why: &str| {
+        Error::new(
+            Kind::Verification,
+            format!(
+                "the witness file {} {why}; a witness directory holds only checkpoints from `planledger checkpoint`",
+                path.display()
+            ),
         )
     };
     let mut out = Vec::new();
@@ -32,7 +62,23 @@ pub fn checkpoints(dir: &Path, key: &CheckpointVerifier) -> Result<Vec<Witnessed
         if path.extension().is_none_or(|e| e != "checkpoint") {
             continue;
         }
-        let note = read_text(&path, "the checkpoint")?;
+        // Follows a symlink: what counts is what would be read.
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| Error::io(format!("cannot read the checkpoint {}", path.display()), e))?;
+        if meta.is_dir() {
+            return Err(odd(&path, "is a directory"));
+        }
+        if !meta.is_file() {
+            return Err(odd(&path, "is not a regular file"));
+        }
+        let bytes = read_limited(
+            &path,
+            "the checkpoint",
+            limits.file_bytes,
+            "--max-file-bytes",
+            Kind::Verification,
+        )?;
+        let note = String::from_utf8(bytes).map_err(|_| odd(&path, "is not text (not UTF-8)"))?;
         let checkpoint = Checkpoint::verify(&note, std::slice::from_ref(key)).map_err(|e| {
             Error::new(
                 Kind::Verification,
@@ -46,8 +92,8 @@ pub fn checkpoints(dir: &Path, key: &CheckpointVerifier) -> Result<Vec<Witnessed
 }
 
 /// The latest checkpoint in `dir`.
-pub fn latest(dir: &Path, key: &CheckpointVerifier) -> Result<Witnessed> {
-    checkpoints(dir, key)?.pop().ok_or_else(|| {
+pub fn latest(dir: &Path, key: &CheckpointVerifier, limits: &Limits) -> Result<Witnessed> {
+    checkpoints(dir, key, limits)?.pop().ok_or_else(|| {
         Error::new(
             Kind::NotFound,
             format!(
@@ -65,6 +111,9 @@ pub fn sign_head(
     origin: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Witnessed> {
+    if let Some(origin) = origin {
+        check_name(origin, "--origin")?;
+    }
     let head = store.head()?;
     let checkpoint = Checkpoint {
         origin: origin.unwrap_or(signer.name()).to_owned(),
@@ -72,9 +121,15 @@ pub fn sign_head(
         root: head.root,
         time_micros: now.timestamp_micros(),
     };
-    let note = signer
-        .sign(&checkpoint)
-        .map_err(|e| Error::new(Kind::BadInput, format!("cannot sign the checkpoint: {e}")))?;
+    let note = signer.sign(&checkpoint).map_err(|e| {
+        Error::new(
+            Kind::BadInput,
+            format!(
+                "cannot sign the checkpoint: {}",
+                planledger_plan::json::redact(&e.to_string())
+            ),
+        )
+    })?;
     Ok(Witnessed { note, checkpoint })
 }
 
@@ -93,4 +148,18 @@ pub fn write(dir: &Path, w: &Witnessed) -> Result<PathBuf> {
     ));
     write_new(&file, &w.note, false)?;
     Ok(file)
+}
+
+/// A key name or checkpoint origin is written into every checkpoint and shown to
+/// whoever verifies one: it must not carry a personnummer (in any separator form).
+pub(crate) fn check_name(name: &str, flag: &str) -> Result<()> {
+    if planledger_plan::looks_like_personnummer(name) {
+        return Err(Error::new(
+            Kind::BadInput,
+            format!(
+                "{flag} contains a run of 10 or more digits, which could be a personnummer; a key name or origin must not carry personal data (use e.g. exempel.se/planledger)"
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -307,22 +307,37 @@ fn check_id(kind: &'static str, s: &str) -> Result<(), IdError> {
     if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(IdError::BadCharacter { kind });
     }
-    // Ids end up in stream ids, indexes and log lines: refuse anything that could be
-    // a personnummer (10 or 12 digits in a row, with or without a separator).
-    // A separator continues the run only where a personnummer has one: after six
-    // (YYMMDD-) or eight (YYYYMMDD-) digits, so that "2026-000123" stays an id.
+    if looks_like_personnummer(s) {
+        return Err(IdError::LooksLikePersonnummer { kind });
+    }
+    Ok(())
+}
+
+/// Whether `s` holds something that could be a personnummer or samordningsnummer: ten
+/// or more digits in a row, where a personnummer's separator after six (YYMMDD) or eight
+/// (YYYYMMDD) digits may be any one to three characters that are not letters or digits
+/// (`19640823-3234`, `19640823_3234`, `19640823 3234`, `640823+3234`,
+/// `19640823 - 3234`). Ids, key names and checkpoint origins end up in stream ids,
+/// indexes, file contents and messages, so they must never carry one. A separator
+/// elsewhere ends the run, so that "2026-000123" stays an id.
+pub fn looks_like_personnummer(s: &str) -> bool {
     let mut run = 0;
+    let mut separators = 0;
     for c in s.chars() {
         if c.is_ascii_digit() {
             run += 1;
+            separators = 0;
             if run >= 10 {
-                return Err(IdError::LooksLikePersonnummer { kind });
+                return true;
             }
-        } else if !((c == '-' || c == '+') && (run == 6 || run == 8)) {
+        } else if !c.is_alphanumeric() && (run == 6 || run == 8) && separators < 3 {
+            separators += 1;
+        } else {
             run = 0;
+            separators = 0;
         }
     }
-    Ok(())
+    false
 }
 
 macro_rules! opaque_id {

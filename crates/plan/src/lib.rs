@@ -110,6 +110,7 @@ mod decide;
 mod diff;
 mod event;
 mod id;
+pub mod json;
 mod line;
 mod policy;
 mod record;
@@ -135,7 +136,10 @@ pub use event::{
     PlanSubmitted, RepresentativeKind, ReviewChecklist, ReviewDone, RevisionReason, SCHEMA_VERSION,
     Signer, SupplementProvided, SupplementRequested, UnknownSigner,
 };
-pub use id::{IdError, OrderId, Personnummer, PersonnummerError, PlanId, UnitId, UserId};
+pub use id::{
+    IdError, OrderId, Personnummer, PersonnummerError, PlanId, UnitId, UserId,
+    looks_like_personnummer,
+};
 pub use line::ImportLine;
 pub use policy::{ActDeadlines, DeadlinePolicy, PolicyError};
 pub use record::EntryError;

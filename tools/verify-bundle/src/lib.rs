@@ -78,9 +78,11 @@ impl BundleRecord {
 pub enum BundleError {
     #[error("the bundle is not valid bundle JSON: {reason}")]
     Malformed { reason: String },
-    #[error("the bundle's format is {found:?}; this verifier reads {BUNDLE_FORMAT:?}")]
+    /// The format found is kept for callers but not shown: a malformed bundle's strings
+    /// are never repeated (they may be personal data).
+    #[error("the bundle's `format` is not {BUNDLE_FORMAT:?}, the only one this verifier reads")]
     UnknownFormat { found: String },
-    #[error("the checkpoint does not verify with the given key: {0}")]
+    #[error("the checkpoint does not verify with the given key: {}", checkpoint_message(.0))]
     Checkpoint(#[from] CheckpointError),
     #[error("the bundle holds no records")]
     Empty,
@@ -120,8 +122,14 @@ pub struct Proven {
 /// stored bytes and hash, each inclusion proof against the signed root, that each
 /// plan's records run from version 1 without a gap, and that every payload decodes.
 pub fn verify(bundle_json: &str, key: &CheckpointVerifier) -> Result<Proven, BundleError> {
+    // A key given twice would be read as its last value by serde_json, silently.
+    planledger_plan::json::check_duplicate_keys(bundle_json).map_err(|e| {
+        BundleError::Malformed {
+            reason: e.to_string(),
+        }
+    })?;
     let bundle: Bundle = serde_json::from_str(bundle_json).map_err(|e| BundleError::Malformed {
-        reason: e.to_string(),
+        reason: planledger_plan::json::redact(&e.to_string()),
     })?;
     if bundle.format != BUNDLE_FORMAT {
         return Err(BundleError::UnknownFormat {
@@ -196,6 +204,18 @@ pub fn verify(bundle_json: &str, key: &CheckpointVerifier) -> Result<Proven, Bun
         checkpoint,
         records,
     })
+}
+
+/// A checkpoint error without the strings of an unverified note: the signer names of a
+/// note that no given key signed come from the bundle, so they are not repeated.
+pub fn checkpoint_message(e: &CheckpointError) -> String {
+    match e {
+        CheckpointError::UnknownKey { signers } => format!(
+            "it has no signature by the given key ({} signatures by other keys)",
+            signers.len()
+        ),
+        e => planledger_plan::json::redact(&e.to_string()),
+    }
 }
 
 /// A UTC timestamp in µs as RFC 3339 (seconds precision).

@@ -9,7 +9,7 @@ const USAGE: &str = "\
 verify-bundle — check a planledger evidence bundle offline
 
 USAGE:
-    verify-bundle BUNDLE --pubkey VERIFIERKEY [--show-personnummer]
+    verify-bundle BUNDLE --pubkey VERIFIERKEY [--show-personnummer] [--max-bundle-bytes N]
 
 ARGS:
     BUNDLE                 the bundle file written by `planledger export`
@@ -17,6 +17,8 @@ ARGS:
                            `planledger keygen`), obtained from the organisation by a
                            channel of your own — not from the bundle's sender alone
     --show-personnummer    print personnummer in full (masked as 19640823-**** otherwise)
+    --max-bundle-bytes N   refuse a bundle longer than N bytes (default 268435456,
+                           256 MiB); it is never read further
 
 Checks the checkpoint's ed25519 signature, each record's hash over its stored bytes,
 each record's inclusion proof against the signed root, and that each plan's records
@@ -25,19 +27,26 @@ run from version 1 without a gap; then prints the history they prove.
 EXIT CODES:
     0  the bundle verifies
     1  the bundle does not verify (the reason is printed)
-    2  usage error, or the bundle or key file cannot be read
+    2  usage error, or the bundle or key file cannot be read, or is too long
 ";
 
 struct Args {
     bundle: String,
     pubkey: String,
     show_personnummer: bool,
+    max_bundle_bytes: u64,
 }
+
+/// The default bundle limit: a client's whole history is a few MB at most.
+const DEFAULT_MAX_BUNDLE_BYTES: u64 = 256 << 20;
+/// A verifier key is one line of about 80 bytes.
+const MAX_KEY_BYTES: u64 = 64 << 10;
 
 fn parse_args() -> Result<Args, String> {
     let mut bundle = None;
     let mut pubkey = None;
     let mut show_personnummer = false;
+    let mut max_bundle_bytes = DEFAULT_MAX_BUNDLE_BYTES;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -47,8 +56,23 @@ fn parse_args() -> Result<Args, String> {
             }
             "--pubkey" => pubkey = Some(args.next().ok_or("--pubkey needs a file")?),
             "--show-personnummer" => show_personnummer = true,
+            "--max-bundle-bytes" => {
+                max_bundle_bytes = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or("--max-bundle-bytes needs a number of bytes")?
+            }
             s if s.starts_with("--pubkey=") => pubkey = Some(s["--pubkey=".len()..].to_owned()),
-            s if s.starts_with('-') => return Err(format!("unknown option {s}")),
+            // The option only, never a value that came with it.
+            s if s.starts_with('-') => {
+                let name = s.split('=').next().unwrap_or(s);
+                let name = if planledger_plan::looks_like_personnummer(name) {
+                    "given"
+                } else {
+                    name
+                };
+                return Err(format!("unknown option {name}"));
+            }
             _ if bundle.is_none() => bundle = Some(arg),
             _ => return Err("give exactly one bundle".into()),
         }
@@ -57,6 +81,29 @@ fn parse_args() -> Result<Args, String> {
         bundle: bundle.ok_or("give the bundle file to check")?,
         pubkey: pubkey.ok_or("give the ledger's verifier key with --pubkey FILE")?,
         show_personnummer,
+        max_bundle_bytes,
+    })
+}
+
+/// Reads at most `limit` bytes of a UTF-8 file (a symlink to `/dev/zero` is refused
+/// once past the limit, never read until memory runs out).
+fn read(path: &str, what: &str, limit: u64, how: &str) -> Result<String, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read the {what} {path}: {e}");
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit.saturating_add(1)).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "the {what} {path} is longer than the limit of {limit} bytes ({how})"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "the {what} {path} is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
     })
 }
 
@@ -68,10 +115,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let read = |path: &str, what: &str| {
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read the {what} {path}: {e}"))
-    };
-    let (bundle, key) = match (read(&args.bundle, "bundle"), read(&args.pubkey, "key file")) {
+    let (bundle, key) = match (
+        read(
+            &args.bundle,
+            "bundle",
+            args.max_bundle_bytes,
+            "--max-bundle-bytes",
+        ),
+        read(
+            &args.pubkey,
+            "key file",
+            MAX_KEY_BYTES,
+            "a key is one short line",
+        ),
+    ) {
         (Ok(b), Ok(k)) => (b, k),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("verify-bundle: {e}");
@@ -82,8 +139,9 @@ fn main() -> ExitCode {
         Ok(k) => k,
         Err(e) => {
             eprintln!(
-                "verify-bundle: {} is not a verifier key: {e}; use the key `planledger keygen` printed",
-                args.pubkey
+                "verify-bundle: {} is not a verifier key: {}; use the key `planledger keygen` printed",
+                args.pubkey,
+                verify_bundle::checkpoint_message(&e)
             );
             return ExitCode::from(2);
         }

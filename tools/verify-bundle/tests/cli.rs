@@ -136,3 +136,82 @@ fn usage_errors_and_unreadable_files_exit_2() {
     let out = run(&[&missing, Path::new("--pubkey"), &key], &[]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_key_given_twice_in_the_bundle_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, key) = bundle();
+    let key = write(dir.path(), "k.pub", &key);
+    // serde_json would keep the last `format` and verify the bundle; strict JSON refuses.
+    let text = serde_json::to_string(&b)
+        .unwrap()
+        .replacen('{', r#"{"format":"other","#, 1);
+    let file = write(dir.path(), "dup.json", &text);
+    let out = run(&[&file, Path::new("--pubkey"), &key], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the key `format` appears twice"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_malformed_bundle_is_refused_without_repeating_its_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, key) = bundle();
+    let key = write(dir.path(), "k.pub", &key);
+    let good = serde_json::to_string(&b).unwrap();
+    let probes = [
+        // A wrong format string, a wrongly typed field, a checkpoint that is a name.
+        good.replace(BUNDLE_FORMAT, "Testperson Ett 19640823-3234"),
+        good.replace(
+            r#""position":0"#,
+            r#""position":"Testperson Ett 196408233234""#,
+        ),
+        serde_json::to_string(&Bundle {
+            checkpoint: "Testperson Ett\n196408233234\n".into(),
+            ..b.clone()
+        })
+        .unwrap(),
+        r#"{"format":"planledger-evidence-bundle/1","Testperson Ett":1}"#.into(),
+    ];
+    for (i, text) in probes.iter().enumerate() {
+        let file = write(dir.path(), &format!("bad{i}.json"), text);
+        let out = run(&[&file, Path::new("--pubkey"), &key], &[]);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{all}");
+        for leak in ["Testperson", "3234"] {
+            assert!(!all.contains(leak), "probe {i} leaked: {all}");
+        }
+    }
+}
+
+#[test]
+fn a_bundle_over_the_limit_is_refused_naming_it_and_never_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, key) = bundle();
+    let key = write(dir.path(), "k.pub", &key);
+    let file = write(dir.path(), "b.json", &serde_json::to_string(&b).unwrap());
+    let out = run(
+        &[&file, Path::new("--pubkey"), &key],
+        &["--max-bundle-bytes", "100"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("limit of 100 bytes"), "{stderr}");
+    // An endless file: the default limit stops the read (this would otherwise run until
+    // memory runs out).
+    let zero = dir.path().join("zero.json");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let out = run(
+        &[&zero, Path::new("--pubkey"), &key],
+        &["--max-bundle-bytes", "1000000"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("limit of 1000000 bytes"));
+}

@@ -155,6 +155,49 @@ fn ids_refuse_anything_that_could_carry_a_personnummer() {
 }
 
 #[test]
+fn a_personnummer_is_found_in_any_separator_form() {
+    // Separators people and systems use: none, dash, plus, underscore, dot, slash,
+    // space, several; the 12- and the 10-digit form; a samordningsnummer (day + 60).
+    for s in [
+        "plan-19640823_3234",
+        "19640823 3234",
+        "196408233234",
+        "x19640823.3234",
+        "u/640823/3234",
+        "640823+3234",
+        "19640823 - 3234",
+        "19701063-2391",
+        "org:19640823:3234",
+    ] {
+        assert!(looks_like_personnummer(s), "{s}");
+    }
+    for s in [
+        "plan-2026-000123",
+        "exempel.se/planledger",
+        "order-12345678",
+        "1964-08-23",
+        "20260302-a-3234",
+        "unit 12",
+    ] {
+        assert!(!looks_like_personnummer(s), "{s}");
+    }
+    assert!(matches!(
+        PlanId::new("plan-19640823_3234"),
+        Err(IdError::LooksLikePersonnummer { .. })
+    ));
+    assert!(matches!(
+        UserId::new("19640823.3234"),
+        Err(IdError::LooksLikePersonnummer { .. })
+    ));
+    // The message names the kind of id and the rule, never the value.
+    let e = OrderId::new("o-19640823_3234").unwrap_err().to_string();
+    assert!(
+        e.starts_with("order id contains") && !e.contains("3234"),
+        "{e}"
+    );
+}
+
+#[test]
 fn actor_converts_to_and_from_the_ledgers_actor() {
     let a = key_worker();
     let l = planledger_ledger::Actor::from(&a);

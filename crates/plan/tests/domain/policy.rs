@@ -216,3 +216,15 @@ fn a_syntax_error_is_rejected_with_its_line() {
     let (line, _, message) = error("[home_care]\ndraw_up_days = = 14\n");
     assert_eq!(line, 2, "{message}");
 }
+
+#[test]
+fn a_key_given_twice_in_the_policy_file_is_refused_with_its_line() {
+    // The TOML reader refuses a duplicate key itself (the last one does not silently
+    // win, as it would in serde_json); this pins that behaviour down.
+    let text = "[home_care]\ndraw_up_days = 14\ndraw_up_days = 30\n";
+    let e = DeadlinePolicy::from_toml(text).unwrap_err().to_string();
+    assert!(e.contains("line 3"), "{e}");
+    assert!(e.contains("draw_up_days"), "{e}");
+    let table_twice = "[home_care]\ndraw_up_days = 14\n[home_care]\ndraw_up_days = 14\n";
+    assert!(DeadlinePolicy::from_toml(table_twice).is_err());
+}
