@@ -38,32 +38,34 @@ pub fn order_home_care(t: &TestLedger) {
     order_home_care_at(t, "2026-03-02T09:00:00Z");
 }
 
+/// The `order` command of plan-0001 (home care, 19640823-3234, received 2026-03-02).
+pub const ORDER_ARGS: [&str; 21] = [
+    "order",
+    "--as",
+    "h7",
+    "--role",
+    "case_officer",
+    "--plan",
+    "plan-0001",
+    "--order",
+    "best-88",
+    "--unit",
+    "hemtjanst-norr",
+    "--act",
+    "home_care",
+    "--client",
+    "196408233234",
+    "--received-on",
+    "2026-03-02",
+    "--service",
+    "dusch",
+    "--expect-version",
+    "0",
+];
+
 /// [`order_home_care`], recorded at `now`.
 pub fn order_home_care_at(t: &TestLedger, now: &str) {
-    t.ok_at(
-        now,
-        &[
-            "order",
-            "--as",
-            "h7",
-            "--role",
-            "case_officer",
-            "--plan",
-            "plan-0001",
-            "--order",
-            "best-88",
-            "--unit",
-            "hemtjanst-norr",
-            "--act",
-            "home_care",
-            "--client",
-            "196408233234",
-            "--received-on",
-            "2026-03-02",
-            "--service",
-            "dusch",
-        ],
-    );
+    t.ok_at(now, &ORDER_ARGS);
 }
 
 /// Walks seed 001 through the CLI: order, draft, sign, submit, a supplement asked for

@@ -203,25 +203,7 @@ fn a_bad_flag_value_is_refused_with_the_rule_and_without_the_value() {
         ("--act", "Testperson Ett"),
         ("--received-on", "19640823-3234"),
     ] {
-        let mut args = vec![
-            "order",
-            "--as",
-            "h7",
-            "--role",
-            "case_officer",
-            "--plan",
-            "plan-0001",
-            "--order",
-            "best-88",
-            "--unit",
-            "hemtjanst-norr",
-            "--act",
-            "home_care",
-            "--client",
-            "196408233234",
-            "--received-on",
-            "2026-03-02",
-        ];
+        let mut args = crate::e2e::ORDER_ARGS.to_vec();
         let i = args.iter().position(|a| *a == flag).unwrap();
         args[i + 1] = value;
         let stderr = t.fails_at("2026-03-02T09:00:00Z", &args, 2);
