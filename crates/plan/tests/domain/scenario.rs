@@ -240,7 +240,7 @@ fn home_care_client_first_year_001() {
     for (e, _, _) in &h.log {
         assert_eq!(&Event::decode(&e.encode()).unwrap(), e);
     }
-    // A projection snapshot stores the folded state: a year of it survives postcard.
+    // The folded state serialises (a cache of it may be kept): a year of it survives postcard.
     let bytes = postcard::to_stdvec(&h.state).unwrap();
     assert_eq!(postcard::from_bytes::<PlanState>(&bytes).unwrap(), h.state);
 }
