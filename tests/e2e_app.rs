@@ -340,3 +340,34 @@ fn a_copy_is_indexed_and_answers_as_the_original() {
             .starts_with("OK")
     );
 }
+
+#[test]
+fn a_stream_index_that_names_another_plans_record_is_refused_not_folded() {
+    let t = TestLedger::new();
+    crate::e2e::walk_home_care(&t);
+    let mut other = crate::e2e::ORDER_ARGS.to_vec();
+    for (flag, value) in [("--plan", "plan-0002"), ("--client", "197010632391")] {
+        let i = other.iter().position(|a| *a == flag).unwrap();
+        other[i + 1] = value;
+    }
+    t.ok_at("2026-05-02T09:00:00Z", &other);
+    let last = t.head()["size"].as_u64().unwrap() - 1;
+    {
+        let db = redb::Database::open(t.redb_file()).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let streams: redb::TableDefinition<(&str, u64), u64> =
+                redb::TableDefinition::new("streams");
+            let mut table = txn.open_table(streams).unwrap();
+            // plan-0001's second record now "is" plan-0002's order.
+            table.insert(("plan-0001", 2), last).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let stderr = t.fails_at("2026-05-02T10:00:00Z", &["show", "plan-0001"], 1);
+    assert!(
+        stderr.contains(&format!("record {last} for a plan it does not belong to")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("3234") && !stderr.contains("2391"), "{stderr}");
+}

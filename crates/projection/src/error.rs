@@ -32,6 +32,12 @@ pub enum ProjectionError {
         #[source]
         source: IdError,
     },
+    /// The store's stream index named a record of another stream.
+    #[error(
+        "the store's index gives record {position} for a plan it does not belong to: \
+         the index beside the records is damaged; verify the ledger"
+    )]
+    OtherStream { position: u64 },
     #[error(
         "record {position} is version {found} of its stream, but the stream's next version is {expected}"
     )]

@@ -147,7 +147,14 @@ pub fn fold_stream(store: &dyn Store, plan: &PlanId) -> Result<PlanView, Project
             return Ok(view);
         }
         for record in &records {
-            let (_, event) = decode_record(record)?;
+            let (id, event) = decode_record(record)?;
+            // The stream index is the store's, not the record's: a record it names must
+            // say, in its own hashed bytes, that it belongs to this plan.
+            if id != *plan {
+                return Err(ProjectionError::OtherStream {
+                    position: record.position(),
+                });
+            }
             view.push(event)?;
         }
     }
