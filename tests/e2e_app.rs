@@ -369,5 +369,8 @@ fn a_stream_index_that_names_another_plans_record_is_refused_not_folded() {
         stderr.contains(&format!("record {last} for a plan it does not belong to")),
         "{stderr}"
     );
-    assert!(!stderr.contains("3234") && !stderr.contains("2391"), "{stderr}");
+    assert!(
+        !stderr.contains("3234") && !stderr.contains("2391"),
+        "{stderr}"
+    );
 }

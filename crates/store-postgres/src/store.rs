@@ -495,6 +495,12 @@ impl Store for PostgresStore {
         self.group.append(batch, |group| self.commit_group(group))
     }
 
+    fn append_many(&self, batches: Vec<AppendBatch>) -> Result<Vec<BatchOutcome>, StoreError> {
+        // One transaction of the backend's own; appends of other threads wait for it at
+        // the backend's write lock, as they wait for a group's leader.
+        planledger_store::group::commit_many(batches, |group| self.commit_group(group))
+    }
+
     fn read_stream(
         &self,
         stream_id: &str,

@@ -69,6 +69,7 @@ macro_rules! __conformance_checks {
             readers_see_only_whole_batches
             append_tags_are_found_by_value_and_replace_by_key
             put_and_replace_tags
+            append_many_keeps_order_and_fails_batches_alone
             read_all_bytes_gives_the_stored_bytes_of_read_all
         }
     };
@@ -981,6 +982,44 @@ pub fn append_tags_are_found_by_value_and_replace_by_key(store: &dyn Store) {
     );
     let records = must("read_all", store.read_all(0, 100));
     assert_eq!(records.len() as u64, after.size);
+}
+
+/// `append_many` commits its batches in order, each on its own: a stale or empty one
+/// fails alone, a later batch of a stream sees the earlier ones of the group, and the
+/// outcomes keep the batches' places; the records are as if appended one by one.
+pub fn append_many_keeps_order_and_fails_batches_alone(store: &dyn Store) {
+    let no = ExpectedVersion::NoStream;
+    must("append", store.append(batch("plan-0", no, 1)));
+    let outcomes = must(
+        "append_many",
+        store.append_many(vec![
+            tagged("plan-1", no, &[("unit", "u1")]),
+            batch("plan-1", ExpectedVersion::Exact(1), 2),
+            batch("plan-0", no, 1),
+            batch("plan-2", no, 0),
+            batch("plan-0", ExpectedVersion::Exact(1), 1),
+        ]),
+    );
+    assert_eq!(outcomes.len(), 5, "conformance: one outcome per batch");
+    let positions: Vec<Option<u64>> = outcomes
+        .iter()
+        .map(|o| o.as_ref().ok().map(|a| a.first_position))
+        .collect();
+    assert_eq!(
+        positions,
+        [Some(1), Some(2), None, None, Some(4)],
+        "conformance: batches commit in order, a failed one takes no position"
+    );
+    assert!(matches!(outcomes[2], Err(StoreError::Conflict { .. })));
+    assert!(matches!(outcomes[3], Err(StoreError::EmptyBatch)));
+    assert_eq!(must("head", store.head()).size, 5);
+    assert_eq!(must("stream_version", store.stream_version("plan-1")), 3);
+    assert_eq!(
+        must("streams_tagged", store.streams_tagged("unit", "u1")),
+        ["plan-1"]
+    );
+    assert_chain_valid(store);
+    assert!(must("append_many", store.append_many(Vec::new())).is_empty());
 }
 
 /// `put_tags` sets values by key; `replace_tags` replaces the whole set at once.

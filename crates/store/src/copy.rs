@@ -164,6 +164,12 @@ mod tests {
         fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
             self.0.append_sealed(records)
         }
+        fn append_many(
+            &self,
+            batches: Vec<crate::AppendBatch>,
+        ) -> Result<Vec<crate::BatchOutcome>, StoreError> {
+            self.0.append_many(batches)
+        }
         fn streams_tagged(&self, key: &str, value: &str) -> Result<Vec<String>, StoreError> {
             self.0.streams_tagged(key, value)
         }

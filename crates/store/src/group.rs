@@ -24,6 +24,43 @@ use crate::{AppendBatch, Appended, StoreError};
 /// The result of one batch of a group.
 pub type BatchOutcome = Result<Appended, StoreError>;
 
+/// Commits `batches` in order with one call of `commit` (one durable commit of the
+/// backend), for [`crate::Store::append_many`]. An empty batch fails alone
+/// ([`StoreError::EmptyBatch`]) without reaching the backend; the others' outcomes keep
+/// their places.
+pub fn commit_many(
+    batches: Vec<AppendBatch>,
+    commit: impl FnOnce(Vec<AppendBatch>) -> Result<Vec<BatchOutcome>, StoreError>,
+) -> Result<Vec<BatchOutcome>, StoreError> {
+    let empty: Vec<bool> = batches.iter().map(|b| b.events.is_empty()).collect();
+    let full: Vec<AppendBatch> = batches
+        .into_iter()
+        .filter(|b| !b.events.is_empty())
+        .collect();
+    let expected = full.len();
+    let mut committed = if full.is_empty() {
+        Vec::new()
+    } else {
+        commit(full)?
+    }
+    .into_iter();
+    if committed.len() != expected {
+        return Err(StoreError::Backend(Box::new(GroupCommitError::Failed {
+            reason: format!(
+                "the backend returned {} outcomes for {expected} batches",
+                committed.len()
+            ),
+        })));
+    }
+    Ok(empty
+        .into_iter()
+        .map(|e| match e {
+            true => Err(StoreError::EmptyBatch),
+            false => committed.next().expect("one outcome per batch"),
+        })
+        .collect())
+}
+
 /// Queues appends and lets one appender at a time commit everything queued. One per
 /// ledger a backend writes; see the [module documentation](self).
 #[derive(Debug, Default)]

@@ -114,6 +114,13 @@ pub trait Store: Send + Sync {
     /// an empty batch ([`StoreError::EmptyBatch`]).
     fn append(&self, batch: AppendBatch) -> Result<Appended, StoreError>;
 
+    /// Appends `batches` in order in one commit, durable when it returns: each is
+    /// checked and sealed on its own, on top of the ones before, so a stale or empty
+    /// one fails alone (and a later batch of its stream, which expected it, conflicts).
+    /// The outcomes are in the batches' order. `Err` only when the commit itself
+    /// failed, and then nothing of them was written.
+    fn append_many(&self, batches: Vec<AppendBatch>) -> Result<Vec<BatchOutcome>, StoreError>;
+
     /// Records of one stream with version `>= from_version`, in version order, at most
     /// `limit`. An unknown stream gives an empty list.
     fn read_stream(

@@ -40,25 +40,11 @@ impl MemoryStore {
 }
 
 impl Inner {
-    fn stream_version(&self, stream_id: &str) -> u64 {
-        self.streams.get(stream_id).map_or(0, |p| p.len() as u64)
-    }
-
-    fn push(&mut self, records: Vec<Record>, nodes: Vec<(NodeId, Hash)>) {
-        for record in records {
-            self.streams
-                .entry(record.stream_id().to_owned())
-                .or_default()
-                .push(record.position());
-            self.records.push(record);
+    fn append(&mut self, batch: AppendBatch) -> Result<Appended, StoreError> {
+        if batch.events.is_empty() {
+            return Err(StoreError::EmptyBatch);
         }
-        self.nodes.extend(nodes);
-    }
-}
-
-impl Store for MemoryStore {
-    fn append(&self, batch: AppendBatch) -> Result<Appended, StoreError> {
-        let mut inner = self.lock();
+        let inner = self;
         let current = inner.stream_version(&batch.stream_id);
         if !batch.expected.admits(current) {
             return Err(StoreError::Conflict {
@@ -79,6 +65,36 @@ impl Store for MemoryStore {
             stream_version,
             head: inner.chain.head(),
         })
+    }
+
+    fn stream_version(&self, stream_id: &str) -> u64 {
+        self.streams.get(stream_id).map_or(0, |p| p.len() as u64)
+    }
+
+    fn push(&mut self, records: Vec<Record>, nodes: Vec<(NodeId, Hash)>) {
+        for record in records {
+            self.streams
+                .entry(record.stream_id().to_owned())
+                .or_default()
+                .push(record.position());
+            self.records.push(record);
+        }
+        self.nodes.extend(nodes);
+    }
+}
+
+impl Store for MemoryStore {
+    fn append(&self, batch: AppendBatch) -> Result<Appended, StoreError> {
+        self.lock().append(batch)
+    }
+
+    fn append_many(
+        &self,
+        batches: Vec<AppendBatch>,
+    ) -> Result<Vec<crate::BatchOutcome>, StoreError> {
+        // One lock for the whole group: no other append lands between its batches.
+        let mut inner = self.lock();
+        Ok(batches.into_iter().map(|b| inner.append(b)).collect())
     }
 
     fn read_stream(

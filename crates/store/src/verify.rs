@@ -496,6 +496,12 @@ mod tests {
         fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
             self.inner.append_sealed(records)
         }
+        fn append_many(
+            &self,
+            batches: Vec<crate::AppendBatch>,
+        ) -> Result<Vec<crate::BatchOutcome>, StoreError> {
+            self.inner.append_many(batches)
+        }
         fn streams_tagged(&self, key: &str, value: &str) -> Result<Vec<String>, StoreError> {
             self.inner.streams_tagged(key, value)
         }
