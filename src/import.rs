@@ -3,7 +3,7 @@
 //! reads a log knows how far a killed run got), each rejection on standard error with
 //! its line number, and the summary always, also when a storage failure stops the run.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{IsTerminal, Read};
 
 use planledger_app::import::LineOutcome;
 use planledger_app::{Error, Kind, Recorder, Result};
@@ -14,14 +14,17 @@ use crate::Context;
 const PROGRESS_EVERY: u64 = 10_000;
 
 pub fn run(ctx: &Context, file: &str) -> Result<()> {
-    let (reader, size): (Box<dyn BufRead>, u64) = if file == "-" {
-        (Box::new(std::io::stdin().lock()), 0)
+    let (input, size): (Box<dyn Read>, u64) = if file == "-" {
+        (Box::new(std::io::stdin()), 0)
     } else {
         let f =
             std::fs::File::open(file).map_err(|e| Error::io(format!("cannot open {file}"), e))?;
         let size = f.metadata().map_or(0, |m| m.len());
-        (Box::new(std::io::BufReader::new(f)), size)
+        (Box::new(f), size)
     };
+    // A large buffer makes large groups: lines are committed together while it holds
+    // more of them, and before the import waits for input.
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, input);
     let store = ctx.open()?;
     let mut recorder = Recorder::new(store.as_ref());
     let bar = crate::progress("importing {wide_bar} {bytes}/{total_bytes} ({eta})", size);
@@ -29,7 +32,7 @@ pub fn run(ctx: &Context, file: &str) -> Result<()> {
     let (mut done, mut recorded, mut records) = (0u64, 0u64, 0u64);
     let (summary, stopped) = planledger_app::import(
         &mut recorder,
-        reader,
+        &mut reader,
         ctx.now,
         &ctx.limits,
         &mut |number, bytes, outcome| {

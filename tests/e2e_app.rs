@@ -374,3 +374,62 @@ fn a_stream_index_that_names_another_plans_record_is_refused_not_folded() {
         "{stderr}"
     );
 }
+
+/// An import killed mid-run leaves a ledger that verifies and is exactly a prefix of the
+/// uninterrupted import: whole groups of whole lines, nothing half-written.
+#[test]
+fn an_import_killed_mid_run_leaves_a_prefix_of_whole_lines() {
+    let org = planledger_synth::Organisation {
+        seed: 5,
+        clients: 200,
+        months: 12,
+        ..planledger_synth::Organisation::default()
+    };
+    let full = TestLedger::new();
+    let file = full.write("org.jsonl", "");
+    planledger_synth::write_json_lines(&org, std::fs::File::create(&file).unwrap()).unwrap();
+    let started = std::time::Instant::now();
+    full.ok(&["import", file.to_str().unwrap()]);
+    let took = started.elapsed().as_millis() as u64;
+    let whole = full.head()["size"].as_u64().unwrap();
+    let mut prefixes = Vec::new();
+    // Kill moments spread over how long the whole import took.
+    for delay_ms in [took / 4, took / 2, took * 3 / 4, took * 9 / 10] {
+        let t = TestLedger::new();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_planledger"))
+            .env_clear()
+            .env("PLANLEDGER_LEDGER", t.ledger())
+            .args(["import", file.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let out = t.run(&["verify", "--json"]);
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["ok"], true, "{report}");
+        let size = t.head()["size"].as_u64().unwrap();
+        assert!(size <= whole);
+        if size > 0 {
+            // The same lines give the same records: a prefix ends where the full import
+            // had the same last record.
+            let db = redb::Database::open(full.redb_file()).unwrap();
+            let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
+            let records: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("records");
+            let table = txn.open_table(records).unwrap();
+            let at_full = planledger_ledger::Record::decode(
+                table.get(size - 1).unwrap().unwrap().value().to_vec(),
+            )
+            .unwrap();
+            assert_eq!(
+                t.head()["last_hash"].as_str().unwrap(),
+                at_full.hash().to_hex(),
+                "killed after {delay_ms} ms: not a prefix of the uninterrupted import"
+            );
+        }
+        prefixes.push(size);
+    }
+    eprintln!("records kept after SIGKILL: {prefixes:?} of {whole}");
+}

@@ -13,7 +13,7 @@ use planledger_plan::{ImportLine, PlanContent};
 use crate::error::{Error, Kind, Result};
 use crate::files::read_text_limited;
 use crate::limits::{Limits, check_text_fields};
-use crate::recorder::Recorder;
+use crate::recorder::{Recorder, Request};
 
 pub use planledger_plan::json::redact;
 
@@ -154,32 +154,65 @@ pub struct ImportSummary {
 /// The UTF-8 byte-order mark some Windows tools put at the start of a file.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Lines recorded together at most, in one durable commit.
+pub const GROUP_LINES: usize = 1024;
+
+/// Bytes of lines recorded together at most: a commit, and what a storage failure
+/// loses, stay small whatever the lines' length.
+pub const GROUP_BYTES: u64 = 256 << 10;
+
+/// A line read and checked, waiting for its group's commit.
+enum Pending {
+    /// Its outcome is known already (a line that does not parse or breaks a limit).
+    Known(LineOutcome),
+    /// To be recorded.
+    Record(Box<ImportLine>),
+}
+
 /// Records each line of `reader` in file order; `on_line(number, bytes, outcome)` hears
 /// of every non-blank line (`bytes` read so far, for progress). Lines without `at` are
 /// recorded at `now`. A UTF-8 byte-order mark at the start of the file is skipped; one at
 /// the start of a later line, a line that is not UTF-8 and a line longer than
 /// `limits.line_bytes` (never held in memory whole) are each rejected by name.
 ///
-/// Returns the summary of what was done, always, and the failure that stopped the run
-/// early (a storage failure or an unreadable file), if one did: the lines before it are
-/// recorded, it and the lines after it are not.
-pub fn import(
+/// Lines are acknowledged in groups: each is decided against its plan as it stands after
+/// the lines before it, and up to [`GROUP_LINES`] of them ([`GROUP_BYTES`]) are committed together, in one
+/// disk flush, whenever the group is full or the input has nothing more to read yet (so
+/// a live feed is acknowledged as it comes). Each line stays all-or-nothing on its own.
+///
+/// Returns the summary of what was acknowledged, always, and the failure that stopped
+/// the run early (a storage failure or an unreadable file), if one did: the lines before
+/// its group are recorded, the group and the lines after it are not.
+pub fn import<R: std::io::Read>(
     recorder: &mut Recorder,
-    mut reader: impl BufRead,
+    reader: &mut std::io::BufReader<R>,
     now: DateTime<Utc>,
     limits: &Limits,
     on_line: &mut dyn FnMut(u64, u64, &LineOutcome),
 ) -> (ImportSummary, Result<()>) {
     let mut summary = ImportSummary::default();
+    let mut group: Vec<(u64, u64, Pending)> = Vec::new();
+    let mut group_bytes = 0u64;
     let mut bytes = 0u64;
     let mut buf = Vec::new();
     let mut number = 0u64;
     loop {
+        // Commit before waiting for more input, and when the group is full.
+        let full = group.len() >= GROUP_LINES || group_bytes >= GROUP_BYTES;
+        if !group.is_empty() && (full || reader.buffer().is_empty()) {
+            group_bytes = 0;
+            if let Err(e) = commit(recorder, &mut group, now, &mut summary, on_line) {
+                return (summary, Err(e));
+            }
+        }
         number += 1;
         buf.clear();
-        let read = match read_line(&mut reader, &mut buf, limits.line_bytes) {
+        let read = match read_line(reader, &mut buf, limits.line_bytes) {
             Ok(r) => r,
             Err(e) => {
+                if let Err(stopped) = commit(recorder, &mut group, now, &mut summary, on_line) {
+                    return (summary, Err(stopped));
+                }
                 let e = Error::io(
                     format!("cannot read line {number}; the lines before it are recorded"),
                     e,
@@ -196,70 +229,96 @@ pub fn import(
         if line.trim_ascii().is_empty() && !read.too_long {
             continue;
         }
-        summary.lines += 1;
-        let outcome = if read.too_long {
-            LineOutcome::Rejected(format!(
+        let pending = if read.too_long {
+            Pending::Known(LineOutcome::Rejected(format!(
                 "the line is longer than the limit of {} bytes (--max-line-bytes)",
                 limits.line_bytes
-            ))
+            )))
         } else if line.starts_with(BOM) {
-            LineOutcome::Rejected(
+            Pending::Known(LineOutcome::Rejected(
                 "the line starts with a byte-order mark (U+FEFF); only the file's first line may"
                     .into(),
-            )
+            ))
         } else {
             match std::str::from_utf8(line) {
-                Err(e) => LineOutcome::Rejected(format!(
+                Err(e) => Pending::Known(LineOutcome::Rejected(format!(
                     "the line is not UTF-8 (invalid byte at column {}); import files are UTF-8",
                     e.valid_up_to() + 1
-                )),
-                Ok(text) => match record_line(recorder, text, now, limits) {
-                    Ok(outcome) => outcome,
-                    Err(e) => {
-                        let e = Error::new(
-                            Kind::Storage,
-                            format!(
-                                "line {number}: {e}; the lines before it are recorded, it and the lines after it are not"
-                            ),
-                        );
-                        return (summary, Err(e));
-                    }
+                ))),
+                Ok(text) => match check_line(text, limits) {
+                    Ok(line) => Pending::Record(Box::new(line)),
+                    Err(why) => Pending::Known(LineOutcome::Rejected(why)),
                 },
             }
         };
+        group_bytes += read.len;
+        group.push((number, bytes, pending));
+    }
+    let done = commit(recorder, &mut group, now, &mut summary, on_line);
+    (summary, done)
+}
+
+/// Parses and checks one UTF-8 line: the line to record, or why it is rejected.
+fn check_line(text: &str, limits: &Limits) -> Result<ImportLine, String> {
+    let line = parse_line(text)?;
+    check_text_fields(&line.command, limits)?;
+    Ok(line)
+}
+
+/// Records the lines of `group` in one commit and reports every line of it in order;
+/// empties the group. A failed commit records none of them.
+fn commit(
+    recorder: &mut Recorder,
+    group: &mut Vec<(u64, u64, Pending)>,
+    now: DateTime<Utc>,
+    summary: &mut ImportSummary,
+    on_line: &mut dyn FnMut(u64, u64, &LineOutcome),
+) -> Result<()> {
+    if group.is_empty() {
+        return Ok(());
+    }
+    let requests: Vec<Request<'_>> = group
+        .iter()
+        .filter_map(|(_, _, p)| match p {
+            Pending::Record(l) => Some(Request {
+                command: &l.command,
+                actor: &l.actor,
+                at: l.at.unwrap_or(now),
+                expect_version: l.expect_version,
+            }),
+            Pending::Known(_) => None,
+        })
+        .collect();
+    let recorded = match recorder.record_group(&requests) {
+        Ok(r) => r,
+        Err(e) => {
+            let first = group[0].0;
+            group.clear();
+            return Err(Error::new(
+                Kind::Storage,
+                format!(
+                    "line {first}: {e}; the lines before it are recorded, it and the lines after it are not"
+                ),
+            ));
+        }
+    };
+    let mut recorded = recorded.into_iter();
+    for (number, bytes, pending) in group.drain(..) {
+        let outcome = match pending {
+            Pending::Known(outcome) => outcome,
+            Pending::Record(_) => match recorded.next().expect("one outcome per request") {
+                Ok(written) => LineOutcome::Recorded(written.len() as u64),
+                Err(e) => LineOutcome::Rejected(e.to_string()),
+            },
+        };
+        summary.lines += 1;
         match &outcome {
             LineOutcome::Recorded(n) => summary.records += n,
             LineOutcome::Rejected(_) => summary.rejected += 1,
         }
         on_line(number, bytes, &outcome);
     }
-    (summary, Ok(()))
-}
-
-/// Parses, checks and records one UTF-8 line; `Err` only for a storage failure.
-fn record_line(
-    recorder: &mut Recorder,
-    text: &str,
-    now: DateTime<Utc>,
-    limits: &Limits,
-) -> Result<LineOutcome> {
-    let line = match parse_line(text) {
-        Err(why) => return Ok(LineOutcome::Rejected(why)),
-        Ok(l) => l,
-    };
-    if let Err(why) = check_text_fields(&line.command, limits) {
-        return Ok(LineOutcome::Rejected(why));
-    }
-    match recorder.record(
-        &line.command,
-        &line.actor,
-        line.at.unwrap_or(now),
-        line.expect_version,
-    ) {
-        Ok(written) => Ok(LineOutcome::Recorded(written.len() as u64)),
-        Err(e) if e.kind() == Kind::Storage => Err(e),
-        Err(e) => Ok(LineOutcome::Rejected(e.to_string())),
-    }
+    Ok(())
 }
 
 /// How one line was read.
@@ -348,7 +407,8 @@ mod tests {
         let mut recorder = Recorder::new(&store);
         let now = Utc.with_ymd_and_hms(2026, 3, 5, 9, 0, 0).unwrap();
         let mut rejected = Vec::new();
-        let (summary, done) = import(&mut recorder, input, now, limits, &mut |n, _, o| {
+        let mut input = std::io::BufReader::new(input);
+        let (summary, done) = import(&mut recorder, &mut input, now, limits, &mut |n, _, o| {
             if let LineOutcome::Rejected(why) = o {
                 rejected.push((n, why.clone()));
             }

@@ -53,5 +53,5 @@ pub use import::import;
 pub use limits::Limits;
 pub use location::{Location, migrate};
 pub use policy::load_policy;
-pub use recorder::{Recorded, Recorder, batch_of, load_plan};
+pub use recorder::{Recorded, Recorder, Request, batch_of, load_plan};
 pub use verify::verify;
