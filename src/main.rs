@@ -18,7 +18,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use clap::Parser;
 use planledger_app::{Error, Kind, Limits, Location, Result};
 use planledger_plan::DeadlinePolicy;
 use planledger_store::Store;
@@ -177,16 +176,53 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Diagnostics for operators: `RUST_LOG` (e.g. `RUST_LOG=planledger=debug`, the
+/// `tracing-subscriber` filter syntax) turns them on, to standard error; without it
+/// nothing is logged. Spans and events name the command, the backend, counts, durations
+/// and error kinds, never a value given on the command line or read from the ledger
+/// (no path, id, personnummer or message text: a message may quote a file name).
+fn init_tracing() {
+    let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG") else {
+        return;
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    init_tracing();
+    let matches = match <Cli as clap::CommandFactory>::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return exit::usage(e),
+    };
+    // The subcommand's name is one of clap's fixed list: never user data.
+    let command = matches.subcommand_name().unwrap_or("").to_owned();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return exit::usage(e),
     };
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    let span = tracing::info_span!("command", name = %command);
+    let _entered = span.enter();
+    let started = std::time::Instant::now();
+    tracing::debug!("started");
+    let outcome = run(cli);
+    let ms = started.elapsed().as_millis() as u64;
+    match outcome {
+        Ok(()) => {
+            tracing::info!(ms, "succeeded");
+            ExitCode::SUCCESS
+        }
         // The reader went away (`planledger audit … | head`): not an error.
-        Err(err) if exit::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if exit::is_broken_pipe(&err) => {
+            tracing::info!(ms, "succeeded (the reader closed the pipe)");
+            ExitCode::SUCCESS
+        }
         Err(err) => {
+            // The kind only: the message may quote a file name the user gave.
+            tracing::warn!(ms, kind = ?err.kind(), "failed");
             eprintln!("planledger: {}", exit::mask(&err));
             exit::code(err.kind())
         }

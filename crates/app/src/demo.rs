@@ -130,7 +130,16 @@ pub fn report(
         a::incomplete(p, &scope)?.len(),
     )
     .map_err(written)?;
-    let units = org.units();
+    // A unit that has plans (a small organisation leaves some units empty).
+    let mut units = Vec::new();
+    for unit in org.units() {
+        if !store
+            .streams_tagged(planledger_projection::TAG_UNIT, unit.id.as_str())?
+            .is_empty()
+        {
+            units.push(unit);
+        }
+    }
     if let Some(unit) = units
         .iter()
         .find(|u| u.act == ActKind::HomeCare)

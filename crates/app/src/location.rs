@@ -65,10 +65,15 @@ impl Location {
                         ),
                     ));
                 }
-                Ok(Box::new(RedbStore::open(&file)?))
+                let store = RedbStore::open(&file)?;
+                tracing::debug!(backend = "redb", "opened the ledger");
+                Ok(Box::new(store))
             }
             Location::Postgres { url, name } => match PostgresStore::open(url, name) {
-                Ok(store) => Ok(Box::new(store)),
+                Ok(store) => {
+                    tracing::debug!(backend = "postgresql", "opened the ledger");
+                    Ok(Box::new(store))
+                }
                 Err(e @ planledger_store::StoreError::Corrupt { .. }) => Err(e.into()),
                 Err(e) => Err(self.context(
                     "cannot open (run `planledger db migrate` and `init` first)",
@@ -103,7 +108,13 @@ impl Location {
                 if dir.exists() && !dir.is_dir() {
                     return Err(not_a_dir());
                 }
-                std::fs::create_dir_all(dir).map_err(|e| match e.kind() {
+                // Directories it creates are mode 0700: the ledger holds personal data.
+                // An existing directory keeps its mode (the operator chose it).
+                let mut builder = std::fs::DirBuilder::new();
+                builder.recursive(true);
+                #[cfg(unix)]
+                std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+                builder.create(dir).map_err(|e| match e.kind() {
                     // A file where a directory of the path belongs.
                     std::io::ErrorKind::NotADirectory | std::io::ErrorKind::AlreadyExists => {
                         not_a_dir()

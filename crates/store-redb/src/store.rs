@@ -163,26 +163,28 @@ impl<'t> Writer<'t> {
 }
 
 impl RedbStore {
-    /// Creates a new, empty store in a file that must not exist yet.
+    /// Creates a new, empty store in a file that must not exist yet. The file is created
+    /// mode 0600 (the ledger holds personal data): it is never readable by others, not
+    /// even for a moment.
     pub fn create(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
         let path = path.as_ref().to_path_buf();
         // create_new makes "the file is new" atomic: two creators cannot both succeed.
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|source| {
-                StoreError::Backend(Box::new(
-                    if source.kind() == std::io::ErrorKind::AlreadyExists {
-                        OpenError::Exists { path: path.clone() }
-                    } else {
-                        OpenError::Create {
-                            path: path.clone(),
-                            source,
-                        }
-                    },
-                ))
-            })?;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(&path).map_err(|source| {
+            StoreError::Backend(Box::new(
+                if source.kind() == std::io::ErrorKind::AlreadyExists {
+                    OpenError::Exists { path: path.clone() }
+                } else {
+                    OpenError::Create {
+                        path: path.clone(),
+                        source,
+                    }
+                },
+            ))
+        })?;
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
             .create(&path)
@@ -683,6 +685,15 @@ mod tests {
             ),
             other => panic!("expected NotAStore, got {other:?}"),
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_store_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_dir, path) = store_with_records();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
     }
 
     #[test]
