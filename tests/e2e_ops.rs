@@ -123,3 +123,156 @@ fn rust_log_logs_command_boundaries_without_personal_data() {
         "{log}"
     );
 }
+
+/// A user to run the binary as who owns nothing of the ledger: when the tests run as
+/// root (CI), a throwaway system user made with `useradd` and removed when dropped;
+/// otherwise the current user (who cannot write a 0444 file either).
+struct OtherUser(Option<String>);
+
+impl OtherUser {
+    fn new() -> OtherUser {
+        if unsafe_free_euid() != 0 {
+            return OtherUser(None);
+        }
+        let name = format!("plro{}", std::process::id());
+        let status = std::process::Command::new("useradd")
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+            ])
+            .arg(&name)
+            .status()
+            .expect("useradd runs (running as root, the test needs a user without rights)");
+        assert!(status.success(), "useradd {name} failed");
+        OtherUser(Some(name))
+    }
+
+    /// The built binary, run as this user, with no environment of the caller's.
+    fn cmd(&self) -> std::process::Command {
+        let bin = env!("CARGO_BIN_EXE_planledger");
+        let mut c = match &self.0 {
+            Some(name) => {
+                let mut c = std::process::Command::new("runuser");
+                c.args(["-u", name, "--", bin]);
+                c
+            }
+            None => std::process::Command::new(bin),
+        };
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        c
+    }
+}
+
+impl Drop for OtherUser {
+    fn drop(&mut self) {
+        if let Some(name) = &self.0 {
+            let _ = std::process::Command::new("userdel").arg(name).status();
+        }
+    }
+}
+
+/// The effective user id, from /proc (the workspace forbids unsafe code).
+fn unsafe_free_euid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").unwrap().uid()
+}
+
+/// An embedded ledger its user may only read (file 0444, directory 0555, another user
+/// than its owner) answers every report and `verify`; a write fails with exit 5 saying
+/// so, and the file is left byte for byte as it was.
+#[test]
+fn a_read_only_embedded_ledger_answers_reports_and_verify() {
+    // Under /tmp, 0755: the other user must reach the ledger.
+    let tmp = tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o755))
+        .tempdir_in("/tmp")
+        .unwrap();
+    let ledger = tmp.path().join("ledger");
+    let ledger_arg = ledger.to_str().unwrap().to_owned();
+    let t = TestLedger::at(&ledger_arg);
+    t.ok(&["demo", "--clients", "20", "--months", "3"]);
+    let file = ledger.join("ledger.redb");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(&ledger, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let before = std::fs::read(&file).unwrap();
+
+    let user = OtherUser::new();
+    let run = |args: &[&str]| {
+        let out = user
+            .cmd()
+            .args(["--ledger", &ledger_arg])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // The store is opened for reading only (the log says so).
+    let out = user
+        .cmd()
+        .env("RUST_LOG", "debug")
+        .args(["--ledger", &ledger_arg, "head"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("read_only=true"), "{log}");
+
+    let (code, out, err) = run(&["audit", "overview", "--format", "csv"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.lines().count() > 1, "{out}");
+    let (code, out, err) = run(&["history", "--plan", "plan-000001"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("plan-000001"), "{out}");
+    let (code, out, err) = run(&["verify", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["ok"], true, "{out}");
+    let (code, out, err) = run(&["verify"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("OK"), "{out}");
+
+    let (code, _, err) = run(&[
+        "order",
+        "--as",
+        "h7",
+        "--role",
+        "case_officer",
+        "--plan",
+        "plan-new",
+        "--order",
+        "best-1",
+        "--unit",
+        "hemtjanst-norr",
+        "--act",
+        "home_care",
+        "--client",
+        "19640823-3234",
+        "--received-on",
+        "2026-03-02",
+    ]);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("the ledger is read-only for this user"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["reindex"]);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("the ledger is read-only for this user"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read(&file).unwrap() == before,
+        "the ledger file changed"
+    );
+    drop(user);
+    // Let the temporary directory be removed.
+    std::fs::set_permissions(&ledger, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

@@ -65,8 +65,27 @@ impl Location {
                         ),
                     ));
                 }
-                let store = RedbStore::open(&file)?;
-                tracing::debug!(backend = "redb", "opened the ledger");
+                // A user who may read the file but not write it (an inspector's account,
+                // a read-only mount) opens it for reading: every report and `verify` work,
+                // and a write fails saying the ledger is read-only for this user.
+                let writable = match std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&file)
+                {
+                    Ok(_) => true,
+                    Err(e) => !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::PermissionDenied
+                            | std::io::ErrorKind::ReadOnlyFilesystem
+                    ),
+                };
+                let store = if writable {
+                    RedbStore::open(&file)?
+                } else {
+                    RedbStore::open_read_only(&file)?
+                };
+                tracing::debug!(backend = "redb", read_only = !writable, "opened the ledger");
                 Ok(Box::new(store))
             }
             Location::Postgres { url, name } => match PostgresStore::open(url, name) {
