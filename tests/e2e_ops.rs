@@ -276,3 +276,131 @@ fn a_read_only_embedded_ledger_answers_reports_and_verify() {
     // Let the temporary directory be removed.
     std::fs::set_permissions(&ledger, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// A CA and a server certificate for 127.0.0.1 and localhost signed by it (PEM): the
+/// CA's certificate, the server's certificate and the server's key.
+fn certificates(ca_name: &str) -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, ca_name);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let mut server =
+        CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+    server
+        .distinguished_name
+        .push(DnType::CommonName, "planledger test server");
+    let cert = server.signed_by(&key, &issuer).unwrap();
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
+}
+
+/// PostgreSQL over TLS: `verify-full` with the right CA records, reads and verifies
+/// over TLS (the server's log says so); a wrong CA, and `sslmode=require` against a
+/// server without TLS, are refused with what to check, never with the migrate hint.
+#[test]
+fn postgres_over_tls_works_and_a_wrong_ca_is_refused() {
+    use planledger_store_postgres::testing::{TestServer, shared};
+    let (ca, cert, key) = certificates("planledger test CA");
+    let (other_ca, _, _) = certificates("another CA");
+    let server = TestServer::start_tls(&format!("{cert}{ca}"), &key).unwrap();
+    let t = TestLedger::at("unused");
+    let ca_file = t.write("ca.pem", &ca);
+    let wrong_ca = t.write("wrong-ca.pem", &other_ca);
+    let url = server.create_database().unwrap();
+    let with = |params: &str| format!("{url}&{params}");
+
+    for mode in ["verify-full", "verify-ca"] {
+        let tls = with(&format!("sslmode={mode}&sslrootcert={}", ca_file.display()));
+        if mode == "verify-full" {
+            t.ok(&["db", "migrate", &tls]);
+            t.ok(&["--ledger", &tls, "init"]);
+            t.ok(&[
+                "--ledger",
+                &tls,
+                "order",
+                "--as",
+                "h7",
+                "--role",
+                "case_officer",
+                "--plan",
+                "plan-0001",
+                "--order",
+                "best-88",
+                "--unit",
+                "hemtjanst-norr",
+                "--act",
+                "home_care",
+                "--client",
+                "19640823-3234",
+                "--received-on",
+                "2026-03-02",
+            ]);
+        }
+        let out = t.ok(&["--ledger", &tls, "verify"]);
+        assert!(out.starts_with("OK: verified 1 records"), "{mode}: {out}");
+        let out = t.ok(&["--ledger", &tls, "history", "--plan", "plan-0001"]);
+        assert!(out.contains("plan-0001"), "{out}");
+    }
+    let log = server.log_tail();
+    assert!(
+        log.contains("SSL enabled"),
+        "no TLS connection in the log:\n{log}"
+    );
+    // require without a CA: encrypted, the certificate unchecked (libpq's meaning).
+    t.ok(&["--ledger", &with("sslmode=require"), "verify"]);
+
+    // verify-full names the host: the certificate is for 127.0.0.1 and localhost only.
+    let by_name = with(&format!(
+        "sslmode=verify-full&sslrootcert={}&hostaddr=127.0.0.1",
+        ca_file.display()
+    ))
+    .replace("@127.0.0.1:", "@db.invalid:");
+    let bad_name = t.fails_at("2026-03-02T09:00:00Z", &["--ledger", &by_name, "verify"], 5);
+    assert!(bad_name.contains("invalid peer certificate"), "{bad_name}");
+
+    let wrong = with(&format!(
+        "sslmode=verify-full&sslrootcert={}",
+        wrong_ca.display()
+    ));
+    for args in [
+        &["verify"][..],
+        &["init"][..],
+        &["history", "--plan", "plan-0001"][..],
+    ] {
+        let err = t.fails_at(
+            "2026-03-02T09:00:00Z",
+            &[&["--ledger", &wrong][..], args].concat(),
+            5,
+        );
+        assert!(err.contains("invalid peer certificate"), "{err}");
+        assert!(err.contains("sslrootcert"), "{err}");
+        assert!(!err.contains("migrate"), "{err}");
+    }
+    let err = t.fails_at("2026-03-02T09:00:00Z", &["db", "migrate", &wrong], 5);
+    assert!(err.contains("invalid peer certificate"), "{err}");
+
+    // A CA file that does not exist is named; verify-full without one says what it needs.
+    let missing = with("sslmode=verify-full&sslrootcert=/nonexistent/ca.pem");
+    let err = t.fails_at("2026-03-02T09:00:00Z", &["--ledger", &missing, "verify"], 5);
+    assert!(err.contains("cannot read sslrootcert"), "{err}");
+    let err = t.fails_at(
+        "2026-03-02T09:00:00Z",
+        &["--ledger", &with("sslmode=verify-full"), "verify"],
+        5,
+    );
+    assert!(err.contains("need sslrootcert"), "{err}");
+    assert!(!err.contains("migrate"), "{err}");
+
+    // A server without TLS: require fails, saying so.
+    let plain = shared().create_database().unwrap();
+    let err = t.fails_at(
+        "2026-03-02T09:00:00Z",
+        &["--ledger", &format!("{plain}&sslmode=require"), "verify"],
+        5,
+    );
+    assert!(err.contains("does not support TLS"), "{err}");
+    assert!(!err.contains("migrate"), "{err}");
+}

@@ -94,6 +94,7 @@ impl Location {
                     Ok(Box::new(store))
                 }
                 Err(e @ planledger_store::StoreError::Corrupt { .. }) => Err(e.into()),
+                Err(e) if is_connection(&e) => Err(self.context("cannot open", e)),
                 Err(e) => Err(self.context(
                     "cannot open (run `planledger db migrate` and `init` first)",
                     e,
@@ -150,10 +151,14 @@ impl Location {
             }
             Location::Postgres { url, name } => {
                 let ledgers = PostgresStore::ledgers(url).map_err(|e| {
-                    self.context(
-                        "cannot read the ledgers (run `planledger db migrate` first) of",
-                        e,
-                    )
+                    if is_connection(&e) {
+                        self.context("cannot reach", e)
+                    } else {
+                        self.context(
+                            "cannot read the ledgers (run `planledger db migrate` first) of",
+                            e,
+                        )
+                    }
                 })?;
                 if ledgers.contains(name) {
                     return Err(exists());
@@ -192,6 +197,17 @@ impl Location {
         // The records keep their bytes; the index beside them is derived again.
         crate::index::reindex(target.as_ref(), &mut |_, _| {})?;
         Ok(head)
+    }
+}
+
+/// Whether a PostgreSQL store failed to connect at all (address, password, TLS): then
+/// the hint to migrate would mislead.
+fn is_connection(e: &planledger_store::StoreError) -> bool {
+    match e {
+        planledger_store::StoreError::Backend(b) => b
+            .downcast_ref::<planledger_store_postgres::PostgresError>()
+            .is_some_and(|p| p.is_connection()),
+        _ => false,
     }
 }
 
