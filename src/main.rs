@@ -196,7 +196,26 @@ fn main() -> ExitCode {
     init_tracing();
     let matches = match <Cli as clap::CommandFactory>::command().try_get_matches() {
         Ok(m) => m,
-        Err(e) => return exit::usage(e),
+        Err(e) => {
+            // `verify --json` answers a nightly job in JSON even when its command line
+            // is wrong; the reason goes to standard error as for any usage error.
+            let args: Vec<_> = std::env::args_os().skip(1).collect();
+            let wants_json =
+                args.iter().any(|a| a == "verify") && args.iter().any(|a| a == "--json");
+            if wants_json
+                && !matches!(
+                    e.kind(),
+                    clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+                )
+            {
+                let error = verify::error_json(
+                    Kind::BadInput,
+                    "the command line is not valid (standard error says why; see `planledger verify --help`)",
+                );
+                println!("{}", serde_json::json!({ "ok": false, "error": error }));
+            }
+            return exit::usage(e);
+        }
     };
     // The subcommand's name is one of clap's fixed list: never user data.
     let command = matches.subcommand_name().unwrap_or("").to_owned();

@@ -1,12 +1,41 @@
 //! `verify`: the whole ledger, against the checkpoints a witness holds, or only what came
-//! after the latest one; a JSON report for a nightly job.
+//! after the latest one; a JSON report for a nightly job, on every path: a failure to run
+//! at all (no ledger, a bad key, a damaged file, a bad witness directory) is one JSON
+//! object too, `ok: false` with `error: {kind, message, exit_code}`.
 
 use planledger_app::{Error, Kind, Result, keys, witness};
+use serde_json::{Value, json};
 
 use crate::Context;
+use crate::exit;
 use crate::flags::VerifyArgs;
 
 pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
+    let as_json = a.json;
+    let mut report = None;
+    let result = check(ctx, &a, &mut report);
+    if as_json {
+        let mut value = report.unwrap_or_else(|| json!({ "ok": false }));
+        if let Err(e) = &result {
+            value["ok"] = false.into();
+            value["error"] = error_json(e.kind(), &exit::mask(e));
+        }
+        println!("{value}");
+    }
+    result
+}
+
+/// The `error` member of a failed run's JSON report.
+pub fn error_json(kind: Kind, message: &str) -> Value {
+    json!({
+        "kind": exit::kind_name(kind),
+        "message": message,
+        "exit_code": exit::number(kind),
+    })
+}
+
+/// Runs the check; `report` receives the verifier's JSON report once there is one.
+fn check(ctx: &Context, a: &VerifyArgs, report: &mut Option<Value>) -> Result<()> {
     let heads = match (&a.witness, &a.pubkey) {
         (Some(dir), Some(pubkey)) => {
             witness::checkpoints(dir, &keys::load_verifier(pubkey, &ctx.limits)?, &ctx.limits)?
@@ -31,9 +60,8 @@ pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
     );
     bar.finish_and_clear();
     let outcome = outcome?;
-    if a.json {
-        println!("{}", outcome.to_json());
-    } else if let (Some(r), true) = (&outcome.report, outcome.ok()) {
+    *report = Some(outcome.to_json());
+    if let (Some(r), true, false) = (&outcome.report, outcome.ok(), a.json) {
         println!(
             "OK: {} (from position {}; {} checkpoints matched)",
             r.message(),

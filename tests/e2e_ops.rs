@@ -404,3 +404,194 @@ fn postgres_over_tls_works_and_a_wrong_ca_is_refused() {
     assert!(err.contains("does not support TLS"), "{err}");
     assert!(!err.contains("migrate"), "{err}");
 }
+
+/// Runs `verify --json` with `args`, checks the exit code and that standard output is
+/// exactly one JSON object with `ok: false` and `error: {kind, message, exit_code}`;
+/// returns the object.
+fn verify_json_fails(t: &TestLedger, args: &[&str], code: i32, kind: &str) -> serde_json::Value {
+    let out = t.run(&[&["verify", "--json"][..], args].concat());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{args:?}: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.lines().count(), 1, "one line: {stdout}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["error"]["kind"], kind, "{v}");
+    assert_eq!(v["error"]["exit_code"], code, "{v}");
+    assert!(!v["error"]["message"].as_str().unwrap().is_empty(), "{v}");
+    v
+}
+
+#[test]
+fn verify_json_on_a_missing_ledger() {
+    let t = TestLedger::at("unused");
+    let missing = t.path("nothing-here");
+    let v = verify_json_fails(&t, &["--ledger", missing.to_str().unwrap()], 4, "not_found");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no ledger"),
+        "{v}"
+    );
+    // No ledger given at all.
+    let out = t
+        .cmd()
+        .env_remove("PLANLEDGER_LEDGER")
+        .args(["verify", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["ok"].clone(), v["error"]["kind"].clone()),
+        (false.into(), "bad_input".into())
+    );
+}
+
+#[test]
+fn verify_json_on_a_bad_command_line() {
+    let t = TestLedger::new();
+    // --since-checkpoint needs --witness; --witness needs --pubkey.
+    verify_json_fails(&t, &["--since-checkpoint"], 2, "bad_input");
+    verify_json_fails(&t, &["--no-such-flag"], 2, "bad_input");
+}
+
+#[test]
+fn verify_json_on_a_bad_key_file() {
+    let t = TestLedger::new();
+    let witness = t.path("witness");
+    std::fs::create_dir(&witness).unwrap();
+    let bad = t.write("bad.pub", "this is not a verifier key\n");
+    verify_json_fails(
+        &t,
+        &[
+            "--witness",
+            witness.to_str().unwrap(),
+            "--pubkey",
+            bad.to_str().unwrap(),
+        ],
+        2,
+        "bad_input",
+    );
+    let missing = t.path("missing.pub");
+    verify_json_fails(
+        &t,
+        &[
+            "--witness",
+            witness.to_str().unwrap(),
+            "--pubkey",
+            missing.to_str().unwrap(),
+        ],
+        4,
+        "not_found",
+    );
+}
+
+#[test]
+fn verify_json_on_a_bad_witness_directory() {
+    let t = TestLedger::new();
+    let key = t.path("ledger.key");
+    let public = t.ok(&[
+        "keygen",
+        "--name",
+        "exempel.se/planledger",
+        "--out",
+        key.to_str().unwrap(),
+    ]);
+    let pubkey = t.write("ledger.pub", &public);
+    // A file where the witness directory belongs.
+    let not_a_dir = t.write("witness", "not a directory");
+    verify_json_fails(
+        &t,
+        &[
+            "--witness",
+            not_a_dir.to_str().unwrap(),
+            "--pubkey",
+            pubkey.to_str().unwrap(),
+        ],
+        1,
+        "verification",
+    );
+    // A directory with something in it that is not a checkpoint.
+    let dir = t.path("witness-dir");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("00000000000000000001-1.checkpoint"),
+        [0u8, 159, 146, 150],
+    )
+    .unwrap();
+    verify_json_fails(
+        &t,
+        &[
+            "--witness",
+            dir.to_str().unwrap(),
+            "--pubkey",
+            pubkey.to_str().unwrap(),
+        ],
+        1,
+        "verification",
+    );
+}
+
+#[test]
+fn verify_json_on_a_corrupt_store() {
+    // A file that is not a redb database at all.
+    let t = TestLedger::new();
+    std::fs::write(t.redb_file(), b"garbage, not a database").unwrap();
+    verify_json_fails(&t, &[], 5, "storage");
+
+    // A store whose records were changed behind its back: a finding, with the report.
+    let t = TestLedger::new();
+    t.ok(&[
+        "order",
+        "--as",
+        "h7",
+        "--role",
+        "case_officer",
+        "--plan",
+        "plan-0001",
+        "--order",
+        "best-88",
+        "--unit",
+        "hemtjanst-norr",
+        "--act",
+        "home_care",
+        "--client",
+        "19640823-3234",
+        "--received-on",
+        "2026-03-02",
+    ]);
+    {
+        let db = redb::Database::open(t.redb_file()).unwrap();
+        let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
+        let records: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("records");
+        let mut bytes = txn
+            .open_table(records)
+            .unwrap()
+            .get(0)
+            .unwrap()
+            .unwrap()
+            .value()
+            .to_vec();
+        drop(txn);
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let txn = db.begin_write().unwrap();
+        txn.open_table(records)
+            .unwrap()
+            .insert(0, bytes.as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let v = verify_json_fails(&t, &[], 1, "verification");
+    assert!(v["violation"]["position"].is_number(), "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("FAILED"),
+        "{v}"
+    );
+}
