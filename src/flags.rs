@@ -252,6 +252,15 @@ pub enum Cmd {
         #[command(subcommand)]
         command: DbCmd,
     },
+    /// Print a shell completion script (e.g. `planledger completions bash >
+    /// /etc/bash_completion.d/planledger`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; e.g. `planledger man > planledger.1 && man ./planledger.1`).
+    Man,
 }
 
 #[derive(Subcommand, Debug)]
@@ -540,6 +549,11 @@ pub struct VerifyArgs {
     /// The verifier key the witness checkpoints are signed with.
     #[arg(long, value_name = "FILE")]
     pub pubkey: Option<PathBuf>,
+    /// Also write the outcome as a Prometheus textfile (for node_exporter's textfile
+    /// collector): when verify last ran, whether the ledger was intact, how many records
+    /// it checked. Written on every outcome, replacing the file atomically.
+    #[arg(long, value_name = "FILE")]
+    pub prom: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -172,6 +172,14 @@ fn run(cli: Cli) -> Result<()> {
             println!("database schema is current ({applied} migrations applied now)");
             Ok(())
         }
+        Cmd::Completions { shell } => {
+            let mut cli = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cli, "planledger", &mut stdout());
+            Ok(())
+        }
+        Cmd::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+            .render(&mut stdout())
+            .map_err(|e| Error::io("cannot write the manual page", e)),
         command => record::run(&ctx, command),
     }
 }

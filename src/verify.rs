@@ -13,7 +13,17 @@ use crate::flags::VerifyArgs;
 pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
     let as_json = a.json;
     let mut report = None;
-    let result = check(ctx, &a, &mut report);
+    let started = std::time::Instant::now();
+    let mut result = check(ctx, &a, &mut report);
+    if let Some(file) = &a.prom {
+        let records = report.as_ref().and_then(|r| r["records"].as_u64());
+        let written = write_prom(file, ctx, &result, records, started.elapsed());
+        // The check's own failure comes first; a textfile that cannot be written fails
+        // an otherwise good run (the monitoring would go stale unnoticed).
+        if result.is_ok() {
+            result = written;
+        }
+    }
     if as_json {
         let mut value = report.unwrap_or_else(|| json!({ "ok": false }));
         if let Err(e) = &result {
@@ -89,4 +99,67 @@ fn check(ctx: &Context, a: &VerifyArgs, report: &mut Option<Value>) -> Result<()
             ),
         )),
     }
+}
+
+/// Writes the Prometheus textfile: to a temporary file in the same directory, then
+/// renamed over `file`, so the collector never reads half a file.
+fn write_prom(
+    file: &std::path::Path,
+    ctx: &Context,
+    result: &Result<()>,
+    records: Option<u64>,
+    took: std::time::Duration,
+) -> Result<()> {
+    use std::fmt::Write as _;
+    let code = match result {
+        Ok(()) => 0,
+        Err(e) => exit::number(e.kind()),
+    };
+    let mut text = String::new();
+    let mut metric = |name: &str, help: &str, value: String| {
+        let _ = write!(
+            text,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
+        );
+    };
+    metric(
+        "planledger_verify_last_run_timestamp_seconds",
+        "When planledger verify last ran (Unix time).",
+        ctx.now.timestamp().to_string(),
+    );
+    metric(
+        "planledger_verify_ok",
+        "1 if the last verify found the ledger intact, 0 if it did not or could not run.",
+        u8::from(result.is_ok()).to_string(),
+    );
+    metric(
+        "planledger_verify_exit_code",
+        "The exit code of the last verify (0 intact, 1 verification failure, 2-5 could not run).",
+        code.to_string(),
+    );
+    metric(
+        "planledger_verify_duration_seconds",
+        "How long the last verify took.",
+        format!("{:.3}", took.as_secs_f64()),
+    );
+    if let Some(records) = records {
+        metric(
+            "planledger_verify_records",
+            "Records the last verify read (absent when it could not read the ledger).",
+            records.to_string(),
+        );
+    }
+    let name = file
+        .file_name()
+        .ok_or_else(|| Error::new(Kind::BadInput, "--prom needs a file name"))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".{}.tmp", std::process::id()));
+    let temp = file.with_file_name(temp_name);
+    let what = || format!("cannot write the Prometheus textfile {}", file.display());
+    std::fs::write(&temp, text).map_err(|e| Error::io(what(), e))?;
+    std::fs::rename(&temp, file).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        Error::io(what(), e)
+    })
 }

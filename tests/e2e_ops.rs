@@ -595,3 +595,146 @@ fn verify_json_on_a_corrupt_store() {
         "{v}"
     );
 }
+
+#[test]
+fn completions_and_man_page_are_generated_from_the_cli() {
+    let t = TestLedger::at("unused");
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef planledger"),
+        ("fish", "complete -c planledger"),
+    ] {
+        let out = t.ok(&["completions", shell]);
+        assert!(out.contains(marker), "{shell}: {out}");
+        assert!(
+            out.contains("verify") && out.contains("--witness"),
+            "{shell}"
+        );
+    }
+    t.fails_at("2026-03-02T09:00:00Z", &["completions", "cmd.exe"], 2);
+    let man = t.ok(&["man"]);
+    assert!(
+        man.starts_with(".ie") || man.starts_with(".TH"),
+        "{}",
+        &man[..80]
+    );
+    assert!(man.contains(".TH planledger 1"), "{}", &man[..200]);
+    assert!(man.contains("verify") && man.contains("PLANLEDGER_LEDGER"));
+}
+
+fn prom_metrics(text: &str) -> std::collections::BTreeMap<String, String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let (k, v) = l.split_once(' ').expect("name value");
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+/// `verify --prom FILE` writes a Prometheus textfile on success and on every failure.
+#[test]
+fn verify_writes_a_prometheus_textfile_on_every_outcome() {
+    let t = TestLedger::new();
+    let prom = t.path("planledger.prom");
+    let prom_arg = prom.to_str().unwrap();
+    t.ok_at("2026-03-02T09:00:00Z", &["verify", "--prom", prom_arg]);
+    let text = std::fs::read_to_string(&prom).unwrap();
+    assert!(text.contains("# TYPE planledger_verify_ok gauge"), "{text}");
+    let m = prom_metrics(&text);
+    assert_eq!(m["planledger_verify_ok"], "1", "{text}");
+    assert_eq!(m["planledger_verify_exit_code"], "0");
+    assert_eq!(m["planledger_verify_records"], "0");
+    // 2026-03-02T09:00:00Z
+    assert_eq!(
+        m["planledger_verify_last_run_timestamp_seconds"],
+        "1772442000"
+    );
+    // No temporary file is left beside it.
+    let names: Vec<_> = std::fs::read_dir(t.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("prom"))
+        .collect();
+    assert_eq!(names, ["planledger.prom"]);
+
+    // A ledger that cannot be opened: ok 0, its exit code, no record count.
+    let missing = t.path("missing");
+    t.fails_at(
+        "2026-03-03T09:00:00Z",
+        &[
+            "--ledger",
+            missing.to_str().unwrap(),
+            "verify",
+            "--prom",
+            prom_arg,
+        ],
+        4,
+    );
+    let m = prom_metrics(&std::fs::read_to_string(&prom).unwrap());
+    assert_eq!(m["planledger_verify_ok"], "0");
+    assert_eq!(m["planledger_verify_exit_code"], "4");
+    assert!(!m.contains_key("planledger_verify_records"));
+    assert_eq!(
+        m["planledger_verify_last_run_timestamp_seconds"],
+        "1772528400"
+    );
+
+    // A textfile directory that does not exist fails a good run (exit 4, not found).
+    let nowhere = t.path("no-such-dir/planledger.prom");
+    let err = t.fails_at(
+        "2026-03-02T09:00:00Z",
+        &["verify", "--prom", nowhere.to_str().unwrap()],
+        4,
+    );
+    assert!(err.contains("Prometheus textfile"), "{err}");
+}
+
+/// The systemd units in contrib/ pass `systemd-analyze verify` (with ExecStart pointing
+/// at the built binary, which the analyser requires to exist). `.ci/run` installs
+/// systemd when the machine lacks it; without it this test fails, it never skips.
+#[test]
+fn the_systemd_units_pass_systemd_analyze_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let units = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/systemd");
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(&units).unwrap() {
+        let entry = entry.unwrap();
+        let text = std::fs::read_to_string(entry.path()).unwrap().replace(
+            "/usr/local/bin/planledger",
+            env!("CARGO_BIN_EXE_planledger"),
+        );
+        let path = tmp.path().join(entry.file_name());
+        std::fs::write(&path, text).unwrap();
+        paths.push(path);
+    }
+    paths.sort();
+    assert_eq!(paths.len(), 3, "{paths:?}");
+    let analyse = |paths: &[std::path::PathBuf]| {
+        let out = std::process::Command::new("systemd-analyze")
+            .arg("verify")
+            .args(paths)
+            .output()
+            .expect(
+                "systemd-analyze runs (install systemd: `apt-get install systemd`; .ci/run does)",
+            );
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stderr) = analyse(&paths);
+    assert!(
+        ok && stderr.trim().is_empty(),
+        "systemd-analyze verify: {stderr}"
+    );
+    // And the analyser does catch a broken unit (so the check above can fail).
+    let service = tmp.path().join("planledger-nightly.service");
+    let text = std::fs::read_to_string(&service).unwrap();
+    std::fs::write(&service, text.replace("Type=oneshot", "Type=simple")).unwrap();
+    let (ok, stderr) = analyse(&paths);
+    assert!(
+        !ok,
+        "a simple service with two ExecStart= must be refused: {stderr}"
+    );
+}
