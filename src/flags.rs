@@ -234,7 +234,7 @@ pub enum Cmd {
     /// Supervisory reports (docs/DOMAIN.md says exactly which plans each lists).
     Audit(AuditArgs),
     /// The main demonstration: generates a synthetic organisation (units of every act,
-    /// a year of plans, some late, unsigned or incomplete), records it into --ledger
+    /// a year of plans up to today, some late, unsigned or incomplete), records it into --ledger
     /// (which must not exist yet), verifies it and prints the unit overview.
     Demo {
         /// How many clients (one plan each).
@@ -243,9 +243,14 @@ pub enum Cmd {
         /// The generator's seed: the same seed gives the same organisation.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Months of activity.
+        /// Months of activity, ending on --until.
         #[arg(long, default_value_t = 12)]
         months: u32,
+        /// The period's last day (YYYY-MM-DD): today (in Sweden) by default, so that
+        /// nothing lies in the future; not after today. Nothing later than "now" (the
+        /// clock or --now) is recorded.
+        #[arg(long, value_name = "DATE")]
+        until: Option<NaiveDate>,
     },
     /// PostgreSQL administration.
     Db {

@@ -121,7 +121,8 @@ fn run(cli: Cli) -> Result<()> {
             clients,
             seed,
             months,
-        } => demo::demo(&ctx, clients, seed, months),
+            until,
+        } => demo::demo(&ctx, clients, seed, months, until),
         Cmd::Verify(a) => verify::verify(&ctx, a),
         Cmd::Reindex => {
             let store = ctx.open()?;

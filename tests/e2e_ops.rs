@@ -738,3 +738,128 @@ fn the_systemd_units_pass_systemd_analyze_verify() {
         "a simple service with two ExecStart= must be refused: {stderr}"
     );
 }
+
+/// One command of a README block marked runnable.
+#[derive(Debug)]
+struct ReadmeCommand {
+    line: String,
+    /// The exit code its comment states (`# exits N: …`), 0 otherwise.
+    exits: i32,
+}
+
+/// The shell blocks of the README marked `<!-- readme-test -->`, in order, as commands
+/// (continuation lines joined, comment lines dropped).
+fn runnable_readme_blocks(readme: &str) -> Vec<Vec<ReadmeCommand>> {
+    let mut blocks = Vec::new();
+    let mut lines = readme.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() != "<!-- readme-test -->" {
+            continue;
+        }
+        assert_eq!(
+            lines.next().map(str::trim),
+            Some("```sh"),
+            "a readme-test marker must be followed by a ```sh block"
+        );
+        let mut commands = Vec::new();
+        let mut pending = String::new();
+        for line in lines.by_ref() {
+            if line.trim() == "```" {
+                break;
+            }
+            if let Some(start) = line.strip_suffix('\\') {
+                pending.push_str(start);
+                continue;
+            }
+            pending.push_str(line);
+            let full = std::mem::take(&mut pending);
+            let trimmed = full.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let exits = full
+                .split_once("# exits ")
+                .map(|(_, rest)| {
+                    rest.split(|c: char| !c.is_ascii_digit())
+                        .next()
+                        .unwrap()
+                        .parse()
+                        .unwrap()
+                })
+                .unwrap_or(0);
+            commands.push(ReadmeCommand {
+                line: trimmed.to_owned(),
+                exits,
+            });
+        }
+        blocks.push(commands);
+    }
+    blocks
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+/// Every README block marked `<!-- readme-test -->` runs as printed, in order, in a
+/// fresh directory on today's date (the real clock), each command exiting as documented.
+#[test]
+fn the_readme_examples_run_as_printed() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let blocks = runnable_readme_blocks(&readme);
+    assert!(blocks.len() >= 5, "{} runnable blocks", blocks.len());
+    let commands = blocks.iter().map(Vec::len).sum::<usize>();
+    assert!(commands >= 20, "{commands} runnable commands");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("checkout");
+    copy_dir(&root.join("examples"), &work.join("examples"));
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_planledger"), bin.join("planledger")).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut env: std::collections::BTreeMap<String, String> = Default::default();
+    for (b, block) in blocks.iter().enumerate() {
+        for command in block {
+            let line = command.line.replace("cargo run --release --", "planledger");
+            let statement = line.split(" #").next().unwrap().trim();
+            if let Some(assignment) = statement.strip_prefix("export ") {
+                let (name, value) = assignment.split_once('=').expect("export NAME=VALUE");
+                env.insert(name.to_owned(), value.to_owned());
+                continue;
+            }
+            if let Some(name) = statement.strip_prefix("unset ") {
+                env.remove(name.trim());
+                continue;
+            }
+            let out = std::process::Command::new("bash")
+                .args(["-c", &line])
+                .current_dir(&work)
+                .env_clear()
+                .env("PATH", &path)
+                .envs(&env)
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(command.exits),
+                "README block {} `{line}`: stdout {} stderr {}",
+                b + 1,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    // What the examples made is there.
+    assert!(work.join("demo-ledger/ledger.redb").exists());
+    assert!(work.join("dossier.json").exists());
+}
