@@ -1,27 +1,44 @@
 //! `demo`: a synthetic organisation recorded into a new ledger, verified, reported on.
 
-use planledger_app::{Location, Result};
+use chrono::NaiveDate;
+use planledger_app::{Error, Kind, Location, Result};
+use planledger_plan::swedish_date;
 use planledger_synth::Organisation;
 
 use crate::{Context, stdout};
 
 /// `demo`: a synthetic organisation, recorded, verified, reported on.
-pub fn demo(ctx: &Context, clients: usize, seed: u64, months: u32) -> Result<()> {
+pub fn demo(
+    ctx: &Context,
+    clients: usize,
+    seed: u64,
+    months: u32,
+    until: Option<NaiveDate>,
+) -> Result<()> {
     let loc: &Location = ctx.location()?;
     let policy = ctx.policy()?;
+    let today = swedish_date(ctx.now);
+    let until = until.unwrap_or(today);
+    if until > today {
+        return Err(Error::new(
+            Kind::BadInput,
+            format!("--until is after today ({today}): the demo records nothing in the future"),
+        ));
+    }
     let org = Organisation {
         seed,
         clients,
         months,
+        start: planledger_app::demo::start_of_period_ending(until, months)?,
         policy: policy.clone(),
         ..Organisation::default()
     };
     eprintln!(
-        "recording {clients} synthetic clients over {months} months (seed {seed}) into {}",
+        "recording {clients} synthetic clients over {months} months up to {until} (seed {seed}) into {}",
         loc.describe()
     );
     let bar = crate::progress("{spinner} {pos} commands recorded ({per_sec})", 0);
-    let demo = planledger_app::demo::run(loc, &org, &|| bar.inc(1))?;
+    let demo = planledger_app::demo::run(loc, &org, ctx.now, &|| bar.inc(1))?;
     bar.finish_and_clear();
     println!(
         "recorded {} commands as {} records in {:.1} s; verified in {:.2} s: {}",
@@ -31,9 +48,14 @@ pub fn demo(ctx: &Context, clients: usize, seed: u64, months: u32) -> Result<()>
         demo.verified_in.as_secs_f64(),
         demo.report.message()
     );
-    let last_day = planledger_app::demo::report(demo.store.as_ref(), &org, &mut stdout())?;
+    planledger_app::demo::report(demo.store.as_ref(), &org, until, &mut stdout())?;
+    let as_of = if until == today {
+        String::new()
+    } else {
+        format!(" --as-of {until}")
+    };
     println!(
-        "\nnext: `planledger --ledger {loc} audit late --as-of {last_day}`, `… verify`, `… history --plan PLAN`",
+        "\nnext: `planledger --ledger {loc} audit late{as_of}`, `… verify`, `… history --plan plan-000001`",
         loc = loc.describe()
     );
     Ok(())

@@ -9,13 +9,29 @@ use planledger_app::{Error, Kind};
 
 /// The code of a failure's kind.
 pub fn code(kind: Kind) -> ExitCode {
-    ExitCode::from(match kind {
+    ExitCode::from(number(kind))
+}
+
+/// The exit code of a failure's kind, as a number.
+pub fn number(kind: Kind) -> u8 {
+    match kind {
         Kind::Verification => 1,
         Kind::BadInput => 2,
         Kind::Conflict => 3,
         Kind::NotFound => 4,
         Kind::Storage => 5,
-    })
+    }
+}
+
+/// A failure's kind as JSON reports name it (`verify --json`).
+pub fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Verification => "verification",
+        Kind::BadInput => "bad_input",
+        Kind::Conflict => "conflict",
+        Kind::NotFound => "not_found",
+        Kind::Storage => "storage",
+    }
 }
 
 /// Whether the error is a write to a closed pipe (`planledger audit … | head`).

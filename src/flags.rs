@@ -234,7 +234,7 @@ pub enum Cmd {
     /// Supervisory reports (docs/DOMAIN.md says exactly which plans each lists).
     Audit(AuditArgs),
     /// The main demonstration: generates a synthetic organisation (units of every act,
-    /// a year of plans, some late, unsigned or incomplete), records it into --ledger
+    /// a year of plans up to today, some late, unsigned or incomplete), records it into --ledger
     /// (which must not exist yet), verifies it and prints the unit overview.
     Demo {
         /// How many clients (one plan each).
@@ -243,15 +243,29 @@ pub enum Cmd {
         /// The generator's seed: the same seed gives the same organisation.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Months of activity.
+        /// Months of activity, ending on --until.
         #[arg(long, default_value_t = 12)]
         months: u32,
+        /// The period's last day (YYYY-MM-DD): today (in Sweden) by default, so that
+        /// nothing lies in the future; not after today. Nothing later than "now" (the
+        /// clock or --now) is recorded.
+        #[arg(long, value_name = "DATE")]
+        until: Option<NaiveDate>,
     },
     /// PostgreSQL administration.
     Db {
         #[command(subcommand)]
         command: DbCmd,
     },
+    /// Print a shell completion script (e.g. `planledger completions bash >
+    /// /etc/bash_completion.d/planledger`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; e.g. `planledger man > planledger.1 && man ./planledger.1`).
+    Man,
 }
 
 #[derive(Subcommand, Debug)]
@@ -540,6 +554,11 @@ pub struct VerifyArgs {
     /// The verifier key the witness checkpoints are signed with.
     #[arg(long, value_name = "FILE")]
     pub pubkey: Option<PathBuf>,
+    /// Also write the outcome as a Prometheus textfile (for node_exporter's textfile
+    /// collector): when verify last ran, whether the ledger was intact, how many records
+    /// it checked. Written on every outcome, replacing the file atomically.
+    #[arg(long, value_name = "FILE")]
+    pub prom: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

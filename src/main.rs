@@ -18,7 +18,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use clap::Parser;
 use planledger_app::{Error, Kind, Limits, Location, Result};
 use planledger_plan::DeadlinePolicy;
 use planledger_store::Store;
@@ -122,7 +121,8 @@ fn run(cli: Cli) -> Result<()> {
             clients,
             seed,
             months,
-        } => demo::demo(&ctx, clients, seed, months),
+            until,
+        } => demo::demo(&ctx, clients, seed, months, until),
         Cmd::Verify(a) => verify::verify(&ctx, a),
         Cmd::Reindex => {
             let store = ctx.open()?;
@@ -173,20 +173,84 @@ fn run(cli: Cli) -> Result<()> {
             println!("database schema is current ({applied} migrations applied now)");
             Ok(())
         }
+        Cmd::Completions { shell } => {
+            let mut cli = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cli, "planledger", &mut stdout());
+            Ok(())
+        }
+        Cmd::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+            .render(&mut stdout())
+            .map_err(|e| Error::io("cannot write the manual page", e)),
         command => record::run(&ctx, command),
     }
 }
 
+/// Diagnostics for operators: `RUST_LOG` (e.g. `RUST_LOG=planledger=debug`, the
+/// `tracing-subscriber` filter syntax) turns them on, to standard error; without it
+/// nothing is logged. Spans and events name the command, the backend, counts, durations
+/// and error kinds, never a value given on the command line or read from the ledger
+/// (no path, id, personnummer or message text: a message may quote a file name).
+fn init_tracing() {
+    let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG") else {
+        return;
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    init_tracing();
+    let matches = match <Cli as clap::CommandFactory>::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => {
+            // `verify --json` answers a nightly job in JSON even when its command line
+            // is wrong; the reason goes to standard error as for any usage error.
+            let args: Vec<_> = std::env::args_os().skip(1).collect();
+            let wants_json =
+                args.iter().any(|a| a == "verify") && args.iter().any(|a| a == "--json");
+            if wants_json
+                && !matches!(
+                    e.kind(),
+                    clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+                )
+            {
+                let error = verify::error_json(
+                    Kind::BadInput,
+                    "the command line is not valid (standard error says why; see `planledger verify --help`)",
+                );
+                println!("{}", serde_json::json!({ "ok": false, "error": error }));
+            }
+            return exit::usage(e);
+        }
+    };
+    // The subcommand's name is one of clap's fixed list: never user data.
+    let command = matches.subcommand_name().unwrap_or("").to_owned();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return exit::usage(e),
     };
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    let span = tracing::info_span!("command", name = %command);
+    let _entered = span.enter();
+    let started = std::time::Instant::now();
+    tracing::debug!("started");
+    let outcome = run(cli);
+    let ms = started.elapsed().as_millis() as u64;
+    match outcome {
+        Ok(()) => {
+            tracing::info!(ms, "succeeded");
+            ExitCode::SUCCESS
+        }
         // The reader went away (`planledger audit … | head`): not an error.
-        Err(err) if exit::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if exit::is_broken_pipe(&err) => {
+            tracing::info!(ms, "succeeded (the reader closed the pipe)");
+            ExitCode::SUCCESS
+        }
         Err(err) => {
+            // The kind only: the message may quote a file name the user gave.
+            tracing::warn!(ms, kind = ?err.kind(), "failed");
             eprintln!("planledger: {}", exit::mask(&err));
             exit::code(err.kind())
         }

@@ -7,6 +7,7 @@ mod e2e_app;
 mod e2e_audit;
 mod e2e_hardening;
 mod e2e_integrity;
+mod e2e_ops;
 mod e2e_pii;
 mod e2e_postgres;
 mod postgres;

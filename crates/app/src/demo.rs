@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use planledger_audit::{Format, Lang, Scope};
-use planledger_plan::{ActKind, Actor, Command, swedish_date};
+use planledger_plan::{ActKind, Actor, Command};
 use planledger_store::{Store, VerifyReport, verify_store};
 use planledger_synth::Organisation;
 
@@ -74,14 +74,38 @@ pub fn record_concurrently(
     })
 }
 
-/// Generates `org`, records it into a new ledger at `loc` and verifies it.
-pub fn run(loc: &Location, org: &Organisation, on_recorded: &(dyn Fn() + Sync)) -> Result<Demo> {
+/// The first day of a `months`-month period whose last day is `until` (the period then
+/// ends at midnight after `until`, or up to three days earlier when the month
+/// arithmetic clamps a day such as the 31st).
+pub fn start_of_period_ending(until: NaiveDate, months: u32) -> Result<NaiveDate> {
+    until
+        .succ_opt()
+        .and_then(|end| end.checked_sub_months(chrono::Months::new(months)))
+        .ok_or_else(|| {
+            Error::new(
+                Kind::BadInput,
+                "the demo's period does not fit the supported dates: choose another --until or --months",
+            )
+        })
+}
+
+/// Generates `org`, records what happened up to `not_after` (nothing in the future) into
+/// a new ledger at `loc` and verifies it. The generator's stream is in time order and
+/// every plan's commands follow each other in it, so what is left out is the end of
+/// some plans' courses, never a command in the middle of one.
+pub fn run(
+    loc: &Location,
+    org: &Organisation,
+    not_after: DateTime<Utc>,
+    on_recorded: &(dyn Fn() + Sync),
+) -> Result<Demo> {
     let commands = org.commands().map_err(|e| {
         Error::new(
             Kind::BadInput,
             format!("cannot generate the organisation: {e}"),
         )
     })?;
+    let commands = commands.filter(move |(at, _, _)| *at <= not_after);
     let store = loc.create()?;
     let started = Instant::now();
     let count = record_concurrently(store.as_ref(), commands, on_recorded)?;
@@ -103,20 +127,18 @@ pub fn run(loc: &Location, org: &Organisation, on_recorded: &(dyn Fn() + Sync)) 
     })
 }
 
-/// Writes what the demo's ledger holds as of the last day of `org`'s period: the counts of
+/// Writes what the demo's ledger holds as of the Swedish day `last_day`: the counts of
 /// every report, then the overview of a home-care unit (seed 001's act, the README's
-/// example) or the first unit. Returns that day.
+/// example) or the first unit that has plans.
 pub fn report(
     store: &dyn Store,
     org: &Organisation,
+    last_day: NaiveDate,
     out: &mut dyn std::io::Write,
-) -> Result<NaiveDate> {
+) -> Result<()> {
     use planledger_audit as a;
     let plans = crate::read::plans(store)?;
     let p = &plans;
-    let last_day = swedish_date(org.end_at())
-        .pred_opt()
-        .ok_or_else(|| Error::new(Kind::BadInput, "the period has no last day"))?;
     let (policy, scope) = (&org.policy, Scope::new(last_day));
     let written = |e| Error::io("cannot write the output", e);
     writeln!(
@@ -130,7 +152,16 @@ pub fn report(
         a::incomplete(p, &scope)?.len(),
     )
     .map_err(written)?;
-    let units = org.units();
+    // A unit that has plans (a small organisation leaves some units empty).
+    let mut units = Vec::new();
+    for unit in org.units() {
+        if !store
+            .streams_tagged(planledger_projection::TAG_UNIT, unit.id.as_str())?
+            .is_empty()
+        {
+            units.push(unit);
+        }
+    }
     if let Some(unit) = units
         .iter()
         .find(|u| u.act == ActKind::HomeCare)
@@ -144,5 +175,5 @@ pub fn report(
         let scope = scope.unit(unit.id.clone());
         write_report(p, Report::Overview, policy, &scope, None, output, out)?;
     }
-    Ok(last_day)
+    Ok(())
 }

@@ -126,6 +126,12 @@ pub fn store_message(e: &StoreError) -> String {
             "another planledger process is writing; retry (the embedded ledger is open in another process)"
                 .to_owned()
         }
+        StoreError::Backend(b) => match b.downcast_ref::<planledger_store_redb::OpenError>() {
+            Some(read_only @ planledger_store_redb::OpenError::ReadOnly { .. }) => {
+                read_only.to_string()
+            }
+            _ => e.to_string(),
+        },
         e => e.to_string(),
     }
 }

@@ -65,11 +65,36 @@ impl Location {
                         ),
                     ));
                 }
-                Ok(Box::new(RedbStore::open(&file)?))
+                // A user who may read the file but not write it (an inspector's account,
+                // a read-only mount) opens it for reading: every report and `verify` work,
+                // and a write fails saying the ledger is read-only for this user.
+                let writable = match std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&file)
+                {
+                    Ok(_) => true,
+                    Err(e) => !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::PermissionDenied
+                            | std::io::ErrorKind::ReadOnlyFilesystem
+                    ),
+                };
+                let store = if writable {
+                    RedbStore::open(&file)?
+                } else {
+                    RedbStore::open_read_only(&file)?
+                };
+                tracing::debug!(backend = "redb", read_only = !writable, "opened the ledger");
+                Ok(Box::new(store))
             }
             Location::Postgres { url, name } => match PostgresStore::open(url, name) {
-                Ok(store) => Ok(Box::new(store)),
+                Ok(store) => {
+                    tracing::debug!(backend = "postgresql", "opened the ledger");
+                    Ok(Box::new(store))
+                }
                 Err(e @ planledger_store::StoreError::Corrupt { .. }) => Err(e.into()),
+                Err(e) if is_connection(&e) => Err(self.context("cannot open", e)),
                 Err(e) => Err(self.context(
                     "cannot open (run `planledger db migrate` and `init` first)",
                     e,
@@ -103,7 +128,13 @@ impl Location {
                 if dir.exists() && !dir.is_dir() {
                     return Err(not_a_dir());
                 }
-                std::fs::create_dir_all(dir).map_err(|e| match e.kind() {
+                // Directories it creates are mode 0700: the ledger holds personal data.
+                // An existing directory keeps its mode (the operator chose it).
+                let mut builder = std::fs::DirBuilder::new();
+                builder.recursive(true);
+                #[cfg(unix)]
+                std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+                builder.create(dir).map_err(|e| match e.kind() {
                     // A file where a directory of the path belongs.
                     std::io::ErrorKind::NotADirectory | std::io::ErrorKind::AlreadyExists => {
                         not_a_dir()
@@ -120,10 +151,14 @@ impl Location {
             }
             Location::Postgres { url, name } => {
                 let ledgers = PostgresStore::ledgers(url).map_err(|e| {
-                    self.context(
-                        "cannot read the ledgers (run `planledger db migrate` first) of",
-                        e,
-                    )
+                    if is_connection(&e) {
+                        self.context("cannot reach", e)
+                    } else {
+                        self.context(
+                            "cannot read the ledgers (run `planledger db migrate` first) of",
+                            e,
+                        )
+                    }
                 })?;
                 if ledgers.contains(name) {
                     return Err(exists());
@@ -162,6 +197,17 @@ impl Location {
         // The records keep their bytes; the index beside them is derived again.
         crate::index::reindex(target.as_ref(), &mut |_, _| {})?;
         Ok(head)
+    }
+}
+
+/// Whether a PostgreSQL store failed to connect at all (address, password, TLS): then
+/// the hint to migrate would mislead.
+fn is_connection(e: &planledger_store::StoreError) -> bool {
+    match e {
+        planledger_store::StoreError::Backend(b) => b
+            .downcast_ref::<planledger_store_postgres::PostgresError>()
+            .is_some_and(|p| p.is_connection()),
+        _ => false,
     }
 }
 

@@ -86,6 +86,14 @@ pub fn verify(
         (None, false) => crate::index::check(store.as_ref())?,
         _ => None,
     };
+    tracing::info!(
+        records = report.records,
+        from = report.from,
+        checkpoints = checkpoints.len(),
+        intact = report.violation.is_none(),
+        index_matches = index.is_none(),
+        "verified"
+    );
     Ok(Outcome {
         index,
         from: report.from,

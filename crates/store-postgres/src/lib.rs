@@ -25,6 +25,7 @@
 mod schema;
 mod store;
 pub mod testing;
+mod tls;
 
 /// The client crate, re-exported: [`testing::TestServer::admin`] hands out its
 /// `Client`, and benches and tests speak plain SQL through it.
@@ -42,6 +43,9 @@ pub enum PostgresError {
         #[source]
         source: postgres::Error,
     },
+    /// The URL's TLS settings (`sslmode`, `sslrootcert`) cannot be used.
+    #[error("cannot connect to PostgreSQL over TLS: {message}")]
+    Tls { message: String },
     #[error("PostgreSQL failed to {what}: {}", detail(source))]
     Sql {
         what: &'static str,
@@ -73,6 +77,39 @@ pub enum PostgresError {
 fn detail(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => e.to_string(),
+        None => {
+            // The client library's text names the step ("error performing TLS
+            // handshake"); the reason is in its sources.
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                let more = s.to_string();
+                if !text.contains(&more) {
+                    text = format!("{text}: {more}");
+                }
+                source = s.source();
+            }
+            if text.contains("invalid peer certificate") {
+                format!(
+                    "{text} (the server's certificate is not signed by a CA in sslrootcert, \
+                     or does not name the URL's host: check sslrootcert and the host)"
+                )
+            } else if text.contains("server does not support TLS") {
+                format!("{text} (the server has ssl = off; or connect without sslmode=require)")
+            } else {
+                text
+            }
+        }
+    }
+}
+
+impl PostgresError {
+    /// Whether the database could not be reached at all (the address, the password, TLS),
+    /// as against a database that answered but is not ready (not migrated, no ledger).
+    pub fn is_connection(&self) -> bool {
+        matches!(
+            self,
+            PostgresError::Connect { .. } | PostgresError::Tls { .. }
+        )
     }
 }

@@ -14,9 +14,17 @@ use crate::PostgresError;
 /// Opens a connection. Commits must be durable before an append returns, so a session
 /// that inherits `synchronous_commit = off` is switched back on; `local`, `on`,
 /// `remote_write` and `remote_apply` are the administrator's choice and are kept.
+/// TLS as the URL's `sslmode` and `sslrootcert` ask (see the `tls` module).
 pub(crate) fn connect(url: &str) -> Result<Client, PostgresError> {
-    let mut client =
-        Client::connect(url, NoTls).map_err(|source| PostgresError::Connect { source })?;
+    let parsed = crate::tls::parse(url)?;
+    let connected = match parsed.mode {
+        crate::tls::Mode::Plain => Client::connect(&parsed.url, NoTls),
+        _ => Client::connect(
+            &parsed.url,
+            tokio_postgres_rustls::MakeRustlsConnect::new(crate::tls::config(&parsed)?),
+        ),
+    };
+    let mut client = connected.map_err(|source| PostgresError::Connect { source })?;
     let sql = |source| PostgresError::Sql {
         what: "check synchronous_commit",
         source,

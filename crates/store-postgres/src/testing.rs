@@ -107,10 +107,48 @@ impl TestServer {
     /// Starts a fresh cluster with extra `postgres -c name=value` settings.
     pub fn start_with(settings: &[(&str, &str)]) -> Result<TestServer, HarnessError> {
         let mut server = TestServer::prepare()?;
-        let data = server.data_dir();
-        server.run(
+        server.initdb()?;
+        server.launch(settings)?;
+        Ok(server)
+    }
+
+    /// Starts a fresh cluster that offers TLS (`ssl = on`) with this certificate (PEM,
+    /// the server's first, then any intermediates) and private key (PEM); plain
+    /// connections are still accepted, so [`TestServer::url`] works as usual.
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Result<TestServer, HarnessError> {
+        let mut server = TestServer::prepare()?;
+        server.initdb()?;
+        let mut paths = Vec::new();
+        // The server refuses a key file others may read.
+        for (name, text, mode) in [
+            ("server.crt", cert_pem, 0o644),
+            ("server.key", key_pem, 0o600),
+        ] {
+            let path = server.dir.path().join(name);
+            std::fs::write(&path, text).map_err(io(format!("write {name}")))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                .map_err(io(format!("set the mode of {name}")))?;
+            if let Some((uid, gid)) = server.run_as {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+                    .map_err(io(format!("hand {name} to the postgres user")))?;
+            }
+            paths.push(path.display().to_string());
+        }
+        server.launch(&[
+            ("ssl", "on"),
+            ("ssl_cert_file", &paths[0]),
+            ("ssl_key_file", &paths[1]),
+            // The log then says of each connection whether it used TLS.
+            ("log_connections", "on"),
+        ])?;
+        Ok(server)
+    }
+
+    fn initdb(&self) -> Result<(), HarnessError> {
+        let data = self.data_dir();
+        self.run(
             "initdb",
-            Command::new(server.bin.join("initdb"))
+            Command::new(self.bin.join("initdb"))
                 .arg("-D")
                 .arg(&data)
                 .args(["-U", "postgres", "-A", "trust", "-E", "UTF8"])
@@ -118,9 +156,7 @@ impl TestServer {
                 // The cluster's initial files are not synced: a throwaway cluster never
                 // outlives the machine. The WAL of every commit is still flushed.
                 .arg("--no-sync"),
-        )?;
-        server.launch(settings)?;
-        Ok(server)
+        )
     }
 
     /// Starts a streaming-replication standby of `primary` (`pg_basebackup -R`), named

@@ -9,8 +9,8 @@ use planledger_store::{
     AppendBatch, Appended, BatchOutcome, Chain, GroupCommit, Head, Store, StoreError, StreamTag,
 };
 use redb::{
-    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
-    TableDefinition, WriteTransaction,
+    Database, Durability, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, Table, TableDefinition, WriteTransaction,
 };
 
 use crate::layout::{
@@ -20,11 +20,17 @@ use crate::layout::{
 
 /// The embedded store: one redb file, immediate durability, group commit.
 pub struct RedbStore {
-    db: Database,
+    db: Db,
     /// redb has one writer at a time and every commit fsyncs: appends that arrive
     /// during a commit share the next one.
     group: GroupCommit,
     path: PathBuf,
+}
+
+/// The file opened for writing, or for reading only (a user who may not write it).
+enum Db {
+    Write(Database),
+    Read(ReadOnlyDatabase),
 }
 
 impl fmt::Debug for RedbStore {
@@ -51,6 +57,12 @@ pub enum OpenError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A write to a store opened with [`RedbStore::open_read_only`].
+    #[error(
+        "the ledger is read-only for this user ({path} is opened for reading only): \
+         nothing was written; record as a user who may write the file"
+    )]
+    ReadOnly { path: PathBuf },
 }
 
 fn backend(e: impl Into<redb::Error>) -> StoreError {
@@ -163,26 +175,28 @@ impl<'t> Writer<'t> {
 }
 
 impl RedbStore {
-    /// Creates a new, empty store in a file that must not exist yet.
+    /// Creates a new, empty store in a file that must not exist yet. The file is created
+    /// mode 0600 (the ledger holds personal data): it is never readable by others, not
+    /// even for a moment.
     pub fn create(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
         let path = path.as_ref().to_path_buf();
         // create_new makes "the file is new" atomic: two creators cannot both succeed.
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|source| {
-                StoreError::Backend(Box::new(
-                    if source.kind() == std::io::ErrorKind::AlreadyExists {
-                        OpenError::Exists { path: path.clone() }
-                    } else {
-                        OpenError::Create {
-                            path: path.clone(),
-                            source,
-                        }
-                    },
-                ))
-            })?;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(&path).map_err(|source| {
+            StoreError::Backend(Box::new(
+                if source.kind() == std::io::ErrorKind::AlreadyExists {
+                    OpenError::Exists { path: path.clone() }
+                } else {
+                    OpenError::Create {
+                        path: path.clone(),
+                        source,
+                    }
+                },
+            ))
+        })?;
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
             .create(&path)
@@ -198,7 +212,7 @@ impl RedbStore {
         }
         txn.commit().map_err(backend)?;
         Ok(RedbStore {
-            db,
+            db: Db::Write(db),
             group: GroupCommit::default(),
             path,
         })
@@ -213,12 +227,57 @@ impl RedbStore {
             .open(&path)
             .map_err(backend)?;
         let store = RedbStore {
-            db,
+            db: Db::Write(db),
             group: GroupCommit::default(),
             path,
         };
         store.check_head()?;
         Ok(store)
+    }
+
+    /// Opens an existing store for reading only, with the same opening check as
+    /// [`RedbStore::open`]: for a user who may read the file but not write it (an
+    /// inspector's account, a read-only mount). Nothing is ever written to the file;
+    /// every write fails with [`OpenError::ReadOnly`]. Like a writer, it cannot be opened
+    /// while another process has the file open for writing.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .open_read_only(&path)
+            .map_err(backend)?;
+        let store = RedbStore {
+            db: Db::Read(db),
+            group: GroupCommit::default(),
+            path,
+        };
+        store.check_head()?;
+        Ok(store)
+    }
+
+    /// Whether this store was opened for reading only.
+    pub fn is_read_only(&self) -> bool {
+        matches!(self.db, Db::Read(_))
+    }
+
+    fn read_txn(&self) -> Result<ReadTransaction, StoreError> {
+        match &self.db {
+            Db::Write(db) => db.begin_read(),
+            Db::Read(db) => db.begin_read(),
+        }
+        .map_err(backend)
+    }
+
+    /// A durable write transaction, or [`OpenError::ReadOnly`].
+    fn write_txn(&self) -> Result<WriteTransaction, StoreError> {
+        let Db::Write(db) = &self.db else {
+            return Err(StoreError::Backend(Box::new(OpenError::ReadOnly {
+                path: self.path.clone(),
+            })));
+        };
+        let mut txn = db.begin_write().map_err(backend)?;
+        txn.set_durability(Durability::Immediate).map_err(backend)?;
+        Ok(txn)
     }
 
     /// The file this store lives in.
@@ -229,7 +288,7 @@ impl RedbStore {
     /// The opening check: the layout marker, then the stored head (size, last hash,
     /// root, peaks) against the records and nodes tables.
     fn check_head(&self) -> Result<(), StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
+        let txn = self.read_txn()?;
         let meta = match txn.open_table(META) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => {
@@ -317,8 +376,7 @@ impl RedbStore {
     /// see [`GroupCommit`]). A batch that conflicts or cannot be sealed fails alone; a
     /// storage error is returned for the whole group, and nothing of it is written.
     fn commit_group(&self, group: Vec<AppendBatch>) -> Result<Vec<BatchOutcome>, StoreError> {
-        let mut txn = self.db.begin_write().map_err(backend)?;
-        txn.set_durability(Durability::Immediate).map_err(backend)?;
+        let txn = self.write_txn()?;
         let mut outcomes = Vec::with_capacity(group.len());
         let mut written = 0usize;
         {
@@ -371,6 +429,11 @@ impl Store for RedbStore {
         if batch.events.is_empty() {
             return Err(StoreError::EmptyBatch);
         }
+        if self.is_read_only() {
+            return Err(StoreError::Backend(Box::new(OpenError::ReadOnly {
+                path: self.path.clone(),
+            })));
+        }
         self.group.append(batch, |group| self.commit_group(group))
     }
 
@@ -389,7 +452,7 @@ impl Store for RedbStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let txn = self.db.begin_read().map_err(backend)?;
+        let txn = self.read_txn()?;
         let streams = txn.open_table(STREAMS).map_err(backend)?;
         let records = txn.open_table(RECORDS).map_err(backend)?;
         let mut out = Vec::new();
@@ -417,7 +480,7 @@ impl Store for RedbStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let txn = self.db.begin_read().map_err(backend)?;
+        let txn = self.read_txn()?;
         let records = txn.open_table(RECORDS).map_err(backend)?;
         let mut out = Vec::new();
         for entry in records.range(from_position..).map_err(backend)?.take(limit) {
@@ -431,7 +494,7 @@ impl Store for RedbStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let txn = self.db.begin_read().map_err(backend)?;
+        let txn = self.read_txn()?;
         let records = txn.open_table(RECORDS).map_err(backend)?;
         let mut out = Vec::new();
         for entry in records.range(from_position..).map_err(backend)?.take(limit) {
@@ -443,13 +506,13 @@ impl Store for RedbStore {
     }
 
     fn head(&self) -> Result<Head, StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
+        let txn = self.read_txn()?;
         let meta = txn.open_table(META).map_err(backend)?;
         Ok(load_chain(&meta)?.head())
     }
 
     fn node(&self, id: NodeId) -> Result<Hash, StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
+        let txn = self.read_txn()?;
         let nodes = txn.open_table(NODES).map_err(backend)?;
         let found = nodes.get((id.level, id.index)).map_err(backend)?;
         found
@@ -460,7 +523,7 @@ impl Store for RedbStore {
     }
 
     fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
+        let txn = self.read_txn()?;
         let streams = txn.open_table(STREAMS).map_err(backend)?;
         stream_version_in(&streams, stream_id)
     }
@@ -469,8 +532,7 @@ impl Store for RedbStore {
         if records.is_empty() {
             return self.head();
         }
-        let mut txn = self.db.begin_write().map_err(backend)?;
-        txn.set_durability(Durability::Immediate).map_err(backend)?;
+        let txn = self.write_txn()?;
         let head = {
             let mut w = Writer::open(&txn)?;
             let mut chain = load_chain(&w.meta)?;
@@ -486,7 +548,7 @@ impl Store for RedbStore {
     }
 
     fn streams_tagged(&self, key: &str, value: &str) -> Result<Vec<String>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
+        let txn = self.read_txn()?;
         let Some(index) = open_if_written(&txn, TAGS_BY_VALUE)? else {
             return Ok(Vec::new());
         };
@@ -503,7 +565,7 @@ impl Store for RedbStore {
     }
 
     fn tag_values(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
+        let txn = self.read_txn()?;
         let Some(index) = open_if_written(&txn, TAGS_BY_VALUE)? else {
             return Ok(Vec::new());
         };
@@ -520,7 +582,7 @@ impl Store for RedbStore {
     }
 
     fn stream_tags(&self, stream_id: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
+        let txn = self.read_txn()?;
         let Some(tags) = open_if_written(&txn, TAGS)? else {
             return Ok(Vec::new());
         };
@@ -548,8 +610,7 @@ impl Store for RedbStore {
 impl RedbStore {
     /// Writes tags in one durable transaction, first removing every tag if `replace`.
     fn write_tags(&self, tags: &[StreamTag], replace: bool) -> Result<(), StoreError> {
-        let mut txn = self.db.begin_write().map_err(backend)?;
-        txn.set_durability(Durability::Immediate).map_err(backend)?;
+        let txn = self.write_txn()?;
         if replace {
             txn.delete_table(TAGS).map_err(backend)?;
             txn.delete_table(TAGS_BY_VALUE).map_err(backend)?;
@@ -688,6 +749,69 @@ mod tests {
                 "{e}"
             ),
             other => panic!("expected NotAStore, got {other:?}"),
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_store_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_dir, path) = store_with_records();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+    }
+
+    /// A store opened read-only reads everything a writer does, runs the same opening
+    /// check, and refuses every write, leaving the file byte for byte as it was.
+    #[test]
+    fn a_read_only_store_reads_everything_and_refuses_every_write() {
+        let (_dir, path) = store_with_records();
+        let writer = RedbStore::open(&path).unwrap();
+        let (head, all) = (writer.head().unwrap(), writer.read_all(0, 100).unwrap());
+        let stream = writer.read_stream("plan-1", 1, 100).unwrap();
+        drop(writer);
+        let before = std::fs::read(&path).unwrap();
+
+        let store = RedbStore::open_read_only(&path).unwrap();
+        assert!(store.is_read_only());
+        assert_eq!(store.head().unwrap(), head);
+        assert_eq!(store.read_all(0, 100).unwrap(), all);
+        assert_eq!(store.read_stream("plan-1", 1, 100).unwrap(), stream);
+        assert_eq!(conformance::assert_chain_valid(&store).len(), 10);
+        let read_only = |r: Result<(), StoreError>| match r {
+            Err(StoreError::Backend(e)) => {
+                assert!(
+                    matches!(e.downcast_ref(), Some(OpenError::ReadOnly { .. })),
+                    "{e}"
+                );
+                assert!(
+                    e.to_string()
+                        .contains("the ledger is read-only for this user")
+                );
+            }
+            other => panic!("expected ReadOnly, got {other:?}"),
+        };
+        read_only(
+            store
+                .append(conformance::batch("plan-9", ExpectedVersion::Any, 1))
+                .map(drop),
+        );
+        read_only(store.append_sealed(&all[..1]).map(drop));
+        read_only(store.put_tags(&[]));
+        read_only(store.replace_tags(&[]));
+        drop(store);
+        assert!(std::fs::read(&path).unwrap() == before, "the file changed");
+    }
+
+    #[test]
+    fn a_read_only_open_runs_the_opening_check() {
+        let (_dir, path) = store_with_records();
+        tamper(&path, |w| {
+            w.records.remove(9).unwrap();
+        });
+        match RedbStore::open_read_only(&path) {
+            Err(StoreError::Corrupt { .. }) => {}
+            other => panic!("opening must report Corrupt, got {other:?}"),
         }
     }
 
