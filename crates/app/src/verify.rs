@@ -102,3 +102,103 @@ pub fn verify(
         checkpoints: checkpoints.len(),
     })
 }
+
+impl Outcome {
+    /// The outcome as a result: `Err` (a verification failure) naming the first bad
+    /// position, or the first plan where the index differs from the records.
+    pub fn into_result(self) -> Result<()> {
+        if let Some(differs) = &self.index {
+            return Err(crate::Error::new(
+                crate::Kind::Verification,
+                format!(
+                    "the records verify, but the plan index beside them differs from them at {differs}: \
+                     readers would be shown a wrong list; rebuild it with `planledger reindex`"
+                ),
+            ));
+        }
+        match self.violation {
+            None => Ok(()),
+            Some(v) => Err(crate::Error::new(
+                crate::Kind::Verification,
+                format!(
+                    "verification FAILED at position {}: {}; the ledger was altered or damaged from there \
+                     on — keep the files as they are and restore from a copy that verifies",
+                    v.position, v.kind
+                ),
+            )),
+        }
+    }
+}
+
+/// What a Prometheus textfile collector reads of the last verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metrics {
+    /// When it ran.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The exit code it ended with (0: intact).
+    pub exit_code: u8,
+    pub took: std::time::Duration,
+    /// Records read; `None` when the ledger could not be read.
+    pub records: Option<u64>,
+}
+
+impl Metrics {
+    /// The textfile (Prometheus exposition format, gauges).
+    pub fn text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        let mut metric = |name: &str, help: &str, value: String| {
+            let _ = write!(
+                text,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
+            );
+        };
+        metric(
+            "planledger_verify_last_run_timestamp_seconds",
+            "When planledger verify last ran (Unix time).",
+            self.at.timestamp().to_string(),
+        );
+        metric(
+            "planledger_verify_ok",
+            "1 if the last verify found the ledger intact, 0 if it did not or could not run.",
+            u8::from(self.exit_code == 0).to_string(),
+        );
+        metric(
+            "planledger_verify_exit_code",
+            "The exit code of the last verify (0 intact, 1 verification failure, 2-5 could not run).",
+            self.exit_code.to_string(),
+        );
+        metric(
+            "planledger_verify_duration_seconds",
+            "How long the last verify took.",
+            format!("{:.3}", self.took.as_secs_f64()),
+        );
+        if let Some(records) = self.records {
+            metric(
+                "planledger_verify_records",
+                "Records the last verify read (absent when it could not read the ledger).",
+                records.to_string(),
+            );
+        }
+        text
+    }
+
+    /// Writes the textfile to `file`: to a temporary file in the same directory, then
+    /// renamed over it, so the collector never reads half a file.
+    pub fn write(&self, file: &std::path::Path) -> Result<()> {
+        use crate::{Error, Kind};
+        let name = file
+            .file_name()
+            .ok_or_else(|| Error::new(Kind::BadInput, "--prom needs a file name"))?;
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(name);
+        temp_name.push(format!(".{}.tmp", std::process::id()));
+        let temp = file.with_file_name(temp_name);
+        let what = || format!("cannot write the Prometheus textfile {}", file.display());
+        std::fs::write(&temp, self.text()).map_err(|e| Error::io(what(), e))?;
+        std::fs::rename(&temp, file).map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            Error::io(what(), e)
+        })
+    }
+}
