@@ -824,7 +824,7 @@ fn import(
     let fsync_limit = format!("disk: {} fdatasync/s", thousands(fsyncs));
     if let Some(t) = t_cli {
         report.against(
-            "planledger import (CLI: parse, decide, one durable append per command)",
+            "planledger import (CLI: parse, decide, lines committed in groups)",
             format!("{} commands/s", thousands(per_sec(commands, t))),
             format!(
                 "direct append: {} commands/s",
