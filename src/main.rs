@@ -203,6 +203,15 @@ fn init_tracing() {
 
 fn main() -> ExitCode {
     init_tracing();
+    // One line, never a panic's message (which could quote data) nor a backtrace: a
+    // storage engine that panics on a damaged file is caught and reported as damage.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("planledger: internal error{at}");
+    }));
     let matches = match <Cli as clap::CommandFactory>::command().try_get_matches() {
         Ok(m) => m,
         Err(e) => {

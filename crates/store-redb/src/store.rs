@@ -20,11 +20,21 @@ use crate::layout::{
 
 /// The embedded store: one redb file, immediate durability, group commit.
 pub struct RedbStore {
-    db: Db,
+    /// Always `Some` until the store is dropped (see its `Drop`).
+    db: Option<Db>,
     /// redb has one writer at a time and every commit fsyncs: appends that arrive
     /// during a commit share the next one.
     group: GroupCommit,
     path: PathBuf,
+}
+
+impl Drop for RedbStore {
+    fn drop(&mut self) {
+        // Closing the file can read pages too: a damaged one must not turn the end of
+        // a command that reported the damage into a crash.
+        let db = self.db.take();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(db)));
+    }
 }
 
 /// The file opened for writing, or for reading only (a user who may not write it).
@@ -212,7 +222,7 @@ impl RedbStore {
         }
         txn.commit().map_err(backend)?;
         Ok(RedbStore {
-            db: Db::Write(db),
+            db: Some(Db::Write(db)),
             group: GroupCommit::default(),
             path,
         })
@@ -221,18 +231,20 @@ impl RedbStore {
     /// Opens an existing store and checks its head against its last record and its
     /// Merkle nodes; an inconsistency is [`StoreError::Corrupt`], never repaired.
     pub fn open(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
-        let path = path.as_ref().to_path_buf();
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .open(&path)
-            .map_err(backend)?;
-        let store = RedbStore {
-            db: Db::Write(db),
-            group: GroupCommit::default(),
-            path,
-        };
-        store.check_head()?;
-        Ok(store)
+        guard(|| {
+            let path = path.as_ref().to_path_buf();
+            let db = Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .open(&path)
+                .map_err(backend)?;
+            let store = RedbStore {
+                db: Some(Db::Write(db)),
+                group: GroupCommit::default(),
+                path,
+            };
+            store.check_head()?;
+            Ok(store)
+        })
     }
 
     /// Opens an existing store for reading only, with the same opening check as
@@ -241,27 +253,35 @@ impl RedbStore {
     /// every write fails with [`OpenError::ReadOnly`]. Like a writer, it cannot be opened
     /// while another process has the file open for writing.
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
-        let path = path.as_ref().to_path_buf();
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .open_read_only(&path)
-            .map_err(backend)?;
-        let store = RedbStore {
-            db: Db::Read(db),
-            group: GroupCommit::default(),
-            path,
-        };
-        store.check_head()?;
-        Ok(store)
+        guard(|| {
+            let path = path.as_ref().to_path_buf();
+            let db = Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .open_read_only(&path)
+                .map_err(backend)?;
+            let store = RedbStore {
+                db: Some(Db::Read(db)),
+                group: GroupCommit::default(),
+                path,
+            };
+            store.check_head()?;
+            Ok(store)
+        })
+    }
+
+    fn db(&self) -> &Db {
+        self.db
+            .as_ref()
+            .expect("the database is open until the store is dropped")
     }
 
     /// Whether this store was opened for reading only.
     pub fn is_read_only(&self) -> bool {
-        matches!(self.db, Db::Read(_))
+        matches!(self.db, Some(Db::Read(_)))
     }
 
     fn read_txn(&self) -> Result<ReadTransaction, StoreError> {
-        match &self.db {
+        match self.db() {
             Db::Write(db) => db.begin_read(),
             Db::Read(db) => db.begin_read(),
         }
@@ -270,7 +290,7 @@ impl RedbStore {
 
     /// A durable write transaction, or [`OpenError::ReadOnly`].
     fn write_txn(&self) -> Result<WriteTransaction, StoreError> {
-        let Db::Write(db) = &self.db else {
+        let Db::Write(db) = self.db() else {
             return Err(StoreError::Backend(Box::new(OpenError::ReadOnly {
                 path: self.path.clone(),
             })));
@@ -424,23 +444,40 @@ impl RedbStore {
     }
 }
 
+/// Runs `f`, turning a panic inside the storage engine into [`StoreError::Corrupt`]:
+/// redb trusts its file's page structure and panics (an index out of bounds, an
+/// unreachable branch) when a damaged file breaks it. A damaged file is a finding for
+/// `verify` and an error for everyone else, never a crash.
+fn guard<T>(f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(StoreError::Corrupt {
+            position: 0,
+            reason: "the store file is damaged: the storage engine could not read its pages".into(),
+        })
+    })
+}
+
 impl Store for RedbStore {
     fn append(&self, batch: AppendBatch) -> Result<Appended, StoreError> {
-        if batch.events.is_empty() {
-            return Err(StoreError::EmptyBatch);
-        }
-        if self.is_read_only() {
-            return Err(StoreError::Backend(Box::new(OpenError::ReadOnly {
-                path: self.path.clone(),
-            })));
-        }
-        self.group.append(batch, |group| self.commit_group(group))
+        guard(|| {
+            if batch.events.is_empty() {
+                return Err(StoreError::EmptyBatch);
+            }
+            if self.is_read_only() {
+                return Err(StoreError::Backend(Box::new(OpenError::ReadOnly {
+                    path: self.path.clone(),
+                })));
+            }
+            self.group.append(batch, |group| self.commit_group(group))
+        })
     }
 
     fn append_many(&self, batches: Vec<AppendBatch>) -> Result<Vec<BatchOutcome>, StoreError> {
-        // One transaction of the backend's own; appends of other threads wait for it at
-        // the backend's write lock, as they wait for a group's leader.
-        planledger_store::group::commit_many(batches, |group| self.commit_group(group))
+        guard(|| {
+            // One transaction of the backend's own; appends of other threads wait for it at
+            // the backend's write lock, as they wait for a group's leader.
+            planledger_store::group::commit_many(batches, |group| self.commit_group(group))
+        })
     }
 
     fn read_stream(
@@ -449,161 +486,181 @@ impl Store for RedbStore {
         from_version: u64,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let txn = self.read_txn()?;
-        let streams = txn.open_table(STREAMS).map_err(backend)?;
-        let records = txn.open_table(RECORDS).map_err(backend)?;
-        let mut out = Vec::new();
-        for entry in streams
-            .range((stream_id, from_version.max(1))..=(stream_id, u64::MAX))
-            .map_err(backend)?
-            .take(limit)
-        {
-            let (_, position) = entry.map_err(backend)?;
-            let position = position.value();
-            let bytes =
-                records
-                    .get(position)
-                    .map_err(backend)?
-                    .ok_or_else(|| StoreError::Corrupt {
-                        position,
-                        reason: "the stream index names a record that does not exist".into(),
-                    })?;
-            out.push(decode(position, bytes.value())?);
-        }
-        Ok(out)
+        guard(|| {
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            let txn = self.read_txn()?;
+            let streams = txn.open_table(STREAMS).map_err(backend)?;
+            let records = txn.open_table(RECORDS).map_err(backend)?;
+            let mut out = Vec::new();
+            for entry in streams
+                .range((stream_id, from_version.max(1))..=(stream_id, u64::MAX))
+                .map_err(backend)?
+                .take(limit)
+            {
+                let (_, position) = entry.map_err(backend)?;
+                let position = position.value();
+                let bytes =
+                    records
+                        .get(position)
+                        .map_err(backend)?
+                        .ok_or_else(|| StoreError::Corrupt {
+                            position,
+                            reason: "the stream index names a record that does not exist".into(),
+                        })?;
+                out.push(decode(position, bytes.value())?);
+            }
+            Ok(out)
+        })
     }
 
     fn read_all(&self, from_position: u64, limit: usize) -> Result<Vec<Record>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let txn = self.read_txn()?;
-        let records = txn.open_table(RECORDS).map_err(backend)?;
-        let mut out = Vec::new();
-        for entry in records.range(from_position..).map_err(backend)?.take(limit) {
-            let (k, v) = entry.map_err(backend)?;
-            out.push(decode(k.value(), v.value())?);
-        }
-        Ok(out)
+        guard(|| {
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            let txn = self.read_txn()?;
+            let records = txn.open_table(RECORDS).map_err(backend)?;
+            let mut out = Vec::new();
+            for entry in records.range(from_position..).map_err(backend)?.take(limit) {
+                let (k, v) = entry.map_err(backend)?;
+                out.push(decode(k.value(), v.value())?);
+            }
+            Ok(out)
+        })
     }
 
     fn read_all_bytes(&self, from_position: u64, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let txn = self.read_txn()?;
-        let records = txn.open_table(RECORDS).map_err(backend)?;
-        let mut out = Vec::new();
-        for entry in records.range(from_position..).map_err(backend)?.take(limit) {
-            // No decoding: the verifier parses and hashes the bytes itself, and reports
-            // one that does not parse at its position.
-            out.push(entry.map_err(backend)?.1.value().to_vec());
-        }
-        Ok(out)
+        guard(|| {
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            let txn = self.read_txn()?;
+            let records = txn.open_table(RECORDS).map_err(backend)?;
+            let mut out = Vec::new();
+            for entry in records.range(from_position..).map_err(backend)?.take(limit) {
+                // No decoding: the verifier parses and hashes the bytes itself, and reports
+                // one that does not parse at its position.
+                out.push(entry.map_err(backend)?.1.value().to_vec());
+            }
+            Ok(out)
+        })
     }
 
     fn head(&self) -> Result<Head, StoreError> {
-        let txn = self.read_txn()?;
-        let meta = txn.open_table(META).map_err(backend)?;
-        Ok(load_chain(&meta)?.head())
+        guard(|| {
+            let txn = self.read_txn()?;
+            let meta = txn.open_table(META).map_err(backend)?;
+            Ok(load_chain(&meta)?.head())
+        })
     }
 
     fn node(&self, id: NodeId) -> Result<Hash, StoreError> {
-        let txn = self.read_txn()?;
-        let nodes = txn.open_table(NODES).map_err(backend)?;
-        let found = nodes.get((id.level, id.index)).map_err(backend)?;
-        found
-            .map(|h| Hash(*h.value()))
-            .ok_or_else(|| StoreError::NotFound {
-                what: format!("Merkle node (level {}, index {})", id.level, id.index),
-            })
+        guard(|| {
+            let txn = self.read_txn()?;
+            let nodes = txn.open_table(NODES).map_err(backend)?;
+            let found = nodes.get((id.level, id.index)).map_err(backend)?;
+            found
+                .map(|h| Hash(*h.value()))
+                .ok_or_else(|| StoreError::NotFound {
+                    what: format!("Merkle node (level {}, index {})", id.level, id.index),
+                })
+        })
     }
 
     fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
-        let txn = self.read_txn()?;
-        let streams = txn.open_table(STREAMS).map_err(backend)?;
-        stream_version_in(&streams, stream_id)
+        guard(|| {
+            let txn = self.read_txn()?;
+            let streams = txn.open_table(STREAMS).map_err(backend)?;
+            stream_version_in(&streams, stream_id)
+        })
     }
 
     fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
-        if records.is_empty() {
-            return self.head();
-        }
-        let txn = self.write_txn()?;
-        let head = {
-            let mut w = Writer::open(&txn)?;
-            let mut chain = load_chain(&w.meta)?;
-            let streams = &w.streams;
-            let nodes = chain.accept_sealed(records, |s| stream_version_in(streams, s))?;
-            w.put(records, &nodes)?;
-            w.put_head(&chain)?;
-            chain.head()
-        };
-        // On any error above, dropping the transaction aborts it: nothing is written.
-        txn.commit().map_err(backend)?;
-        Ok(head)
+        guard(|| {
+            if records.is_empty() {
+                return self.head();
+            }
+            let txn = self.write_txn()?;
+            let head = {
+                let mut w = Writer::open(&txn)?;
+                let mut chain = load_chain(&w.meta)?;
+                let streams = &w.streams;
+                let nodes = chain.accept_sealed(records, |s| stream_version_in(streams, s))?;
+                w.put(records, &nodes)?;
+                w.put_head(&chain)?;
+                chain.head()
+            };
+            // On any error above, dropping the transaction aborts it: nothing is written.
+            txn.commit().map_err(backend)?;
+            Ok(head)
+        })
     }
 
     fn streams_tagged(&self, key: &str, value: &str) -> Result<Vec<String>, StoreError> {
-        let txn = self.read_txn()?;
-        let Some(index) = open_if_written(&txn, TAGS_BY_VALUE)? else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        for entry in index.range((key, value, "")..).map_err(backend)? {
-            let (k, _) = entry.map_err(backend)?;
-            let (k, v, stream) = k.value();
-            if (k, v) != (key, value) {
-                break;
+        guard(|| {
+            let txn = self.read_txn()?;
+            let Some(index) = open_if_written(&txn, TAGS_BY_VALUE)? else {
+                return Ok(Vec::new());
+            };
+            let mut out = Vec::new();
+            for entry in index.range((key, value, "")..).map_err(backend)? {
+                let (k, _) = entry.map_err(backend)?;
+                let (k, v, stream) = k.value();
+                if (k, v) != (key, value) {
+                    break;
+                }
+                out.push(stream.to_owned());
             }
-            out.push(stream.to_owned());
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     fn tag_values(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let txn = self.read_txn()?;
-        let Some(index) = open_if_written(&txn, TAGS_BY_VALUE)? else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        for entry in index.range((key, "", "")..).map_err(backend)? {
-            let (k, _) = entry.map_err(backend)?;
-            let (k, value, stream) = k.value();
-            if k != key {
-                break;
+        guard(|| {
+            let txn = self.read_txn()?;
+            let Some(index) = open_if_written(&txn, TAGS_BY_VALUE)? else {
+                return Ok(Vec::new());
+            };
+            let mut out = Vec::new();
+            for entry in index.range((key, "", "")..).map_err(backend)? {
+                let (k, _) = entry.map_err(backend)?;
+                let (k, value, stream) = k.value();
+                if k != key {
+                    break;
+                }
+                out.push((value.to_owned(), stream.to_owned()));
             }
-            out.push((value.to_owned(), stream.to_owned()));
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     fn stream_tags(&self, stream_id: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let txn = self.read_txn()?;
-        let Some(tags) = open_if_written(&txn, TAGS)? else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        for entry in tags.range((stream_id, "")..).map_err(backend)? {
-            let (k, v) = entry.map_err(backend)?;
-            let (stream, key) = k.value();
-            if stream != stream_id {
-                break;
+        guard(|| {
+            let txn = self.read_txn()?;
+            let Some(tags) = open_if_written(&txn, TAGS)? else {
+                return Ok(Vec::new());
+            };
+            let mut out = Vec::new();
+            for entry in tags.range((stream_id, "")..).map_err(backend)? {
+                let (k, v) = entry.map_err(backend)?;
+                let (stream, key) = k.value();
+                if stream != stream_id {
+                    break;
+                }
+                out.push((key.to_owned(), v.value().to_owned()));
             }
-            out.push((key.to_owned(), v.value().to_owned()));
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     fn put_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
-        self.write_tags(tags, false)
+        guard(|| self.write_tags(tags, false))
     }
 
     fn replace_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
-        self.write_tags(tags, true)
+        guard(|| self.write_tags(tags, true))
     }
 }
 
