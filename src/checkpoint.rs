@@ -19,8 +19,9 @@ pub fn keygen(name: &str, out: &Path) -> Result<()> {
 
 pub fn checkpoint(ctx: &Context, key: &Path, dir: &Path, origin: Option<&str>) -> Result<()> {
     let signer = keys::load_signer(key, &ctx.limits)?;
-    let signed = witness::sign_head(ctx.open()?.as_ref(), &signer, origin, ctx.now)?;
-    let file = witness::write(dir, &signed)?;
+    let store = ctx.open()?;
+    let (signed, file) =
+        witness::checkpoint(store.as_ref(), &signer, dir, origin, ctx.now, &ctx.limits)?;
     let cp = &signed.checkpoint;
     println!(
         "checkpoint of {} records, root {}, written to {}",

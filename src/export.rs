@@ -9,19 +9,30 @@ pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
     let store = ctx.open()?;
     let checkpoint = match (&a.key, &a.witness, &a.pubkey) {
         (Some(key), dir, _) => {
-            let signed = witness::sign_head(
-                store.as_ref(),
-                &keys::load_signer(key, &ctx.limits)?,
-                None,
-                ctx.now,
-            )?;
-            if let Some(dir) = dir {
-                witness::write(dir, &signed)?;
+            let signer = keys::load_signer(key, &ctx.limits)?;
+            match dir {
+                Some(dir) => {
+                    let store = store.as_ref();
+                    witness::checkpoint(store, &signer, dir, None, ctx.now, &ctx.limits)?.0
+                }
+                None => witness::sign_head(store.as_ref(), &signer, None, ctx.now)?,
             }
-            signed
         }
         (None, Some(dir), Some(pubkey)) => {
-            witness::latest(dir, &keys::load_verifier(pubkey, &ctx.limits)?, &ctx.limits)?
+            let key = keys::load_verifier(pubkey, &ctx.limits)?;
+            let mut all = witness::checkpoints(dir, &key, &ctx.limits)?;
+            // A witness whose checkpoints contradict each other, or the ledger, proves
+            // nothing: refuse before proving against the latest.
+            witness::check_extends(store.as_ref(), &all)?;
+            all.pop().ok_or_else(|| {
+                planledger_app::Error::new(
+                    planledger_app::Kind::NotFound,
+                    format!(
+                        "{} holds no checkpoint; make one with `planledger checkpoint` or give --key",
+                        crate::exit::mask(dir.display())
+                    ),
+                )
+            })?
         }
         _ => unreachable!("clap requires --key, or --witness with --pubkey"),
     };

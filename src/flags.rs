@@ -552,7 +552,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "DIR", requires = "pubkey")]
     pub witness: Option<PathBuf>,
     /// The verifier key the witness checkpoints are signed with.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "witness")]
     pub pubkey: Option<PathBuf>,
     /// Also write the outcome as a Prometheus textfile (for node_exporter's textfile
     /// collector): when verify last ran, whether the ledger was intact, how many records

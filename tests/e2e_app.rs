@@ -433,3 +433,121 @@ fn an_import_killed_mid_run_leaves_a_prefix_of_whole_lines() {
     }
     eprintln!("records kept after SIGKILL: {prefixes:?} of {whole}");
 }
+
+#[test]
+fn checkpoint_refuses_to_sign_a_second_history_and_export_a_contradictory_witness() {
+    let a = TestLedger::new();
+    crate::e2e::walk_home_care(&a);
+    let key = a.path("ledger.key");
+    let public = a.write("ledger.pub", "");
+    let out = a.ok(&[
+        "keygen",
+        "--name",
+        "exempel.se/planledger",
+        "--out",
+        key.to_str().unwrap(),
+    ]);
+    std::fs::write(&public, out).unwrap();
+    let witness = a.path("witness");
+    let (key, witness) = (key.to_str().unwrap(), witness.to_str().unwrap());
+    a.ok(&["checkpoint", "--key", key, "--witness", witness]);
+    // A ledger that extends it is signed again.
+    a.ok_at(
+        "2026-05-02T09:00:00Z",
+        &[
+            "deviation",
+            "--as",
+            "sam",
+            "--role",
+            "staff",
+            "--plan",
+            "plan-0001",
+            "--occurred-on",
+            "2026-05-01",
+            "--description",
+            "Besöket blev kort",
+        ],
+    );
+    a.ok(&["checkpoint", "--key", key, "--witness", witness]);
+    // Another history of the same size, signed with the same key into the same witness,
+    // is refused, and nothing is written.
+    let b = TestLedger::new();
+    crate::e2e::walk_home_care(&b);
+    b.ok_at(
+        "2026-05-02T09:00:00Z",
+        &[
+            "deviation",
+            "--as",
+            "sam",
+            "--role",
+            "staff",
+            "--plan",
+            "plan-0001",
+            "--occurred-on",
+            "2026-05-01",
+            "--description",
+            "Besöket uteblev",
+        ],
+    );
+    assert_eq!(b.head()["size"], a.head()["size"]);
+    let files = || std::fs::read_dir(witness).unwrap().count();
+    let before = files();
+    let stderr = b.fails_at(
+        "2026-05-03T09:00:00Z",
+        &["checkpoint", "--key", key, "--witness", witness],
+        1,
+    );
+    assert!(
+        stderr.contains("does not extend the checkpoint"),
+        "{stderr}"
+    );
+    assert_eq!(files(), before, "nothing written");
+    // A witness holding a checkpoint of another history is refused by export.
+    let other = b.path("other-witness");
+    b.ok(&[
+        "checkpoint",
+        "--key",
+        key,
+        "--witness",
+        other.to_str().unwrap(),
+    ]);
+    for entry in std::fs::read_dir(&other).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(
+            entry.path(),
+            std::path::Path::new(witness).join(entry.file_name()),
+        )
+        .unwrap();
+    }
+    let stderr = a.fails_at(
+        "2026-05-03T09:00:00Z",
+        &[
+            "export",
+            "--client",
+            "196408233234",
+            "--out",
+            a.path("b.json").to_str().unwrap(),
+            "--witness",
+            witness,
+            "--pubkey",
+            public.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert!(
+        stderr.contains("does not extend the checkpoint"),
+        "{stderr}"
+    );
+    assert!(!a.path("b.json").exists());
+}
+
+#[test]
+fn verify_with_a_key_but_no_witness_is_a_usage_error() {
+    let t = TestLedger::new();
+    let stderr = t.fails_at(
+        "2026-03-02T09:00:00Z",
+        &["verify", "--pubkey", "ledger.pub"],
+        2,
+    );
+    assert!(stderr.contains("--witness"), "{stderr}");
+}

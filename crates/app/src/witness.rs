@@ -163,3 +163,72 @@ pub(crate) fn check_name(name: &str, flag: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Checks that the ledger in `store` extends every checkpoint of `witnessed` (oldest
+/// first, as [`checkpoints`] gives them): its tree at each checkpoint's size has the
+/// signed root, and the records after the latest verify from that checkpoint's signed
+/// frontier on. A checkpoint it does not extend means two histories were signed, or
+/// the ledger was rewritten: a verification failure naming the checkpoint, so that no
+/// second history is ever signed or proven against.
+pub fn check_extends(store: &dyn Store, witnessed: &[Witnessed]) -> Result<()> {
+    let Some(latest) = witnessed.last() else {
+        return Ok(());
+    };
+    let size = store.head()?.size;
+    let contradicts = |cp: &Checkpoint, why: &str| {
+        Error::new(
+            Kind::Verification,
+            format!(
+                "the ledger does not extend the checkpoint of {} records signed at {} µs: {why}; \
+                 refusing to sign or prove a second history — verify the ledger against the witness",
+                cp.size, cp.time_micros
+            ),
+        )
+    };
+    for w in witnessed {
+        let cp = &w.checkpoint;
+        if cp.size > size {
+            return Err(contradicts(
+                cp,
+                &format!("the ledger has only {size} records"),
+            ));
+        }
+        let root = planledger_ledger::tree_root(&planledger_store::StoreNodes(store), cp.size)
+            .map_err(|e| contradicts(cp, &format!("its tree cannot be read ({e})")))?;
+        if root != cp.root {
+            return Err(contradicts(
+                cp,
+                "the ledger's tree at that size has another root",
+            ));
+        }
+    }
+    let report =
+        planledger_store::verify_store_since(store, latest.checkpoint.tree_head(), &mut |_, _| {})?;
+    match report.violation {
+        None => Ok(()),
+        Some(v) => Err(contradicts(
+            &latest.checkpoint,
+            &format!("at position {}: {}", v.position, v.kind),
+        )),
+    }
+}
+
+/// Signs the store's head once it is shown to extend every checkpoint `signer` signed
+/// into `dir` before ([`check_extends`]), and writes it there; returns it and its file.
+pub fn checkpoint(
+    store: &dyn Store,
+    signer: &CheckpointSigner,
+    dir: &Path,
+    origin: Option<&str>,
+    now: DateTime<Utc>,
+    limits: &Limits,
+) -> Result<(Witnessed, PathBuf)> {
+    let earlier = match dir.exists() {
+        true => checkpoints(dir, &signer.verifier(), limits)?,
+        false => Vec::new(),
+    };
+    check_extends(store, &earlier)?;
+    let signed = sign_head(store, signer, origin, now)?;
+    let file = write(dir, &signed)?;
+    Ok((signed, file))
+}
