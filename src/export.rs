@@ -7,9 +7,11 @@ use crate::flags::ExportArgs;
 
 pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
     let store = ctx.open()?;
+    let verifier;
     let checkpoint = match (&a.key, &a.witness, &a.pubkey) {
         (Some(key), dir, _) => {
             let signer = keys::load_signer(key, &ctx.limits)?;
+            verifier = signer.verifier();
             match dir {
                 Some(dir) => {
                     let store = store.as_ref();
@@ -21,6 +23,7 @@ pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
         (None, Some(dir), Some(pubkey)) => {
             let key = keys::load_verifier(pubkey, &ctx.limits)?;
             let mut all = witness::checkpoints(dir, &key, &ctx.limits)?;
+            verifier = key;
             // A witness whose checkpoints contradict each other, or the ledger, proves
             // nothing: refuse before proving against the latest.
             witness::check_extends(store.as_ref(), &all)?;
@@ -36,7 +39,17 @@ pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
         }
         _ => unreachable!("clap requires --key, or --witness with --pubkey"),
     };
-    let done = evidence::export(store.as_ref(), &a.client, &checkpoint, &a.out)?;
+    let since = match &a.since {
+        Some(file) => Some(witness::read_one(file, &verifier, &ctx.limits)?),
+        None => None,
+    };
+    let done = evidence::export(
+        store.as_ref(),
+        &a.client,
+        &checkpoint,
+        since.as_ref(),
+        &a.out,
+    )?;
     println!(
         "wrote {} records of {} plans, proven against the checkpoint of size {}, to {}",
         done.records,
@@ -44,11 +57,33 @@ pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
         done.size,
         crate::exit::mask(a.out.display())
     );
+    if let Some(old) = &since {
+        println!(
+            "with the proof that it extends the checkpoint of {} records you gave",
+            old.checkpoint.size
+        );
+    }
     if done.later > 0 {
         eprintln!(
             "note: {} later records are not in the bundle; they come after the checkpoint",
             done.later
         );
     }
+    Ok(())
+}
+
+/// `proof --from N [--to M]`: the consistency proof between the ledger's trees of N and
+/// M records (the head by default), as JSON, with both roots.
+pub fn proof(ctx: &Context, from: u64, to: Option<u64>) -> Result<()> {
+    let store = ctx.open()?;
+    let to = match to {
+        Some(to) => to,
+        None => store.head()?.size,
+    };
+    let proof = evidence::consistency(store.as_ref(), from, to)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&proof).expect("JSON serialises")
+    );
     Ok(())
 }

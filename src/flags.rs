@@ -221,6 +221,16 @@ pub enum Cmd {
     /// Write an evidence bundle of one client: their records, an inclusion proof per
     /// record and the signed checkpoint they lead to (check it with `verify-bundle`).
     Export(ExportArgs),
+    /// Print the consistency proof between the ledger's trees of two sizes (RFC 9162), with
+    /// both roots: what shows that a later checkpoint extends an earlier one.
+    Proof {
+        /// The earlier tree's size (records).
+        #[arg(long, value_name = "N")]
+        from: u64,
+        /// The later tree's size; the ledger's size by default.
+        #[arg(long, value_name = "M")]
+        to: Option<u64>,
+    },
     /// Copy a whole ledger into an empty one (e.g. the embedded store to PostgreSQL);
     /// records keep their bytes, so checkpoints stay valid.
     Copy {
@@ -576,6 +586,10 @@ pub struct ExportArgs {
     /// Without --key: prove against the latest checkpoint in this witness directory.
     #[arg(long, value_name = "DIR")]
     pub witness: Option<PathBuf>,
+    /// A checkpoint the recipient already holds (from an earlier export): the bundle
+    /// also carries the proof that the log it is proven against extends that one.
+    #[arg(long, value_name = "OLD.checkpoint")]
+    pub since: Option<PathBuf>,
     /// The verifier key to check the witness checkpoint with (without --key).
     #[arg(long, value_name = "FILE", required_unless_present = "key")]
     pub pubkey: Option<PathBuf>,

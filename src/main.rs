@@ -142,6 +142,7 @@ fn run(cli: Cli) -> Result<()> {
             origin,
         } => checkpoint::checkpoint(&ctx, &key, &witness, origin.as_deref()),
         Cmd::Export(a) => export::export(&ctx, a),
+        Cmd::Proof { from, to } => export::proof(&ctx, from, to),
         Cmd::Copy { from, to } => {
             let (from, to) = (
                 Location::parse(&from, &cli.ledger_name),

@@ -551,3 +551,139 @@ fn verify_with_a_key_but_no_witness_is_a_usage_error() {
     );
     assert!(stderr.contains("--witness"), "{stderr}");
 }
+
+#[test]
+fn a_bundle_proves_that_its_log_extends_a_checkpoint_the_inspector_holds() {
+    let a = TestLedger::new();
+    crate::e2e::walk_home_care(&a);
+    let key = a.path("ledger.key");
+    let out = a.ok(&[
+        "keygen",
+        "--name",
+        "exempel.se/planledger",
+        "--out",
+        key.to_str().unwrap(),
+    ]);
+    let verifier = planledger_ledger::CheckpointVerifier::from_text(&out).unwrap();
+    let witness = a.path("witness");
+    let (key, witness) = (key.to_str().unwrap(), witness.to_str().unwrap());
+    a.ok(&["checkpoint", "--key", key, "--witness", witness]);
+    // The inspector keeps the checkpoint of the first inspection.
+    let first = std::fs::read_dir(witness)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let held = a.path("held.checkpoint");
+    std::fs::copy(&first, &held).unwrap();
+    let held_size = a.head()["size"].as_u64().unwrap();
+    a.ok_at(
+        "2026-05-02T09:00:00Z",
+        &[
+            "deviation",
+            "--as",
+            "sam",
+            "--role",
+            "staff",
+            "--plan",
+            "plan-0001",
+            "--occurred-on",
+            "2026-05-01",
+            "--description",
+            "Besöket blev kort",
+        ],
+    );
+    let bundle = a.path("second.json");
+    let out = a.ok(&[
+        "export",
+        "--client",
+        "196408233234",
+        "--out",
+        bundle.to_str().unwrap(),
+        "--key",
+        key,
+        "--witness",
+        witness,
+        "--since",
+        held.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains(&format!("extends the checkpoint of {held_size} records")),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    let held_note = std::fs::read_to_string(&held).unwrap();
+    let proven = verify_bundle::verify_since(&text, &verifier, Some(&held_note)).unwrap();
+    assert_eq!(proven.extends.unwrap().size, held_size);
+    // The proof printed on its own checks too.
+    let proof: Value =
+        serde_json::from_str(&a.ok(&["proof", "--from", &held_size.to_string()])).unwrap();
+    assert_eq!(proof["old_size"], held_size);
+    let held_cp =
+        planledger_ledger::Checkpoint::verify(&held_note, std::slice::from_ref(&verifier)).unwrap();
+    assert_eq!(proof["old_root"], held_cp.root.to_hex());
+    // A checkpoint of another history, signed with the same key, is not extended.
+    let b = TestLedger::new();
+    crate::e2e::walk_home_care(&b);
+    b.ok_at(
+        "2026-04-01T09:00:00Z",
+        &[
+            "deviation",
+            "--as",
+            "sam",
+            "--role",
+            "staff",
+            "--plan",
+            "plan-0001",
+            "--occurred-on",
+            "2026-04-01",
+            "--description",
+            "Besöket uteblev",
+        ],
+    );
+    let other_dir = b.path("w");
+    b.ok(&[
+        "checkpoint",
+        "--key",
+        key,
+        "--witness",
+        other_dir.to_str().unwrap(),
+    ]);
+    let other = std::fs::read_dir(&other_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let other_note = std::fs::read_to_string(&other).unwrap();
+    let err = verify_bundle::verify_since(&text, &verifier, Some(&other_note)).unwrap_err();
+    assert!(
+        matches!(err, verify_bundle::BundleError::NoProofSince { .. }),
+        "{err}"
+    );
+    let stderr = a.fails_at(
+        "2026-05-03T09:00:00Z",
+        &[
+            "export",
+            "--client",
+            "196408233234",
+            "--out",
+            a.path("third.json").to_str().unwrap(),
+            "--key",
+            key,
+            "--since",
+            other.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert!(stderr.contains("does not extend the one of"), "{stderr}");
+    // A bundle whose proof was tampered with fails.
+    let mut tampered: Value = serde_json::from_str(&text).unwrap();
+    tampered["consistency"]["proof"][0] = Value::String("00".repeat(32));
+    let err = verify_bundle::verify(&tampered.to_string(), &verifier).unwrap_err();
+    assert!(
+        matches!(err, verify_bundle::BundleError::Inconsistent { .. }),
+        "{err}"
+    );
+}

@@ -7,7 +7,7 @@ use std::path::Path;
 use planledger_ledger::inclusion_proof;
 use planledger_plan::Personnummer;
 use planledger_store::{Store, StoreNodes};
-use verify_bundle::{BUNDLE_FORMAT, Bundle, BundleRecord};
+use verify_bundle::{BUNDLE_FORMAT, Bundle, BundleConsistency, BundleRecord};
 
 use crate::error::{Error, Kind, Result};
 use crate::files::write_new;
@@ -30,6 +30,7 @@ pub fn bundle(
     store: &dyn Store,
     client: &Personnummer,
     checkpoint: &Witnessed,
+    since: Option<&Witnessed>,
 ) -> Result<(Bundle, Exported)> {
     let plans: Vec<_> = (crate::read::plans(store)?.plans_of_client(client)?.iter())
         .map(|v| v.id().clone())
@@ -78,10 +79,15 @@ pub fn bundle(
         size,
         later,
     };
+    let consistency = match since {
+        None => None,
+        Some(old) => Some(consistency_from(store, old, checkpoint)?),
+    };
     let bundle = Bundle {
         format: BUNDLE_FORMAT.to_owned(),
         checkpoint: checkpoint.note.clone(),
         records,
+        consistency,
     };
     Ok((bundle, exported))
 }
@@ -91,10 +97,82 @@ pub fn export(
     store: &dyn Store,
     client: &Personnummer,
     checkpoint: &Witnessed,
+    since: Option<&Witnessed>,
     out: &Path,
 ) -> Result<Exported> {
-    let (bundle, exported) = bundle(store, client, checkpoint)?;
+    let (bundle, exported) = bundle(store, client, checkpoint, since)?;
     let text = serde_json::to_string_pretty(&bundle).expect("a bundle serialises");
     write_new(out, &format!("{text}\n"), true)?;
     Ok(exported)
+}
+
+/// The proof, from the ledger's stored tree, that the log `checkpoint` signs extends the
+/// earlier checkpoint `old` (one the inspector holds), checked here before it is given.
+pub fn consistency_from(
+    store: &dyn Store,
+    old: &Witnessed,
+    checkpoint: &Witnessed,
+) -> Result<BundleConsistency> {
+    let (old_cp, new_cp) = (&old.checkpoint, &checkpoint.checkpoint);
+    let refuse = |why: String| {
+        Error::new(
+            Kind::Verification,
+            format!(
+                "the checkpoint of {} records does not extend the one of {} records you gave: {why}",
+                new_cp.size, old_cp.size
+            ),
+        )
+    };
+    if old_cp.size > new_cp.size {
+        return Err(refuse("it is the later one".into()));
+    }
+    let proof = planledger_ledger::consistency_proof(&StoreNodes(store), old_cp.size, new_cp.size)
+        .map_err(|e| refuse(format!("the ledger's tree cannot give the proof ({e})")))?;
+    proof
+        .verify(&old_cp.root, &new_cp.root)
+        .map_err(|e| refuse(e.to_string()))?;
+    Ok(BundleConsistency {
+        from: old.note.clone(),
+        proof: proof.path.iter().map(|h| h.to_hex()).collect(),
+    })
+}
+
+/// A consistency proof between the ledger's trees of `from` and `to` records, with the
+/// two roots, as `planledger proof` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Consistency {
+    pub old_size: u64,
+    pub new_size: u64,
+    pub old_root: String,
+    pub new_root: String,
+    /// RFC 9162 §2.1.4, lowercase hex.
+    pub proof: Vec<String>,
+}
+
+/// The consistency proof between the trees of `from` and `to` records of `store`.
+pub fn consistency(store: &dyn Store, from: u64, to: u64) -> Result<Consistency> {
+    let size = store.head()?.size;
+    if from > to || to > size {
+        return Err(Error::new(
+            Kind::BadInput,
+            format!("give sizes with --from <= --to <= {size} (the ledger's size)"),
+        ));
+    }
+    let nodes = StoreNodes(store);
+    let unreadable = |e: planledger_ledger::ProofError<planledger_store::StoreError>| {
+        Error::new(
+            Kind::Verification,
+            format!("the ledger's tree cannot give the proof ({e})"),
+        )
+    };
+    let proof = planledger_ledger::consistency_proof(&nodes, from, to).map_err(unreadable)?;
+    let old_root = planledger_ledger::tree_root(&nodes, from).map_err(unreadable)?;
+    let new_root = planledger_ledger::tree_root(&nodes, to).map_err(unreadable)?;
+    Ok(Consistency {
+        old_size: from,
+        new_size: to,
+        old_root: old_root.to_hex(),
+        new_root: new_root.to_hex(),
+        proof: proof.path.iter().map(|h| h.to_hex()).collect(),
+    })
 }

@@ -91,6 +91,28 @@ pub fn checkpoints(
     Ok(out)
 }
 
+/// One checkpoint file (one an inspector holds from an earlier export), verified with
+/// `key`.
+pub fn read_one(path: &Path, key: &CheckpointVerifier, limits: &Limits) -> Result<Witnessed> {
+    let bytes = read_limited(
+        path,
+        "the checkpoint",
+        limits.file_bytes,
+        "--max-file-bytes",
+        Kind::BadInput,
+    )?;
+    let bad = |why: String| {
+        Error::new(
+            Kind::Verification,
+            format!("the checkpoint {} {why}", path.display()),
+        )
+    };
+    let note = String::from_utf8(bytes).map_err(|_| bad("is not text (not UTF-8)".into()))?;
+    let checkpoint = Checkpoint::verify(&note, std::slice::from_ref(key))
+        .map_err(|e| bad(format!("does not verify: {e}")))?;
+    Ok(Witnessed { note, checkpoint })
+}
+
 /// The latest checkpoint in `dir`.
 pub fn latest(dir: &Path, key: &CheckpointVerifier, limits: &Limits) -> Result<Witnessed> {
     checkpoints(dir, key, limits)?.pop().ok_or_else(|| {

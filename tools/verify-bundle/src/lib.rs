@@ -31,7 +31,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Utc};
 use planledger_ledger::{
-    Checkpoint, CheckpointError, CheckpointVerifier, Hash, InclusionProof, InvalidProof, Record,
+    Checkpoint, CheckpointError, CheckpointVerifier, ConsistencyProof, Hash, InclusionProof,
+    InvalidProof, Record,
 };
 use planledger_plan::{Event, Signer};
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,20 @@ pub struct Bundle {
     /// The signed note text of the checkpoint every proof leads to.
     pub checkpoint: String,
     pub records: Vec<BundleRecord>,
+    /// A consistency proof from an earlier checkpoint of the same log (one the inspector
+    /// already holds) to `checkpoint`, when the exporter was given one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<BundleConsistency>,
+}
+
+/// The proof that the log `checkpoint` signs extends an earlier checkpoint of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleConsistency {
+    /// The earlier checkpoint's signed note text.
+    pub from: String,
+    /// The consistency proof's hashes (RFC 9162 §2.1.4), lowercase hex.
+    pub proof: Vec<String>,
 }
 
 /// One record and its inclusion proof.
@@ -100,6 +115,21 @@ pub enum BundleError {
         "plan {plan}: stream version {missing} is missing from the bundle; a bundle holds every record of a plan up to the checkpoint"
     )]
     Gap { plan: String, missing: u64 },
+    /// The bundle's log does not extend the earlier checkpoint it names (or the one the
+    /// inspector holds): two histories, or a rewritten ledger.
+    #[error(
+        "the bundle's checkpoint of {new_size} records does not extend the earlier checkpoint of {old_size} records: {reason}"
+    )]
+    Inconsistent {
+        old_size: u64,
+        new_size: u64,
+        reason: String,
+    },
+    /// `--since` was given, and the bundle carries no proof from that checkpoint.
+    #[error(
+        "the bundle carries no consistency proof from the checkpoint of {size} records you hold; ask for an export made with `--since` that checkpoint"
+    )]
+    NoProofSince { size: u64 },
 }
 
 /// A record the bundle proved, with its decoded event.
@@ -116,12 +146,27 @@ pub struct Proven {
     pub checkpoint: Checkpoint,
     /// By plan, then stream version.
     pub records: Vec<ProvenRecord>,
+    /// The earlier checkpoint the bundle's log was proven to extend, if it carried a
+    /// consistency proof.
+    pub extends: Option<Checkpoint>,
 }
 
 /// Checks `bundle_json` against `key`: the checkpoint's signature, each record's
 /// stored bytes and hash, each inclusion proof against the signed root, that each
 /// plan's records run from version 1 without a gap, and that every payload decodes.
 pub fn verify(bundle_json: &str, key: &CheckpointVerifier) -> Result<Proven, BundleError> {
+    verify_since(bundle_json, key, None)
+}
+
+/// [`verify`], and, when the bundle carries a consistency proof, that its log extends
+/// the earlier checkpoint the proof starts from (signed by `key` too). With `since`
+/// (the note text of a checkpoint the inspector holds, e.g. from an earlier
+/// inspection), the bundle must carry the proof from exactly that checkpoint.
+pub fn verify_since(
+    bundle_json: &str,
+    key: &CheckpointVerifier,
+    since: Option<&str>,
+) -> Result<Proven, BundleError> {
     // A key given twice would be read as its last value by serde_json, silently.
     planledger_plan::json::check_duplicate_keys(bundle_json).map_err(|e| {
         BundleError::Malformed {
@@ -137,6 +182,17 @@ pub fn verify(bundle_json: &str, key: &CheckpointVerifier) -> Result<Proven, Bun
         });
     }
     let checkpoint = Checkpoint::verify(&bundle.checkpoint, std::slice::from_ref(key))?;
+    let extends = match &bundle.consistency {
+        Some(c) => Some(check_consistency(c, &checkpoint, key)?),
+        None => None,
+    };
+    if let Some(since) = since {
+        let held = Checkpoint::verify(since, std::slice::from_ref(key))?;
+        let proven_from = extends.as_ref().map(|e| (e.size, e.root));
+        if proven_from != Some((held.size, held.root)) {
+            return Err(BundleError::NoProofSince { size: held.size });
+        }
+    }
     if bundle.records.is_empty() {
         return Err(BundleError::Empty);
     }
@@ -203,7 +259,36 @@ pub fn verify(bundle_json: &str, key: &CheckpointVerifier) -> Result<Proven, Bun
     Ok(Proven {
         checkpoint,
         records,
+        extends,
     })
+}
+
+/// The earlier checkpoint `c` starts from, once its signature and the proof that
+/// `checkpoint`'s log extends it are checked.
+fn check_consistency(
+    c: &BundleConsistency,
+    checkpoint: &Checkpoint,
+    key: &CheckpointVerifier,
+) -> Result<Checkpoint, BundleError> {
+    let old = Checkpoint::verify(&c.from, std::slice::from_ref(key))?;
+    let inconsistent = |reason: String| BundleError::Inconsistent {
+        old_size: old.size,
+        new_size: checkpoint.size,
+        reason,
+    };
+    let path = (c.proof.iter())
+        .map(|h| Hash::from_hex(h))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| inconsistent("a proof hash is not 64 hex digits".into()))?;
+    let proof = ConsistencyProof {
+        old_size: old.size,
+        new_size: checkpoint.size,
+        path,
+    };
+    proof
+        .verify(&old.root, &checkpoint.root)
+        .map_err(|e| inconsistent(e.to_string()))?;
+    Ok(old)
 }
 
 /// A checkpoint error without the strings of an unverified note: the signer names of a

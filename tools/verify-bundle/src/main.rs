@@ -9,20 +9,24 @@ const USAGE: &str = "\
 verify-bundle — check a planledger evidence bundle offline
 
 USAGE:
-    verify-bundle BUNDLE --pubkey VERIFIERKEY [--show-personnummer] [--max-bundle-bytes N]
+    verify-bundle BUNDLE --pubkey VERIFIERKEY [--since OLD.checkpoint] [--show-personnummer]
+                  [--max-bundle-bytes N]
 
 ARGS:
     BUNDLE                 the bundle file written by `planledger export`
     --pubkey FILE          the ledger's public verifier key text (printed by
                            `planledger keygen`), obtained from the organisation by a
                            channel of your own — not from the bundle's sender alone
+    --since FILE           a checkpoint you already hold (from an earlier inspection): the
+                           bundle must prove that its log extends exactly that one
     --show-personnummer    print personnummer in full (masked as 19640823-**** otherwise)
     --max-bundle-bytes N   refuse a bundle longer than N bytes (default 268435456,
                            256 MiB); it is never read further
 
 Checks the checkpoint's ed25519 signature, each record's hash over its stored bytes,
 each record's inclusion proof against the signed root, and that each plan's records
-run from version 1 without a gap; then prints the history they prove.
+run from version 1 without a gap, and a consistency proof from an earlier checkpoint when
+the bundle carries one; then prints the history they prove.
 
 EXIT CODES:
     0  the bundle verifies
@@ -33,6 +37,7 @@ EXIT CODES:
 struct Args {
     bundle: String,
     pubkey: String,
+    since: Option<String>,
     show_personnummer: bool,
     max_bundle_bytes: u64,
 }
@@ -45,6 +50,7 @@ const MAX_KEY_BYTES: u64 = 64 << 10;
 fn parse_args() -> Result<Args, String> {
     let mut bundle = None;
     let mut pubkey = None;
+    let mut since = None;
     let mut show_personnummer = false;
     let mut max_bundle_bytes = DEFAULT_MAX_BUNDLE_BYTES;
     let mut args = std::env::args().skip(1);
@@ -55,6 +61,7 @@ fn parse_args() -> Result<Args, String> {
                 std::process::exit(0);
             }
             "--pubkey" => pubkey = Some(args.next().ok_or("--pubkey needs a file")?),
+            "--since" => since = Some(args.next().ok_or("--since needs a checkpoint file")?),
             "--show-personnummer" => show_personnummer = true,
             "--max-bundle-bytes" => {
                 max_bundle_bytes = args
@@ -80,6 +87,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(Args {
         bundle: bundle.ok_or("give the bundle file to check")?,
         pubkey: pubkey.ok_or("give the ledger's verifier key with --pubkey FILE")?,
+        since,
         show_personnummer,
         max_bundle_bytes,
     })
@@ -146,12 +154,33 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match verify_bundle::verify(&bundle, &key) {
+    let since = match &args.since {
+        None => None,
+        Some(path) => match read(
+            path,
+            "checkpoint",
+            MAX_KEY_BYTES,
+            "a checkpoint is a few lines",
+        ) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                eprintln!("verify-bundle: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    match verify_bundle::verify_since(&bundle, &key, since.as_deref()) {
         Ok(proven) => {
             print!(
                 "{}",
                 verify_bundle::render_history(&proven, args.show_personnummer)
             );
+            if let Some(old) = &proven.extends {
+                println!(
+                    "OK: the log of the bundle's checkpoint ({} records) extends the earlier checkpoint of {} records",
+                    proven.checkpoint.size, old.size
+                );
+            }
             println!("OK: the bundle verifies");
             ExitCode::SUCCESS
         }

@@ -61,6 +61,7 @@ fn bundle() -> (Bundle, String) {
             format: BUNDLE_FORMAT.into(),
             checkpoint: note,
             records: vec![BundleRecord::new(&records[0], &proof)],
+            consistency: None,
         },
         signer.verifier().to_text(),
     )
