@@ -9,16 +9,11 @@ pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
     let store = ctx.open()?;
     let verifier;
     let checkpoint = match (&a.key, &a.witness, &a.pubkey) {
-        (Some(key), dir, _) => {
+        (Some(key), Some(dir), _) => {
             let signer = keys::load_signer(key, &ctx.limits)?;
             verifier = signer.verifier();
-            match dir {
-                Some(dir) => {
-                    let store = store.as_ref();
-                    witness::checkpoint(store, &signer, dir, None, ctx.now, &ctx.limits)?.0
-                }
-                None => witness::sign_head(store.as_ref(), &signer, None, ctx.now)?,
-            }
+            let store = store.as_ref();
+            witness::checkpoint(store, &signer, dir, None, ctx.now, &ctx.limits)?.0
         }
         (None, Some(dir), Some(pubkey)) => {
             let key = keys::load_verifier(pubkey, &ctx.limits)?;
@@ -37,7 +32,7 @@ pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
                 )
             })?
         }
-        _ => unreachable!("clap requires --key, or --witness with --pubkey"),
+        _ => unreachable!("clap requires --witness, with --key or --pubkey"),
     };
     let since = match &a.since {
         Some(file) => Some(witness::read_one(file, &verifier, &ctx.limits)?),

@@ -579,11 +579,13 @@ pub struct ExportArgs {
     /// The bundle file to write (mode 0600; never overwritten).
     #[arg(long, value_name = "BUNDLE")]
     pub out: PathBuf,
-    /// Sign a fresh checkpoint of the current head with this key (also written to
-    /// --witness if given).
-    #[arg(long, value_name = "KEYFILE", required_unless_present = "witness")]
+    /// Sign a fresh checkpoint of the current head with this key, once the ledger is
+    /// shown to extend every checkpoint the key signed into --witness (where it is
+    /// written too): never a second history.
+    #[arg(long, value_name = "KEYFILE", requires = "witness")]
     pub key: Option<PathBuf>,
-    /// Without --key: prove against the latest checkpoint in this witness directory.
+    /// The witness directory; without --key, the bundle is proven against its latest
+    /// checkpoint.
     #[arg(long, value_name = "DIR")]
     pub witness: Option<PathBuf>,
     /// A checkpoint the recipient already holds (from an earlier export): the bundle

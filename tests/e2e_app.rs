@@ -672,6 +672,8 @@ fn a_bundle_proves_that_its_log_extends_a_checkpoint_the_inspector_holds() {
             a.path("third.json").to_str().unwrap(),
             "--key",
             key,
+            "--witness",
+            witness,
             "--since",
             other.to_str().unwrap(),
         ],

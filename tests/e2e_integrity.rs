@@ -223,6 +223,8 @@ fn an_exported_bundle_verifies_offline_and_proves_the_clients_history_only() {
             bundle.to_str().unwrap(),
             "--key",
             &secret,
+            "--witness",
+            t.path("witness").to_str().unwrap(),
         ],
     );
     assert!(out.starts_with("wrote 12 records of 1 plans"), "{out}");
@@ -274,6 +276,8 @@ fn an_exported_bundle_verifies_offline_and_proves_the_clients_history_only() {
             t.path("x.json").to_str().unwrap(),
             "--key",
             &secret,
+            "--witness",
+            t.path("witness").to_str().unwrap(),
         ],
         4,
     );
@@ -293,6 +297,8 @@ fn a_tampered_bundle_fails_offline_verification() {
         bundle.to_str().unwrap(),
         "--key",
         &secret,
+        "--witness",
+        t.path("witness").to_str().unwrap(),
     ]);
     let text = std::fs::read_to_string(&bundle).unwrap();
     let key = CheckpointVerifier::from_text(&std::fs::read_to_string(&pubkey).unwrap()).unwrap();

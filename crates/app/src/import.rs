@@ -297,7 +297,10 @@ fn commit(
             return Err(Error::new(
                 Kind::Storage,
                 format!(
-                    "line {first}: {e}; the lines before it are recorded, it and the lines after it are not"
+                    "line {first}: {e}; the lines before line {first} are recorded, the lines after \
+                     its group are not, and its group (from line {first}) may or may not be: a \
+                     commit that fails can have been written; check `planledger history` or \
+                     `head` before sending them again"
                 ),
             ));
         }

@@ -99,6 +99,15 @@ impl<'s> Recorder<'s> {
         expect_version: Option<u64>,
     ) -> Result<Vec<Recorded>> {
         let plan = command.plan();
+        // A caller who read the plan at another version than the cache holds: decide on
+        // the stream as stored, not on a cache another writer may have outdated.
+        if expect_version.is_some_and(|v| {
+            self.plans
+                .get(plan)
+                .is_some_and(|s| s.stream_version() != v)
+        }) {
+            self.plans.remove(plan);
+        }
         if !self.plans.contains_key(plan) {
             let state = load_plan(self.store, plan)?;
             self.plans.insert(plan.clone(), state);
@@ -146,6 +155,17 @@ impl<'s> Recorder<'s> {
         let mut batches = Vec::new();
         for (i, r) in requests.iter().enumerate() {
             let plan = r.command.plan();
+            // As in `record`: a caller's version other than the cache's means the cache
+            // may be outdated by another writer.
+            if !tentative.contains_key(plan)
+                && r.expect_version.is_some_and(|v| {
+                    self.plans
+                        .get(plan)
+                        .is_some_and(|s| s.stream_version() != v)
+                })
+            {
+                self.plans.remove(plan);
+            }
             if !tentative.contains_key(plan) {
                 let state = match self.plans.get(plan) {
                     Some(state) => state.clone(),

@@ -168,6 +168,11 @@ pub fn write(dir: &Path, w: &Witnessed) -> Result<PathBuf> {
         "{:020}-{}.checkpoint",
         w.checkpoint.size, w.checkpoint.time_micros
     ));
+    // The same checkpoint signed twice (same size, root and microsecond: ed25519
+    // signatures are deterministic) is the same file: it is there already.
+    if std::fs::read(&file).is_ok_and(|existing| existing == w.note.as_bytes()) {
+        return Ok(file);
+    }
     write_new(&file, &w.note, false)?;
     Ok(file)
 }
@@ -249,8 +254,17 @@ pub fn checkpoint(
         true => checkpoints(dir, &signer.verifier(), limits)?,
         false => Vec::new(),
     };
+    let checked = store.head()?;
     check_extends(store, &earlier)?;
     let signed = sign_head(store, signer, origin, now)?;
+    if signed.checkpoint.size != checked.size {
+        // Records appended while the earlier checkpoints were checked were not part of
+        // the check: sign only what was checked.
+        return Err(Error::new(
+            Kind::Conflict,
+            "the ledger grew while it was checked against the witness; run it again",
+        ));
+    }
     let file = write(dir, &signed)?;
     Ok((signed, file))
 }

@@ -66,16 +66,20 @@ pub fn index_marker() -> StreamTag {
     }
 }
 
-/// The tags the records of `store` from position `from` on give: for each stream whose
-/// first order is among them, its [`plan_tags`]. What incremental maintenance writes,
-/// derived again. Returns them and the position read to. `progress(done, total)` hears
-/// of each chunk read.
+/// The tags the records of `store` from position `from` up to `to` (the head when
+/// `None`) give: for each stream whose first order is among them, its [`plan_tags`].
+/// What incremental maintenance writes, derived again. Returns them and the position
+/// read to. `progress(done, total)` hears of each chunk read.
 pub fn index_tags(
     store: &dyn Store,
     from: u64,
+    to: Option<u64>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(Vec<StreamTag>, u64), ProjectionError> {
-    let size = store.head()?.size;
+    let size = match to {
+        Some(to) => to,
+        None => store.head()?.size,
+    };
     let mut tags = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut at = from;

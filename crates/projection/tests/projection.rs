@@ -400,7 +400,7 @@ fn ledger_plans_find_by_tags_what_the_whole_projection_finds() {
 #[test]
 fn the_tags_derived_again_from_the_records_are_those_the_appends_wrote() {
     let s = scenario();
-    let (mut derived, read_to) = index_tags(s.store(), 0, &mut |_, _| {}).unwrap();
+    let (mut derived, read_to) = index_tags(s.store(), 0, None, &mut |_, _| {}).unwrap();
     assert_eq!(read_to, s.store().head().unwrap().size);
     let mut written = Vec::new();
     for key in [TAG_UNIT, TAG_ACT, TAG_CLIENT] {
@@ -440,7 +440,7 @@ fn a_ledger_without_an_index_is_refused_with_how_to_rebuild_it() {
     assert!(err.to_string().contains("planledger reindex"), "{err}");
     // An empty ledger needs none.
     assert!(LedgerPlans::open(&planledger_store::MemoryStore::new()).is_ok());
-    let (mut tags, _) = index_tags(&copy, 0, &mut |_, _| {}).unwrap();
+    let (mut tags, _) = index_tags(&copy, 0, None, &mut |_, _| {}).unwrap();
     tags.push(index_marker());
     copy.replace_tags(&tags).unwrap();
     let rebuilt = LedgerPlans::open(&copy).unwrap();

@@ -160,7 +160,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON planledger.snapshots TO planledger_app;
     },
     Migration {
         version: 3,
-        description: "stream tags (a plan's unit and client) instead of projection snapshots",
+        description: "stream tags (a plan's unit, act and client) instead of projection snapshots",
         sql: r#"
 -- What each stream (plan) is about, its unit and its client, so that a reader finds the
 -- plans it needs without reading the ledger. Derived data, not part of the ledger: set in

@@ -26,6 +26,8 @@ pub struct RedbStore {
     /// during a commit share the next one.
     group: GroupCommit,
     path: PathBuf,
+    /// Set once the storage engine panicked (see `guarded`).
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for RedbStore {
@@ -225,6 +227,7 @@ impl RedbStore {
             db: Some(Db::Write(db)),
             group: GroupCommit::default(),
             path,
+            stopped: Default::default(),
         })
     }
 
@@ -241,6 +244,7 @@ impl RedbStore {
                 db: Some(Db::Write(db)),
                 group: GroupCommit::default(),
                 path,
+                stopped: Default::default(),
             };
             store.check_head()?;
             Ok(store)
@@ -263,6 +267,7 @@ impl RedbStore {
                 db: Some(Db::Read(db)),
                 group: GroupCommit::default(),
                 path,
+                stopped: Default::default(),
             };
             store.check_head()?;
             Ok(store)
@@ -449,17 +454,36 @@ impl RedbStore {
 /// unreachable branch) when a damaged file breaks it. A damaged file is a finding for
 /// `verify` and an error for everyone else, never a crash.
 fn guard<T>(f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        Err(StoreError::Corrupt {
-            position: 0,
-            reason: "the store file is damaged: the storage engine could not read its pages".into(),
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| Err(stopped()))
+}
+
+fn stopped() -> StoreError {
+    StoreError::Corrupt {
+        position: 0,
+        reason: "the storage engine stopped on the store file (a damaged page, or a bug): \
+                 verify the ledger, and open it again"
+            .into(),
+    }
+}
+
+impl RedbStore {
+    /// [`guard`] for an open store: after a caught panic the engine's state in this
+    /// process is not trusted again, so every later call is refused.
+    fn guarded<T>(&self, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        use std::sync::atomic::Ordering;
+        if self.stopped.load(Ordering::Acquire) {
+            return Err(stopped());
+        }
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+            self.stopped.store(true, Ordering::Release);
+            Err(stopped())
         })
-    })
+    }
 }
 
 impl Store for RedbStore {
     fn append(&self, batch: AppendBatch) -> Result<Appended, StoreError> {
-        guard(|| {
+        self.guarded(|| {
             if batch.events.is_empty() {
                 return Err(StoreError::EmptyBatch);
             }
@@ -473,7 +497,7 @@ impl Store for RedbStore {
     }
 
     fn append_many(&self, batches: Vec<AppendBatch>) -> Result<Vec<BatchOutcome>, StoreError> {
-        guard(|| {
+        self.guarded(|| {
             // One transaction of the backend's own; appends of other threads wait for it at
             // the backend's write lock, as they wait for a group's leader.
             planledger_store::group::commit_many(batches, |group| self.commit_group(group))
@@ -486,7 +510,7 @@ impl Store for RedbStore {
         from_version: u64,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
-        guard(|| {
+        self.guarded(|| {
             if limit == 0 {
                 return Ok(Vec::new());
             }
@@ -516,7 +540,7 @@ impl Store for RedbStore {
     }
 
     fn read_all(&self, from_position: u64, limit: usize) -> Result<Vec<Record>, StoreError> {
-        guard(|| {
+        self.guarded(|| {
             if limit == 0 {
                 return Ok(Vec::new());
             }
@@ -532,7 +556,7 @@ impl Store for RedbStore {
     }
 
     fn read_all_bytes(&self, from_position: u64, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        guard(|| {
+        self.guarded(|| {
             if limit == 0 {
                 return Ok(Vec::new());
             }
@@ -549,7 +573,7 @@ impl Store for RedbStore {
     }
 
     fn head(&self) -> Result<Head, StoreError> {
-        guard(|| {
+        self.guarded(|| {
             let txn = self.read_txn()?;
             let meta = txn.open_table(META).map_err(backend)?;
             Ok(load_chain(&meta)?.head())
@@ -557,7 +581,7 @@ impl Store for RedbStore {
     }
 
     fn node(&self, id: NodeId) -> Result<Hash, StoreError> {
-        guard(|| {
+        self.guarded(|| {
             let txn = self.read_txn()?;
             let nodes = txn.open_table(NODES).map_err(backend)?;
             let found = nodes.get((id.level, id.index)).map_err(backend)?;
@@ -570,7 +594,7 @@ impl Store for RedbStore {
     }
 
     fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
-        guard(|| {
+        self.guarded(|| {
             let txn = self.read_txn()?;
             let streams = txn.open_table(STREAMS).map_err(backend)?;
             stream_version_in(&streams, stream_id)
@@ -578,7 +602,7 @@ impl Store for RedbStore {
     }
 
     fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
-        guard(|| {
+        self.guarded(|| {
             if records.is_empty() {
                 return self.head();
             }
@@ -599,7 +623,7 @@ impl Store for RedbStore {
     }
 
     fn streams_tagged(&self, key: &str, value: &str) -> Result<Vec<String>, StoreError> {
-        guard(|| {
+        self.guarded(|| {
             let txn = self.read_txn()?;
             let Some(index) = open_if_written(&txn, TAGS_BY_VALUE)? else {
                 return Ok(Vec::new());
@@ -618,7 +642,7 @@ impl Store for RedbStore {
     }
 
     fn tag_values(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
-        guard(|| {
+        self.guarded(|| {
             let txn = self.read_txn()?;
             let Some(index) = open_if_written(&txn, TAGS_BY_VALUE)? else {
                 return Ok(Vec::new());
@@ -637,7 +661,7 @@ impl Store for RedbStore {
     }
 
     fn stream_tags(&self, stream_id: &str) -> Result<Vec<(String, String)>, StoreError> {
-        guard(|| {
+        self.guarded(|| {
             let txn = self.read_txn()?;
             let Some(tags) = open_if_written(&txn, TAGS)? else {
                 return Ok(Vec::new());
