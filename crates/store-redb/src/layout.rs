@@ -9,7 +9,13 @@ use planledger_store::{Chain, StoreError};
 /// The layout this crate writes and reads, stored under the `layout` key of the meta
 /// table. A file without it is not a planledger store; a file with another value was
 /// written by another layout.
-pub const LAYOUT: &str = "planledger-store-redb/1";
+pub const LAYOUT: &str = "planledger-store-redb/2";
+
+/// The layout before the stream tags (the plan index). A file of it is read as it is and
+/// upgraded to [`LAYOUT`] when opened for writing; its index is then rebuilt with
+/// `planledger reindex`. Builds of layout 1 refuse a file of layout 2, so an old binary
+/// can never append records without their tags.
+pub const LAYOUT_V1: &str = "planledger-store-redb/1";
 
 /// Record bytes by position (0, 1, …).
 pub(crate) const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");

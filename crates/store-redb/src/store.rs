@@ -14,7 +14,7 @@ use redb::{
 };
 
 use crate::layout::{
-    LAYOUT, META, META_HEAD, META_LAYOUT, NODES, RECORDS, STREAMS, TAGS, TAGS_BY_VALUE,
+    LAYOUT, LAYOUT_V1, META, META_HEAD, META_LAYOUT, NODES, RECORDS, STREAMS, TAGS, TAGS_BY_VALUE,
     decode_head, encode_head,
 };
 
@@ -247,6 +247,7 @@ impl RedbStore {
                 stopped: Default::default(),
             };
             store.check_head()?;
+            store.upgrade_layout()?;
             Ok(store)
         })
     }
@@ -278,6 +279,28 @@ impl RedbStore {
         self.db
             .as_ref()
             .expect("the database is open until the store is dropped")
+    }
+
+    /// Marks a file of layout 1 as layout 2 (see [`LAYOUT_V1`]).
+    fn upgrade_layout(&self) -> Result<(), StoreError> {
+        let found = {
+            let txn = self.read_txn()?;
+            let meta = txn.open_table(META).map_err(backend)?;
+            meta.get(META_LAYOUT)
+                .map_err(backend)?
+                .map(|v| v.value().to_vec())
+        };
+        if found.as_deref() == Some(LAYOUT_V1.as_bytes()) {
+            let txn = self.write_txn()?;
+            {
+                let mut w = Writer::open(&txn)?;
+                w.meta
+                    .insert(META_LAYOUT, LAYOUT.as_bytes())
+                    .map_err(backend)?;
+            }
+            txn.commit().map_err(backend)?;
+        }
+        Ok(())
     }
 
     /// Whether this store was opened for reading only.
@@ -329,7 +352,7 @@ impl RedbStore {
                     path: self.path.clone(),
                 })));
             }
-            Some(v) if v.value() != LAYOUT.as_bytes() => {
+            Some(v) if v.value() != LAYOUT.as_bytes() && v.value() != LAYOUT_V1.as_bytes() => {
                 return Err(StoreError::Backend(Box::new(
                     OpenError::UnsupportedLayout {
                         path: self.path.clone(),
@@ -758,6 +781,38 @@ mod tests {
             Err(StoreError::Corrupt { .. }) => {}
             other => panic!("{what}: opening must report Corrupt, got {other:?}"),
         }
+    }
+
+    fn layout_of(path: &Path) -> String {
+        let db = Database::open(path).unwrap();
+        let txn = db.begin_read().unwrap();
+        let meta = txn.open_table(META).unwrap();
+        let v = meta.get(META_LAYOUT).unwrap().unwrap();
+        String::from_utf8(v.value().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn a_layout_1_file_is_read_and_upgraded_and_an_unknown_layout_refused() {
+        let (_dir, path) = store_with_records();
+        assert_eq!(layout_of(&path), LAYOUT);
+        tamper(&path, |w| {
+            w.meta.insert(META_LAYOUT, LAYOUT_V1.as_bytes()).unwrap();
+        });
+        let read_only = RedbStore::open_read_only(&path).unwrap();
+        assert_eq!(read_only.head().unwrap().size, 10);
+        drop(read_only);
+        assert_eq!(layout_of(&path), LAYOUT_V1, "a reader writes nothing");
+        drop(RedbStore::open(&path).unwrap());
+        assert_eq!(layout_of(&path), LAYOUT, "a writer upgrades the marker");
+        tamper(&path, |w| {
+            w.meta
+                .insert(META_LAYOUT, b"planledger-store-redb/9".as_slice())
+                .unwrap();
+        });
+        assert!(matches!(
+            RedbStore::open(&path),
+            Err(StoreError::Backend(e)) if e.to_string().contains("planledger-store-redb/9")
+        ));
     }
 
     #[test]
