@@ -67,7 +67,8 @@ pub use proof::{
     ProofError, consistency_proof, inclusion_proof, tree_root,
 };
 pub use record::{
-    Actor, Entry, Envelope, FORMAT_VERSION, FormatError, Record, hash_record_bytes, seal,
+    Actor, Entry, Envelope, FORMAT_VERSION, FormatError, Record, RecordHeader, hash_record_bytes,
+    seal,
 };
 pub use verify::{
     ClaimedEnd, RootSource, UncheckableHead, Verified, Verifier, Violation, ViolationKind, Witness,

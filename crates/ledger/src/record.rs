@@ -278,6 +278,29 @@ impl<'a> View<'a> {
     }
 }
 
+/// What locates stored record bytes, read without copying them: for scans that look at
+/// every record's stream and kind and keep few (deriving the plan index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordHeader<'a> {
+    pub position: u64,
+    pub stream_id: &'a str,
+    pub stream_version: u64,
+    pub event_type: &'a str,
+}
+
+impl<'a> RecordHeader<'a> {
+    /// Parses stored bytes as [`Record::decode`] does, keeping only the header.
+    pub fn parse(bytes: &'a [u8]) -> Result<RecordHeader<'a>, FormatError> {
+        let v = View::parse(bytes)?;
+        Ok(RecordHeader {
+            position: v.position,
+            stream_id: v.stream_id,
+            stream_version: v.stream_version,
+            event_type: v.event_type,
+        })
+    }
+}
+
 impl Record {
     /// Parses stored bytes. Rejects unknown layout versions and trailing bytes.
     pub fn decode(bytes: Vec<u8>) -> Result<Record, FormatError> {

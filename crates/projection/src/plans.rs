@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 
+use planledger_ledger::{Record, RecordHeader};
 use planledger_plan::{Personnummer, PlanId, PlanState, UnitId};
 use planledger_store::{Store, StreamTag};
 use rayon::prelude::*;
@@ -84,18 +85,32 @@ pub fn index_tags(
     let mut seen = std::collections::HashSet::new();
     let mut at = from;
     while at < size {
-        let chunk = store.read_all(at, REBUILD_CHUNK.min((size - at) as usize))?;
+        let chunk = store.read_all_bytes(at, REBUILD_CHUNK.min((size - at) as usize))?;
         if chunk.is_empty() {
             break;
         }
-        at += chunk.len() as u64;
-        for record in &chunk {
-            // Only a stream's first order fixes what the plan is about (`PlanState`):
-            // the first order is version 1 of its stream.
-            if record.event_type() != "order_received" || record.stream_version() != 1 {
+        for bytes in chunk {
+            let position = at;
+            at += 1;
+            // Only a stream's first order fixes what the plan is about (`PlanState`): the
+            // first order is version 1 of its stream. The header is read without copying;
+            // only those records are decoded whole.
+            let header = RecordHeader::parse(&bytes).map_err(|e| {
+                ProjectionError::Store(planledger_store::StoreError::Corrupt {
+                    position,
+                    reason: format!("the record's bytes do not parse: {e}"),
+                })
+            })?;
+            if header.event_type != "order_received" || header.stream_version != 1 {
                 continue;
             }
-            let (plan, event) = decode_record(record)?;
+            let record = Record::decode(bytes).map_err(|e| {
+                ProjectionError::Store(planledger_store::StoreError::Corrupt {
+                    position,
+                    reason: format!("the record's bytes do not parse: {e}"),
+                })
+            })?;
+            let (plan, event) = decode_record(&record)?;
             if !seen.insert(plan.clone()) {
                 continue;
             }
