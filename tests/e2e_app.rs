@@ -7,6 +7,34 @@ use serde_json::{Value, json};
 use crate::e2e::{home_care_content, order_home_care_at};
 use crate::util::TestLedger;
 
+/// A deviation on plan-0001, by a staff member, recorded at `at`.
+fn deviation(t: &TestLedger, at: &str, occurred_on: &str, description: &str) {
+    t.ok_at(
+        at,
+        &[
+            "deviation",
+            "--as",
+            "sam",
+            "--role",
+            "staff",
+            "--plan",
+            "plan-0001",
+            "--occurred-on",
+            occurred_on,
+            "--description",
+            description,
+        ],
+    );
+}
+
+/// A new checkpoint signing key in `t`'s directory: its file, and the verifier key text.
+fn signing_key(t: &TestLedger) -> (std::path::PathBuf, String) {
+    let key = t.path("ledger.key");
+    let name = ["keygen", "--name", "exempel.se/planledger", "--out"];
+    let out = t.ok(&[&name[..], &[key.to_str().unwrap()]].concat());
+    (key, out)
+}
+
 /// Orders plan-0001 and draws up version 1 on `day` at 09:00 UTC, then revises it to
 /// version 2 at `revised_at` (UTC).
 fn revised_at(day: &str, revised_at: &str) -> TestLedger {
@@ -438,57 +466,24 @@ fn an_import_killed_mid_run_leaves_a_prefix_of_whole_lines() {
 fn checkpoint_refuses_to_sign_a_second_history_and_export_a_contradictory_witness() {
     let a = TestLedger::new();
     crate::e2e::walk_home_care(&a);
-    let key = a.path("ledger.key");
-    let public = a.write("ledger.pub", "");
-    let out = a.ok(&[
-        "keygen",
-        "--name",
-        "exempel.se/planledger",
-        "--out",
-        key.to_str().unwrap(),
-    ]);
-    std::fs::write(&public, out).unwrap();
+    let (key, out) = signing_key(&a);
+    let public = a.write("ledger.pub", &out);
     let witness = a.path("witness");
     let (key, witness) = (key.to_str().unwrap(), witness.to_str().unwrap());
     a.ok(&["checkpoint", "--key", key, "--witness", witness]);
     // A ledger that extends it is signed again.
-    a.ok_at(
+    deviation(
+        &a,
         "2026-05-02T09:00:00Z",
-        &[
-            "deviation",
-            "--as",
-            "sam",
-            "--role",
-            "staff",
-            "--plan",
-            "plan-0001",
-            "--occurred-on",
-            "2026-05-01",
-            "--description",
-            "Besöket blev kort",
-        ],
+        "2026-05-01",
+        "Besöket blev kort",
     );
     a.ok(&["checkpoint", "--key", key, "--witness", witness]);
     // Another history of the same size, signed with the same key into the same witness,
     // is refused, and nothing is written.
     let b = TestLedger::new();
     crate::e2e::walk_home_care(&b);
-    b.ok_at(
-        "2026-05-02T09:00:00Z",
-        &[
-            "deviation",
-            "--as",
-            "sam",
-            "--role",
-            "staff",
-            "--plan",
-            "plan-0001",
-            "--occurred-on",
-            "2026-05-01",
-            "--description",
-            "Besöket uteblev",
-        ],
-    );
+    deviation(&b, "2026-05-02T09:00:00Z", "2026-05-01", "Besöket uteblev");
     assert_eq!(b.head()["size"], a.head()["size"]);
     let files = || std::fs::read_dir(witness).unwrap().count();
     let before = files();
@@ -556,14 +551,7 @@ fn verify_with_a_key_but_no_witness_is_a_usage_error() {
 fn a_bundle_proves_that_its_log_extends_a_checkpoint_the_inspector_holds() {
     let a = TestLedger::new();
     crate::e2e::walk_home_care(&a);
-    let key = a.path("ledger.key");
-    let out = a.ok(&[
-        "keygen",
-        "--name",
-        "exempel.se/planledger",
-        "--out",
-        key.to_str().unwrap(),
-    ]);
+    let (key, out) = signing_key(&a);
     let verifier = planledger_ledger::CheckpointVerifier::from_text(&out).unwrap();
     let witness = a.path("witness");
     let (key, witness) = (key.to_str().unwrap(), witness.to_str().unwrap());
@@ -578,21 +566,11 @@ fn a_bundle_proves_that_its_log_extends_a_checkpoint_the_inspector_holds() {
     let held = a.path("held.checkpoint");
     std::fs::copy(&first, &held).unwrap();
     let held_size = a.head()["size"].as_u64().unwrap();
-    a.ok_at(
+    deviation(
+        &a,
         "2026-05-02T09:00:00Z",
-        &[
-            "deviation",
-            "--as",
-            "sam",
-            "--role",
-            "staff",
-            "--plan",
-            "plan-0001",
-            "--occurred-on",
-            "2026-05-01",
-            "--description",
-            "Besöket blev kort",
-        ],
+        "2026-05-01",
+        "Besöket blev kort",
     );
     let bundle = a.path("second.json");
     let out = a.ok(&[
@@ -626,22 +604,7 @@ fn a_bundle_proves_that_its_log_extends_a_checkpoint_the_inspector_holds() {
     // A checkpoint of another history, signed with the same key, is not extended.
     let b = TestLedger::new();
     crate::e2e::walk_home_care(&b);
-    b.ok_at(
-        "2026-04-01T09:00:00Z",
-        &[
-            "deviation",
-            "--as",
-            "sam",
-            "--role",
-            "staff",
-            "--plan",
-            "plan-0001",
-            "--occurred-on",
-            "2026-04-01",
-            "--description",
-            "Besöket uteblev",
-        ],
-    );
+    deviation(&b, "2026-04-01T09:00:00Z", "2026-04-01", "Besöket uteblev");
     let other_dir = b.path("w");
     b.ok(&[
         "checkpoint",

@@ -234,19 +234,10 @@ impl RedbStore {
     /// Opens an existing store and checks its head against its last record and its
     /// Merkle nodes; an inconsistency is [`StoreError::Corrupt`], never repaired.
     pub fn open(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
         guard(|| {
-            let path = path.as_ref().to_path_buf();
-            let db = Database::builder()
-                .set_cache_size(CACHE_BYTES)
-                .open(&path)
-                .map_err(backend)?;
-            let store = RedbStore {
-                db: Some(Db::Write(db)),
-                group: GroupCommit::default(),
-                path,
-                stopped: Default::default(),
-            };
-            store.check_head()?;
+            let db = Database::builder().set_cache_size(CACHE_BYTES).open(&path);
+            let store = RedbStore::opened(path.clone(), Db::Write(db.map_err(backend)?))?;
             store.upgrade_layout()?;
             Ok(store)
         })
@@ -258,21 +249,25 @@ impl RedbStore {
     /// every write fails with [`OpenError::ReadOnly`]. Like a writer, it cannot be opened
     /// while another process has the file open for writing.
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
         guard(|| {
-            let path = path.as_ref().to_path_buf();
             let db = Database::builder()
                 .set_cache_size(CACHE_BYTES)
-                .open_read_only(&path)
-                .map_err(backend)?;
-            let store = RedbStore {
-                db: Some(Db::Read(db)),
-                group: GroupCommit::default(),
-                path,
-                stopped: Default::default(),
-            };
-            store.check_head()?;
-            Ok(store)
+                .open_read_only(&path);
+            RedbStore::opened(path.clone(), Db::Read(db.map_err(backend)?))
         })
+    }
+
+    /// The store of an opened file, once its opening check passed.
+    fn opened(path: PathBuf, db: Db) -> Result<RedbStore, StoreError> {
+        let store = RedbStore {
+            db: Some(db),
+            group: GroupCommit::default(),
+            path,
+            stopped: Default::default(),
+        };
+        store.check_head()?;
+        Ok(store)
     }
 
     fn db(&self) -> &Db {
