@@ -91,8 +91,9 @@ pub struct Cli {
     pub ledger_name: String,
 
     /// Use this instant as "now" instead of the system clock (RFC 3339, e.g.
-    /// 2026-03-02T09:00:00Z). For tests and for back-filling records.
-    #[arg(long, global = true, env = "PLANLEDGER_NOW", value_name = "RFC3339", value_parser = instant)]
+    /// 2026-03-02T09:00:00Z). For tests and for back-filling records. Deliberately no
+    /// environment variable: a stray one must never re-date what is sealed.
+    #[arg(long, global = true, value_name = "RFC3339", value_parser = instant)]
     pub now: Option<DateTime<Utc>>,
 
     /// The organisation's deadline policy (TOML; see docs/DOMAIN.md). Read on every

@@ -652,3 +652,30 @@ fn a_bundle_proves_that_its_log_extends_a_checkpoint_the_inspector_holds() {
         "{err}"
     );
 }
+
+#[test]
+fn no_environment_variable_moves_the_clock_that_seals_records() {
+    let t = TestLedger::new();
+    let out = t
+        .cmd()
+        .env("PLANLEDGER_NOW", "2001-01-01T00:00:00Z")
+        .args(crate::e2e::ORDER_ARGS)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let as_of = [
+        "history",
+        "--plan",
+        "plan-0001",
+        "--as-of",
+        "2099-12-31",
+        "--format",
+        "json",
+    ];
+    let history = t.ok(&as_of);
+    assert!(!history.contains("2001-01-01"), "{history}");
+}
