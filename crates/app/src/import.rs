@@ -197,9 +197,11 @@ pub fn import<R: std::io::Read>(
     let mut buf = Vec::new();
     let mut number = 0u64;
     loop {
-        // Commit before waiting for more input, and when the group is full.
+        // Commit when the group is full, and before reading on would wait for input: when
+        // what is buffered holds no whole line (a live feed's lines are acknowledged as
+        // they arrive, also when the next one has only partly arrived).
         let full = group.len() >= GROUP_LINES || group_bytes >= GROUP_BYTES;
-        if !group.is_empty() && (full || reader.buffer().is_empty()) {
+        if !group.is_empty() && (full || !reader.buffer().contains(&b'\n')) {
             group_bytes = 0;
             if let Err(e) = commit(recorder, &mut group, now, &mut summary, on_line) {
                 return (summary, Err(e));
@@ -400,6 +402,58 @@ mod tests {
         let line = r#"{"actor":{"user":"kim","role":"key_worker"},"command":"draft","plan":"p","content":{"provider":"P","unit":"u","act":"home_care","client":{"name":"N","personnummer":"196408233234"},"services":[{"what":"Dusch","folow_up":"x"}]}}"#;
         let e = parse_line(line).unwrap_err();
         assert!(e.contains("unknown field `folow_up`"), "{e}");
+    }
+
+    /// A feed that hands over its chunks one read at a time, noting each handover.
+    struct Feed<'a> {
+        chunks: std::collections::VecDeque<&'static [u8]>,
+        log: &'a std::cell::RefCell<Vec<String>>,
+    }
+
+    impl std::io::Read for Feed<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some(chunk) = self.chunks.pop_front() else {
+                return Ok(0);
+            };
+            self.log.borrow_mut().push("read".into());
+            buf[..chunk.len()].copy_from_slice(chunk);
+            Ok(chunk.len())
+        }
+    }
+
+    #[test]
+    fn a_live_feed_is_acknowledged_before_waiting_for_the_rest_of_a_partial_line() {
+        use chrono::TimeZone;
+        const FIRST: &[u8] = b"{\"actor\":{\"user\":\"h7\",\"role\":\"case_officer\"},\"command\":\"receive_order\",\"plan\":\"plan-1\",\"order\":\"o\",\"unit\":\"u\",\"act\":\"home_care\",\"client\":\"196408233234\",\"received_on\":\"2026-03-02\"}\n{\"actor\":";
+        const REST: &[u8] = b"{\"user\":\"h7\",\"role\":\"case_officer\"},\"command\":\"receive_order\",\"plan\":\"plan-2\",\"order\":\"o\",\"unit\":\"u\",\"act\":\"home_care\",\"client\":\"197010632391\",\"received_on\":\"2026-03-02\"}\n";
+        let log = std::cell::RefCell::new(Vec::new());
+        let feed = Feed {
+            chunks: [FIRST, REST].into(),
+            log: &log,
+        };
+        let store = planledger_store::MemoryStore::new();
+        let mut recorder = Recorder::new(&store);
+        let now = Utc.with_ymd_and_hms(2026, 3, 5, 9, 0, 0).unwrap();
+        let mut reader = std::io::BufReader::new(feed);
+        let (summary, done) = import(
+            &mut recorder,
+            &mut reader,
+            now,
+            &Limits::default(),
+            &mut |n, _, o| {
+                log.borrow_mut().push(format!(
+                    "line {n} {}",
+                    matches!(o, LineOutcome::Recorded(_))
+                ));
+            },
+        );
+        done.unwrap();
+        assert_eq!(summary.records, 2);
+        // Line 1 is committed and reported before the rest of line 2 is asked for.
+        assert_eq!(
+            *log.borrow(),
+            ["read", "line 1 true", "read", "line 2 true"]
+        );
     }
 
     const ORDER: &str = r#"{"actor":{"user":"h7","role":"case_officer"},"command":"receive_order","plan":"plan-1","order":"o","unit":"u","act":"home_care","client":"196408233234","received_on":"2026-03-02"}"#;
