@@ -5,47 +5,11 @@
 use std::process::ExitCode;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use planledger_app::{Error, Kind};
+use planledger_app::Kind;
 
 /// The code of a failure's kind.
 pub fn code(kind: Kind) -> ExitCode {
-    ExitCode::from(number(kind))
-}
-
-/// The exit code of a failure's kind, as a number.
-pub fn number(kind: Kind) -> u8 {
-    match kind {
-        Kind::Verification => 1,
-        Kind::BadInput => 2,
-        Kind::Conflict => 3,
-        Kind::NotFound => 4,
-        Kind::Storage => 5,
-    }
-}
-
-/// A failure's kind as JSON reports name it (`verify --json`).
-pub fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Verification => "verification",
-        Kind::BadInput => "bad_input",
-        Kind::Conflict => "conflict",
-        Kind::NotFound => "not_found",
-        Kind::Storage => "storage",
-    }
-}
-
-/// Whether the error is a write to a closed pipe (`planledger audit … | head`).
-pub fn is_broken_pipe(err: &Error) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(c) = cause {
-        if c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-        {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
+    ExitCode::from(kind.exit_code())
 }
 
 /// What planledger prints about its input (a message, a path the user gave), with any

@@ -227,8 +227,7 @@ fn main() -> ExitCode {
                     clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
                 )
             {
-                let error = verify::error_json(
-                    Kind::BadInput,
+                let error = Kind::BadInput.json(
                     "the command line is not valid (standard error says why; see `planledger verify --help`)",
                 );
                 println!("{}", serde_json::json!({ "ok": false, "error": error }));
@@ -254,7 +253,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         // The reader went away (`planledger audit … | head`): not an error.
-        Err(err) if exit::is_broken_pipe(&err) => {
+        Err(err) if err.is_broken_pipe() => {
             tracing::info!(ms, "succeeded (the reader closed the pipe)");
             ExitCode::SUCCESS
         }

@@ -3,7 +3,7 @@
 //! at all (no ledger, a bad key, a damaged file, a bad witness directory) is one JSON
 //! object too, `ok: false` with `error: {kind, message, exit_code}`.
 
-use planledger_app::{Kind, Result, keys, witness};
+use planledger_app::{Result, keys, witness};
 use serde_json::{Value, json};
 
 use crate::Context;
@@ -20,7 +20,7 @@ pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
             at: ctx.now,
             exit_code: result
                 .as_ref()
-                .map_or_else(|e| exit::number(e.kind()), |()| 0),
+                .map_or_else(|e| e.kind().exit_code(), |()| 0),
             took: started.elapsed(),
             records: report.as_ref().and_then(|r| r["records"].as_u64()),
         };
@@ -35,20 +35,11 @@ pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
         let mut value = report.unwrap_or_else(|| json!({ "ok": false }));
         if let Err(e) = &result {
             value["ok"] = false.into();
-            value["error"] = error_json(e.kind(), &exit::mask(e));
+            value["error"] = e.kind().json(&exit::mask(e));
         }
         println!("{value}");
     }
     result
-}
-
-/// The `error` member of a failed run's JSON report.
-pub fn error_json(kind: Kind, message: &str) -> Value {
-    json!({
-        "kind": exit::kind_name(kind),
-        "message": message,
-        "exit_code": exit::number(kind),
-    })
 }
 
 /// Runs the check; `report` receives the verifier's JSON report once there is one.

@@ -21,6 +21,41 @@ pub enum Kind {
     Storage,
 }
 
+impl Kind {
+    /// The documented exit code of a failure of this kind (the CLI's, and the number a
+    /// JSON report carries).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Kind::Verification => 1,
+            Kind::BadInput => 2,
+            Kind::Conflict => 3,
+            Kind::NotFound => 4,
+            Kind::Storage => 5,
+        }
+    }
+
+    /// Its name in JSON reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Verification => "verification",
+            Kind::BadInput => "bad_input",
+            Kind::Conflict => "conflict",
+            Kind::NotFound => "not_found",
+            Kind::Storage => "storage",
+        }
+    }
+
+    /// A failure of this kind as a JSON report's `error` member; `message` is shown as
+    /// given, so mask it first.
+    pub fn json(self, message: &str) -> serde_json::Value {
+        serde_json::json!({
+            "kind": self.name(),
+            "message": message,
+            "exit_code": self.exit_code(),
+        })
+    }
+}
+
 /// Why an application call failed. Nothing of a failed write was written.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -68,6 +103,21 @@ impl Error {
             what: what.into(),
             source,
         }
+    }
+
+    /// Whether it is a write to a closed pipe (`planledger audit … | head`): the reader
+    /// went away, which is no failure of the command.
+    pub fn is_broken_pipe(&self) -> bool {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(c) = cause {
+            if c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return true;
+            }
+            cause = c.source();
+        }
+        false
     }
 
     pub fn kind(&self) -> Kind {
