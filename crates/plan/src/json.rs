@@ -229,12 +229,14 @@ pub fn mask_personnummer(text: &str) -> String {
 }
 
 /// Whether `c` continues the run of digits in `digits` as a personnummer's separator:
-/// one character such as `-`, `+`, `_`, a space, `.` or `/`, right after six (YYMMDD)
-/// or eight (YYYYMMDD) digits; so a date and time (`2026-03-02 10:00`) is not a number.
+/// the same rule as [`crate::looks_like_personnummer`] (one to three characters that are
+/// not letters or digits, right after six (YYMMDD) or eight (YYYYMMDD) digits), so that
+/// every number an id is refused for is also masked; a date and time (`2026-03-02
+/// 10:00`) is not a number.
 fn continues_number(digits: &str, c: char) -> bool {
-    matches!(c, '-' | '+' | '_' | ' ' | '.' | '/')
-        && digits.ends_with(|d: char| d.is_ascii_digit())
-        && matches!(digits.len(), 6 | 8)
+    let count = digits.chars().filter(char::is_ascii_digit).count();
+    let separators = digits.chars().rev().take_while(|d| !d.is_ascii_digit()).count();
+    !c.is_alphanumeric() && c != '\n' && matches!(count, 6 | 8) && separators < 3
 }
 
 /// Writes a run of digits and separators: `…` for ten to twelve digits, else as it was.
@@ -350,5 +352,13 @@ mod tests {
             redact("missing field `due_on` at line 1 column 12"),
             "missing field `due_on` at line 1 column 12"
         );
+    }
+
+    #[test]
+    fn every_number_an_id_is_refused_for_is_masked_too() {
+        for form in ["19640823 - 3234", "19640823\u{2013}3234", "19640823_3234", "196408233234"] {
+            assert!(crate::looks_like_personnummer(form), "{form}");
+            assert_eq!(mask_personnummer(&format!("a {form} b")), "a … b", "{form}");
+        }
     }
 }
