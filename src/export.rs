@@ -17,20 +17,9 @@ pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
         }
         (None, Some(dir), Some(pubkey)) => {
             let key = keys::load_verifier(pubkey, &ctx.limits)?;
-            let mut all = witness::checkpoints(dir, &key, &ctx.limits)?;
+            let latest = witness::latest(store.as_ref(), dir, &key, &ctx.limits)?;
             verifier = key;
-            // A witness whose checkpoints contradict each other, or the ledger, proves
-            // nothing: refuse before proving against the latest.
-            witness::check_extends(store.as_ref(), &all)?;
-            all.pop().ok_or_else(|| {
-                planledger_app::Error::new(
-                    planledger_app::Kind::NotFound,
-                    format!(
-                        "{} holds no checkpoint; make one with `planledger checkpoint` or give --key",
-                        crate::exit::mask(dir.display())
-                    ),
-                )
-            })?
+            latest
         }
         _ => unreachable!("clap requires --witness, with --key or --pubkey"),
     };

@@ -12,7 +12,6 @@ use verify_bundle::{BUNDLE_FORMAT, Bundle, BundleConsistency, BundleRecord};
 use crate::error::{Error, Kind, Result};
 use crate::files::write_new;
 use crate::witness::Witnessed;
-use planledger_projection::Plans;
 
 /// What [`export`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,9 +31,9 @@ pub fn bundle(
     checkpoint: &Witnessed,
     since: Option<&Witnessed>,
 ) -> Result<(Bundle, Exported)> {
-    let plans: Vec<_> = (crate::read::plans(store)?.plans_of_client(client)?.iter())
-        .map(|v| v.id().clone())
-        .collect();
+    // The index names the client's plans; their streams are read once, below.
+    crate::read::plans(store)?;
+    let plans = store.streams_tagged(planledger_projection::TAG_CLIENT, &client.digits())?;
     if plans.is_empty() {
         return Err(Error::new(
             Kind::NotFound,

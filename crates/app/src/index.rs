@@ -6,7 +6,9 @@
 
 use std::collections::BTreeSet;
 
-use planledger_projection::{TAG_ACT, TAG_CLIENT, TAG_UNIT, index_marker, index_tags};
+use planledger_projection::{
+    MARKER_STREAM, TAG_ACT, TAG_CLIENT, TAG_UNIT, index_marker, index_tags,
+};
 use planledger_store::{Store, StreamTag};
 
 use crate::error::{Error, Kind, Result};
@@ -55,9 +57,9 @@ pub fn check(store: &dyn Store) -> Result<Option<String>> {
             });
         }
     }
-    for (key, value) in store.stream_tags("")? {
+    for (key, value) in store.stream_tags(MARKER_STREAM)? {
         stored.insert(StreamTag {
-            stream_id: String::new(),
+            stream_id: MARKER_STREAM.to_owned(),
             key,
             value,
         });
@@ -66,7 +68,7 @@ pub fn check(store: &dyn Store) -> Result<Option<String>> {
         .symmetric_difference(&stored)
         .next()
         .map(|t| match t.stream_id.as_str() {
-            "" => "the index marker".to_owned(),
+            MARKER_STREAM => "the index marker".to_owned(),
             plan => format!("plan {plan}"),
         }))
 }

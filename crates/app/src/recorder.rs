@@ -69,7 +69,7 @@ fn opening_tags(events: &[Event], at: DateTime<Utc>, actor: &Actor) -> Vec<(Stri
 
 /// The state of one plan, folded from its stream as stored.
 pub fn load_plan(store: &dyn Store, plan: &PlanId) -> Result<PlanState> {
-    Ok(fold_stream(store, plan)?.state().clone())
+    Ok(fold_stream(store, plan)?.into_state())
 }
 
 /// Records commands into one store. It keeps the states of the plans it has touched, so

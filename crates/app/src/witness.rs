@@ -113,13 +113,22 @@ pub fn read_one(path: &Path, key: &CheckpointVerifier, limits: &Limits) -> Resul
     Ok(Witnessed { note, checkpoint })
 }
 
-/// The latest checkpoint in `dir`.
-pub fn latest(dir: &Path, key: &CheckpointVerifier, limits: &Limits) -> Result<Witnessed> {
-    checkpoints(dir, key, limits)?.pop().ok_or_else(|| {
+/// The latest checkpoint in `dir`, once the ledger in `store` is shown to extend every
+/// checkpoint there ([`check_extends`]): a witness that contradicts itself or the
+/// ledger proves nothing.
+pub fn latest(
+    store: &dyn Store,
+    dir: &Path,
+    key: &CheckpointVerifier,
+    limits: &Limits,
+) -> Result<Witnessed> {
+    let mut all = checkpoints(dir, key, limits)?;
+    check_extends(store, &all)?;
+    all.pop().ok_or_else(|| {
         Error::new(
             Kind::NotFound,
             format!(
-                "{} holds no checkpoint; make one with `planledger checkpoint`",
+                "{} holds no checkpoint; make one with `planledger checkpoint` or give --key",
                 dir.display()
             ),
         )

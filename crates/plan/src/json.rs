@@ -235,7 +235,11 @@ pub fn mask_personnummer(text: &str) -> String {
 /// 10:00`) is not a number.
 fn continues_number(digits: &str, c: char) -> bool {
     let count = digits.chars().filter(char::is_ascii_digit).count();
-    let separators = digits.chars().rev().take_while(|d| !d.is_ascii_digit()).count();
+    let separators = digits
+        .chars()
+        .rev()
+        .take_while(|d| !d.is_ascii_digit())
+        .count();
     !c.is_alphanumeric() && c != '\n' && matches!(count, 6 | 8) && separators < 3
 }
 
@@ -356,7 +360,12 @@ mod tests {
 
     #[test]
     fn every_number_an_id_is_refused_for_is_masked_too() {
-        for form in ["19640823 - 3234", "19640823\u{2013}3234", "19640823_3234", "196408233234"] {
+        for form in [
+            "19640823 - 3234",
+            "19640823\u{2013}3234",
+            "19640823_3234",
+            "196408233234",
+        ] {
             assert!(crate::looks_like_personnummer(form), "{form}");
             assert_eq!(mask_personnummer(&format!("a {form} b")), "a … b", "{form}");
         }

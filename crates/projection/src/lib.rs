@@ -44,8 +44,8 @@ mod projection;
 
 pub use error::ProjectionError;
 pub use plans::{
-    INDEX_VERSION, LedgerPlans, Plans, TAG_ACT, TAG_CLIENT, TAG_UNIT, index_marker, index_tags,
-    plan_tags,
+    INDEX_VERSION, LedgerPlans, MARKER_STREAM, Plans, TAG_ACT, TAG_CLIENT, TAG_UNIT, index_marker,
+    index_tags, plan_tags,
 };
 pub use projection::{DEFAULT_CHUNK, EventRef, PlanView, Projection, fold_stream};
 

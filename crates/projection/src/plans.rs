@@ -29,7 +29,7 @@ pub const TAG_CLIENT: &str = "client";
 /// The tag of a plan's act.
 pub const TAG_ACT: &str = "act";
 /// The stream id of the index's own marker tag: no plan id is empty.
-const MARKER_STREAM: &str = "";
+pub const MARKER_STREAM: &str = "";
 /// The marker's key; its value is [`INDEX_VERSION`].
 const MARKER_KEY: &str = "planledger-index";
 /// What the tags hold and how they are derived. A change bumps it, and readers refuse

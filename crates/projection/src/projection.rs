@@ -95,6 +95,11 @@ impl PlanView {
     }
 
     /// The plan as folded from every event.
+    /// The plan's state, the view given up (for a writer that decides on it).
+    pub fn into_state(self) -> PlanState {
+        self.state
+    }
+
     pub fn state(&self) -> &PlanState {
         &self.state
     }
