@@ -126,7 +126,10 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Verify(a) => verify::verify(&ctx, a),
         Cmd::Reindex => {
             let store = ctx.open()?;
-            let bar = progress("indexing {wide_bar} {pos}/{len} records ({eta})", 0);
+            let bar = progress(
+                "indexing {wide_bar} {pos}/{len} records, then plans ({eta})",
+                0,
+            );
             let plans = planledger_app::index::reindex(store.as_ref(), &mut |done, total| {
                 bar.set_length(total);
                 bar.set_position(done);

@@ -99,6 +99,7 @@ fn crash_child_process() {
                         },
                         recorded_at_micros: 1_767_225_600_000_000 + seq as i64,
                         tags: Vec::new(),
+                        summary: None,
                         events: (0..n)
                             .map(|e| NewEvent {
                                 event_type: "crash_test_event".into(),

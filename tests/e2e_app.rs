@@ -2,6 +2,7 @@
 //! lines, masked personnummer in `show`, typed flags that never repeat a value, and report
 //! help that says what the domain document says.
 
+use redb::ReadableTable;
 use serde_json::{Value, json};
 
 use crate::e2e::{home_care_content, order_home_care_at};
@@ -316,14 +317,11 @@ fn verify_checks_the_plan_index_and_reindex_rebuilds_it() {
         "the reader follows the index: {overview}"
     );
     let stderr = t.fails_at("2026-05-01T09:00:00Z", &["verify"], 1);
-    assert!(
-        stderr.contains("the plan index") && stderr.contains("plan plan-0001"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("the index of plan plan-0001"), "{stderr}");
     assert!(stderr.contains("planledger reindex"), "{stderr}");
     let json: Value = serde_json::from_slice(&t.run(&["verify", "--json"]).stdout).unwrap();
     assert_eq!(json["ok"], false);
-    assert_eq!(json["index"], "plan plan-0001");
+    assert_eq!(json["index"], "the index of plan plan-0001");
     let out = t.ok(&["reindex"]);
     assert!(out.starts_with("indexed 1 plans of "), "{out}");
     assert!(t.ok(&["verify"]).starts_with("OK"));
@@ -333,6 +331,63 @@ fn verify_checks_the_plan_index_and_reindex_rebuilds_it() {
         4,
     );
     assert!(stderr.contains("no plan of unit annan-enhet"), "{stderr}");
+    // Someone changes the plan's summary in the read model: its deviation is gone.
+    let overview = t.ok(&[
+        "audit",
+        "overview",
+        "--as-of",
+        "2026-12-31",
+        "--format",
+        "json",
+    ]);
+    {
+        let db = redb::Database::open(t.redb_file()).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let summaries: redb::TableDefinition<&str, (u64, &[u8])> =
+                redb::TableDefinition::new("summaries");
+            let mut table = txn.open_table(summaries).unwrap();
+            let (version, bytes) = {
+                let v = table.get("plan-0001").unwrap().unwrap();
+                let (version, bytes) = v.value();
+                (version, bytes.to_vec())
+            };
+            let mut state: Value = serde_json::from_slice(&bytes).unwrap();
+            state["deviations"] = json!([]);
+            let forged = serde_json::to_vec(&state).unwrap();
+            table
+                .insert("plan-0001", (version, forged.as_slice()))
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let forged = t.ok(&[
+        "audit",
+        "overview",
+        "--as-of",
+        "2026-12-31",
+        "--format",
+        "json",
+    ]);
+    assert_ne!(forged, overview, "the reader follows the read model");
+    let stderr = t.fails_at("2026-05-01T09:00:00Z", &["verify"], 1);
+    assert!(
+        stderr.contains("the read model's summary of plan plan-0001"),
+        "{stderr}"
+    );
+    t.ok(&["reindex"]);
+    assert!(t.ok(&["verify"]).starts_with("OK"));
+    assert_eq!(
+        t.ok(&[
+            "audit",
+            "overview",
+            "--as-of",
+            "2026-12-31",
+            "--format",
+            "json"
+        ]),
+        overview
+    );
 }
 
 #[test]

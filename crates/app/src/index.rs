@@ -1,45 +1,52 @@
-//! The plan index: the tags the store keeps beside the records (a plan's unit, act and
-//! client), so that readers find a plan without reading the ledger. Appends keep it in
-//! step in their own transaction; [`reindex`] derives it from the records again (after a
-//! copy, an upgrade, or a change of what it holds), online; [`check`] compares it with
-//! the records.
+//! The plan index and read model: the tags the store keeps beside the records (a plan's
+//! unit, act and client), so that readers find a plan without reading the ledger, and
+//! each plan's summary (its state without contents), so that a report over many plans
+//! reads no records. Appends keep both in step in their own transaction; [`reindex`]
+//! derives them from the records again (after a copy, an upgrade, or a change of what
+//! they hold), online; [`check`] compares them with the records.
 
 use std::collections::BTreeSet;
 
 use planledger_projection::{
-    MARKER_STREAM, TAG_ACT, TAG_CLIENT, TAG_UNIT, index_marker, index_tags,
+    MARKER_STREAM, TAG_ACT, TAG_CLIENT, TAG_UNIT, check_summaries, index_marker, index_tags,
+    rebuild_summaries,
 };
 use planledger_store::{Store, StreamTag};
 
 use crate::error::{Error, Kind, Result};
 
-/// Rebuilds the index of `store` from position 0 and returns how many plans it holds.
-/// Online: appends go on meanwhile, each setting its own tags; the records appended
-/// while the rebuild read are indexed by a second, short pass.
+/// Rebuilds the index and the read model of `store` from position 0 and returns how
+/// many plans it holds. Online: appends go on meanwhile, each setting its own tags and
+/// summary; the records appended while the rebuild read are indexed by a second, short
+/// pass, and a summary never replaces a later one. Readers are refused (with a message
+/// saying a rebuild is needed) until it is done: the index's marker is written last.
+/// `progress(done, total)` hears first of records read, then of plans summarised.
 pub fn reindex(store: &dyn Store, progress: &mut dyn FnMut(u64, u64)) -> Result<usize> {
-    let (mut tags, read_to) = index_tags(store, 0, None, progress)?;
-    let plans = tags
-        .iter()
-        .map(|t| &t.stream_id)
-        .collect::<BTreeSet<_>>()
-        .len();
-    tags.push(index_marker());
+    let (tags, read_to) = index_tags(store, 0, None, progress)?;
     store.replace_tags(&tags)?;
     // Appends that committed between the read and the replacement lost their tags to
     // it: derive those again. Later appends set their own.
     let (late, _) = index_tags(store, read_to, None, &mut |_, _| {})?;
     store.put_tags(&late)?;
-    let late_plans = late
-        .iter()
-        .map(|t| &t.stream_id)
-        .collect::<BTreeSet<_>>()
-        .len();
-    Ok(plans + late_plans)
+    let plans = plans_of(store)?;
+    rebuild_summaries(store, &plans, progress)?;
+    store.put_tags(&[index_marker()])?;
+    Ok(plans.len())
 }
 
-/// Compares the index of `store` with what its records give. `Ok(None)`: they agree;
-/// otherwise what differs first (a plan id or the marker, never a tag's value).
-pub fn check(store: &dyn Store) -> Result<Option<String>> {
+/// Every plan of the index, by id.
+fn plans_of(store: &dyn Store) -> Result<Vec<String>> {
+    let mut plans: Vec<String> = (store.tag_values(TAG_UNIT)?.into_iter())
+        .map(|(_, plan)| plan)
+        .collect();
+    plans.sort();
+    Ok(plans)
+}
+
+/// Compares the index and the read model of `store` with what its records give.
+/// `Ok(None)`: they agree; otherwise what differs first (naming a plan id or the marker,
+/// never a value). `progress(done, total)` hears of plans checked.
+pub fn check(store: &dyn Store, progress: &mut dyn FnMut(u64, u64)) -> Result<Option<String>> {
     // Writers go on meanwhile: compare what the records up to `size` give with the tags
     // read after it, leaving out plans opened at or after `size`.
     let size = store.head()?.size;
@@ -64,13 +71,19 @@ pub fn check(store: &dyn Store) -> Result<Option<String>> {
             value,
         });
     }
-    Ok(derived
-        .symmetric_difference(&stored)
-        .next()
-        .map(|t| match t.stream_id.as_str() {
+    if let Some(t) = derived.symmetric_difference(&stored).next() {
+        return Ok(Some(match t.stream_id.as_str() {
             MARKER_STREAM => "the index marker".to_owned(),
-            plan => format!("plan {plan}"),
-        }))
+            plan => format!("the index of plan {plan}"),
+        }));
+    }
+    // The summaries, each against a fold of its plan's records. A plan a writer appended
+    // to between the two reads differs for that reason alone: those are checked again.
+    let differing = check_summaries(store, &plans_of(store)?, progress)?;
+    let differing = check_summaries(store, &differing, &mut |_, _| {})?;
+    Ok(differing
+        .first()
+        .map(|plan| format!("the read model's summary of plan {plan}")))
 }
 
 /// Marks a new, empty store's tags as an index of this build.

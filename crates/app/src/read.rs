@@ -106,10 +106,14 @@ pub fn show(
             )
         })?,
     };
-    let mut content = serde_json::to_value(&chosen.content).expect("plan content serialises");
+    // The state is folded from the records, which keep every version's content.
+    let whole = state
+        .content(chosen.number)
+        .expect("a plan folded from its records has every version's content");
+    let mut content = serde_json::to_value(whole).expect("plan content serialises");
     if !reveal_personnummer {
         if let Some(pnr) = content.pointer_mut("/client/personnummer") {
-            *pnr = chosen.content.client.personnummer.to_string().into();
+            *pnr = whole.client.personnummer.to_string().into();
         }
     }
     let shown = Shown {

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use planledger_ledger::Envelope;
 use planledger_plan::{Actor, Command, Event, PlanId, PlanState, SCHEMA_VERSION, decide};
-use planledger_projection::{fold_stream, plan_tags};
-use planledger_store::{AppendBatch, ExpectedVersion, NewEvent, Store};
+use planledger_projection::{fold_stream, plan_tags, summary_bytes};
+use planledger_store::{AppendBatch, Appended, ExpectedVersion, NewEvent, Store};
 
 use crate::error::{Error, Kind, Result};
 
@@ -23,29 +23,37 @@ pub struct Recorded {
     pub stream_version: u64,
 }
 
-/// The batch that appends `events`, decided by `actor` at `at`, to `plan`'s stream when
-/// it holds `stream_version` records. The only mapping from events to a batch. A batch
-/// that starts a plan's stream carries its tags (unit, act, client from the order,
-/// [`plan_tags`]), which the store indexes in the same transaction.
+/// The batch that appends `events`, decided on `state` by `actor` at `at`, to `plan`'s
+/// stream expecting it at `expected` records; applies the events to `state`. The only
+/// mapping from events to a batch. The batch carries the plan's summary after the
+/// events (its state without contents, [`summary_bytes`]) and, when it opens the stream,
+/// the plan's tags (unit, act, client, [`plan_tags`]): the store keeps both in the
+/// append's transaction, so the read model is never behind the records.
 pub fn batch_of(
     plan: &PlanId,
-    stream_version: u64,
+    state: &mut PlanState,
+    expected: u64,
     actor: &Actor,
     at: DateTime<Utc>,
     events: &[Event],
 ) -> AppendBatch {
+    let recorded_at_micros = at.timestamp_micros();
+    // The state as a fold of the records will see it: at the record's precision.
+    let at = DateTime::from_timestamp_micros(recorded_at_micros).unwrap_or(at);
+    let opens = state.stream_version() == 0;
+    for e in events {
+        state.apply(e, at, actor);
+    }
     AppendBatch {
         stream_id: plan.as_str().to_owned(),
-        expected: match stream_version {
+        expected: match expected {
             0 => ExpectedVersion::NoStream,
             v => ExpectedVersion::Exact(v),
         },
         actor: actor.into(),
-        recorded_at_micros: at.timestamp_micros(),
-        tags: match stream_version {
-            0 => opening_tags(events, at, actor),
-            _ => Vec::new(),
-        },
+        recorded_at_micros,
+        tags: if opens { plan_tags(state) } else { Vec::new() },
+        summary: Some(summary_bytes(state)),
         events: events
             .iter()
             .map(|e| NewEvent {
@@ -56,15 +64,6 @@ pub fn batch_of(
             })
             .collect(),
     }
-}
-
-/// The tags of a plan whose stream `events` open: those of the plan after its order.
-fn opening_tags(events: &[Event], at: DateTime<Utc>, actor: &Actor) -> Vec<(String, String)> {
-    let mut state = PlanState::new();
-    if let Some(order) = events.iter().find(|e| matches!(e, Event::OrderReceived(_))) {
-        state.apply(order, at, actor);
-    }
-    plan_tags(&state)
 }
 
 /// The state of one plan, folded from its stream as stored.
@@ -117,30 +116,17 @@ impl<'s> Recorder<'s> {
         // The caller's expectation, if it has one, is checked by the store against the
         // stream as stored, like any other writer's.
         let expected = expect_version.unwrap_or(state.stream_version());
-        let appended = match self
-            .store
-            .append(batch_of(plan, expected, actor, at, &events))
-        {
+        let batch = batch_of(plan, state, expected, actor, at, &events);
+        let appended = match self.store.append(batch) {
             Ok(a) => a,
             Err(e) => {
-                // Whatever happened, the cached state may be behind the stream now.
+                // The cached state has the events applied, and may be behind the stream
+                // besides: it goes.
                 self.plans.remove(plan);
                 return Err(e.into());
             }
         };
-        let first_version = appended.stream_version + 1 - events.len() as u64;
-        Ok(events
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                state.apply(e, at, actor);
-                Recorded {
-                    event_type: e.event_type(),
-                    position: appended.first_position + i as u64,
-                    stream_version: first_version + i as u64,
-                }
-            })
-            .collect())
+        Ok(recorded(&events, &appended))
     }
 
     /// Records `requests` together, in one durable commit: each is decided against its
@@ -185,12 +171,9 @@ impl<'s> Recorder<'s> {
                 Err(rejection) => outcomes.push(Some(Err(Error::Rejected(rejection)))),
                 Ok(events) => {
                     let expected = r.expect_version.unwrap_or(state.stream_version());
-                    batches.push(batch_of(plan, expected, r.actor, r.at, &events));
                     // The next request of this plan is decided as if this one is recorded;
                     // if it is not, the next one's expected version makes it conflict.
-                    for e in &events {
-                        state.apply(e, r.at, r.actor);
-                    }
+                    batches.push(batch_of(plan, state, expected, r.actor, r.at, &events));
                     pending.push((i, events));
                     outcomes.push(None);
                 }
@@ -208,18 +191,7 @@ impl<'s> Recorder<'s> {
         let mut failed = std::collections::HashSet::new();
         for ((i, events), outcome) in pending.into_iter().zip(committed) {
             outcomes[i] = Some(match outcome {
-                Ok(appended) => {
-                    let first_version = appended.stream_version + 1 - events.len() as u64;
-                    Ok(events
-                        .iter()
-                        .enumerate()
-                        .map(|(k, e)| Recorded {
-                            event_type: e.event_type(),
-                            position: appended.first_position + k as u64,
-                            stream_version: first_version + k as u64,
-                        })
-                        .collect())
-                }
+                Ok(appended) => Ok(recorded(&events, &appended)),
                 Err(e) => {
                     failed.insert(requests[i].command.plan().clone());
                     Err(e.into())
@@ -238,6 +210,20 @@ impl<'s> Recorder<'s> {
             .map(|o| o.expect("every request has an outcome"))
             .collect())
     }
+}
+
+/// What appending `events` as `appended` recorded, event by event.
+fn recorded(events: &[Event], appended: &Appended) -> Vec<Recorded> {
+    let first_version = appended.stream_version + 1 - events.len() as u64;
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Recorded {
+            event_type: e.event_type(),
+            position: appended.first_position + i as u64,
+            stream_version: first_version + i as u64,
+        })
+        .collect()
 }
 
 /// One command to record: what, by whom, when it happened, and the plan's number of

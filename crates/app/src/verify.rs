@@ -83,7 +83,7 @@ pub fn verify(
     // The index is derived from records that verified: check it only then, and only on
     // a whole check (a tail check is the quick nightly one).
     let index = match (&report.violation, since_latest) {
-        (None, false) => crate::index::check(store.as_ref())?,
+        (None, false) => crate::index::check(store.as_ref(), &mut |_, _| {})?,
         _ => None,
     };
     tracing::info!(
@@ -105,14 +105,14 @@ pub fn verify(
 
 impl Outcome {
     /// The outcome as a result: `Err` (a verification failure) naming the first bad
-    /// position, or the first plan where the index differs from the records.
+    /// position, or the first plan where the index or read model differs from the records.
     pub fn into_result(self) -> Result<()> {
         if let Some(differs) = &self.index {
             return Err(crate::Error::new(
                 crate::Kind::Verification,
                 format!(
-                    "the records verify, but the plan index beside them differs from them at {differs}: \
-                     readers would be shown a wrong list; rebuild it with `planledger reindex`"
+                    "the records verify, but {differs} (derived data beside them) differs from them: \
+                     readers would be shown what the records do not say; rebuild it with `planledger reindex`"
                 ),
             ));
         }

@@ -3,7 +3,9 @@
 //! random synthetic organisations.
 
 use planledger_app::{Recorder, index};
-use planledger_audit::{Scope, in_force, overdue, overview, unapproved};
+use planledger_audit::{
+    Scope, in_force, incomplete, late, new_client_fee, overdue, overview, unapproved, unsigned,
+};
 use planledger_plan::DeadlinePolicy;
 use planledger_projection::{LedgerPlans, Projection};
 use planledger_store::{MemoryStore, Store};
@@ -37,13 +39,18 @@ proptest! {
         let org = Organisation { seed, clients, months, ..Organisation::default() };
         let store = recorded(&org);
         // What the appends wrote is what the records give.
-        prop_assert_eq!(index::check(&store).unwrap(), None);
+        prop_assert_eq!(index::check(&store, &mut |_, _| {}).unwrap(), None);
+        let plans: Vec<String> = store.tag_values("unit").unwrap().into_iter().map(|(_, p)| p).collect();
         let before: Vec<_> = ["unit", "act", "client"].iter()
             .map(|k| store.tag_values(k).unwrap()).collect();
+        let summaries = store.summaries(&plans).unwrap();
+        prop_assert!(summaries.iter().all(Option::is_some));
         index::reindex(&store, &mut |_, _| {}).unwrap();
         let after: Vec<_> = ["unit", "act", "client"].iter()
             .map(|k| store.tag_values(k).unwrap()).collect();
         prop_assert_eq!(before, after);
+        // A rebuild of the read model gives what incremental maintenance wrote.
+        prop_assert_eq!(store.summaries(&plans).unwrap(), summaries);
         // Readers through the index see what a fold of the whole ledger sees.
         let ledger = LedgerPlans::open(&store).unwrap();
         let whole = Projection::rebuild(&store).unwrap();
@@ -54,6 +61,23 @@ proptest! {
         prop_assert_eq!(overdue(&ledger, &policy, &scope).unwrap(), overdue(&whole, &policy, &scope).unwrap());
         prop_assert_eq!(unapproved(&ledger, &policy, &scope).unwrap(), unapproved(&whole, &policy, &scope).unwrap());
         prop_assert_eq!(in_force(&ledger, &scope, None).unwrap(), in_force(&whole, &scope, None).unwrap());
+        prop_assert_eq!(unsigned(&ledger, &scope).unwrap(), unsigned(&whole, &scope).unwrap());
+        prop_assert_eq!(incomplete(&ledger, &scope).unwrap(), incomplete(&whole, &scope).unwrap());
+        prop_assert_eq!(late(&ledger, &policy, &scope).unwrap(), late(&whole, &policy, &scope).unwrap());
+        prop_assert_eq!(new_client_fee(&ledger, &policy, &scope).unwrap(), new_client_fee(&whole, &policy, &scope).unwrap());
+        // What reports read of a plan without its contents is what they would read of it
+        // whole.
+        for view in whole.plans() {
+            let full = view.state();
+            let summary = full.without_contents();
+            prop_assert_eq!(summary.overdue(&policy, as_of), full.overdue(&policy, as_of));
+            prop_assert_eq!(summary.due_dates(&policy), full.due_dates(&policy));
+            prop_assert_eq!(summary.new_client_fee(&policy), full.new_client_fee(&policy));
+            prop_assert_eq!(summary.authority_state(), full.authority_state());
+            for v in full.versions() {
+                prop_assert_eq!(summary.gaps(v.number), full.gaps(v.number));
+            }
+        }
         for unit in org.units() {
             let scope = Scope::new(as_of).unit(unit.id.clone());
             prop_assert_eq!(overview(&ledger, &policy, &scope).unwrap(), overview(&whole, &policy, &scope).unwrap());
@@ -78,7 +102,26 @@ fn an_index_that_differs_from_the_records_is_found_and_rebuilt() {
             value: "another-unit".into(),
         }])
         .unwrap();
-    assert_eq!(index::check(&store).unwrap(), Some(format!("plan {plan}")));
+    let check = |store: &MemoryStore| index::check(store, &mut |_, _| {}).unwrap();
+    assert_eq!(check(&store), Some(format!("the index of plan {plan}")));
     index::reindex(&store, &mut |_, _| {}).unwrap();
-    assert_eq!(index::check(&store).unwrap(), None);
+    assert_eq!(check(&store), None);
+    // A summary changed behind the records' back (same version, other state).
+    let stored = store.summaries(std::slice::from_ref(&plan)).unwrap()[0]
+        .clone()
+        .unwrap();
+    let forged = planledger_store::StreamSummary {
+        bytes: String::from_utf8(stored.bytes.clone())
+            .unwrap()
+            .replacen("\"events\":", "\"events\":1", 1)
+            .into_bytes(),
+        ..stored
+    };
+    store.put_summaries(&[(plan.clone(), forged)]).unwrap();
+    assert_eq!(
+        check(&store),
+        Some(format!("the read model's summary of plan {plan}"))
+    );
+    index::reindex(&store, &mut |_, _| {}).unwrap();
+    assert_eq!(check(&store), None);
 }

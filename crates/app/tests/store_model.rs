@@ -75,6 +75,7 @@ fn run(ops: &[Op], mut open: impl FnMut(Option<Box<dyn Store>>) -> Box<dyn Store
                     },
                     recorded_at_micros: 1_770_000_000_000_000 + step as i64,
                     tags: Vec::new(),
+                    summary: None,
                     events: payloads
                         .iter()
                         .map(|p| NewEvent {

@@ -4,16 +4,45 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use planledger_plan::{
-    Actor, CloseReason, Event, Personnummer, PlanId, RevisionReason, Role, Signer, UnitId,
+    Actor, CloseReason, Event, Personnummer, PlanId, PlanState, RevisionReason, Role, Signer,
+    UnitId,
 };
 use std::borrow::Cow;
 
+use planledger_ledger::Hash;
 use planledger_projection::{PlanView, Plans};
 use serde::Serialize;
 
 use crate::diff::{FieldChange, content_diff};
 use crate::render::{Column, Lang, Row};
 use crate::scope::Scoped;
+
+/// One plan of a subject, folded whole, as it stood at the scope's cutoff.
+pub(crate) struct Viewed<'a> {
+    pub view: &'a PlanView,
+    pub state: Cow<'a, PlanState>,
+    pub unit: UnitId,
+    pub client: Personnummer,
+}
+
+impl<'a> Viewed<'a> {
+    /// `None` for a plan with no order by `cutoff` (it did not exist yet).
+    fn new(view: &'a PlanView, cutoff: DateTime<Utc>) -> Option<Viewed<'a>> {
+        let state = view.state_at(cutoff);
+        let unit = state.unit()?.clone();
+        let client = *state.client()?;
+        Some(Viewed {
+            view,
+            state,
+            unit,
+            client,
+        })
+    }
+
+    fn id(&self) -> &PlanId {
+        self.view.id()
+    }
+}
 use crate::{AuditError, Scope, text};
 
 /// Whose history.
@@ -41,11 +70,11 @@ pub(crate) fn subject_plans<'a>(
     views: &'a [Cow<'a, PlanView>],
     scope: &Scope,
     subject: &Subject,
-) -> Result<Vec<Scoped<'a>>, AuditError> {
+) -> Result<Vec<Viewed<'a>>, AuditError> {
     let cutoff = scope.cutoff();
-    let plans: Vec<Scoped<'a>> = views
+    let plans: Vec<Viewed<'a>> = views
         .iter()
-        .filter_map(|v| Scoped::new(v, cutoff))
+        .filter_map(|v| Viewed::new(v, cutoff))
         .filter(|p| scope.unit.as_ref().is_none_or(|u| *u == p.unit))
         .collect();
     if plans.is_empty() {
@@ -204,7 +233,7 @@ pub fn history(plans: &dyn Plans, scope: &Scope, subject: &Subject) -> Result<Hi
         let state = &p.state;
         let mut previous: Option<&planledger_plan::VersionRecord> = None;
         for v in state.versions() {
-            let record = p.view.version_event(v.number);
+            let record = p.view.event(v.stream_version);
             history.versions.push(VersionRow {
                 plan: p.id().clone(),
                 version: v.number,
@@ -232,9 +261,15 @@ pub fn history(plans: &dyn Plans, scope: &Scope, subject: &Subject) -> Result<Hi
                     at: s.at,
                 }),
                 replaced_at: v.superseded_at,
-                changes: previous.map_or_else(Vec::new, |prev| {
-                    content_diff(&prev.content, &v.content, scope.reveal_personnummer)
-                }),
+                changes: match (
+                    previous.and_then(|prev| state.content(prev.number)),
+                    state.content(v.number),
+                ) {
+                    (Some(before), Some(after)) => {
+                        content_diff(before, after, scope.reveal_personnummer)
+                    }
+                    _ => Vec::new(),
+                },
                 position: record.map(|r| r.position),
                 hash: record.map(|r| r.hash.to_hex()),
             });
@@ -620,14 +655,22 @@ pub fn in_force(
     subject: Option<&Subject>,
 ) -> Result<Vec<InForceRow>, AuditError> {
     let cutoff = scope.cutoff();
-    let row = |p: Scoped<'_>| {
-        let v = p.state.version_in_force(cutoff);
-        let record = v.and_then(|v| p.view.version_event(v.number));
-        let required = p.state.act().map(|a| a.required_signature());
-        InForceRow {
-            plan: p.id().clone(),
-            unit: p.unit.clone(),
-            client: scope.client_label(&p.client),
+    let row = |id: &PlanId,
+               state: &PlanState,
+               unit: &UnitId,
+               client: &Personnummer,
+               record: &dyn Fn(u64) -> Result<Option<(u64, Hash)>, AuditError>|
+     -> Result<InForceRow, AuditError> {
+        let v = state.version_in_force(cutoff);
+        let record = match v {
+            Some(v) => record(v.stream_version)?,
+            None => None,
+        };
+        let required = state.act().map(|a| a.required_signature());
+        Ok(InForceRow {
+            plan: id.clone(),
+            unit: unit.clone(),
+            client: scope.client_label(client),
             version: v.map(|v| v.number),
             drawn_up: v.map(|v| Done {
                 by: v.by.clone(),
@@ -638,17 +681,34 @@ pub fn in_force(
                 by: a.by.clone(),
                 at: a.at,
             }),
-            position: record.map(|r| r.position),
-            hash: record.map(|r| r.hash.to_hex()),
-        }
+            position: record.map(|(position, _)| position),
+            hash: record.map(|(_, hash)| hash.to_hex()),
+        })
     };
     let mut rows = Vec::new();
     match subject {
         Some(s) => {
             let views = subject_views(plans, s)?;
-            rows.extend(subject_plans(&views, scope, s)?.into_iter().map(row));
+            for p in subject_plans(&views, scope, s)? {
+                let record = |n| Ok(p.view.event(n).map(|e| (e.position, e.hash)));
+                rows.push(row(p.id(), &p.state, &p.unit, &p.client, &record)?);
+            }
         }
-        None => scope.each_plan(plans, &mut |p| rows.push(row(p)))?,
+        None => {
+            let mut failed = None;
+            scope.each_plan(plans, &mut |p: Scoped<'_>| {
+                let record = |n| Ok(plans.record_at(p.id(), n)?);
+                match row(p.id(), p.state, &p.unit, &p.client, &record) {
+                    Ok(r) => rows.push(r),
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        }
     }
     Ok(rows)
 }

@@ -134,7 +134,7 @@ pub fn overview(
             act,
             status,
             version: current.map(|v| v.number),
-            drawn_up_on: current.map(|v| v.content.drawn_up_on.unwrap_or(day_of(v.recorded_at))),
+            drawn_up_on: current.map(|v| v.drawn_up_on.unwrap_or(day_of(v.recorded_at))),
             submitted_on: last_sent.map(|(_, on)| on),
             submitted_version: last_sent.map(|(n, _)| n),
             approved_on: last_approval.map(|(at, _)| day_of(at)),

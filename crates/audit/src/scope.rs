@@ -1,11 +1,9 @@
 //! What a query looks at: the date it is asked as of, an optional unit, and whether full
 //! personnummer may be shown.
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use planledger_plan::{Personnummer, PlanId, PlanState, UnitId};
-use planledger_projection::{PlanView, Plans};
+use planledger_projection::Plans;
 
 use crate::error::AuditError;
 
@@ -59,17 +57,16 @@ impl Scope {
         }
     }
 
-    /// Calls `f` with each plan in scope that existed by the cutoff, as it stood then,
-    /// by plan id; one plan at a time, so a report over a whole ledger holds its rows,
-    /// never the ledger.
+    /// Calls `f` with each plan in scope that existed by the cutoff, as it stood then
+    /// and without contents (the read model), by plan id; one plan at a time, so a
+    /// report over a whole ledger holds its rows, never the ledger.
     pub(crate) fn each_plan(
         &self,
         plans: &dyn Plans,
         f: &mut dyn FnMut(Scoped<'_>),
     ) -> Result<(), AuditError> {
-        let cutoff = self.cutoff();
-        plans.each_plan(self.unit.as_ref(), &mut |view| {
-            if let Some(scoped) = Scoped::new(view, cutoff) {
+        plans.each_summary(self.unit.as_ref(), self.cutoff(), &mut |state| {
+            if let Some(scoped) = Scoped::new(state) {
                 f(scoped);
             }
         })?;
@@ -85,28 +82,25 @@ pub(crate) fn day_of(at: DateTime<Utc>) -> NaiveDate {
 
 /// One plan as it stood at a cutoff, with the fields every row repeats.
 pub(crate) struct Scoped<'a> {
-    pub view: &'a PlanView,
-    pub state: Cow<'a, PlanState>,
+    pub state: &'a PlanState,
+    pub id: &'a PlanId,
     pub unit: UnitId,
     pub client: Personnummer,
 }
 
 impl<'a> Scoped<'a> {
     /// `None` for a plan with no order by the cutoff (it did not exist yet).
-    pub fn new(view: &'a PlanView, cutoff: DateTime<Utc>) -> Option<Scoped<'a>> {
-        let state = view.state_at(cutoff);
-        let unit = state.unit()?.clone();
-        let client = *state.client()?;
+    pub fn new(state: &'a PlanState) -> Option<Scoped<'a>> {
         Some(Scoped {
-            view,
+            id: state.plan()?,
+            unit: state.unit()?.clone(),
+            client: *state.client()?,
             state,
-            unit,
-            client,
         })
     }
 
     pub fn id(&self) -> &PlanId {
-        self.view.id()
+        self.id
     }
 }
 

@@ -40,11 +40,22 @@ pub struct Stamp {
     pub by: Actor,
 }
 
-/// One version of the plan, kept whole (a journal record, 000), with what happened to it.
+/// One version of the plan (a journal record, 000), with what happened to it. Its
+/// content is kept whole beside it ([`PlanState::content`]); what the deadline and
+/// completeness rules read of the content is copied here when it is recorded, so that a
+/// state without contents ([`PlanState::without_contents`]) answers every report but the
+/// history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionRecord {
     pub number: u32,
-    pub content: PlanContent,
+    /// The number, in the plan's stream, of the record that carries this version.
+    pub stream_version: u64,
+    /// The content's "drawn up" date.
+    pub drawn_up_on: Option<NaiveDate>,
+    /// The follow-up date the content sets.
+    pub follow_up_on: Option<NaiveDate>,
+    /// What the content lacks for the plan's act (signatures aside: [`PlanState::gaps`]).
+    pub content_gaps: Vec<Gap>,
     /// `None` for version 1 (drafted), the reason for a revision otherwise.
     pub reason: Option<RevisionReason>,
     pub note: String,
@@ -321,6 +332,12 @@ pub struct PlanState {
     corrections: Vec<CorrectionRecord>,
     closed: Option<ClosedRecord>,
     events: u64,
+    /// The latest recorded time among the events folded.
+    latest: Option<DateTime<Utc>>,
+    /// Each version's content, in the order of `versions`; empty in a state without
+    /// contents.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    contents: Vec<PlanContent>,
 }
 
 fn add_months(d: NaiveDate, months: u32) -> NaiveDate {
@@ -353,6 +370,7 @@ impl PlanState {
     /// Folds one more event, recorded at `at` by `actor`.
     pub fn apply(&mut self, event: &Event, at: DateTime<Utc>, actor: &Actor) {
         self.events += 1;
+        self.latest = self.latest.max(Some(at));
         let stamp = || Stamp {
             at,
             by: actor.clone(),
@@ -463,9 +481,15 @@ impl PlanState {
         if let Some(prev) = self.versions.last_mut() {
             prev.superseded_at.get_or_insert(at);
         }
+        self.contents.push(content.clone());
         self.versions.push(VersionRecord {
             number,
-            content: content.clone(),
+            stream_version: self.events,
+            drawn_up_on: content.drawn_up_on,
+            follow_up_on: content.follow_up.on,
+            content_gaps: self
+                .act
+                .map_or_else(Vec::new, |act| completeness(content, act)),
             reason,
             note: note.to_owned(),
             recorded_at: at,
@@ -528,6 +552,49 @@ impl PlanState {
 
     pub fn current_version(&self) -> Option<&VersionRecord> {
         self.versions.last()
+    }
+
+    /// The content of version `number`, kept whole; `None` for a version that does not
+    /// exist, and in a state without contents.
+    pub fn content(&self, number: u32) -> Option<&PlanContent> {
+        let i = self.versions.iter().rposition(|v| v.number == number)?;
+        self.contents.get(i)
+    }
+
+    /// The latest recorded time among the plan's events (`None` before any).
+    pub fn latest(&self) -> Option<DateTime<Utc>> {
+        self.latest
+    }
+
+    /// This state without the versions' contents and without free text (notes,
+    /// findings, descriptions, reasons): what every report over many plans reads (all
+    /// but the history and the plan itself), kept per plan by the read model. Personal
+    /// data left in it: the client's personnummer, as in the index.
+    pub fn without_contents(&self) -> PlanState {
+        let mut s = self.clone();
+        s.contents = Vec::new();
+        for v in &mut s.versions {
+            v.note = String::new();
+        }
+        for x in &mut s.supplements {
+            x.reason = String::new();
+            if let Some(p) = &mut x.provided {
+                p.note = String::new();
+            }
+        }
+        for r in &mut s.reviews {
+            r.findings = String::new();
+        }
+        for f in &mut s.follow_ups {
+            f.findings = String::new();
+        }
+        for d in &mut s.deviations {
+            d.description = String::new();
+        }
+        for c in &mut s.corrections {
+            c.note = String::new();
+        }
+        s
     }
 
     pub fn submissions(&self) -> &[SubmissionRecord] {
@@ -646,9 +713,10 @@ impl PlanState {
             return Vec::new();
         };
         match i.checked_sub(1) {
-            Some(prev) => {
-                crate::diff::changes(&self.versions[prev].content, &self.versions[i].content)
-            }
+            Some(prev) => match (self.contents.get(prev), self.contents.get(i)) {
+                (Some(before), Some(after)) => crate::diff::changes(before, after),
+                _ => Vec::new(),
+            },
             None => Vec::new(),
         }
     }
@@ -658,7 +726,7 @@ impl PlanState {
         let (Some(v), Some(act)) = (self.version(number), self.act) else {
             return Vec::new();
         };
-        let mut gaps = completeness(&v.content, act);
+        let mut gaps = v.content_gaps.clone();
         let required = act.required_signature();
         if !v.is_signed(required) {
             gaps.push(Gap::Unsigned { required });
@@ -781,7 +849,7 @@ impl PlanState {
             .map(|m| add_months(last.unwrap_or(first.recorded_on()), m));
         let planned = if rules.follow_up_at_date_in_plan {
             [
-                current.content.follow_up.on,
+                current.follow_up_on,
                 self.follow_ups.last().and_then(|f| f.next_follow_up_on),
             ]
             .into_iter()

@@ -16,6 +16,11 @@ pub enum ProjectionError {
         match found { Some(v) => format!("of version {v}, not {}", crate::INDEX_VERSION), None => "missing (the ledger was copied or written by an older build)".to_owned() }
     )]
     Index { found: Option<String> },
+    /// A stored summary does not decode: derived data damaged or of another build.
+    #[error(
+        "the read model's summary of plan {stream} does not decode: rebuild it from the records with `planledger reindex`"
+    )]
+    Summary { stream: String },
     #[error("reading the store: {0}")]
     Store(#[from] StoreError),
     /// The record is not an event of a plan: its payload does not decode (or is not the

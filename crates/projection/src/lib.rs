@@ -41,6 +41,7 @@
 mod error;
 mod plans;
 mod projection;
+mod summary;
 
 pub use error::ProjectionError;
 pub use plans::{
@@ -48,6 +49,7 @@ pub use plans::{
     index_tags, plan_tags,
 };
 pub use projection::{DEFAULT_CHUNK, EventRef, PlanView, Projection, fold_stream};
+pub use summary::{check_summaries, decode_summary, rebuild_summaries, summary_bytes};
 
 /// Re-exported so that users of a projection name the same plan types.
 pub use planledger_plan::{PlanState, VersionRecord};

@@ -3,23 +3,28 @@
 //!
 //! - [`LedgerPlans`] reads a store: it finds a plan's stream by the tags the store keeps
 //!   beside the records (a plan's unit, act and client, [`plan_tags`], set in the
-//!   transaction of the append that carries the order) and folds each stream on its own,
-//!   one plan at a time, so memory holds one plan and a query reads only the streams it
+//!   transaction of the append that carries the order). A report over many plans reads
+//!   their summaries (the read model, [`crate::summary`]), and folds from the records
+//!   only a plan recorded after the report's cutoff; one plan's history folds that
+//!   plan's stream. Memory holds a block of plans, and a query reads only the plans it
 //!   needs. It never writes.
 //! - a [`Projection`] in memory (tests, and small ledgers folded whole).
 //!
-//! The tags are derived data: [`index_tags`] derives them from the records again (a
-//! rebuild, after a copy or a change of what they hold), and `verify` compares the two.
+//! The tags and summaries are derived data: [`index_tags`] and
+//! [`crate::rebuild_summaries`] derive them from the records again (a rebuild, after a
+//! copy or a change of what they hold), and `verify` compares them with the records.
 
 use std::borrow::Cow;
 
-use planledger_ledger::{Record, RecordHeader};
+use chrono::{DateTime, Utc};
+use planledger_ledger::{Hash, Record, RecordHeader};
 use planledger_plan::{Personnummer, PlanId, PlanState, UnitId};
-use planledger_store::{Store, StreamTag};
+use planledger_store::{Store, StreamSummary, StreamTag};
 use rayon::prelude::*;
 
 use crate::error::ProjectionError;
 use crate::projection::{PlanView, Projection, decode_record, fold_stream};
+use crate::summary::decode_summary;
 
 /// The tag of a plan's unit.
 pub const TAG_UNIT: &str = "unit";
@@ -32,12 +37,13 @@ pub const TAG_ACT: &str = "act";
 pub const MARKER_STREAM: &str = "";
 /// The marker's key; its value is [`INDEX_VERSION`].
 const MARKER_KEY: &str = "planledger-index";
-/// What the tags hold and how they are derived. A change bumps it, and readers refuse
-/// an index of another version until `planledger reindex` rebuilt it.
-pub const INDEX_VERSION: &str = "1";
+/// What the tags and summaries hold and how they are derived. A change bumps it, and
+/// readers refuse an index of another version until `planledger reindex` rebuilt it.
+pub const INDEX_VERSION: &str = "2";
 
-/// Plans folded side by side by [`LedgerPlans::each_plan`].
-const FOLD_BLOCK: usize = 256;
+/// Summaries read, decoded and (where needed) refolded side by side by
+/// [`LedgerPlans::each_summary`].
+const BLOCK: usize = 512;
 
 /// Records read per call when deriving the tags from position 0.
 const REBUILD_CHUNK: usize = 8192;
@@ -131,12 +137,24 @@ pub fn index_tags(
 
 /// The plans a report reads.
 pub trait Plans {
-    /// Calls `f` with each plan of `unit` (of every unit without one), by plan id.
-    fn each_plan(
+    /// Calls `f` with each plan of `unit` (of every unit without one) as it stood at
+    /// `cutoff`, without contents or free text ([`PlanState::without_contents`]: what a
+    /// report over many plans reads), by plan id. A plan with no event by `cutoff` gives
+    /// an empty state.
+    fn each_summary(
         &self,
         unit: Option<&UnitId>,
-        f: &mut dyn FnMut(&PlanView),
+        cutoff: DateTime<Utc>,
+        f: &mut dyn FnMut(&PlanState),
     ) -> Result<(), ProjectionError>;
+
+    /// The position and hash of the record at `stream_version` of `plan`'s stream, if
+    /// it exists: the evidence a report's row points at.
+    fn record_at(
+        &self,
+        plan: &PlanId,
+        stream_version: u64,
+    ) -> Result<Option<(u64, Hash)>, ProjectionError>;
 
     /// One plan, if it exists.
     fn plan(&self, id: &PlanId) -> Result<Option<Cow<'_, PlanView>>, ProjectionError>;
@@ -152,16 +170,28 @@ pub trait Plans {
 }
 
 impl Plans for Projection {
-    fn each_plan(
+    fn each_summary(
         &self,
         unit: Option<&UnitId>,
-        f: &mut dyn FnMut(&PlanView),
+        cutoff: DateTime<Utc>,
+        f: &mut dyn FnMut(&PlanState),
     ) -> Result<(), ProjectionError> {
+        let mut each = |view: &PlanView| f(&view.state_at(cutoff).without_contents());
         match unit {
-            Some(unit) => self.plans_in_unit(unit).for_each(f),
-            None => self.plans().for_each(f),
+            Some(unit) => self.plans_in_unit(unit).for_each(&mut each),
+            None => self.plans().for_each(&mut each),
         }
         Ok(())
+    }
+
+    fn record_at(
+        &self,
+        plan: &PlanId,
+        stream_version: u64,
+    ) -> Result<Option<(u64, Hash)>, ProjectionError> {
+        Ok(Projection::plan(self, plan)
+            .and_then(|v| v.event(stream_version))
+            .map(|e| (e.position, e.hash)))
     }
 
     fn plan(&self, id: &PlanId) -> Result<Option<Cow<'_, PlanView>>, ProjectionError> {
@@ -218,29 +248,83 @@ impl<'s> LedgerPlans<'s> {
     }
 }
 
+impl LedgerPlans<'_> {
+    /// A plan's state at `cutoff` without contents, from its stored summary when nothing
+    /// of it was recorded after the cutoff, else folded from its records.
+    fn summary_at(
+        &self,
+        id: &str,
+        stored: Option<StreamSummary>,
+        cutoff: DateTime<Utc>,
+    ) -> Result<PlanState, ProjectionError> {
+        if let Some(stored) = stored {
+            let state = decode_summary(id, &stored.bytes)?;
+            if state.latest().is_none_or(|latest| latest <= cutoff) {
+                return Ok(state);
+            }
+        }
+        Ok(self.fold(id)?.state_at(cutoff).without_contents())
+    }
+
+    /// [`Self::summary_at`] for a block of plans, side by side, handed to `f` in order.
+    fn each_in_block(
+        &self,
+        block: Vec<(String, Option<StreamSummary>)>,
+        cutoff: DateTime<Utc>,
+        f: &mut dyn FnMut(&PlanState),
+    ) -> Result<(), ProjectionError> {
+        let states: Vec<Result<PlanState, ProjectionError>> = block
+            .into_par_iter()
+            .map(|(id, stored)| self.summary_at(&id, stored, cutoff))
+            .collect();
+        for state in states {
+            f(&state?);
+        }
+        Ok(())
+    }
+}
+
 impl Plans for LedgerPlans<'_> {
-    fn each_plan(
+    fn each_summary(
         &self,
         unit: Option<&UnitId>,
-        f: &mut dyn FnMut(&PlanView),
+        cutoff: DateTime<Utc>,
+        f: &mut dyn FnMut(&PlanState),
     ) -> Result<(), ProjectionError> {
-        let mut ids: Vec<String> = match unit {
-            Some(unit) => self.store.streams_tagged(TAG_UNIT, unit.as_str())?,
-            None => (self.store.tag_values(TAG_UNIT)?.into_iter())
-                .map(|(_, stream)| stream)
-                .collect(),
-        };
-        ids.sort();
-        // Folding is most of a report's work: plans are folded side by side, a block at a
-        // time, and handed to `f` in plan-id order, so memory holds one block.
-        for block in ids.chunks(FOLD_BLOCK) {
-            let views: Vec<Result<PlanView, ProjectionError>> =
-                block.par_iter().map(|id| self.fold(id)).collect();
-            for view in views {
-                f(&view?);
+        match unit {
+            Some(unit) => {
+                let ids = self.store.streams_tagged(TAG_UNIT, unit.as_str())?;
+                for block in ids.chunks(BLOCK) {
+                    let stored = self.store.summaries(block)?;
+                    self.each_in_block(block.iter().cloned().zip(stored).collect(), cutoff, f)?;
+                }
+            }
+            None => {
+                // Every plan has a summary (written with its first record); paging
+                // through them in stream-id order reads each plan once.
+                let mut after = String::new();
+                loop {
+                    let page = self.store.summaries_after(&after, BLOCK)?;
+                    let Some((last, _)) = page.last() else { break };
+                    after = last.clone();
+                    let block = page.into_iter().map(|(id, s)| (id, Some(s))).collect();
+                    self.each_in_block(block, cutoff, f)?;
+                }
             }
         }
         Ok(())
+    }
+
+    fn record_at(
+        &self,
+        plan: &PlanId,
+        stream_version: u64,
+    ) -> Result<Option<(u64, Hash)>, ProjectionError> {
+        let records = self.store.read_stream(plan.as_str(), stream_version, 1)?;
+        Ok(records
+            .first()
+            .filter(|r| r.stream_version() == stream_version && r.stream_id() == plan.as_str())
+            .map(|r| (r.position(), r.hash())))
     }
 
     fn plan(&self, id: &PlanId) -> Result<Option<Cow<'_, PlanView>>, ProjectionError> {

@@ -8,6 +8,8 @@ use planledger_ledger::Record;
 use planledger_projection::*;
 use std::borrow::Cow;
 
+use chrono::{DateTime, Utc};
+
 /// Three plans in two units: a home-care plan drawn up, signed, approved and
 /// revised; an LSS plan drawn up; a home-care plan with only its order.
 fn scenario() -> Scenario {
@@ -117,6 +119,7 @@ fn rewritten_at_8(records: &[Record]) -> planledger_store::MemoryStore {
     rewritten
         .append(planledger_app::batch_of(
             command.plan(),
+            &mut PlanState::new(),
             0,
             &officer(),
             at(2026, 4, 1),
@@ -204,10 +207,10 @@ fn every_version_stays_addressable_by_number_and_by_time() {
     let p = scenario().projection();
     let p1 = plan("plan-1");
     let v1 = p.version(&p1, 1).unwrap();
-    let v2 = p.version(&p1, 2).unwrap();
-    assert_eq!(v1.content.services[0].when.days, vec![Weekday::Tuesday]);
+    let content = |n| p.plan(&p1).unwrap().state().content(n).unwrap();
+    assert_eq!(content(1).services[0].when.days, vec![Weekday::Tuesday]);
     assert_eq!(
-        v2.content.services[0].when.days,
+        content(2).services[0].when.days,
         vec![Weekday::Tuesday, Weekday::Friday]
     );
     assert_eq!(v1.superseded_at, Some(at(2026, 4, 1)));
@@ -261,6 +264,7 @@ fn an_undecodable_payload_is_an_error_naming_its_position_and_the_fold_stops_bef
         actor: (&officer()).into(),
         recorded_at_micros: at(2026, 4, 2).timestamp_micros(),
         tags: Vec::new(),
+        summary: None,
         events: vec![NewEvent {
             event_type: "order_received".into(),
             schema_version: planledger_plan::SCHEMA_VERSION,
@@ -345,12 +349,12 @@ fn a_shorter_or_rewritten_ledger_is_refused_even_with_nothing_new_to_fold() {
     assert_eq!(p.catch_up(s.store()).unwrap(), 0);
 }
 
-/// Every plan of `plans` as folded, by unit and id.
-fn each(plans: &dyn Plans, unit: Option<&str>) -> Vec<PlanView> {
+/// Every plan of `plans` as it stood at `cutoff`, without contents, by unit and id.
+fn each(plans: &dyn Plans, unit: Option<&str>, cutoff: DateTime<Utc>) -> Vec<PlanState> {
     let unit = unit.map(unit_id);
     let mut out = Vec::new();
     plans
-        .each_plan(unit.as_ref(), &mut |v| out.push(v.clone()))
+        .each_summary(unit.as_ref(), cutoff, &mut |s| out.push(s.clone()))
         .unwrap();
     out
 }
@@ -370,8 +374,26 @@ fn ledger_plans_find_by_tags_what_the_whole_projection_finds() {
         Some("dv-solsidan"),
         Some("no-such-unit"),
     ] {
-        assert_eq!(each(&ledger, unit), each(&whole, unit), "unit {unit:?}");
+        // Now, and at cutoffs where some plans were recorded later (refolded).
+        for cutoff in [
+            at(2027, 1, 1),
+            at(2026, 4, 1),
+            at(2026, 3, 10),
+            at(2020, 1, 1),
+        ] {
+            let found = each(&ledger, unit, cutoff);
+            assert_eq!(found, each(&whole, unit, cutoff), "unit {unit:?}");
+            assert!(found.iter().all(|s| s.content(1).is_none()));
+        }
     }
+    let v2 = &whole.plan(&plan("plan-1")).unwrap().state().versions()[1];
+    assert_eq!(
+        ledger
+            .record_at(&plan("plan-1"), v2.stream_version)
+            .unwrap(),
+        Plans::record_at(&whole, &plan("plan-1"), v2.stream_version).unwrap(),
+    );
+    assert!(ledger.record_at(&plan("plan-1"), 999).unwrap().is_none());
     for n in [0, 1, 2, 9] {
         let by_ledger: Vec<PlanView> = ledger
             .plans_of_client(&client(n))
@@ -441,10 +463,26 @@ fn a_ledger_without_an_index_is_refused_with_how_to_rebuild_it() {
     // An empty ledger needs none.
     assert!(LedgerPlans::open(&planledger_store::MemoryStore::new()).is_ok());
     let (mut tags, _) = index_tags(&copy, 0, None, &mut |_, _| {}).unwrap();
+    let plans: Vec<String> = (tags.iter())
+        .filter(|t| t.key == TAG_UNIT)
+        .map(|t| t.stream_id.clone())
+        .collect();
     tags.push(index_marker());
     copy.replace_tags(&tags).unwrap();
+    rebuild_summaries(&copy, &plans, &mut |_, _| {}).unwrap();
     let rebuilt = LedgerPlans::open(&copy).unwrap();
-    assert_eq!(each(&rebuilt, None), each(&s.projection(), None));
+    let now = at(2030, 1, 1);
+    assert_eq!(each(&rebuilt, None, now), each(&s.projection(), None, now));
+    // The summaries rebuilt are those the appends wrote, byte for byte.
+    assert_eq!(
+        copy.summaries(&plans).unwrap(),
+        s.store().summaries(&plans).unwrap()
+    );
+    assert!(
+        check_summaries(s.store(), &plans, &mut |_, _| {})
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]

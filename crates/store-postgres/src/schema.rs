@@ -179,6 +179,36 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON planledger.stream_tags TO planledger_app
 DROP TABLE planledger.snapshots;
 "#,
     },
+    Migration {
+        version: 4,
+        description: "stream summaries: the read model's state of each plan",
+        sql: r#"
+-- The read model: each stream's summary (for a plan, its state without the versions'
+-- contents and free text, as JSON), at the stream version it was derived at. Derived
+-- data, not part of the ledger: written in the transaction of the append it describes,
+-- rebuilt from the records by `planledger reindex`, never hashed; a summary never
+-- replaces one of a later stream version.
+CREATE TABLE planledger.stream_summaries (
+    ledger         integer NOT NULL REFERENCES planledger.ledgers (id),
+    stream_id      text NOT NULL,
+    stream_version bigint NOT NULL CHECK (stream_version >= 0),
+    summary        bytea NOT NULL,
+    PRIMARY KEY (ledger, stream_id)
+);
+GRANT SELECT, INSERT, UPDATE, DELETE ON planledger.stream_summaries TO planledger_app;
+-- For analysts: each plan's summary as jsonb, with its unit and client from the tags.
+CREATE VIEW planledger.plan_states AS
+SELECT s.ledger, s.stream_id AS plan, s.stream_version,
+       u.value AS unit, c.value AS client,
+       convert_from(s.summary, 'UTF8')::jsonb AS state
+FROM planledger.stream_summaries s
+LEFT JOIN planledger.stream_tags u
+       ON u.ledger = s.ledger AND u.stream_id = s.stream_id AND u.key = 'unit'
+LEFT JOIN planledger.stream_tags c
+       ON c.ledger = s.ledger AND c.stream_id = s.stream_id AND c.key = 'client';
+GRANT SELECT ON planledger.plan_states TO planledger_app;
+"#,
+    },
 ];
 
 /// The schema version this build reads and writes.

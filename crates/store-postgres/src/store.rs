@@ -5,7 +5,8 @@ use std::sync::Mutex;
 
 use planledger_ledger::{Frontier, Hash, NodeId, Record, peak_ids};
 use planledger_store::{
-    AppendBatch, Appended, BatchOutcome, Chain, GroupCommit, Head, Store, StoreError, StreamTag,
+    AppendBatch, Appended, BatchOutcome, Chain, GroupCommit, Head, Store, StoreError,
+    StreamSummary, StreamTag,
 };
 use postgres::{Client, NoTls, Statement, Transaction};
 
@@ -53,6 +54,7 @@ struct Statements {
     read_stream: Statement,
     node: Statement,
     put_tags: Statement,
+    put_summaries: Statement,
 }
 
 struct Conn {
@@ -114,6 +116,14 @@ impl Conn {
                 "INSERT INTO planledger.stream_tags (ledger, stream_id, key, value)
                  SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])
                  ON CONFLICT (ledger, stream_id, key) DO UPDATE SET value = EXCLUDED.value",
+            )?,
+            put_summaries: p(
+                "prepare",
+                "INSERT INTO planledger.stream_summaries (ledger, stream_id, stream_version, summary)
+                 SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::bytea[])
+                 ON CONFLICT (ledger, stream_id) DO UPDATE
+                 SET stream_version = EXCLUDED.stream_version, summary = EXCLUDED.summary
+                 WHERE planledger.stream_summaries.stream_version <= EXCLUDED.stream_version",
             )?,
         };
         Ok(Conn { client, st })
@@ -414,6 +424,17 @@ impl PostgresStore {
                 }
             }
             put_tags(&mut tx, st, self.ledger_id, tags)?;
+            // Likewise the summaries, the later batch of a stream winning.
+            let mut summaries = BTreeMap::new();
+            for (batch, outcome) in group.iter().zip(&outcomes) {
+                if let (Ok(appended), Some(bytes)) = (outcome, &batch.summary) {
+                    summaries.insert(
+                        batch.stream_id.as_str(),
+                        (appended.stream_version, bytes.as_slice()),
+                    );
+                }
+            }
+            put_summaries(&mut tx, st, self.ledger_id, summaries)?;
             tx.commit().map_err(sql("commit an append"))?;
         }
         Ok(outcomes)
@@ -479,6 +500,27 @@ fn put_tags(
     }
     tx.execute(&st.put_tags, &[&ledger, &streams, &keys, &values])
         .map_err(sql("set stream tags"))?;
+    Ok(())
+}
+
+/// Upserts `stream -> (stream version, bytes)` summaries in `tx`, none over a later one.
+fn put_summaries(
+    tx: &mut Transaction<'_>,
+    st: &Statements,
+    ledger: i32,
+    summaries: BTreeMap<&str, (u64, &[u8])>,
+) -> Result<(), StoreError> {
+    if summaries.is_empty() {
+        return Ok(());
+    }
+    let (mut streams, mut versions, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
+    for (stream, (version, b)) in summaries {
+        streams.push(stream);
+        versions.push(to_i64(version, "stream version")?);
+        bytes.push(b);
+    }
+    tx.execute(&st.put_summaries, &[&ledger, &streams, &versions, &bytes])
+        .map_err(sql("set stream summaries"))?;
     Ok(())
 }
 
@@ -656,6 +698,74 @@ impl Store for PostgresStore {
 
     fn replace_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
         self.write_tags(tags, true)
+    }
+
+    fn summaries(&self, stream_ids: &[String]) -> Result<Vec<Option<StreamSummary>>, StoreError> {
+        self.with_conn(|conn| {
+            let rows = conn
+                .client
+                .query(
+                    "SELECT stream_id, stream_version, summary FROM planledger.stream_summaries
+                     WHERE ledger = $1 AND stream_id = ANY($2)",
+                    &[&self.ledger_id, &stream_ids],
+                )
+                .map_err(sql("read stream summaries"))?;
+            let mut found: HashMap<String, StreamSummary> = rows
+                .into_iter()
+                .map(|r| (r.get(0), summary_from(r.get(1), r.get(2))))
+                .collect();
+            Ok(stream_ids.iter().map(|s| found.remove(s)).collect())
+        })
+    }
+
+    fn summaries_after(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, StreamSummary)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with_conn(|conn| {
+            let rows = conn
+                .client
+                .query(
+                    "SELECT stream_id, stream_version, summary FROM planledger.stream_summaries
+                     WHERE ledger = $1 AND stream_id > $2 ORDER BY stream_id LIMIT $3",
+                    &[&self.ledger_id, &after, &limit],
+                )
+                .map_err(sql("read stream summaries"))?;
+            Ok(rows
+                .into_iter()
+                .map(|r| (r.get(0), summary_from(r.get(1), r.get(2))))
+                .collect())
+        })
+    }
+
+    fn put_summaries(&self, summaries: &[(String, StreamSummary)]) -> Result<(), StoreError> {
+        // One upsert may not touch a row twice: the latest version of each stream.
+        let mut latest: BTreeMap<&str, (u64, &[u8])> = BTreeMap::new();
+        for (stream, s) in summaries {
+            let e = latest
+                .entry(stream.as_str())
+                .or_insert((s.stream_version, &s.bytes));
+            if s.stream_version >= e.0 {
+                *e = (s.stream_version, &s.bytes);
+            }
+        }
+        self.with_conn(|conn| {
+            let mut tx = conn
+                .client
+                .transaction()
+                .map_err(sql("begin writing summaries"))?;
+            put_summaries(&mut tx, &conn.st, self.ledger_id, latest)?;
+            tx.commit().map_err(sql("commit summaries"))
+        })
+    }
+}
+
+fn summary_from(stream_version: i64, bytes: Vec<u8>) -> StreamSummary {
+    StreamSummary {
+        stream_version: stream_version as u64,
+        bytes,
     }
 }
 

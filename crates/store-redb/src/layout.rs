@@ -28,6 +28,9 @@ pub(crate) const TAGS: TableDefinition<(&str, &str), &str> = TableDefinition::ne
 /// The same tags by value: `(key, value, stream) -> ()`.
 pub(crate) const TAGS_BY_VALUE: TableDefinition<(&str, &str, &str), ()> =
     TableDefinition::new("tags_by_value");
+/// Stream summaries (`Store`'s derived read model, not part of the ledger):
+/// `stream -> (stream version, bytes)`. A file without the table has none yet.
+pub(crate) const SUMMARIES: TableDefinition<&str, (u64, &[u8])> = TableDefinition::new("summaries");
 /// Small named values: the layout and the head.
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use planledger_ledger::{Hash, NodeId, Record, peak_ids};
 use planledger_store::{
-    AppendBatch, Appended, BatchOutcome, Chain, GroupCommit, Head, Store, StoreError, StreamTag,
+    AppendBatch, Appended, BatchOutcome, Chain, GroupCommit, Head, Store, StoreError,
+    StreamSummary, StreamTag,
 };
 use redb::{
     Database, Durability, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable,
@@ -14,8 +15,8 @@ use redb::{
 };
 
 use crate::layout::{
-    LAYOUT, LAYOUT_V1, META, META_HEAD, META_LAYOUT, NODES, RECORDS, STREAMS, TAGS, TAGS_BY_VALUE,
-    decode_head, encode_head,
+    LAYOUT, LAYOUT_V1, META, META_HEAD, META_LAYOUT, NODES, RECORDS, STREAMS, SUMMARIES, TAGS,
+    TAGS_BY_VALUE, decode_head, encode_head,
 };
 
 /// The embedded store: one redb file, immediate durability, group commit.
@@ -133,6 +134,7 @@ struct Writer<'t> {
     meta: Table<'t, &'static str, &'static [u8]>,
     tags: Table<'t, (&'static str, &'static str), &'static str>,
     tags_by_value: Table<'t, (&'static str, &'static str, &'static str), ()>,
+    summaries: Table<'t, &'static str, (u64, &'static [u8])>,
 }
 
 impl<'t> Writer<'t> {
@@ -144,6 +146,7 @@ impl<'t> Writer<'t> {
             meta: txn.open_table(META).map_err(backend)?,
             tags: txn.open_table(TAGS).map_err(backend)?,
             tags_by_value: txn.open_table(TAGS_BY_VALUE).map_err(backend)?,
+            summaries: txn.open_table(SUMMARIES).map_err(backend)?,
         })
     }
 
@@ -175,6 +178,18 @@ impl<'t> Writer<'t> {
         self.tags_by_value
             .insert((key, value, stream), ())
             .map_err(backend)?;
+        Ok(())
+    }
+
+    /// Sets a stream's summary unless the stored one is of a later stream version.
+    fn put_summary(&mut self, stream: &str, version: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        let newer = (self.summaries.get(stream).map_err(backend)?)
+            .is_some_and(|old| old.value().0 > version);
+        if !newer {
+            self.summaries
+                .insert(stream, (version, bytes))
+                .map_err(backend)?;
+        }
         Ok(())
     }
 
@@ -445,10 +460,14 @@ impl RedbStore {
                         for (key, value) in &batch.tags {
                             w.put_tag(&batch.stream_id, key, value)?;
                         }
+                        let stream_version = current + records.len() as u64;
+                        if let Some(bytes) = &batch.summary {
+                            w.put_summary(&batch.stream_id, stream_version, bytes)?;
+                        }
                         written += 1;
                         outcomes.push(Ok(Appended {
                             first_position,
-                            stream_version: current + records.len() as u64,
+                            stream_version,
                             head: chain.head(),
                         }));
                     }
@@ -703,6 +722,71 @@ impl Store for RedbStore {
 
     fn replace_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
         guard(|| self.write_tags(tags, true))
+    }
+
+    fn summaries(&self, stream_ids: &[String]) -> Result<Vec<Option<StreamSummary>>, StoreError> {
+        self.guarded(|| {
+            let txn = self.read_txn()?;
+            let Some(table) = open_if_written(&txn, SUMMARIES)? else {
+                return Ok(vec![None; stream_ids.len()]);
+            };
+            stream_ids
+                .iter()
+                .map(|s| {
+                    Ok(table.get(s.as_str()).map_err(backend)?.map(|v| {
+                        let (stream_version, bytes) = v.value();
+                        StreamSummary {
+                            stream_version,
+                            bytes: bytes.to_vec(),
+                        }
+                    }))
+                })
+                .collect()
+        })
+    }
+
+    fn summaries_after(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, StreamSummary)>, StoreError> {
+        use std::ops::Bound;
+        self.guarded(|| {
+            let txn = self.read_txn()?;
+            let Some(table) = open_if_written(&txn, SUMMARIES)? else {
+                return Ok(Vec::new());
+            };
+            let range = table
+                .range::<&str>((Bound::Excluded(after), Bound::Unbounded))
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            for entry in range.take(limit) {
+                let (k, v) = entry.map_err(backend)?;
+                let (stream_version, bytes) = v.value();
+                out.push((
+                    k.value().to_owned(),
+                    StreamSummary {
+                        stream_version,
+                        bytes: bytes.to_vec(),
+                    },
+                ));
+            }
+            Ok(out)
+        })
+    }
+
+    fn put_summaries(&self, summaries: &[(String, StreamSummary)]) -> Result<(), StoreError> {
+        guard(|| {
+            let txn = self.write_txn()?;
+            {
+                let mut w = Writer::open(&txn)?;
+                for (stream, s) in summaries {
+                    w.put_summary(stream, s.stream_version, &s.bytes)?;
+                }
+            }
+            txn.commit().map_err(backend)?;
+            Ok(())
+        })
     }
 }
 

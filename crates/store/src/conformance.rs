@@ -20,7 +20,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use planledger_ledger::{Actor, Envelope, Frontier, Hash, NodeId, Record, empty_root};
 
-use crate::{AppendBatch, Chain, ExpectedVersion, Head, NewEvent, Store, StoreError, StreamTag};
+use crate::{
+    AppendBatch, Chain, ExpectedVersion, Head, NewEvent, Store, StoreError, StreamSummary,
+    StreamTag,
+};
 
 /// A check on one fresh, empty store.
 pub type Check = fn(&dyn Store);
@@ -71,6 +74,8 @@ macro_rules! __conformance_checks {
             put_and_replace_tags
             append_many_keeps_order_and_fails_batches_alone
             read_all_bytes_gives_the_stored_bytes_of_read_all
+            summaries_follow_appends_and_never_go_back
+            summaries_page_by_stream_id
         }
     };
 }
@@ -166,6 +171,7 @@ pub fn batch(stream_id: &str, expected: ExpectedVersion, n: usize) -> AppendBatc
             })
             .collect(),
         tags: Vec::new(),
+        summary: None,
     }
 }
 
@@ -1080,6 +1086,10 @@ pub fn reopen_keeps_records_and_head<S: Store>(mut open: impl FnMut() -> S) {
             );
         }
         must("put_tags", store.put_tags(&[tag("plan-0", "unit", "u")]));
+        must(
+            "put_summaries",
+            store.put_summaries(&[("plan-0".into(), summary(1, b"s"))]),
+        );
         (assert_chain_valid(&store), must("head", store.head()))
     };
     let store = open();
@@ -1092,6 +1102,11 @@ pub fn reopen_keeps_records_and_head<S: Store>(mut open: impl FnMut() -> S) {
         must("streams_tagged", store.streams_tagged("unit", "u")),
         ["plan-0"],
         "conformance: tags survive reopening"
+    );
+    assert_eq!(
+        must("summaries", store.summaries(&["plan-0".into()])),
+        [Some(summary(1, b"s"))],
+        "conformance: summaries survive reopening"
     );
     assert_eq!(
         assert_chain_valid(&store),
@@ -1124,5 +1139,118 @@ pub fn reopen_keeps_records_and_head<S: Store>(mut open: impl FnMut() -> S) {
         assert_chain_valid(&store),
         records,
         "conformance: the second session's records survive"
+    );
+}
+
+fn summary(stream_version: u64, bytes: &[u8]) -> StreamSummary {
+    StreamSummary {
+        stream_version,
+        bytes: bytes.to_vec(),
+    }
+}
+
+fn summarised(stream_id: &str, expected: ExpectedVersion, n: usize, bytes: &[u8]) -> AppendBatch {
+    AppendBatch {
+        summary: Some(bytes.to_vec()),
+        ..batch(stream_id, expected, n)
+    }
+}
+
+/// An append's summary is stored at the stream version the batch ends at, in the same
+/// commit (a conflicting or failing batch stores none); a summary never replaces one of
+/// a later stream version, whoever writes it; summaries are not records.
+pub fn summaries_follow_appends_and_never_go_back(store: &dyn Store) {
+    let ids = ["plan-a".to_owned(), "plan-b".to_owned()];
+    assert_eq!(
+        must("summaries", store.summaries(&ids)),
+        [None, None],
+        "conformance: a new store has no summaries"
+    );
+    must(
+        "append",
+        store.append(summarised("plan-a", ExpectedVersion::NoStream, 2, b"a2")),
+    );
+    must(
+        "append",
+        store.append(batch("plan-b", ExpectedVersion::NoStream, 1)),
+    );
+    assert_eq!(
+        must("summaries", store.summaries(&ids)),
+        [Some(summary(2, b"a2")), None],
+        "conformance: an append stores its summary at the version it ends at"
+    );
+    let stale = store.append(summarised("plan-a", ExpectedVersion::Exact(1), 1, b"x"));
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { .. })),
+        "conformance: a stale batch conflicts"
+    );
+    let outcomes = must(
+        "append_many",
+        store.append_many(vec![
+            summarised("plan-a", ExpectedVersion::Exact(2), 1, b"a3"),
+            summarised("plan-b", ExpectedVersion::Exact(5), 1, b"no"),
+        ]),
+    );
+    assert!(outcomes[0].is_ok() && outcomes[1].is_err());
+    assert_eq!(
+        must("summaries", store.summaries(&ids)),
+        [Some(summary(3, b"a3")), None],
+        "conformance: only committed batches store their summaries"
+    );
+    must(
+        "put_summaries",
+        store.put_summaries(&[
+            ("plan-a".into(), summary(2, b"old")),
+            ("plan-b".into(), summary(1, b"b1")),
+        ]),
+    );
+    assert_eq!(
+        must("summaries", store.summaries(&ids)),
+        [Some(summary(3, b"a3")), Some(summary(1, b"b1"))],
+        "conformance: a summary of an earlier version does not replace a later one"
+    );
+    must(
+        "put_summaries",
+        store.put_summaries(&[("plan-a".into(), summary(3, b"rebuilt"))]),
+    );
+    assert_eq!(
+        must("summaries", store.summaries(&ids[..1])),
+        [Some(summary(3, b"rebuilt"))],
+        "conformance: a summary of the same version replaces it (a rebuild)"
+    );
+    assert_eq!(
+        must("head", store.head()).size,
+        4,
+        "conformance: summaries are not records"
+    );
+}
+
+/// `summaries_after` pages through every summary by stream id.
+pub fn summaries_page_by_stream_id(store: &dyn Store) {
+    let all: Vec<(String, StreamSummary)> = (0..7)
+        .map(|i| {
+            (
+                format!("plan-{i}"),
+                summary(i + 1, format!("s{i}").as_bytes()),
+            )
+        })
+        .collect();
+    must("put_summaries", store.put_summaries(&all));
+    let mut seen = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = must("summaries_after", store.summaries_after(&after, 3));
+        assert!(page.len() <= 3, "conformance: a page holds at most `limit`");
+        let Some((last, _)) = page.last() else { break };
+        after = last.clone();
+        seen.extend(page);
+    }
+    assert_eq!(
+        seen, all,
+        "conformance: pages give every summary once, in order"
+    );
+    assert!(
+        must("summaries_after", store.summaries_after("plan-6", 3)).is_empty(),
+        "conformance: nothing after the last"
     );
 }

@@ -185,6 +185,28 @@ mod tests {
         fn replace_tags(&self, tags: &[crate::StreamTag]) -> Result<(), StoreError> {
             self.0.replace_tags(tags)
         }
+
+        fn summaries(
+            &self,
+            ids: &[String],
+        ) -> Result<Vec<Option<crate::StreamSummary>>, StoreError> {
+            self.0.summaries(ids)
+        }
+
+        fn summaries_after(
+            &self,
+            after: &str,
+            limit: usize,
+        ) -> Result<Vec<(String, crate::StreamSummary)>, StoreError> {
+            self.0.summaries_after(after, limit)
+        }
+
+        fn put_summaries(
+            &self,
+            summaries: &[(String, crate::StreamSummary)],
+        ) -> Result<(), StoreError> {
+            self.0.put_summaries(summaries)
+        }
     }
 
     #[test]

@@ -69,6 +69,21 @@ pub struct AppendBatch {
     /// Tags set on the stream with the batch, `(key, value)`, each replacing the
     /// stream's value for its key, in the same transaction (see [`StreamTag`]).
     pub tags: Vec<(String, String)>,
+    /// The stream's summary after the batch (see [`StreamSummary`]), stored in the same
+    /// transaction as the stream version the batch ends at; `None` leaves it as it is.
+    pub summary: Option<Vec<u8>>,
+}
+
+/// What a reader knows of a stream without reading its records: derived bytes (the read
+/// model's state of a plan) and the stream version they were derived at. Kept by the
+/// store beside the records, written in the transaction of the append they describe or
+/// by a rebuild, never hashed, and checked against the records by whoever derives them.
+/// A summary never replaces one of a later stream version, so a rebuild running beside
+/// writers cannot put an older summary over a newer one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSummary {
+    pub stream_version: u64,
+    pub bytes: Vec<u8>,
 }
 
 /// A tag of a stream: what the stream is about (a plan's unit, its client), kept by the
@@ -175,6 +190,21 @@ pub trait Store: Send + Sync {
     /// Replaces every tag of the store with `tags` in one transaction (a rebuild from
     /// the records); durable on return. Readers see the old set or the new, never a mix.
     fn replace_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError>;
+
+    /// The summaries of `stream_ids`, in the order asked; `None` for a stream without one.
+    fn summaries(&self, stream_ids: &[String]) -> Result<Vec<Option<StreamSummary>>, StoreError>;
+
+    /// The summaries of the streams whose id sorts after `after` (every stream for
+    /// `""`), by stream id, at most `limit`: a reader pages through all of them.
+    fn summaries_after(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, StreamSummary)>, StoreError>;
+
+    /// Stores `summaries`, each unless its stream's stored summary is of a later stream
+    /// version; durable on return.
+    fn put_summaries(&self, summaries: &[(String, StreamSummary)]) -> Result<(), StoreError>;
 }
 
 /// Errors of every store operation.

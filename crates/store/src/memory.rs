@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use planledger_ledger::{Hash, NodeId, Record};
 
-use crate::{AppendBatch, Appended, Chain, Head, Store, StoreError, StreamTag};
+use crate::{AppendBatch, Appended, Chain, Head, Store, StoreError, StreamSummary, StreamTag};
 
 /// A [`Store`] in memory. "Durable" here means "in this process's memory", so it is for
 /// tests only; one mutex serialises every operation.
@@ -25,6 +25,7 @@ struct Inner {
     nodes: HashMap<NodeId, Hash>,
     /// `(stream, key) -> value`.
     tags: BTreeMap<(String, String), String>,
+    summaries: BTreeMap<String, StreamSummary>,
 }
 
 impl MemoryStore {
@@ -60,11 +61,29 @@ impl Inner {
         for (key, value) in batch.tags {
             inner.tags.insert((batch.stream_id.clone(), key), value);
         }
+        if let Some(bytes) = batch.summary {
+            inner.put_summary(
+                &batch.stream_id,
+                StreamSummary {
+                    stream_version,
+                    bytes,
+                },
+            );
+        }
         Ok(Appended {
             first_position,
             stream_version,
             head: inner.chain.head(),
         })
+    }
+
+    fn put_summary(&mut self, stream_id: &str, summary: StreamSummary) {
+        match self.summaries.get(stream_id) {
+            Some(old) if old.stream_version > summary.stream_version => {}
+            _ => {
+                self.summaries.insert(stream_id.to_owned(), summary);
+            }
+        }
     }
 
     fn stream_version(&self, stream_id: &str) -> u64 {
@@ -198,6 +217,36 @@ impl Store for MemoryStore {
         inner.tags = (tags.iter())
             .map(|t| ((t.stream_id.clone(), t.key.clone()), t.value.clone()))
             .collect();
+        Ok(())
+    }
+
+    fn summaries(&self, stream_ids: &[String]) -> Result<Vec<Option<StreamSummary>>, StoreError> {
+        let inner = self.lock();
+        Ok(stream_ids
+            .iter()
+            .map(|s| inner.summaries.get(s).cloned())
+            .collect())
+    }
+
+    fn summaries_after(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, StreamSummary)>, StoreError> {
+        use std::ops::Bound;
+        let inner = self.lock();
+        Ok((inner.summaries)
+            .range::<str, _>((Bound::Excluded(after), Bound::Unbounded))
+            .take(limit)
+            .map(|(s, v)| (s.clone(), v.clone()))
+            .collect())
+    }
+
+    fn put_summaries(&self, summaries: &[(String, StreamSummary)]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for (stream, summary) in summaries {
+            inner.put_summary(stream, summary.clone());
+        }
         Ok(())
     }
 }

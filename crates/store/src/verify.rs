@@ -517,6 +517,28 @@ mod tests {
         fn replace_tags(&self, tags: &[crate::StreamTag]) -> Result<(), StoreError> {
             self.inner.replace_tags(tags)
         }
+
+        fn summaries(
+            &self,
+            ids: &[String],
+        ) -> Result<Vec<Option<crate::StreamSummary>>, StoreError> {
+            self.inner.summaries(ids)
+        }
+
+        fn summaries_after(
+            &self,
+            after: &str,
+            limit: usize,
+        ) -> Result<Vec<(String, crate::StreamSummary)>, StoreError> {
+            self.inner.summaries_after(after, limit)
+        }
+
+        fn put_summaries(
+            &self,
+            summaries: &[(String, crate::StreamSummary)],
+        ) -> Result<(), StoreError> {
+            self.inner.put_summaries(summaries)
+        }
     }
 
     /// The tree head of the first `size` records of `store`, as a checkpoint signs it.

@@ -87,7 +87,10 @@ fn decide_one(
     actor: &Actor,
     at: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Entry>> {
-    let (read, events) = decide_events(states, command, actor, at)?;
+    let (read, events, state) = decide_events(states, command, actor, at)?;
+    for e in &events {
+        state.apply(e, at, actor);
+    }
     let plan = command.plan();
     Ok(events
         .iter()
@@ -96,23 +99,20 @@ fn decide_one(
         .collect())
 }
 
-/// Decides `command` against the plan's state in `states` and applies the events to it;
-/// returns the plan's stream version it was decided at, and the events.
-fn decide_events(
-    states: &mut HashMap<PlanId, PlanState>,
+/// Decides `command` against the plan's state in `states`; returns the plan's stream
+/// version it was decided at, the events, and the state (for the caller to apply them).
+fn decide_events<'s>(
+    states: &'s mut HashMap<PlanId, PlanState>,
     command: &Command,
     actor: &Actor,
     at: DateTime<Utc>,
-) -> anyhow::Result<(u64, Vec<Event>)> {
+) -> anyhow::Result<(u64, Vec<Event>, &'s mut PlanState)> {
     let state = states.entry(command.plan().clone()).or_default();
     let read = state.stream_version();
     let events = decide(state, command, actor, at).map_err(|r| {
         anyhow::anyhow!("the generator gave a command decide rejects ({})", r.rule())
     })?;
-    for e in &events {
-        state.apply(e, at, actor);
-    }
-    Ok((read, events))
+    Ok((read, events, state))
 }
 
 /// The cached ledger of `org`'s first `limit` records (all of them if `None`), built if
@@ -226,10 +226,10 @@ pub fn import_set(org: &Organisation, commands: u64) -> anyhow::Result<ImportSet
         records: 0,
     };
     for (at, actor, command) in org.commands()?.take(commands as usize) {
-        let (read, events) = decide_events(&mut states, &command, &actor, at)?;
+        let (read, events, state) = decide_events(&mut states, &command, &actor, at)?;
         set.records += events.len() as u64;
         set.batches
-            .push(batch_of(command.plan(), read, &actor, at, &events));
+            .push(batch_of(command.plan(), state, read, &actor, at, &events));
         set.lines
             .push(serde_json::to_string(&import_line(at, actor, command))?);
     }

@@ -19,6 +19,7 @@ fn batch(stream: &str, expected: ExpectedVersion, n: usize) -> AppendBatch {
         },
         recorded_at_micros: 1_767_225_600_000_000,
         tags: Vec::new(),
+        summary: None,
         events: (0..n)
             .map(|i| NewEvent {
                 event_type: "plan_revised".into(),
