@@ -151,7 +151,7 @@ pub fn overview(
                 .iter()
                 .filter(|x| x.provided.is_none())
                 .count(),
-            deviations: s.deviations().len(),
+            deviations: s.deviation_count() as usize,
         };
         rows.push((p.client, row));
     })?;

@@ -332,6 +332,9 @@ pub struct PlanState {
     corrections: Vec<CorrectionRecord>,
     closed: Option<ClosedRecord>,
     events: u64,
+    /// How many deviations were recorded (kept also in a state without contents, which
+    /// keeps none of them).
+    deviation_count: u64,
     /// The latest recorded time among the events folded.
     latest: Option<DateTime<Utc>>,
     /// Each version's content, in the order of `versions`; empty in a state without
@@ -446,12 +449,15 @@ impl PlanState {
                 next_follow_up_on: e.next_follow_up_on,
                 stamp: stamp(),
             }),
-            Event::DeviationRecorded(e) => self.deviations.push(DeviationRecord {
-                occurred_on: e.occurred_on,
-                service: e.service.clone(),
-                description: e.description.clone(),
-                stamp: stamp(),
-            }),
+            Event::DeviationRecorded(e) => {
+                self.deviation_count += 1;
+                self.deviations.push(DeviationRecord {
+                    occurred_on: e.occurred_on,
+                    service: e.service.clone(),
+                    description: e.description.clone(),
+                    stamp: stamp(),
+                });
+            }
             Event::CorrectionNoted(e) => self.corrections.push(CorrectionRecord {
                 refers_to: e.refers_to,
                 note: e.note.clone(),
@@ -566,13 +572,32 @@ impl PlanState {
         self.latest
     }
 
-    /// This state without the versions' contents and without free text (notes,
-    /// findings, descriptions, reasons): what every report over many plans reads (all
-    /// but the history and the plan itself), kept per plan by the read model. Personal
-    /// data left in it: the client's personnummer, as in the index.
+    /// This state without the versions' contents, without free text (notes, findings,
+    /// descriptions, reasons) and without the history that no deadline or status depends
+    /// on (reviews and follow-ups but the last, deviations but their count,
+    /// corrections): what every report over many plans reads (all but the history and
+    /// the plan itself), kept per plan by the read model. Personal data left in it: the
+    /// client's personnummer, as in the index.
     pub fn without_contents(&self) -> PlanState {
-        let mut s = self.clone();
-        s.contents = Vec::new();
+        let mut s = PlanState {
+            contents: Vec::new(),
+            reviews: self.reviews.last().cloned().into_iter().collect(),
+            follow_ups: self.follow_ups.last().cloned().into_iter().collect(),
+            deviations: Vec::new(),
+            corrections: Vec::new(),
+            versions: self.versions.clone(),
+            supplements: self.supplements.clone(),
+            orders: self.orders.clone(),
+            submissions: self.submissions.clone(),
+            plan: self.plan.clone(),
+            unit: self.unit.clone(),
+            client: self.client,
+            act: self.act,
+            closed: self.closed.clone(),
+            events: self.events,
+            deviation_count: self.deviation_count,
+            latest: self.latest,
+        };
         for v in &mut s.versions {
             v.note = String::new();
         }
@@ -587,12 +612,6 @@ impl PlanState {
         }
         for f in &mut s.follow_ups {
             f.findings = String::new();
-        }
-        for d in &mut s.deviations {
-            d.description = String::new();
-        }
-        for c in &mut s.corrections {
-            c.note = String::new();
         }
         s
     }
@@ -645,8 +664,14 @@ impl PlanState {
         &self.follow_ups
     }
 
+    /// Every deviation; none in a state without contents ([`Self::deviation_count`]).
     pub fn deviations(&self) -> &[DeviationRecord] {
         &self.deviations
+    }
+
+    /// How many deviations were recorded.
+    pub fn deviation_count(&self) -> u64 {
+        self.deviation_count
     }
 
     pub fn corrections(&self) -> &[CorrectionRecord] {

@@ -39,7 +39,7 @@ pub const MARKER_STREAM: &str = "";
 const MARKER_KEY: &str = "planledger-index";
 /// What the tags and summaries hold and how they are derived. A change bumps it, and
 /// readers refuse an index of another version until `planledger reindex` rebuilt it.
-pub const INDEX_VERSION: &str = "2";
+pub const INDEX_VERSION: &str = "3";
 
 /// Summaries read, decoded and (where needed) refolded side by side by
 /// [`LedgerPlans::each_summary`].
