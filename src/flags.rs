@@ -97,7 +97,9 @@ pub struct Cli {
     pub now: Option<DateTime<Utc>>,
 
     /// The organisation's deadline policy (TOML; see docs/DOMAIN.md). Read on every
-    /// invocation that counts deadlines; the documented defaults without it.
+    /// invocation that counts deadlines, and by writers, which index each plan's next
+    /// deadline under it (give writers and readers the same one, or `overdue` reads every
+    /// plan); the documented defaults without it.
     #[arg(long, global = true, env = "PLANLEDGER_POLICY", value_name = "FILE")]
     pub policy: Option<PathBuf>,
 

@@ -26,7 +26,7 @@ pub fn run(ctx: &Context, file: &str) -> Result<()> {
     // more of them, and before the import waits for input.
     let mut reader = std::io::BufReader::with_capacity(1 << 20, input);
     let store = ctx.open()?;
-    let mut recorder = Recorder::new(store.as_ref());
+    let mut recorder = Recorder::new(store.as_ref(), ctx.policy()?);
     let bar = crate::progress("importing {wide_bar} {bytes}/{total_bytes} ({eta})", size);
     let terminal = std::io::stderr().is_terminal();
     let (mut done, mut recorded, mut records) = (0u64, 0u64, 0u64);

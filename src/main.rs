@@ -130,10 +130,12 @@ fn run(cli: Cli) -> Result<()> {
                 "indexing {wide_bar} {pos}/{len} records, then plans ({eta})",
                 0,
             );
-            let plans = planledger_app::index::reindex(store.as_ref(), &mut |done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            });
+            let policy = ctx.policy()?;
+            let plans =
+                planledger_app::index::reindex(store.as_ref(), &policy, &mut |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                });
             bar.finish_and_clear();
             println!("indexed {} plans of {} records", plans?, store.head()?.size);
             Ok(())
@@ -151,7 +153,7 @@ fn run(cli: Cli) -> Result<()> {
                 Location::parse(&from, &cli.ledger_name),
                 Location::parse(&to, &cli.ledger_name),
             );
-            let head = from.copy_to(&to)?;
+            let head = from.copy_to(&to, &ctx.policy()?)?;
             println!(
                 "copied {} records to {}; root {}",
                 head.size,

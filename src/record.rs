@@ -111,8 +111,12 @@ pub fn run(ctx: &Context, cmd: Cmd) -> Result<()> {
     check_text_fields(&command, &ctx.limits).map_err(|e| Error::new(Kind::BadInput, e))?;
     let actor = Actor::new(who.user, who.role);
     let store = ctx.open()?;
-    let recorded =
-        Recorder::new(store.as_ref()).record(&command, &actor, ctx.now, who.expect_version)?;
+    let recorded = Recorder::new(store.as_ref(), ctx.policy()?).record(
+        &command,
+        &actor,
+        ctx.now,
+        who.expect_version,
+    )?;
     for r in recorded {
         let (event, position, n) = (r.event_type, r.position, r.stream_version);
         println!(

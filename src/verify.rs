@@ -61,6 +61,7 @@ fn check(ctx: &Context, a: &VerifyArgs, report: &mut Option<Value>) -> Result<()
         ctx.open(),
         &heads,
         a.since_checkpoint,
+        &ctx.policy()?,
         &mut |done, total| {
             bar.set_length(total);
             bar.set_position(done);

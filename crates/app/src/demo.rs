@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use planledger_audit::{Format, Lang, Scope};
-use planledger_plan::{ActKind, Actor, Command};
+use planledger_plan::{ActKind, Actor, Command, DeadlinePolicy};
 use planledger_store::{Store, VerifyReport, verify_store};
 use planledger_synth::Organisation;
 
@@ -35,6 +35,7 @@ pub struct Demo {
 pub fn record_concurrently(
     store: &dyn Store,
     commands: impl Iterator<Item = (DateTime<Utc>, Actor, Command)>,
+    policy: &DeadlinePolicy,
     on_recorded: &(dyn Fn() + Sync),
 ) -> Result<u64> {
     std::thread::scope(|scope| {
@@ -44,7 +45,7 @@ pub fn record_concurrently(
             let (tx, rx) = std::sync::mpsc::sync_channel::<(DateTime<Utc>, Actor, Command)>(256);
             senders.push(tx);
             workers.push(scope.spawn(move || -> Result<u64> {
-                let mut recorder = Recorder::new(store);
+                let mut recorder = Recorder::new(store, policy.clone());
                 let mut n = 0u64;
                 for (at, actor, command) in rx {
                     recorder
@@ -108,7 +109,7 @@ pub fn run(
     let commands = commands.filter(move |(at, _, _)| *at <= not_after);
     let store = loc.create()?;
     let started = Instant::now();
-    let count = record_concurrently(store.as_ref(), commands, on_recorded)?;
+    let count = record_concurrently(store.as_ref(), commands, &org.policy, on_recorded)?;
     let recorded_in = started.elapsed();
     let started = Instant::now();
     let report = verify_store(store.as_ref(), &[], &mut |_, _| {})?;

@@ -388,6 +388,7 @@ fn read_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use planledger_plan::DeadlinePolicy;
 
     #[test]
     fn a_wrongly_typed_personnummer_is_not_repeated_in_the_error() {
@@ -432,7 +433,7 @@ mod tests {
             log: &log,
         };
         let store = planledger_store::MemoryStore::new();
-        let mut recorder = Recorder::new(&store);
+        let mut recorder = Recorder::new(&store, DeadlinePolicy::default());
         let now = Utc.with_ymd_and_hms(2026, 3, 5, 9, 0, 0).unwrap();
         let mut reader = std::io::BufReader::new(feed);
         let (summary, done) = import(
@@ -461,7 +462,7 @@ mod tests {
     fn run(input: &[u8], limits: &Limits) -> (ImportSummary, Vec<(u64, String)>) {
         use chrono::TimeZone;
         let store = planledger_store::MemoryStore::new();
-        let mut recorder = Recorder::new(&store);
+        let mut recorder = Recorder::new(&store, DeadlinePolicy::default());
         let now = Utc.with_ymd_and_hms(2026, 3, 5, 9, 0, 0).unwrap();
         let mut rejected = Vec::new();
         let mut input = std::io::BufReader::new(input);

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 
+use planledger_plan::DeadlinePolicy;
 use planledger_projection::{
     MARKER_STREAM, TAG_ACT, TAG_CLIENT, TAG_UNIT, check_summaries, index_marker, index_tags,
     rebuild_summaries,
@@ -21,7 +22,11 @@ use crate::error::{Error, Kind, Result};
 /// pass, and a summary never replaces a later one. Readers are refused (with a message
 /// saying a rebuild is needed) until it is done: the index's marker is written last.
 /// `progress(done, total)` hears first of records read, then of plans summarised.
-pub fn reindex(store: &dyn Store, progress: &mut dyn FnMut(u64, u64)) -> Result<usize> {
+pub fn reindex(
+    store: &dyn Store,
+    policy: &DeadlinePolicy,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<usize> {
     let (tags, read_to) = index_tags(store, 0, None, progress)?;
     store.replace_tags(&tags)?;
     // Appends that committed between the read and the replacement lost their tags to
@@ -29,7 +34,7 @@ pub fn reindex(store: &dyn Store, progress: &mut dyn FnMut(u64, u64)) -> Result<
     let (late, _) = index_tags(store, read_to, None, &mut |_, _| {})?;
     store.put_tags(&late)?;
     let plans = plans_of(store)?;
-    rebuild_summaries(store, &plans, progress)?;
+    rebuild_summaries(store, &plans, policy, progress)?;
     store.put_tags(&[index_marker()])?;
     Ok(plans.len())
 }
@@ -46,7 +51,11 @@ fn plans_of(store: &dyn Store) -> Result<Vec<String>> {
 /// Compares the index and the read model of `store` with what its records give.
 /// `Ok(None)`: they agree; otherwise what differs first (naming a plan id or the marker,
 /// never a value). `progress(done, total)` hears of plans checked.
-pub fn check(store: &dyn Store, progress: &mut dyn FnMut(u64, u64)) -> Result<Option<String>> {
+pub fn check(
+    store: &dyn Store,
+    policy: &DeadlinePolicy,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Option<String>> {
     // Writers go on meanwhile: compare what the records up to `size` give with the tags
     // read after it, leaving out plans opened at or after `size`.
     let size = store.head()?.size;
@@ -79,8 +88,8 @@ pub fn check(store: &dyn Store, progress: &mut dyn FnMut(u64, u64)) -> Result<Op
     }
     // The summaries, each against a fold of its plan's records. A plan a writer appended
     // to between the two reads differs for that reason alone: those are checked again.
-    let differing = check_summaries(store, &plans_of(store)?, progress)?;
-    let differing = check_summaries(store, &differing, &mut |_, _| {})?;
+    let differing = check_summaries(store, &plans_of(store)?, policy, progress)?;
+    let differing = check_summaries(store, &differing, policy, &mut |_, _| {})?;
     Ok(differing
         .first()
         .map(|plan| format!("the read model's summary of plan {plan}")))

@@ -23,7 +23,8 @@
 //! let store = MemoryStore::new();
 //! let line = parse_line(r#"{"actor":{"user":"h7","role":"case_officer"},"command":"receive_order","plan":"plan-0001","order":"best-88","unit":"hemtjanst-norr","act":"home_care","client":"196408233234","received_on":"2026-03-02"}"#).unwrap();
 //! let now = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-//! let recorded = Recorder::new(&store).record(&line.command, &line.actor, now, None).unwrap();
+//! let policy = planledger_plan::DeadlinePolicy::default();
+//! let recorded = Recorder::new(&store, policy).record(&line.command, &line.actor, now, None).unwrap();
 //! assert_eq!(recorded[0].event_type, "order_received");
 //! assert_eq!(store.head().unwrap().size, 1);
 //! ```

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use planledger_plan::DeadlinePolicy;
 use planledger_store::{Head, Store};
 use planledger_store_postgres::PostgresStore;
 use planledger_store_redb::RedbStore;
@@ -184,7 +185,7 @@ impl Location {
     /// Copies this whole ledger into the empty ledger at `to` (created if missing): the
     /// records keep their bytes, so every checkpoint signed before stays valid; the plan
     /// index is rebuilt from them.
-    pub fn copy_to(&self, to: &Location) -> Result<Head> {
+    pub fn copy_to(&self, to: &Location, policy: &DeadlinePolicy) -> Result<Head> {
         let from = self.open()?;
         let target = to.open_or_create()?;
         let head = planledger_store::copy_ledger(from.as_ref(), target.as_ref(), &mut |_, _| {})
@@ -195,7 +196,7 @@ impl Location {
                 Error::new(Error::from(e).kind(), why)
             })?;
         // The records keep their bytes; the index beside them is derived again.
-        crate::index::reindex(target.as_ref(), &mut |_, _| {})?;
+        crate::index::reindex(target.as_ref(), policy, &mut |_, _| {})?;
         Ok(head)
     }
 }

@@ -7,8 +7,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use planledger_ledger::Envelope;
-use planledger_plan::{Actor, Command, Event, PlanId, PlanState, SCHEMA_VERSION, decide};
-use planledger_projection::{fold_stream, plan_tags, summary_bytes};
+use planledger_plan::{
+    Actor, Command, DeadlinePolicy, Event, PlanId, PlanState, SCHEMA_VERSION, decide,
+};
+use planledger_projection::{fold_stream, plan_tags, state_tags, summary_bytes};
 use planledger_store::{AppendBatch, Appended, ExpectedVersion, NewEvent, Store};
 
 use crate::error::{Error, Kind, Result};
@@ -26,16 +28,17 @@ pub struct Recorded {
 /// The batch that appends `events`, decided on `state` by `actor` at `at`, to `plan`'s
 /// stream expecting it at `expected` records; applies the events to `state`. The only
 /// mapping from events to a batch. The batch carries the plan's summary after the
-/// events (its state without contents, [`summary_bytes`]) and, when it opens the stream,
-/// the plan's tags (unit, act, client, [`plan_tags`]): the store keeps both in the
-/// append's transaction, so the read model is never behind the records.
+/// events (its state without contents, [`summary_bytes`]), its state tags (next
+/// deadline under `policy`, latest record, [`state_tags`]) and, when it opens the
+/// stream, the plan's tags (unit, act, client, [`plan_tags`]): the store keeps them in
+/// the append's transaction, so the read model is never behind the records.
 pub fn batch_of(
     plan: &PlanId,
     state: &mut PlanState,
     expected: u64,
-    actor: &Actor,
-    at: DateTime<Utc>,
+    (actor, at): (&Actor, DateTime<Utc>),
     events: &[Event],
+    policy: &DeadlinePolicy,
 ) -> AppendBatch {
     let recorded_at_micros = at.timestamp_micros();
     // The state as a fold of the records will see it: at the record's precision.
@@ -52,7 +55,10 @@ pub fn batch_of(
         },
         actor: actor.into(),
         recorded_at_micros,
-        tags: if opens { plan_tags(state) } else { Vec::new() },
+        tags: if opens { plan_tags(state) } else { Vec::new() }
+            .into_iter()
+            .chain(state_tags(state, policy))
+            .collect(),
         summary: Some(summary_bytes(state)),
         events: events
             .iter()
@@ -76,13 +82,17 @@ pub fn load_plan(store: &dyn Store, plan: &PlanId) -> Result<PlanState> {
 /// every append states the version it was decided on.
 pub struct Recorder<'s> {
     store: &'s dyn Store,
+    /// The deadline policy the plans' next deadlines are indexed under (readers under
+    /// another policy do not use that part of the index).
+    policy: DeadlinePolicy,
     plans: HashMap<PlanId, PlanState>,
 }
 
 impl<'s> Recorder<'s> {
-    pub fn new(store: &'s dyn Store) -> Recorder<'s> {
+    pub fn new(store: &'s dyn Store, policy: DeadlinePolicy) -> Recorder<'s> {
         Recorder {
             store,
+            policy,
             plans: HashMap::new(),
         }
     }
@@ -116,7 +126,7 @@ impl<'s> Recorder<'s> {
         // The caller's expectation, if it has one, is checked by the store against the
         // stream as stored, like any other writer's.
         let expected = expect_version.unwrap_or(state.stream_version());
-        let batch = batch_of(plan, state, expected, actor, at, &events);
+        let batch = batch_of(plan, state, expected, (actor, at), &events, &self.policy);
         let appended = match self.store.append(batch) {
             Ok(a) => a,
             Err(e) => {
@@ -173,7 +183,14 @@ impl<'s> Recorder<'s> {
                     let expected = r.expect_version.unwrap_or(state.stream_version());
                     // The next request of this plan is decided as if this one is recorded;
                     // if it is not, the next one's expected version makes it conflict.
-                    batches.push(batch_of(plan, state, expected, r.actor, r.at, &events));
+                    batches.push(batch_of(
+                        plan,
+                        state,
+                        expected,
+                        (r.actor, r.at),
+                        &events,
+                        &self.policy,
+                    ));
                     pending.push((i, events));
                     outcomes.push(None);
                 }

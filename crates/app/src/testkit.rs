@@ -46,7 +46,8 @@ impl Scenario {
     /// Records `command` through the [`Recorder`], as every writer does. Returns the
     /// plan's stream version after it.
     pub fn run(&self, actor: &Actor, now: DateTime<Utc>, command: Command) -> Result<u64, Failure> {
-        let recorded = Recorder::new(&self.store).record(&command, actor, now, None)?;
+        let recorded = Recorder::new(&self.store, planledger_plan::DeadlinePolicy::default())
+            .record(&command, actor, now, None)?;
         Ok(recorded.last().map_or(0, |r| r.stream_version))
     }
 

@@ -2,6 +2,7 @@
 //! against every checkpoint a witness holds, or only what came after the latest one.
 
 use planledger_ledger::{TreeHead, Violation, ViolationKind};
+use planledger_plan::DeadlinePolicy;
 use planledger_store::{Store, StoreError, VerifyReport, verify_store, verify_store_since};
 
 use crate::error::Result;
@@ -53,6 +54,7 @@ pub fn verify(
     store: Result<Box<dyn Store>>,
     checkpoints: &[TreeHead],
     since_latest: bool,
+    policy: &DeadlinePolicy,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Outcome> {
     let store = match store {
@@ -83,7 +85,7 @@ pub fn verify(
     // The index is derived from records that verified: check it only then, and only on
     // a whole check (a tail check is the quick nightly one).
     let index = match (&report.violation, since_latest) {
-        (None, false) => crate::index::check(store.as_ref(), &mut |_, _| {})?,
+        (None, false) => crate::index::check(store.as_ref(), policy, &mut |_, _| {})?,
         _ => None,
     };
     tracing::info!(

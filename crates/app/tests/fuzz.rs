@@ -34,7 +34,7 @@ fn one_order() -> planledger_store::MemoryStore {
     let store = planledger_store::MemoryStore::new();
     let order = parse_line(r#"{"actor":{"user":"h7","role":"case_officer"},"command":"receive_order","plan":"p","order":"o","unit":"u","act":"home_care","client":"196408233234","received_on":"2026-03-02"}"#).unwrap();
     let now = chrono::Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-    planledger_app::Recorder::new(&store)
+    planledger_app::Recorder::new(&store, planledger_plan::DeadlinePolicy::default())
         .record(&order.command, &order.actor, now, None)
         .unwrap();
     store

@@ -19,7 +19,7 @@ fn recorded(org: &Organisation) -> MemoryStore {
     store
         .put_tags(&[planledger_projection::index_marker()])
         .unwrap();
-    let mut recorder = Recorder::new(&store);
+    let mut recorder = Recorder::new(&store, org.policy.clone());
     for (at, actor, command) in org.commands().unwrap() {
         recorder.record(&command, &actor, at, None).unwrap();
     }
@@ -39,18 +39,24 @@ proptest! {
         let org = Organisation { seed, clients, months, ..Organisation::default() };
         let store = recorded(&org);
         // What the appends wrote is what the records give.
-        prop_assert_eq!(index::check(&store, &mut |_, _| {}).unwrap(), None);
+        prop_assert_eq!(index::check(&store, &org.policy, &mut |_, _| {}).unwrap(), None);
         let plans: Vec<String> = store.tag_values("unit").unwrap().into_iter().map(|(_, p)| p).collect();
         let before: Vec<_> = ["unit", "act", "client"].iter()
             .map(|k| store.tag_values(k).unwrap()).collect();
         let summaries = store.summaries(&plans).unwrap();
         prop_assert!(summaries.iter().all(Option::is_some));
-        index::reindex(&store, &mut |_, _| {}).unwrap();
+        let state_tags: Vec<_> = ["due", "latest"].iter()
+            .map(|k| store.tag_values(k).unwrap()).collect();
+        prop_assert_eq!(state_tags[0].len(), plans.len());
+        index::reindex(&store, &org.policy, &mut |_, _| {}).unwrap();
         let after: Vec<_> = ["unit", "act", "client"].iter()
             .map(|k| store.tag_values(k).unwrap()).collect();
         prop_assert_eq!(before, after);
         // A rebuild of the read model gives what incremental maintenance wrote.
         prop_assert_eq!(store.summaries(&plans).unwrap(), summaries);
+        let rebuilt: Vec<_> = ["due", "latest"].iter()
+            .map(|k| store.tag_values(k).unwrap()).collect();
+        prop_assert_eq!(rebuilt, state_tags);
         // Readers through the index see what a fold of the whole ledger sees.
         let ledger = LedgerPlans::open(&store).unwrap();
         let whole = Projection::rebuild(&store).unwrap();
@@ -59,6 +65,16 @@ proptest! {
         let scope = Scope::new(as_of);
         prop_assert_eq!(overview(&ledger, &policy, &scope).unwrap(), overview(&whole, &policy, &scope).unwrap());
         prop_assert_eq!(overdue(&ledger, &policy, &scope).unwrap(), overdue(&whole, &policy, &scope).unwrap());
+        // The due index was written under the organisation's policy: a reader under
+        // another one reads every plan instead, and still answers the same.
+        let monthly = DeadlinePolicy::from_toml(
+            "organisation = \"Other\"\n[home_care]\nreview_every_months = 1\n",
+        ).unwrap();
+        prop_assert_eq!(overdue(&ledger, &monthly, &scope).unwrap(), overdue(&whole, &monthly, &scope).unwrap());
+        for unit in org.units() {
+            let scope = Scope::new(as_of).unit(unit.id.clone());
+            prop_assert_eq!(overdue(&ledger, &policy, &scope).unwrap(), overdue(&whole, &policy, &scope).unwrap());
+        }
         prop_assert_eq!(unapproved(&ledger, &policy, &scope).unwrap(), unapproved(&whole, &policy, &scope).unwrap());
         prop_assert_eq!(in_force(&ledger, &scope, None).unwrap(), in_force(&whole, &scope, None).unwrap());
         prop_assert_eq!(unsigned(&ledger, &scope).unwrap(), unsigned(&whole, &scope).unwrap());
@@ -102,9 +118,10 @@ fn an_index_that_differs_from_the_records_is_found_and_rebuilt() {
             value: "another-unit".into(),
         }])
         .unwrap();
-    let check = |store: &MemoryStore| index::check(store, &mut |_, _| {}).unwrap();
+    let policy = org.policy.clone();
+    let check = |store: &MemoryStore| index::check(store, &policy, &mut |_, _| {}).unwrap();
     assert_eq!(check(&store), Some(format!("the index of plan {plan}")));
-    index::reindex(&store, &mut |_, _| {}).unwrap();
+    index::reindex(&store, &policy, &mut |_, _| {}).unwrap();
     assert_eq!(check(&store), None);
     // A summary changed behind the records' back (same version, other state).
     let stored = store.summaries(std::slice::from_ref(&plan)).unwrap()[0]
@@ -122,6 +139,20 @@ fn an_index_that_differs_from_the_records_is_found_and_rebuilt() {
         check(&store),
         Some(format!("the read model's summary of plan {plan}"))
     );
-    index::reindex(&store, &mut |_, _| {}).unwrap();
+    index::reindex(&store, &policy, &mut |_, _| {}).unwrap();
     assert_eq!(check(&store), None);
+    // A due tag that says the plan has nothing due (it would hide the plan from
+    // `overdue`).
+    let key = planledger_projection::policy_key(&policy);
+    store
+        .put_tags(&[planledger_store::StreamTag {
+            stream_id: plan.clone(),
+            key: "due".into(),
+            value: format!("{key}:9999-12-31"),
+        }])
+        .unwrap();
+    assert_eq!(
+        check(&store),
+        Some(format!("the read model's summary of plan {plan}"))
+    );
 }

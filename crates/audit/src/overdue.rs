@@ -34,7 +34,7 @@ pub fn overdue(
     scope: &Scope,
 ) -> Result<Vec<OverdueRow>, AuditError> {
     let mut rows = Vec::new();
-    scope.each_plan(plans, &mut |p| {
+    scope.each_overdue_candidate(plans, policy, &mut |p| {
         let Some(act) = p.state.act() else { return };
         for o in p.state.overdue(policy, scope.as_of) {
             rows.push(OverdueRow {

@@ -2,7 +2,7 @@
 //! personnummer may be shown.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use planledger_plan::{Personnummer, PlanId, PlanState, UnitId};
+use planledger_plan::{DeadlinePolicy, Personnummer, PlanId, PlanState, UnitId};
 use planledger_projection::Plans;
 
 use crate::error::AuditError;
@@ -66,6 +66,24 @@ impl Scope {
         f: &mut dyn FnMut(Scoped<'_>),
     ) -> Result<(), AuditError> {
         plans.each_summary(self.unit.as_ref(), self.cutoff(), &mut |state| {
+            if let Some(scoped) = Scoped::new(state) {
+                f(scoped);
+            }
+        })?;
+        Ok(())
+    }
+}
+
+impl Scope {
+    /// [`Scope::each_plan`], but only the plans that may have a deadline overdue on the
+    /// scope's date under `policy` (the read model's due index; at least those).
+    pub(crate) fn each_overdue_candidate(
+        &self,
+        plans: &dyn Plans,
+        policy: &DeadlinePolicy,
+        f: &mut dyn FnMut(Scoped<'_>),
+    ) -> Result<(), AuditError> {
+        plans.each_overdue_candidate(self.unit.as_ref(), self.as_of, policy, &mut |state| {
             if let Some(scoped) = Scoped::new(state) {
                 f(scoped);
             }

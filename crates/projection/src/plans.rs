@@ -16,9 +16,10 @@
 
 use std::borrow::Cow;
 
+use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use planledger_ledger::{Hash, Record, RecordHeader};
-use planledger_plan::{Personnummer, PlanId, PlanState, UnitId};
+use planledger_plan::{DeadlinePolicy, Personnummer, PlanId, PlanState, UnitId, swedish_date};
 use planledger_store::{Store, StreamSummary, StreamTag};
 use rayon::prelude::*;
 
@@ -33,6 +34,11 @@ pub const TAG_UNIT: &str = "unit";
 pub const TAG_CLIENT: &str = "client";
 /// The tag of a plan's act.
 pub const TAG_ACT: &str = "act";
+/// The tag of a plan's next open deadline under the writer's policy:
+/// `POLICYKEY:YYYY-MM-DD`, or `POLICYKEY:~` when none can fall due ([`state_tags`]).
+pub const TAG_DUE: &str = "due";
+/// The tag of a plan's latest record time, µs since 1970, 20 digits ([`state_tags`]).
+pub const TAG_LATEST: &str = "latest";
 /// The stream id of the index's own marker tag: no plan id is empty.
 pub const MARKER_STREAM: &str = "";
 /// The marker's key; its value is [`INDEX_VERSION`].
@@ -62,6 +68,48 @@ pub fn plan_tags(state: &PlanState) -> Vec<(String, String)> {
         tags.push((TAG_CLIENT.to_owned(), client.digits()));
     }
     tags
+}
+
+/// The tags a plan in `state` has after every append, under the writer's `policy`: the
+/// day of its earliest deadline not met ([`TAG_DUE`]), and its latest record time
+/// ([`TAG_LATEST`]). What lets `overdue` read only the plans that can have a deadline
+/// overdue: for a day `d` on or after a plan's latest record, a deadline is overdue only
+/// if it is not met and falls before `d`, and none is once the plan closed.
+pub fn state_tags(state: &PlanState, policy: &DeadlinePolicy) -> Vec<(String, String)> {
+    let Some(latest) = state.latest() else {
+        return Vec::new();
+    };
+    let closed = state
+        .closed()
+        .is_some_and(|c| c.closed_on <= swedish_date(latest));
+    let next = (!closed)
+        .then(|| state.due_dates(policy))
+        .into_iter()
+        .flatten()
+        .filter(|d| d.met_on.is_none())
+        .map(|d| d.due_on)
+        .min();
+    vec![
+        (
+            TAG_DUE.to_owned(),
+            match next {
+                Some(day) => format!("{}:{day}", policy_key(policy)),
+                None => format!("{}:~", policy_key(policy)),
+            },
+        ),
+        (TAG_LATEST.to_owned(), latest_value(latest)),
+    ]
+}
+
+/// A short name of `policy`'s rules: due tags written under another policy are not read.
+pub fn policy_key(policy: &DeadlinePolicy) -> String {
+    let hash = blake3::hash(format!("{policy:?}").as_bytes());
+    hash.to_hex()[..12].to_owned()
+}
+
+/// [`TAG_LATEST`]'s value for `at`: sorts as the times do.
+fn latest_value(at: DateTime<Utc>) -> String {
+    format!("{:020}", at.timestamp_micros().max(0))
 }
 
 /// The marker that says a store's tags are an index of [`INDEX_VERSION`].
@@ -148,6 +196,17 @@ pub trait Plans {
         f: &mut dyn FnMut(&PlanState),
     ) -> Result<(), ProjectionError>;
 
+    /// As [`Plans::each_summary`] at the end of `as_of`, but only the plans that may
+    /// have a deadline overdue on `as_of` under `policy` (at least those; every plan
+    /// where the read model cannot tell).
+    fn each_overdue_candidate(
+        &self,
+        unit: Option<&UnitId>,
+        as_of: NaiveDate,
+        policy: &DeadlinePolicy,
+        f: &mut dyn FnMut(&PlanState),
+    ) -> Result<(), ProjectionError>;
+
     /// The position and hash of the record at `stream_version` of `plan`'s stream, if
     /// it exists: the evidence a report's row points at.
     fn record_at(
@@ -182,6 +241,16 @@ impl Plans for Projection {
             None => self.plans().for_each(&mut each),
         }
         Ok(())
+    }
+
+    fn each_overdue_candidate(
+        &self,
+        unit: Option<&UnitId>,
+        as_of: NaiveDate,
+        _policy: &DeadlinePolicy,
+        f: &mut dyn FnMut(&PlanState),
+    ) -> Result<(), ProjectionError> {
+        self.each_summary(unit, planledger_plan::end_of_swedish_day(as_of), f)
     }
 
     fn record_at(
@@ -311,6 +380,47 @@ impl Plans for LedgerPlans<'_> {
                     self.each_in_block(block, cutoff, f)?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    fn each_overdue_candidate(
+        &self,
+        unit: Option<&UnitId>,
+        as_of: NaiveDate,
+        policy: &DeadlinePolicy,
+        f: &mut dyn FnMut(&PlanState),
+    ) -> Result<(), ProjectionError> {
+        let cutoff = planledger_plan::end_of_swedish_day(as_of);
+        let key = policy_key(policy);
+        let between = |tag: &str, from: &str, to: &str| -> Result<Vec<String>, ProjectionError> {
+            Ok((self
+                .store
+                .streams_tagged_between(tag, from, to)?
+                .into_iter())
+            .map(|(_, plan)| plan)
+            .collect())
+        };
+        // Plans with a deadline not met before `as_of` under this policy; plans whose
+        // due tag was written under another policy; plans recorded after the cutoff
+        // (folded up to it). Every plan has both tags (written with each append).
+        let mut ids = between(TAG_DUE, &format!("{key}:"), &format!("{key}:{as_of}"))?;
+        ids.extend(between(TAG_DUE, "", &format!("{key}:"))?);
+        ids.extend(between(TAG_DUE, &format!("{key};"), "\u{10ffff}")?);
+        let after = cutoff + chrono::Duration::microseconds(1);
+        ids.extend(between(TAG_LATEST, &latest_value(after), "~")?);
+        ids.sort();
+        ids.dedup();
+        if let Some(unit) = unit {
+            let of_unit: std::collections::BTreeSet<String> = (self.store)
+                .streams_tagged(TAG_UNIT, unit.as_str())?
+                .into_iter()
+                .collect();
+            ids.retain(|id| of_unit.contains(id));
+        }
+        for block in ids.chunks(BLOCK) {
+            let stored = self.store.summaries(block)?;
+            self.each_in_block(block.iter().cloned().zip(stored).collect(), cutoff, f)?;
         }
         Ok(())
     }

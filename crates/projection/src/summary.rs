@@ -5,11 +5,14 @@
 //! the records; rebuilt from them by [`rebuild_summaries`]; compared with a fold of the
 //! records by `verify`. Reports over many plans read it instead of the records.
 
-use planledger_plan::{PlanId, PlanState};
-use planledger_store::{Store, StreamSummary};
+use std::collections::HashMap;
+
+use planledger_plan::{DeadlinePolicy, PlanId, PlanState};
+use planledger_store::{Store, StreamSummary, StreamTag};
 use rayon::prelude::*;
 
 use crate::error::ProjectionError;
+use crate::plans::{TAG_DUE, TAG_LATEST, policy_key, state_tags};
 use crate::projection::fold_stream;
 
 /// Plans folded side by side when rebuilding or checking summaries.
@@ -29,61 +32,113 @@ pub fn decode_summary(stream: &str, bytes: &[u8]) -> Result<PlanState, Projectio
     })
 }
 
-/// The summary of `plan` folded from its records as stored now.
-fn folded(store: &dyn Store, plan: &str) -> Result<(String, StreamSummary), ProjectionError> {
+/// What the records of `plan` as stored now give for the read model: its summary and
+/// its [`state_tags`] under `policy`.
+struct Derived {
+    summary: StreamSummary,
+    tags: Vec<(String, String)>,
+}
+
+fn derive(
+    store: &dyn Store,
+    plan: &str,
+    policy: &DeadlinePolicy,
+) -> Result<Derived, ProjectionError> {
     let id = PlanId::new(plan).map_err(|source| ProjectionError::StreamId {
         position: 0,
         source,
     })?;
     let view = fold_stream(store, &id)?;
-    Ok((
-        plan.to_owned(),
-        StreamSummary {
+    Ok(Derived {
+        summary: StreamSummary {
             stream_version: view.events().len() as u64,
             bytes: summary_bytes(view.state()),
         },
-    ))
+        tags: state_tags(view.state(), policy),
+    })
 }
 
-/// Folds each of `plans` from its records and stores its summary, a block at a time
-/// (a summary a writer stored meanwhile, of a later version, stays). For a rebuild
-/// after a change of what summaries hold. `progress(done, total)` hears of each block.
+/// Folds each of `plans` from its records and stores its summary and state tags (under
+/// `policy`), a block at a time (a summary a writer stored meanwhile, of a later
+/// version, stays). For a rebuild after a change of what they hold. `progress(done,
+/// total)` hears of each block.
 pub fn rebuild_summaries(
     store: &dyn Store,
     plans: &[String],
+    policy: &DeadlinePolicy,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(), ProjectionError> {
     let mut done = 0;
     for block in plans.chunks(BLOCK) {
-        let summaries = block
-            .par_iter()
-            .map(|p| folded(store, p))
-            .collect::<Result<Vec<_>, _>>()?;
-        store.put_summaries(&summaries)?;
+        let mut pending = block.to_vec();
+        // A writer that appended to a plan between its fold and the put wrote a later
+        // summary (which stays) and later tags (which the put replaced): such plans are
+        // derived and put again, until none moved meanwhile.
+        while !pending.is_empty() {
+            let derived = pending
+                .par_iter()
+                .map(|p| derive(store, p, policy))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut summaries = Vec::with_capacity(pending.len());
+            let mut tags = Vec::with_capacity(pending.len() * 2);
+            for (plan, d) in pending.iter().zip(derived) {
+                summaries.push((plan.clone(), d.summary));
+                tags.extend(d.tags.into_iter().map(|(key, value)| StreamTag {
+                    stream_id: plan.clone(),
+                    key,
+                    value,
+                }));
+            }
+            store.put_summaries(&summaries)?;
+            store.put_tags(&tags)?;
+            let now = store.summaries(&pending)?;
+            pending = (summaries.into_iter().zip(now))
+                .filter(|((_, put), now)| now.as_ref() != Some(put))
+                .map(|((plan, _), _)| plan)
+                .collect();
+        }
         done += block.len() as u64;
         progress(done, plans.len() as u64);
     }
     Ok(())
 }
 
-/// The plans among `plans` whose stored summary differs from a fold of their records
-/// (missing, of another stream version, or other bytes), by plan id. `progress(done,
-/// total)` hears of each block.
+/// The plans among `plans` whose stored summary or state tags differ from what a fold
+/// of their records gives (missing, of another stream version, other bytes), by plan
+/// id. A due tag written under another policy than `policy` is not compared: readers
+/// under `policy` do not trust it either. `progress(done, total)` hears of each block.
 pub fn check_summaries(
     store: &dyn Store,
     plans: &[String],
+    policy: &DeadlinePolicy,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Vec<String>, ProjectionError> {
+    let stored_tags = |key: &str| -> Result<HashMap<String, String>, ProjectionError> {
+        Ok((store.tag_values(key)?.into_iter())
+            .map(|(value, plan)| (plan, value))
+            .collect())
+    };
+    let (due, latest) = (stored_tags(TAG_DUE)?, stored_tags(TAG_LATEST)?);
+    let ours = format!("{}:", policy_key(policy));
     let mut differing = Vec::new();
     let mut done = 0;
-    for block in plans.chunks(BLOCK * 4) {
+    for block in plans.chunks(BLOCK) {
         let stored = store.summaries(block)?;
         let results = block
             .par_iter()
             .zip(stored)
             .map(|(p, stored)| {
-                let (_, fresh) = folded(store, p)?;
-                Ok((stored.as_ref() != Some(&fresh)).then(|| p.clone()))
+                let fresh = derive(store, p, policy)?;
+                let tags_agree = fresh.tags.iter().all(|(key, value)| {
+                    let stored = if key == TAG_DUE { &due } else { &latest };
+                    match stored.get(p) {
+                        Some(s) if key == TAG_DUE && !s.starts_with(&ours) => true,
+                        Some(s) => s == value,
+                        None => false,
+                    }
+                });
+                let agree = stored.as_ref() == Some(&fresh.summary) && tags_agree;
+                Ok((!agree).then(|| p.clone()))
             })
             .collect::<Result<Vec<_>, ProjectionError>>()?;
         differing.extend(results.into_iter().flatten());

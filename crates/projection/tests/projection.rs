@@ -121,9 +121,9 @@ fn rewritten_at_8(records: &[Record]) -> planledger_store::MemoryStore {
             command.plan(),
             &mut PlanState::new(),
             0,
-            &officer(),
-            at(2026, 4, 1),
+            (&officer(), at(2026, 4, 1)),
             &events,
+            &planledger_plan::DeadlinePolicy::default(),
         ))
         .unwrap();
     rewritten
@@ -469,7 +469,7 @@ fn a_ledger_without_an_index_is_refused_with_how_to_rebuild_it() {
         .collect();
     tags.push(index_marker());
     copy.replace_tags(&tags).unwrap();
-    rebuild_summaries(&copy, &plans, &mut |_, _| {}).unwrap();
+    rebuild_summaries(&copy, &plans, &Default::default(), &mut |_, _| {}).unwrap();
     let rebuilt = LedgerPlans::open(&copy).unwrap();
     let now = at(2030, 1, 1);
     assert_eq!(each(&rebuilt, None, now), each(&s.projection(), None, now));
@@ -479,7 +479,7 @@ fn a_ledger_without_an_index_is_refused_with_how_to_rebuild_it() {
         s.store().summaries(&plans).unwrap()
     );
     assert!(
-        check_summaries(s.store(), &plans, &mut |_, _| {})
+        check_summaries(s.store(), &plans, &Default::default(), &mut |_, _| {})
             .unwrap()
             .is_empty()
     );

@@ -196,6 +196,10 @@ CREATE TABLE planledger.stream_summaries (
     PRIMARY KEY (ledger, stream_id)
 );
 GRANT SELECT, INSERT, UPDATE, DELETE ON planledger.stream_summaries TO planledger_app;
+-- Ranges of tag values (a plan's next due date, its latest record) in byte order,
+-- whatever the database's collation.
+CREATE INDEX stream_tags_by_value_bytes
+    ON planledger.stream_tags (ledger, key, (value COLLATE "C"));
 -- For analysts: each plan's summary as jsonb, with its unit and client from the tags.
 CREATE VIEW planledger.plan_states AS
 SELECT s.ledger, s.stream_id AS plan, s.stream_version,

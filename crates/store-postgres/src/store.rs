@@ -664,6 +664,28 @@ impl Store for PostgresStore {
         })
     }
 
+    fn streams_tagged_between(
+        &self,
+        key: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.with_conn(|conn| {
+            let rows = conn
+                .client
+                .query(
+                    // COLLATE "C": byte order, as every backend compares values.
+                    "SELECT value, stream_id FROM planledger.stream_tags
+                     WHERE ledger = $1 AND key = $2
+                       AND value COLLATE \"C\" >= $3 AND value COLLATE \"C\" < $4
+                     ORDER BY value COLLATE \"C\", stream_id COLLATE \"C\"",
+                    &[&self.ledger_id, &key, &from, &to],
+                )
+                .map_err(sql("read streams by a range of tag values"))?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
     fn tag_values(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
         self.with_conn(|conn| {
             let rows = conn
@@ -705,8 +727,11 @@ impl Store for PostgresStore {
             let rows = conn
                 .client
                 .query(
-                    "SELECT stream_id, stream_version, summary FROM planledger.stream_summaries
-                     WHERE ledger = $1 AND stream_id = ANY($2)",
+                    // Joined with the ids as a table, so that the planner looks each
+                    // one up by the primary key instead of scanning for `= ANY`.
+                    "SELECT s.stream_id, s.stream_version, s.summary
+                     FROM unnest($2::text[]) AS q (id)
+                     JOIN planledger.stream_summaries s ON s.ledger = $1 AND s.stream_id = q.id",
                     &[&self.ledger_id, &stream_ids],
                 )
                 .map_err(sql("read stream summaries"))?;

@@ -678,6 +678,30 @@ impl Store for RedbStore {
         })
     }
 
+    fn streams_tagged_between(
+        &self,
+        key: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.guarded(|| {
+            let txn = self.read_txn()?;
+            let Some(index) = open_if_written(&txn, TAGS_BY_VALUE)? else {
+                return Ok(Vec::new());
+            };
+            let mut out = Vec::new();
+            for entry in index.range((key, from, "")..).map_err(backend)? {
+                let (k, _) = entry.map_err(backend)?;
+                let (k, value, stream) = k.value();
+                if k != key || value >= to {
+                    break;
+                }
+                out.push((value.to_owned(), stream.to_owned()));
+            }
+            Ok(out)
+        })
+    }
+
     fn tag_values(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
         self.guarded(|| {
             let txn = self.read_txn()?;

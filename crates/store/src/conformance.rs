@@ -74,6 +74,7 @@ macro_rules! __conformance_checks {
             put_and_replace_tags
             append_many_keeps_order_and_fails_batches_alone
             read_all_bytes_gives_the_stored_bytes_of_read_all
+            tags_are_found_by_a_range_of_values
             summaries_follow_appends_and_never_go_back
             summaries_page_by_stream_id
         }
@@ -1253,4 +1254,46 @@ pub fn summaries_page_by_stream_id(store: &dyn Store) {
         must("summaries_after", store.summaries_after("plan-6", 3)).is_empty(),
         "conformance: nothing after the last"
     );
+}
+
+/// `streams_tagged_between` gives the streams whose value of a key lies in a half-open
+/// range, in byte order (digits before letters before `~`), by value then stream.
+pub fn tags_are_found_by_a_range_of_values(store: &dyn Store) {
+    let tags = [
+        tag("plan-1", "due", "ab12:2026-03-05"),
+        tag("plan-2", "due", "ab12:2026-03-04"),
+        tag("plan-3", "due", "ab12:~"),
+        tag("plan-4", "due", "ab12:2026-03-05"),
+        tag("plan-5", "due", "cd34:2026-01-01"),
+        tag("plan-6", "due", "ab12:2026-03-06"),
+        tag("plan-7", "unit", "ab12:2026-03-01"),
+    ];
+    must("put_tags", store.put_tags(&tags));
+    let between = |from: &str, to: &str| {
+        must(
+            "streams_tagged_between",
+            store.streams_tagged_between("due", from, to),
+        )
+    };
+    let pair = |v: &str, s: &str| (v.to_owned(), s.to_owned());
+    assert_eq!(
+        between("ab12:", "ab12:2026-03-06"),
+        [
+            pair("ab12:2026-03-04", "plan-2"),
+            pair("ab12:2026-03-05", "plan-1"),
+            pair("ab12:2026-03-05", "plan-4"),
+        ],
+        "conformance: values in from..to, by value then stream"
+    );
+    assert_eq!(
+        between("ab12;", "~"),
+        [pair("cd34:2026-01-01", "plan-5")],
+        "conformance: byte order (':' < ';' < letters)"
+    );
+    assert_eq!(
+        between("ab12:2026-03-06", "ab12;"),
+        [pair("ab12:2026-03-06", "plan-6"), pair("ab12:~", "plan-3")],
+        "conformance: '~' sorts after digits"
+    );
+    assert!(between("x", "y").is_empty());
 }

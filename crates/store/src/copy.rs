@@ -186,6 +186,15 @@ mod tests {
             self.0.replace_tags(tags)
         }
 
+        fn streams_tagged_between(
+            &self,
+            key: &str,
+            from: &str,
+            to: &str,
+        ) -> Result<Vec<(String, String)>, StoreError> {
+            self.0.streams_tagged_between(key, from, to)
+        }
+
         fn summaries(
             &self,
             ids: &[String],

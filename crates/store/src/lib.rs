@@ -177,6 +177,15 @@ pub trait Store: Send + Sync {
     /// The streams whose tag `key` has `value`, by stream id.
     fn streams_tagged(&self, key: &str, value: &str) -> Result<Vec<String>, StoreError>;
 
+    /// The streams whose tag `key` has a value in `from..to` (byte order), as `(value,
+    /// stream id)`, by value then stream.
+    fn streams_tagged_between(
+        &self,
+        key: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
     /// Every stream's value of the tag `key`, as `(value, stream id)`, by value then
     /// stream.
     fn tag_values(&self, key: &str) -> Result<Vec<(String, String)>, StoreError>;

@@ -184,6 +184,17 @@ impl Store for MemoryStore {
         Ok(out)
     }
 
+    fn streams_tagged_between(
+        &self,
+        key: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = self.tag_values(key)?;
+        out.retain(|(v, _)| from <= v.as_str() && v.as_str() < to);
+        Ok(out)
+    }
+
     fn tag_values(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
         let inner = self.lock();
         let mut out: Vec<(String, String)> = (inner.tags.iter())

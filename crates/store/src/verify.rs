@@ -518,6 +518,15 @@ mod tests {
             self.inner.replace_tags(tags)
         }
 
+        fn streams_tagged_between(
+            &self,
+            key: &str,
+            from: &str,
+            to: &str,
+        ) -> Result<Vec<(String, String)>, StoreError> {
+            self.inner.streams_tagged_between(key, from, to)
+        }
+
         fn summaries(
             &self,
             ids: &[String],

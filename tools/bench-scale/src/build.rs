@@ -134,7 +134,7 @@ pub fn ledger(
         // version is rebuilt from them, as users do with `reindex`.
         if planledger_projection::LedgerPlans::open(&store).is_err() {
             eprintln!("bench-scale: reindexing the cached {name}");
-            planledger_app::index::reindex(&store, &mut |_, _| {})?;
+            planledger_app::index::reindex(&store, &org.policy, &mut |_, _| {})?;
         }
         return Ok(Ledger {
             path,
@@ -152,7 +152,7 @@ pub fn ledger(
         RedbStore::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
     let records = build_into(&store, org, limit)?;
     // Sealed in bulk, the records carry no plan index yet: derive it, as `copy` does.
-    planledger_app::index::reindex(&store, &mut |_, _| {})?;
+    planledger_app::index::reindex(&store, &org.policy, &mut |_, _| {})?;
     drop(store);
     let built_in = started.elapsed();
     std::fs::write(&marker, format!("{records}\n"))
@@ -233,8 +233,14 @@ pub fn import_set(org: &Organisation, commands: u64) -> anyhow::Result<ImportSet
     for (at, actor, command) in org.commands()?.take(commands as usize) {
         let (read, events, state) = decide_events(&mut states, &command, &actor, at)?;
         set.records += events.len() as u64;
-        set.batches
-            .push(batch_of(command.plan(), state, read, &actor, at, &events));
+        set.batches.push(batch_of(
+            command.plan(),
+            state,
+            read,
+            (&actor, at),
+            &events,
+            &org.policy,
+        ));
         set.lines
             .push(serde_json::to_string(&import_line(at, actor, command))?);
     }
