@@ -112,6 +112,37 @@ pub fn on_postgres(cli: &Path, ledger: &Ledger, url: &str) -> anyhow::Result<Vec
     Ok(at)
 }
 
+/// The bytes of the records, of the summaries and of the tags (each tag's key, value
+/// and stream id, as stored once; redb keeps the tags twice, by stream and by value).
+fn read_model_size(store: &RedbStore) -> anyhow::Result<(u64, u64, u64)> {
+    use planledger_store::Store;
+    let mut records = 0u64;
+    let mut at = 0u64;
+    loop {
+        let chunk = store.read_all_bytes(at, 65_536)?;
+        if chunk.is_empty() {
+            break;
+        }
+        at += chunk.len() as u64;
+        records += chunk.iter().map(|b| b.len() as u64).sum::<u64>();
+    }
+    let mut summaries = 0u64;
+    let mut after = String::new();
+    loop {
+        let page = store.summaries_after(&after, 4096)?;
+        let Some((last, _)) = page.last() else { break };
+        after = last.clone();
+        summaries += page.iter().map(|(id, s)| (id.len() + s.bytes.len() + 8) as u64).sum::<u64>();
+    }
+    let mut tags = 0u64;
+    for key in [TAG_UNIT, TAG_CLIENT, "act", "due", "latest"] {
+        tags += (store.tag_values(key)?.iter())
+            .map(|(value, stream)| (key.len() + value.len() + stream.len()) as u64)
+            .sum::<u64>();
+    }
+    Ok((records, summaries, tags))
+}
+
 /// Measures the reads of `ledger` through the CLI, `samples` runs of each per-plan
 /// question (each on another client, plan or unit); `at` names where the CLI finds it
 /// (the cached embedded file without one).
@@ -123,14 +154,28 @@ pub fn reads(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let backend = if at.is_some() { "PostgreSQL" } else { "redb" };
+    let embedded = at.is_none();
     let dir = match at {
         Some(at) => at,
         None => vec!["--ledger".into(), ledger_dir(ledger)?.display().to_string()],
     };
-    let (clients, units) = {
+    let (clients, units, sizes) = {
         let store = RedbStore::open(&ledger.path)?;
-        (store.tag_values(TAG_CLIENT)?, store.tag_values(TAG_UNIT)?)
+        let sizes = embedded.then(|| read_model_size(&store)).transpose()?;
+        (store.tag_values(TAG_CLIENT)?, store.tag_values(TAG_UNIT)?, sizes)
     };
+    if let Some((records, summaries, tags)) = sizes {
+        report.row(
+            "read model on disk: summaries, and the index's tags (values and stream ids)",
+            format!(
+                "{:.0} MB summaries + {:.0} MB tags = {:.2}× the {:.0} MB of record bytes",
+                summaries as f64 / 1e6,
+                tags as f64 / 1e6,
+                (summaries + tags) as f64 / records as f64,
+                records as f64 / 1e6
+            ),
+        );
+    }
     if clients.is_empty() || units.is_empty() {
         bail!("the ledger has no plan index; rebuild the cache");
     }
