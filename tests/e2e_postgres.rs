@@ -79,6 +79,23 @@ fn a_select_only_role_reads_every_report_and_cannot_write() {
     ] {
         reader.ok(&args);
     }
+    // The analyst's view of the read model: each plan's summary as jsonb.
+    let mut analyst =
+        ::postgres::Client::connect(&server.url_as("reader", &db), ::postgres::NoTls).unwrap();
+    let row = analyst
+        .query_one(
+            "SELECT plan, unit, state->>'events', jsonb_array_length(state->'versions')
+             FROM planledger.plan_states",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "plan-0001");
+    assert_eq!(row.get::<_, String>(1), "hemtjanst-norr");
+    assert_eq!(
+        row.get::<_, Option<String>>(2).unwrap(),
+        t.head()["size"].as_u64().unwrap().to_string()
+    );
+    assert!(row.get::<_, i32>(3) >= 1);
     let before = t.head();
     // The domain accepts the deviation; the database refuses the reader's write.
     let stderr = reader.fails_at(

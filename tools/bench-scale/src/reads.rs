@@ -132,7 +132,10 @@ fn read_model_size(store: &RedbStore) -> anyhow::Result<(u64, u64, u64)> {
         let page = store.summaries_after(&after, 4096)?;
         let Some((last, _)) = page.last() else { break };
         after = last.clone();
-        summaries += page.iter().map(|(id, s)| (id.len() + s.bytes.len() + 8) as u64).sum::<u64>();
+        summaries += page
+            .iter()
+            .map(|(id, s)| (id.len() + s.bytes.len() + 8) as u64)
+            .sum::<u64>();
     }
     let mut tags = 0u64;
     for key in [TAG_UNIT, TAG_CLIENT, "act", "due", "latest"] {
@@ -162,7 +165,11 @@ pub fn reads(
     let (clients, units, sizes) = {
         let store = RedbStore::open(&ledger.path)?;
         let sizes = embedded.then(|| read_model_size(&store)).transpose()?;
-        (store.tag_values(TAG_CLIENT)?, store.tag_values(TAG_UNIT)?, sizes)
+        (
+            store.tag_values(TAG_CLIENT)?,
+            store.tag_values(TAG_UNIT)?,
+            sizes,
+        )
     };
     if let Some((records, summaries, tags)) = sizes {
         report.row(
