@@ -151,6 +151,7 @@ pub fn sign_head(
         size: head.size,
         root: head.root,
         time_micros: now.timestamp_micros(),
+        map_root: None,
     };
     let note = signer.sign(&checkpoint).map_err(|e| {
         Error::new(

@@ -54,6 +54,7 @@
 
 mod checkpoint;
 mod hash;
+mod map;
 mod merkle;
 mod proof;
 mod record;
@@ -61,6 +62,10 @@ mod verify;
 
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointSigner, CheckpointVerifier, TreeHead};
 pub use hash::{Hash, HashParseError};
+pub use map::{
+    MAP_EMPTY, Map, MapError, MapProof, MapProofEnd, MapProofError, client_key, client_salt,
+    client_value, key_bit, map_leaf_hash, map_node_hash, map_value_hash, stream_key, stream_value,
+};
 pub use merkle::{Frontier, NodeId, empty_root, leaf_hash, node_hash, peak_ids, peak_ids_from};
 pub use proof::{
     ConsistencyProof, InclusionProof, InvalidProof, MemoryTree, MissingNode, NodeSource,

@@ -53,6 +53,7 @@ fn bundle() -> (Bundle, String) {
             size: tree.size(),
             root: tree.root(),
             time_micros: now.timestamp_micros(),
+            map_root: None,
         })
         .unwrap();
     let proof = inclusion_proof(&tree, 0, tree.size()).unwrap();
