@@ -63,6 +63,7 @@ fn bundle() -> (Bundle, String) {
             checkpoint: note,
             records: vec![BundleRecord::new(&records[0], &proof)],
             consistency: None,
+            completeness: None,
         },
         signer.verifier().to_text(),
     )
