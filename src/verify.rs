@@ -76,10 +76,14 @@ fn check(ctx: &Context, a: &VerifyArgs, report: &mut Option<Value>) -> Result<()
     *report = Some(outcome.to_json());
     if let (Some(r), true, false) = (&outcome.report, outcome.ok(), a.json) {
         println!(
-            "OK: {} (from position {}; {} checkpoints matched{})",
+            "OK: {} (from position {}; {} checkpoints matched{}{})",
             r.message(),
             outcome.from,
             outcome.checkpoints,
+            match outcome.nodes_checked {
+                0 => String::new(),
+                n => format!("; {n} stored Merkle nodes match the records"),
+            },
             match map_key {
                 Some(_) => format!(
                     "; the maps of {} checkpoints rebuilt from the records",

@@ -22,7 +22,10 @@ pub use chain::{Chain, NodeHashes};
 pub use copy::copy_ledger;
 pub use group::{BatchOutcome, GroupCommit, GroupCommitError};
 pub use memory::MemoryStore;
-pub use verify::{StoreNodes, VerifyReport, verify_store, verify_store_from, verify_store_since};
+pub use verify::{
+    NodeCheck, NodeFinding, StoreNodes, VerifyReport, check_nodes, verify_store, verify_store_from,
+    verify_store_since,
+};
 
 use planledger_ledger::{Actor, Envelope, FormatError, Hash, NodeId, Record};
 

@@ -316,6 +316,122 @@ fn verify_records(
     })
 }
 
+/// What [`check_nodes`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeCheck {
+    /// Stored nodes compared.
+    pub nodes: u64,
+    /// The first stored node that is missing or differs from the recomputed tree.
+    pub differs: Option<NodeFinding>,
+}
+
+/// A stored Merkle node that does not match the records: proofs built from it (bundles,
+/// consistency proofs, `checkpoint`'s check of the witness) would fail or mislead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeFinding {
+    pub node: NodeId,
+    /// The node is not stored at all (rather than stored with another hash).
+    pub missing: bool,
+}
+
+impl std::fmt::Display for NodeFinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let first = self.node.index << self.node.level;
+        let last = first + (1u64 << self.node.level) - 1;
+        write!(
+            f,
+            "the stored Merkle node (level {}, index {}) over positions {first} to {last} {}",
+            self.node.level,
+            self.node.index,
+            match self.missing {
+                true => "is missing",
+                false => "differs from the tree recomputed from the records",
+            }
+        )
+    }
+}
+
+/// Compares every perfect-subtree node the store keeps for the tree of its first `size`
+/// records ([`Store::node`], what proofs are built from) with the tree recomputed from
+/// those records' stored bytes. For a store whose records have verified: the nodes are
+/// derived from them. `progress(done, size)` hears of each chunk. Returns `Err` only
+/// when the store cannot be read.
+pub fn check_nodes(
+    store: &dyn Store,
+    size: u64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<NodeCheck, StoreError> {
+    check_nodes_with(
+        size,
+        &mut |from, limit| store.read_all_bytes(from, limit),
+        &|id| store.node(id),
+        progress,
+    )
+}
+
+/// [`check_nodes`] over a `read_all_bytes` and a `node`, so tests can damage nodes
+/// without implementing the whole [`Store`] trait.
+fn check_nodes_with(
+    size: u64,
+    read_all: &mut dyn FnMut(u64, usize) -> Result<Vec<Vec<u8>>, StoreError>,
+    node: &dyn Fn(NodeId) -> Result<Hash, StoreError>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<NodeCheck, StoreError> {
+    let mut frontier = Frontier::new();
+    let mut computed: Vec<(NodeId, Hash)> = Vec::with_capacity(2 * CHUNK);
+    let mut nodes = 0;
+    while frontier.size() < size {
+        let from = frontier.size();
+        let want = usize::try_from(size - from)
+            .unwrap_or(usize::MAX)
+            .min(CHUNK);
+        let chunk = read_all(from, want)?;
+        if chunk.is_empty() {
+            return Err(StoreError::Corrupt {
+                position: from,
+                reason: "the ledger ends before its head".into(),
+            });
+        }
+        computed.clear();
+        for bytes in &chunk {
+            frontier.push(planledger_ledger::hash_record_bytes(bytes), |id, h| {
+                computed.push((id, h))
+            });
+        }
+        for &(id, hash) in &computed {
+            nodes += 1;
+            let differs = match node(id) {
+                Ok(stored) => stored != hash,
+                Err(StoreError::NotFound { .. }) => {
+                    return Ok(NodeCheck {
+                        nodes,
+                        differs: Some(NodeFinding {
+                            node: id,
+                            missing: true,
+                        }),
+                    });
+                }
+                Err(StoreError::Corrupt { .. }) => true,
+                Err(e) => return Err(e),
+            };
+            if differs {
+                return Ok(NodeCheck {
+                    nodes,
+                    differs: Some(NodeFinding {
+                        node: id,
+                        missing: false,
+                    }),
+                });
+            }
+        }
+        progress(frontier.size(), size);
+    }
+    Ok(NodeCheck {
+        nodes,
+        differs: None,
+    })
+}
+
 /// A store as a source of Merkle nodes, for inclusion and consistency proofs:
 /// `inclusion_proof(&StoreNodes(store), index, size)`.
 #[derive(Clone, Copy)]
@@ -334,6 +450,49 @@ mod tests {
     use crate::conformance::batch;
     use crate::{ExpectedVersion, MemoryStore};
     use planledger_ledger::{Record, consistency_proof, inclusion_proof};
+
+    #[test]
+    fn every_stored_node_is_compared_and_a_changed_or_missing_one_is_named() {
+        let store = filled(7); // 21 records
+        let size = store.head().unwrap().size;
+        let ok = check_nodes(&store, size, &mut |_, _| {}).unwrap();
+        // Every perfect subtree of 21 leaves: 21 + 10 + 5 + 2 + 1.
+        assert_eq!(ok.nodes, 39);
+        assert_eq!(ok.differs, None);
+        for (level, index) in [(0u8, 0u64), (0, 20), (2, 3), (4, 0)] {
+            let target = NodeId { level, index };
+            for missing in [false, true] {
+                let node = |id: NodeId| match (id == target, missing) {
+                    (false, _) => store.node(id),
+                    (true, false) => Ok(Hash([1; 32])),
+                    (true, true) => Err(StoreError::NotFound {
+                        what: "node".into(),
+                    }),
+                };
+                let found = check_nodes_with(
+                    size,
+                    &mut |from, limit| store.read_all_bytes(from, limit),
+                    &node,
+                    &mut |_, _| {},
+                )
+                .unwrap();
+                let finding = found.differs.expect("the damaged node is found");
+                assert_eq!(
+                    finding,
+                    NodeFinding {
+                        node: target,
+                        missing
+                    }
+                );
+                let text = finding.to_string();
+                let first = index << level;
+                assert!(
+                    text.contains(&format!("over positions {first} to")),
+                    "{text}"
+                );
+            }
+        }
+    }
 
     fn filled(n: usize) -> MemoryStore {
         let s = MemoryStore::new();
