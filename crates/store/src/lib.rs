@@ -151,6 +151,20 @@ pub trait Store: Send + Sync {
     /// `StoreError::NotFound` if the node is not complete yet.
     fn node(&self, id: NodeId) -> Result<Hash, StoreError>;
 
+    /// The stored nodes `ids` (each `None` when not stored), in order: what `verify`
+    /// compares with the tree recomputed from the records ([`check_nodes`]). The default
+    /// asks [`Store::node`] once per node; a backend that can read many in one
+    /// transaction (redb) overrides it.
+    fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Option<Hash>>, StoreError> {
+        ids.iter()
+            .map(|&id| match self.node(id) {
+                Ok(h) => Ok(Some(h)),
+                Err(StoreError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            })
+            .collect()
+    }
+
     /// The current version of a stream; 0 if it does not exist.
     fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError>;
 

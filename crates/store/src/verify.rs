@@ -364,17 +364,20 @@ pub fn check_nodes(
     check_nodes_with(
         size,
         &mut |from, limit| store.read_all_bytes(from, limit),
-        &|id| store.node(id),
+        &|ids| store.nodes(ids),
         progress,
     )
 }
 
-/// [`check_nodes`] over a `read_all_bytes` and a `node`, so tests can damage nodes
+/// What [`check_nodes_with`] reads stored nodes with: [`Store::nodes`].
+type NodesOf<'a> = dyn Fn(&[NodeId]) -> Result<Vec<Option<Hash>>, StoreError> + 'a;
+
+/// [`check_nodes`] over a `read_all_bytes` and a `nodes`, so tests can damage nodes
 /// without implementing the whole [`Store`] trait.
 fn check_nodes_with(
     size: u64,
     read_all: &mut dyn FnMut(u64, usize) -> Result<Vec<Vec<u8>>, StoreError>,
-    node: &dyn Fn(NodeId) -> Result<Hash, StoreError>,
+    nodes_of: &NodesOf<'_>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<NodeCheck, StoreError> {
     let mut frontier = Frontier::new();
@@ -398,28 +401,29 @@ fn check_nodes_with(
                 computed.push((id, h))
             });
         }
-        for &(id, hash) in &computed {
+        let ids: Vec<NodeId> = computed.iter().map(|c| c.0).collect();
+        let stored = match nodes_of(&ids) {
+            Ok(stored) => stored,
+            // A node that cannot be read is one that does not match: name the first.
+            Err(StoreError::Corrupt { .. }) => {
+                return Ok(NodeCheck {
+                    nodes,
+                    differs: Some(NodeFinding {
+                        node: ids[0],
+                        missing: false,
+                    }),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        for (&(id, hash), stored) in computed.iter().zip(stored) {
             nodes += 1;
-            let differs = match node(id) {
-                Ok(stored) => stored != hash,
-                Err(StoreError::NotFound { .. }) => {
-                    return Ok(NodeCheck {
-                        nodes,
-                        differs: Some(NodeFinding {
-                            node: id,
-                            missing: true,
-                        }),
-                    });
-                }
-                Err(StoreError::Corrupt { .. }) => true,
-                Err(e) => return Err(e),
-            };
-            if differs {
+            if stored != Some(hash) {
                 return Ok(NodeCheck {
                     nodes,
                     differs: Some(NodeFinding {
                         node: id,
-                        missing: false,
+                        missing: stored.is_none(),
                     }),
                 });
             }
@@ -462,12 +466,14 @@ mod tests {
         for (level, index) in [(0u8, 0u64), (0, 20), (2, 3), (4, 0)] {
             let target = NodeId { level, index };
             for missing in [false, true] {
-                let node = |id: NodeId| match (id == target, missing) {
-                    (false, _) => store.node(id),
-                    (true, false) => Ok(Hash([1; 32])),
-                    (true, true) => Err(StoreError::NotFound {
-                        what: "node".into(),
-                    }),
+                let node = |ids: &[NodeId]| {
+                    let mut stored = store.nodes(ids)?;
+                    for (id, s) in ids.iter().zip(&mut stored) {
+                        if *id == target {
+                            *s = (!missing).then_some(Hash([1; 32]));
+                        }
+                    }
+                    Ok(stored)
                 };
                 let found = check_nodes_with(
                     size,
