@@ -82,7 +82,10 @@ fn check(ctx: &Context, a: &VerifyArgs, report: &mut Option<Value>) -> Result<()
             outcome.checkpoints,
             match outcome.nodes_checked {
                 0 => String::new(),
-                n => format!("; {n} stored Merkle nodes match the records"),
+                n => format!(
+                    "; {n} stored Merkle nodes and the index of {} streams match the records",
+                    outcome.streams_checked
+                ),
             },
             match map_key {
                 Some(_) => format!(

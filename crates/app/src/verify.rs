@@ -22,8 +22,10 @@ pub struct Outcome {
     /// Stored Merkle nodes compared with the tree recomputed from the records (a whole
     /// check whose records verified).
     pub nodes_checked: u64,
-    /// The first stored Merkle node that is missing or differs from the records.
-    pub nodes: Option<String>,
+    /// Streams whose index was compared with their records (idem).
+    pub streams_checked: u64,
+    /// The first stored Merkle node or stream index that differs from the records.
+    pub derived: Option<String>,
     /// Checkpoints whose map was rebuilt from the records and compared ([`check_maps`]).
     pub maps: usize,
     /// The first checkpoint whose signed map differs from the one the records give.
@@ -34,7 +36,7 @@ impl Outcome {
     pub fn ok(&self) -> bool {
         self.violation.is_none()
             && self.index.is_none()
-            && self.nodes.is_none()
+            && self.derived.is_none()
             && self.map.is_none()
     }
 
@@ -72,7 +74,8 @@ impl Outcome {
                 "position": v.position, "what": v.kind.to_string()})),
             "index": self.index,
             "nodes_checked": self.nodes_checked,
-            "nodes": self.nodes,
+            "streams_checked": self.streams_checked,
+            "derived": self.derived,
             "maps": self.maps,
             "map": self.map,
         })
@@ -109,7 +112,8 @@ pub fn verify(
                 checkpoints: 0,
                 index: None,
                 nodes_checked: 0,
-                nodes: None,
+                streams_checked: 0,
+                derived: None,
                 maps: 0,
                 map: None,
             });
@@ -132,10 +136,11 @@ pub fn verify(
         (None, false) => crate::index::check(store.as_ref())?,
         _ => None,
     };
-    // So are the stored Merkle nodes, which every proof is built from: a second read of
-    // the records, hashed again, and one node lookup per node (about two per record).
-    let nodes = match (&report.violation, since_latest) {
-        (None, false) => Some(planledger_store::check_nodes(
+    // So are the stored Merkle nodes, which every proof is built from, and the stream
+    // index every read of a plan goes through: a second read of the records, hashed
+    // again, a node lookup per node (about two per record) and a read of each stream.
+    let derived = match (&report.violation, since_latest) {
+        (None, false) => Some(planledger_store::check_derived(
             store.as_ref(),
             report.from + report.records,
             progress,
@@ -152,8 +157,9 @@ pub fn verify(
     );
     let mut outcome = Outcome {
         index,
-        nodes_checked: nodes.as_ref().map_or(0, |n| n.nodes),
-        nodes: nodes.and_then(|n| n.differs).map(|f| f.to_string()),
+        nodes_checked: derived.as_ref().map_or(0, |n| n.nodes),
+        streams_checked: derived.as_ref().map_or(0, |n| n.streams),
+        derived: derived.and_then(|n| n.differs).map(|f| f.to_string()),
         maps: 0,
         map: None,
         from: report.from,
@@ -171,11 +177,12 @@ impl Outcome {
     /// The outcome as a result: `Err` (a verification failure) naming the first bad
     /// position, or the first plan where the index differs from the records.
     pub fn into_result(self) -> Result<()> {
-        if let (None, Some(differs)) = (&self.violation, &self.nodes) {
+        if let (None, Some(differs)) = (&self.violation, &self.derived) {
             return Err(crate::Error::new(
                 crate::Kind::Verification,
                 format!(
-                    "the records verify, but {differs}: proofs built from it (bundles, checkpoints) would fail or mislead"
+                    "the records verify, but {differs}: what is read or proven through it would be wrong; \
+                     keep the files as they are and restore from a copy that verifies"
                 ),
             ));
         }

@@ -23,8 +23,8 @@ pub use copy::copy_ledger;
 pub use group::{BatchOutcome, GroupCommit, GroupCommitError};
 pub use memory::MemoryStore;
 pub use verify::{
-    NodeCheck, NodeFinding, StoreNodes, VerifyReport, check_nodes, verify_store, verify_store_from,
-    verify_store_since,
+    Derived, DerivedCheck, StoreNodes, VerifyReport, check_derived, verify_store,
+    verify_store_from, verify_store_since,
 };
 
 use planledger_ledger::{Actor, Envelope, FormatError, Hash, NodeId, Record};
@@ -152,7 +152,7 @@ pub trait Store: Send + Sync {
     fn node(&self, id: NodeId) -> Result<Hash, StoreError>;
 
     /// The stored nodes `ids` (each `None` when not stored), in order: what `verify`
-    /// compares with the tree recomputed from the records ([`check_nodes`]). The default
+    /// compares with the tree recomputed from the records ([`check_derived`]). The default
     /// asks [`Store::node`] once per node; a backend that can read many in one
     /// transaction (redb) overrides it.
     fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Option<Hash>>, StoreError> {

@@ -316,73 +316,151 @@ fn verify_records(
     })
 }
 
-/// What [`check_nodes`] found.
+/// What [`check_derived`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeCheck {
-    /// Stored nodes compared.
+pub struct DerivedCheck {
+    /// Stored Merkle nodes compared.
     pub nodes: u64,
-    /// The first stored node that is missing or differs from the recomputed tree.
-    pub differs: Option<NodeFinding>,
+    /// Streams whose index was compared.
+    pub streams: u64,
+    /// The first derived item that does not match the records.
+    pub differs: Option<Derived>,
 }
 
-/// A stored Merkle node that does not match the records: proofs built from it (bundles,
-/// consistency proofs, `checkpoint`'s check of the witness) would fail or mislead.
+/// Data a store keeps beside the records, derived from them, that does not match them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeFinding {
-    pub node: NodeId,
-    /// The node is not stored at all (rather than stored with another hash).
-    pub missing: bool,
+pub enum Derived {
+    /// A stored Merkle node: proofs built from it (bundles, consistency proofs,
+    /// `checkpoint`'s check of the witness) would fail or mislead.
+    Node {
+        node: NodeId,
+        /// Not stored at all (rather than stored with another hash).
+        missing: bool,
+    },
+    /// The stream index: reading the stream by its id ([`Store::read_stream`], what
+    /// `history`, `show` and `export` do) does not give the stream's records, in order,
+    /// or [`Store::stream_version`] is not their number.
+    Stream { stream_id: String },
 }
 
-impl std::fmt::Display for NodeFinding {
+impl std::fmt::Display for Derived {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let first = self.node.index << self.node.level;
-        let last = first + (1u64 << self.node.level) - 1;
-        write!(
-            f,
-            "the stored Merkle node (level {}, index {}) over positions {first} to {last} {}",
-            self.node.level,
-            self.node.index,
-            match self.missing {
-                true => "is missing",
-                false => "differs from the tree recomputed from the records",
+        match self {
+            Derived::Node { node, missing } => {
+                let first = node.index << node.level;
+                let last = first + (1u64 << node.level) - 1;
+                write!(
+                    f,
+                    "the stored Merkle node (level {}, index {}) over positions {first} to {last} {}",
+                    node.level,
+                    node.index,
+                    match missing {
+                        true => "is missing",
+                        false => "differs from the tree recomputed from the records",
+                    }
+                )
             }
-        )
+            Derived::Stream { stream_id } => write!(
+                f,
+                "the stream index of {stream_id} does not give that stream's records (their number, positions or bytes differ)"
+            ),
+        }
     }
 }
 
-/// Compares every perfect-subtree node the store keeps for the tree of its first `size`
-/// records ([`Store::node`], what proofs are built from) with the tree recomputed from
-/// those records' stored bytes. For a store whose records have verified: the nodes are
-/// derived from them. `progress(done, size)` hears of each chunk. Returns `Err` only
-/// when the store cannot be read.
-pub fn check_nodes(
+/// A stream's records as the ledger gives them, folded: their count and a chain over
+/// their record hashes in version order (a record's hash covers its position), so that
+/// memory holds 40 bytes per stream, not a list of its records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct StreamFold {
+    count: u64,
+    acc: Hash,
+}
+
+impl StreamFold {
+    fn push(&mut self, hash: &Hash) {
+        self.acc = planledger_ledger::node_hash(&self.acc, hash);
+        self.count += 1;
+    }
+}
+
+/// Compares what the store keeps beside its first `size` records, derived from them, with
+/// what the records give: every perfect-subtree Merkle node ([`Store::nodes`], what proofs
+/// are built from) with the tree recomputed from the records' stored bytes, and every
+/// stream's index ([`Store::read_stream`], [`Store::stream_version`]) with the stream's
+/// records in position order. For a store whose records have verified. One more read of
+/// the records, and one of each stream; `progress(done, size)` hears of each chunk of
+/// the first. Returns `Err` only when the store cannot be read.
+pub fn check_derived(
     store: &dyn Store,
     size: u64,
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<NodeCheck, StoreError> {
-    check_nodes_with(
+) -> Result<DerivedCheck, StoreError> {
+    let streams = &mut |stream_id: &str, count: u64| -> Result<(StreamFold, u64), StoreError> {
+        let mut fold = StreamFold::default();
+        let mut from = 1;
+        while fold.count < count {
+            let want = usize::try_from(count - fold.count)
+                .unwrap_or(usize::MAX)
+                .min(1024);
+            let chunk = match store.read_stream(stream_id, from, want) {
+                Ok(chunk) => chunk,
+                // What the index names cannot be read: it does not give the records.
+                Err(StoreError::Corrupt { .. }) => {
+                    return Ok((
+                        StreamFold {
+                            count: u64::MAX,
+                            acc: Hash::ZERO,
+                        },
+                        0,
+                    ));
+                }
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            from += chunk.len() as u64;
+            for r in &chunk {
+                fold.push(&r.hash());
+            }
+        }
+        Ok((fold, store.stream_version(stream_id)?))
+    };
+    check_derived_with(
         size,
         &mut |from, limit| store.read_all_bytes(from, limit),
         &|ids| store.nodes(ids),
+        streams,
+        &mut || Ok(store.head()?.size),
         progress,
     )
 }
 
-/// What [`check_nodes_with`] reads stored nodes with: [`Store::nodes`].
+/// What [`check_derived_with`] reads stored nodes with: [`Store::nodes`].
 type NodesOf<'a> = dyn Fn(&[NodeId]) -> Result<Vec<Option<Hash>>, StoreError> + 'a;
+/// What it reads a stream with: its first `count` records folded, and its stored version.
+type StreamOf<'a> = dyn FnMut(&str, u64) -> Result<(StreamFold, u64), StoreError> + 'a;
 
-/// [`check_nodes`] over a `read_all_bytes` and a `nodes`, so tests can damage nodes
-/// without implementing the whole [`Store`] trait.
-fn check_nodes_with(
+/// [`check_derived`] over a `read_all_bytes`, a `nodes` and a stream reader, so tests can
+/// damage nodes and streams without implementing the whole [`Store`] trait.
+fn check_derived_with(
     size: u64,
     read_all: &mut dyn FnMut(u64, usize) -> Result<Vec<Vec<u8>>, StoreError>,
     nodes_of: &NodesOf<'_>,
+    stream_of: &mut StreamOf<'_>,
+    head_size: &mut dyn FnMut() -> Result<u64, StoreError>,
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<NodeCheck, StoreError> {
+) -> Result<DerivedCheck, StoreError> {
     let mut frontier = Frontier::new();
     let mut computed: Vec<(NodeId, Hash)> = Vec::with_capacity(2 * CHUNK);
+    let mut folds: std::collections::BTreeMap<String, StreamFold> = Default::default();
     let mut nodes = 0;
+    let found = |nodes: u64, streams: u64, d: Derived| DerivedCheck {
+        nodes,
+        streams,
+        differs: Some(d),
+    };
     while frontier.size() < size {
         let from = frontier.size();
         let want = usize::try_from(size - from)
@@ -397,41 +475,65 @@ fn check_nodes_with(
         }
         computed.clear();
         for bytes in &chunk {
-            frontier.push(planledger_ledger::hash_record_bytes(bytes), |id, h| {
-                computed.push((id, h))
-            });
+            let position = frontier.size();
+            let hash = planledger_ledger::hash_record_bytes(bytes);
+            let header =
+                planledger_ledger::RecordHeader::parse(bytes).map_err(|e| StoreError::Corrupt {
+                    position,
+                    reason: format!("the record's bytes do not parse: {e}"),
+                })?;
+            match folds.get_mut(header.stream_id) {
+                Some(f) => f.push(&hash),
+                None => {
+                    let mut f = StreamFold::default();
+                    f.push(&hash);
+                    folds.insert(header.stream_id.to_owned(), f);
+                }
+            }
+            frontier.push(hash, |id, h| computed.push((id, h)));
         }
         let ids: Vec<NodeId> = computed.iter().map(|c| c.0).collect();
         let stored = match nodes_of(&ids) {
             Ok(stored) => stored,
             // A node that cannot be read is one that does not match: name the first.
             Err(StoreError::Corrupt { .. }) => {
-                return Ok(NodeCheck {
-                    nodes,
-                    differs: Some(NodeFinding {
-                        node: ids[0],
-                        missing: false,
-                    }),
-                });
+                let d = Derived::Node {
+                    node: ids[0],
+                    missing: false,
+                };
+                return Ok(found(nodes, 0, d));
             }
             Err(e) => return Err(e),
         };
         for (&(id, hash), stored) in computed.iter().zip(stored) {
             nodes += 1;
             if stored != Some(hash) {
-                return Ok(NodeCheck {
-                    nodes,
-                    differs: Some(NodeFinding {
-                        node: id,
-                        missing: stored.is_none(),
-                    }),
-                });
+                let d = Derived::Node {
+                    node: id,
+                    missing: stored.is_none(),
+                };
+                return Ok(found(nodes, 0, d));
             }
         }
         progress(frontier.size(), size);
     }
-    Ok(NodeCheck {
+    // With no append since `size`, a stream's stored version is exactly its records'
+    // number; with appends meanwhile (writers go on), it may be larger.
+    let quiet = head_size()? == size;
+    let mut streams = 0;
+    for (stream_id, expected) in &folds {
+        streams += 1;
+        let (fold, version) = stream_of(stream_id, expected.count)?;
+        if fold != *expected || version < expected.count || (quiet && version != expected.count) {
+            let d = Derived::Stream {
+                stream_id: stream_id.clone(),
+            };
+            return Ok(found(nodes, streams, d));
+        }
+    }
+    Ok(DerivedCheck {
         nodes,
+        streams,
         differs: None,
     })
 }
@@ -455,14 +557,39 @@ mod tests {
     use crate::{ExpectedVersion, MemoryStore};
     use planledger_ledger::{Record, consistency_proof, inclusion_proof};
 
+    /// A stream's first `count` records folded as [`check_derived`] reads them, from
+    /// the stream `read_as` (the index of `stream_id` pointing elsewhere when they differ).
+    fn fold_stream(store: &MemoryStore, read_as: &str, count: u64) -> StreamFold {
+        let mut fold = StreamFold::default();
+        for r in store.read_stream(read_as, 1, count as usize).unwrap() {
+            fold.push(&r.hash());
+        }
+        fold
+    }
+
     #[test]
-    fn every_stored_node_is_compared_and_a_changed_or_missing_one_is_named() {
-        let store = filled(7); // 21 records
+    fn every_stored_node_and_stream_index_is_compared_and_a_damaged_one_is_named() {
+        let store = filled(7); // 21 records, 3 in each of plan-0 .. plan-6
         let size = store.head().unwrap().size;
-        let ok = check_nodes(&store, size, &mut |_, _| {}).unwrap();
+        let ok = check_derived(&store, size, &mut |_, _| {}).unwrap();
         // Every perfect subtree of 21 leaves: 21 + 10 + 5 + 2 + 1.
         assert_eq!(ok.nodes, 39);
+        assert_eq!(ok.streams, 7);
         assert_eq!(ok.differs, None);
+        let run =
+            |nodes: &NodesOf<'_>, stream_of: &mut StreamOf<'_>, head: u64| -> Option<Derived> {
+                check_derived_with(
+                    size,
+                    &mut |from, limit| store.read_all_bytes(from, limit),
+                    nodes,
+                    stream_of,
+                    &mut || Ok(head),
+                    &mut |_, _| {},
+                )
+                .unwrap()
+                .differs
+            };
+        let honest = |id: &str, count: u64| Ok((fold_stream(&store, id, count), count));
         for (level, index) in [(0u8, 0u64), (0, 20), (2, 3), (4, 0)] {
             let target = NodeId { level, index };
             for missing in [false, true] {
@@ -475,17 +602,10 @@ mod tests {
                     }
                     Ok(stored)
                 };
-                let found = check_nodes_with(
-                    size,
-                    &mut |from, limit| store.read_all_bytes(from, limit),
-                    &node,
-                    &mut |_, _| {},
-                )
-                .unwrap();
-                let finding = found.differs.expect("the damaged node is found");
+                let finding = run(&node, &mut { honest }, size).expect("the damaged node is found");
                 assert_eq!(
                     finding,
-                    NodeFinding {
+                    Derived::Node {
                         node: target,
                         missing
                     }
@@ -498,6 +618,32 @@ mod tests {
                 );
             }
         }
+        let nodes = |ids: &[NodeId]| store.nodes(ids);
+        let damaged = Derived::Stream {
+            stream_id: "plan-3".into(),
+        };
+        assert!(damaged.to_string().contains("stream index of plan-3"));
+        let plan3 = Some(damaged);
+        // The index of plan-3 gives plan-4's records.
+        let mut elsewhere = |id: &str, count: u64| {
+            let read_as = if id == "plan-3" { "plan-4" } else { id };
+            Ok((fold_stream(&store, read_as, count), count))
+        };
+        assert_eq!(run(&nodes, &mut elsewhere, size), plan3);
+        // It gives one record too few.
+        let mut short = |id: &str, count: u64| {
+            let n = if id == "plan-3" { count - 1 } else { count };
+            Ok((fold_stream(&store, id, n), count))
+        };
+        assert_eq!(run(&nodes, &mut short, size), plan3);
+        // Its stored version is one more than its records: found when no append came
+        // meanwhile, allowed when one did.
+        let mut ahead = |id: &str, count: u64| {
+            let v = if id == "plan-3" { count + 1 } else { count };
+            Ok((fold_stream(&store, id, count), v))
+        };
+        assert_eq!(run(&nodes, &mut ahead, size), plan3);
+        assert_eq!(run(&nodes, &mut ahead, size + 1), None);
     }
 
     fn filled(n: usize) -> MemoryStore {
