@@ -82,9 +82,15 @@ pub fn bundle(
     let nodes = StoreNodes(store);
     let (mut records, mut later) = (Vec::new(), 0);
     for plan in &plans {
+        // Read as many versions as the stream has, never "until the index gives no
+        // more": a damaged index could give entries without end.
+        let length = store.stream_version(plan)?;
         let mut from = 1;
-        loop {
-            let chunk = store.read_stream(plan.as_str(), from, 1024)?;
+        while from <= length {
+            let want = usize::try_from(length - from + 1)
+                .unwrap_or(usize::MAX)
+                .min(1024);
+            let chunk = store.read_stream(plan.as_str(), from, want)?;
             if chunk.is_empty() {
                 break;
             }

@@ -20,6 +20,10 @@
 //!   C2SP signed note; [`Checkpoint::verify`] opens one with [`CheckpointVerifier`]s.
 //! - [`Verifier`] checks a range of stored records, fed in chunks and hashed in
 //!   parallel, and names the first [`Violation`].
+//! - [`Map`] is the authenticated map a checkpoint commits beside the log (its
+//!   `map_root`): stream → length and last record ([`stream_key`], [`stream_value`]),
+//!   client under a keyed salt → the client's plans ([`client_key`], [`client_value`]);
+//!   [`MapProof`] proves a key's value or its absence.
 //!
 //! ```
 //! use planledger_ledger::{

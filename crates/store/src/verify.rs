@@ -369,8 +369,10 @@ impl std::fmt::Display for Derived {
 }
 
 /// A stream's records as the ledger gives them, folded: their count and a chain over
-/// their record hashes in version order (a record's hash covers its position), so that
-/// memory holds 40 bytes per stream, not a list of its records.
+/// their positions in version order, so that memory holds 40 bytes per stream, not a
+/// list of its records. Positions suffice: the records at them are the ones the
+/// records' check verified, and the stream reader checks that each names the stream
+/// and version it was read as.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct StreamFold {
     count: u64,
@@ -378,10 +380,18 @@ struct StreamFold {
 }
 
 impl StreamFold {
-    fn push(&mut self, hash: &Hash) {
-        self.acc = planledger_ledger::node_hash(&self.acc, hash);
+    fn push(&mut self, position: u64) {
+        let mut p = [0u8; 32];
+        p[..8].copy_from_slice(&position.to_le_bytes());
+        self.acc = planledger_ledger::node_hash(&self.acc, &Hash(p));
         self.count += 1;
     }
+
+    /// What a stream whose index cannot be read, or names other records, folds to.
+    const BROKEN: StreamFold = StreamFold {
+        count: u64::MAX,
+        acc: Hash::ZERO,
+    };
 }
 
 /// Compares what the store keeps beside its first `size` records, derived from them, with
@@ -396,7 +406,7 @@ pub fn check_derived(
     size: u64,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<DerivedCheck, StoreError> {
-    let streams = &mut |stream_id: &str, count: u64| -> Result<(StreamFold, u64), StoreError> {
+    let streams = &|stream_id: &str, count: u64| -> Result<StreamRead, StoreError> {
         let mut fold = StreamFold::default();
         let mut from = 1;
         while fold.count < count {
@@ -406,26 +416,32 @@ pub fn check_derived(
             let chunk = match store.read_stream(stream_id, from, want) {
                 Ok(chunk) => chunk,
                 // What the index names cannot be read: it does not give the records.
-                Err(StoreError::Corrupt { .. }) => {
-                    return Ok((
-                        StreamFold {
-                            count: u64::MAX,
-                            acc: Hash::ZERO,
-                        },
-                        0,
-                    ));
-                }
+                Err(StoreError::Corrupt { .. }) => return Ok(StreamRead::broken()),
                 Err(e) => return Err(e),
             };
             if chunk.is_empty() {
                 break;
             }
-            from += chunk.len() as u64;
             for r in &chunk {
-                fold.push(&r.hash());
+                if r.stream_id() != stream_id || r.stream_version() != from {
+                    return Ok(StreamRead::broken());
+                }
+                fold.push(r.position());
+                from += 1;
             }
         }
-        Ok((fold, store.stream_version(stream_id)?))
+        // A reader goes on until the index gives nothing more (a damaged index can give
+        // entries without end): whether it gives one more than the records.
+        let beyond = match store.read_stream(stream_id, count + 1, 1) {
+            Ok(more) => !more.is_empty(),
+            Err(StoreError::Corrupt { .. }) => true,
+            Err(e) => return Err(e),
+        };
+        Ok(StreamRead {
+            fold,
+            version: store.stream_version(stream_id)?,
+            beyond,
+        })
     };
     check_derived_with(
         size,
@@ -440,7 +456,27 @@ pub fn check_derived(
 /// What [`check_derived_with`] reads stored nodes with: [`Store::nodes`].
 type NodesOf<'a> = dyn Fn(&[NodeId]) -> Result<Vec<Option<Hash>>, StoreError> + 'a;
 /// What it reads a stream with: its first `count` records folded, and its stored version.
-type StreamOf<'a> = dyn FnMut(&str, u64) -> Result<(StreamFold, u64), StoreError> + 'a;
+/// Called from several threads at once.
+type StreamOf<'a> = dyn Fn(&str, u64) -> Result<StreamRead, StoreError> + Sync + 'a;
+
+/// A stream as its index gives it: its first `count` records folded, its stored version,
+/// and whether the index gives a record after them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StreamRead {
+    fold: StreamFold,
+    version: u64,
+    beyond: bool,
+}
+
+impl StreamRead {
+    fn broken() -> StreamRead {
+        StreamRead {
+            fold: StreamFold::BROKEN,
+            version: 0,
+            beyond: true,
+        }
+    }
+}
 
 /// [`check_derived`] over a `read_all_bytes`, a `nodes` and a stream reader, so tests can
 /// damage nodes and streams without implementing the whole [`Store`] trait.
@@ -448,7 +484,7 @@ fn check_derived_with(
     size: u64,
     read_all: &mut dyn FnMut(u64, usize) -> Result<Vec<Vec<u8>>, StoreError>,
     nodes_of: &NodesOf<'_>,
-    stream_of: &mut StreamOf<'_>,
+    stream_of: &StreamOf<'_>,
     head_size: &mut dyn FnMut() -> Result<u64, StoreError>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<DerivedCheck, StoreError> {
@@ -483,10 +519,10 @@ fn check_derived_with(
                     reason: format!("the record's bytes do not parse: {e}"),
                 })?;
             match folds.get_mut(header.stream_id) {
-                Some(f) => f.push(&hash),
+                Some(f) => f.push(position),
                 None => {
                     let mut f = StreamFold::default();
-                    f.push(&hash);
+                    f.push(position);
                     folds.insert(header.stream_id.to_owned(), f);
                 }
             }
@@ -520,16 +556,41 @@ fn check_derived_with(
     // With no append since `size`, a stream's stored version is exactly its records'
     // number; with appends meanwhile (writers go on), it may be larger.
     let quiet = head_size()? == size;
-    let mut streams = 0;
-    for (stream_id, expected) in &folds {
-        streams += 1;
-        let (fold, version) = stream_of(stream_id, expected.count)?;
-        if fold != *expected || version < expected.count || (quiet && version != expected.count) {
-            let d = Derived::Stream {
-                stream_id: stream_id.clone(),
-            };
-            return Ok(found(nodes, streams, d));
+    // Each stream is read on its own: spread them over the cores, and name the first
+    // (in stream id order) that differs, whichever thread found it.
+    let folds: Vec<(String, StreamFold)> = folds.into_iter().collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = folds.len().div_ceil(threads).max(1);
+    let first_bad = std::thread::scope(|scope| {
+        let parts: Vec<_> = (folds.chunks(per).enumerate())
+            .map(|(part, chunk)| {
+                scope.spawn(move || -> Result<Option<usize>, StoreError> {
+                    for (i, (stream_id, expected)) in chunk.iter().enumerate() {
+                        let read = stream_of(stream_id, expected.count)?;
+                        if read.fold != *expected
+                            || read.version < expected.count
+                            || (quiet && (read.version != expected.count || read.beyond))
+                        {
+                            return Ok(Some(part * per + i));
+                        }
+                    }
+                    Ok(None)
+                })
+            })
+            .collect();
+        let mut first = None;
+        for p in parts {
+            let found = p.join().expect("a stream check does not panic")?;
+            first = first.or(found);
         }
+        Ok::<_, StoreError>(first)
+    })?;
+    let streams = folds.len() as u64;
+    if let Some(i) = first_bad {
+        let d = Derived::Stream {
+            stream_id: folds[i].0.clone(),
+        };
+        return Ok(found(nodes, i as u64 + 1, d));
     }
     Ok(DerivedCheck {
         nodes,
@@ -562,7 +623,7 @@ mod tests {
     fn fold_stream(store: &MemoryStore, read_as: &str, count: u64) -> StreamFold {
         let mut fold = StreamFold::default();
         for r in store.read_stream(read_as, 1, count as usize).unwrap() {
-            fold.push(&r.hash());
+            fold.push(r.position());
         }
         fold
     }
@@ -576,20 +637,24 @@ mod tests {
         assert_eq!(ok.nodes, 39);
         assert_eq!(ok.streams, 7);
         assert_eq!(ok.differs, None);
-        let run =
-            |nodes: &NodesOf<'_>, stream_of: &mut StreamOf<'_>, head: u64| -> Option<Derived> {
-                check_derived_with(
-                    size,
-                    &mut |from, limit| store.read_all_bytes(from, limit),
-                    nodes,
-                    stream_of,
-                    &mut || Ok(head),
-                    &mut |_, _| {},
-                )
-                .unwrap()
-                .differs
-            };
-        let honest = |id: &str, count: u64| Ok((fold_stream(&store, id, count), count));
+        let run = |nodes: &NodesOf<'_>, stream_of: &StreamOf<'_>, head: u64| -> Option<Derived> {
+            check_derived_with(
+                size,
+                &mut |from, limit| store.read_all_bytes(from, limit),
+                nodes,
+                stream_of,
+                &mut || Ok(head),
+                &mut |_, _| {},
+            )
+            .unwrap()
+            .differs
+        };
+        let read = |fold, version| StreamRead {
+            fold,
+            version,
+            beyond: false,
+        };
+        let honest = |id: &str, count: u64| Ok(read(fold_stream(&store, id, count), count));
         for (level, index) in [(0u8, 0u64), (0, 20), (2, 3), (4, 0)] {
             let target = NodeId { level, index };
             for missing in [false, true] {
@@ -602,7 +667,7 @@ mod tests {
                     }
                     Ok(stored)
                 };
-                let finding = run(&node, &mut { honest }, size).expect("the damaged node is found");
+                let finding = run(&node, &honest, size).expect("the damaged node is found");
                 assert_eq!(
                     finding,
                     Derived::Node {
@@ -625,25 +690,32 @@ mod tests {
         assert!(damaged.to_string().contains("stream index of plan-3"));
         let plan3 = Some(damaged);
         // The index of plan-3 gives plan-4's records.
-        let mut elsewhere = |id: &str, count: u64| {
+        let elsewhere = |id: &str, count: u64| {
             let read_as = if id == "plan-3" { "plan-4" } else { id };
-            Ok((fold_stream(&store, read_as, count), count))
+            Ok(read(fold_stream(&store, read_as, count), count))
         };
-        assert_eq!(run(&nodes, &mut elsewhere, size), plan3);
+        assert_eq!(run(&nodes, &elsewhere, size), plan3);
         // It gives one record too few.
-        let mut short = |id: &str, count: u64| {
+        let short = |id: &str, count: u64| {
             let n = if id == "plan-3" { count - 1 } else { count };
-            Ok((fold_stream(&store, id, n), count))
+            Ok(read(fold_stream(&store, id, n), count))
         };
-        assert_eq!(run(&nodes, &mut short, size), plan3);
+        assert_eq!(run(&nodes, &short, size), plan3);
         // Its stored version is one more than its records: found when no append came
         // meanwhile, allowed when one did.
-        let mut ahead = |id: &str, count: u64| {
+        let ahead = |id: &str, count: u64| {
             let v = if id == "plan-3" { count + 1 } else { count };
-            Ok((fold_stream(&store, id, count), v))
+            Ok(read(fold_stream(&store, id, count), v))
         };
-        assert_eq!(run(&nodes, &mut ahead, size), plan3);
-        assert_eq!(run(&nodes, &mut ahead, size + 1), None);
+        assert_eq!(run(&nodes, &ahead, size), plan3);
+        assert_eq!(run(&nodes, &ahead, size + 1), None);
+        // It gives records after the stream's last (as a damaged index may, without end).
+        let endless = |id: &str, count: u64| {
+            let mut r = read(fold_stream(&store, id, count), count);
+            r.beyond = id == "plan-3";
+            Ok(r)
+        };
+        assert_eq!(run(&nodes, &endless, size), plan3);
     }
 
     fn filled(n: usize) -> MemoryStore {

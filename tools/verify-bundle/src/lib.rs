@@ -23,6 +23,12 @@
 //!
 //! The records of each plan must run from stream version 1 without a gap, so that a
 //! bundle cannot leave out an unwelcome version unnoticed.
+//!
+//! A checkpoint with a `map` line also commits a map of the ledger (`FORMAT.md` §12); a
+//! bundle proven against one carries `completeness`: the client, the client's plans and
+//! each plan's length and last record, each with its map proof. Then the bundle proves
+//! it holds *all* of the client's records up to the checkpoint and *only* the client's
+//! ([`Proven::complete`]); every plan cut short, left out, or foreign is named.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
