@@ -87,8 +87,9 @@ pub fn load_key(path: &Path, limits: &Limits) -> Result<MapKey> {
     })
 }
 
-/// The map of a ledger's first `size` records, with the leaf data provers need.
-#[derive(Debug, Clone)]
+/// The map of a ledger's first `size` records, with the leaf data provers need. Its
+/// `Debug` shows counts only: the clients' leaves are keyed by personnummer in memory.
+#[derive(Clone)]
 pub struct LedgerMap {
     pub size: u64,
     map: Map,
@@ -113,8 +114,9 @@ pub fn build(store: &dyn Store, size: u64, key: &MapKey) -> Result<LedgerMap> {
     scan.map(key)
 }
 
-/// The leaves of the records read so far, from position 0.
-#[derive(Debug, Default)]
+/// The leaves of the records read so far, from position 0. No `Debug`: it holds
+/// personnummer.
+#[derive(Default)]
 struct Scan {
     at: u64,
     streams: BTreeMap<String, (u64, Hash)>,
@@ -224,6 +226,17 @@ pub fn check(
         }
     }
     Ok((with_map.len(), None))
+}
+
+impl std::fmt::Debug for LedgerMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerMap")
+            .field("size", &self.size)
+            .field("streams", &self.streams.len())
+            .field("clients", &self.clients.len())
+            .field("root", &self.root())
+            .finish()
+    }
 }
 
 impl LedgerMap {
