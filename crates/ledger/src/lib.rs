@@ -70,7 +70,9 @@ pub use map::{
     MAP_EMPTY, Map, MapError, MapProof, MapProofEnd, MapProofError, client_key, client_salt,
     client_value, key_bit, map_leaf_hash, map_node_hash, map_value_hash, stream_key, stream_value,
 };
-pub use merkle::{Frontier, NodeId, empty_root, leaf_hash, node_hash, peak_ids, peak_ids_from};
+pub use merkle::{
+    Frontier, NodeId, empty_root, leaf_hash, leaf_hashes, node_hash, peak_ids, peak_ids_from,
+};
 pub use proof::{
     ConsistencyProof, InclusionProof, InvalidProof, MemoryTree, MissingNode, NodeSource,
     ProofError, consistency_proof, inclusion_proof, tree_root,
