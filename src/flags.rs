@@ -209,14 +209,17 @@ pub enum Cmd {
     /// record with who, when and what.
     History(HistoryArgs),
     /// Check the whole ledger: every record's hash and link, the Merkle tree, the head,
-    /// and every checkpoint in the witness directory.
+    /// and every checkpoint in the witness directory; then what is kept beside the records
+    /// (the plan index, the stored Merkle nodes, each plan's stream index) and, with
+    /// --map-key, the map each checkpoint signs.
     Verify(VerifyArgs),
     /// Rebuild the plan index (each plan's unit, act and client, kept beside the records)
     /// from the records: after an upgrade that changed it, or to repair what `verify`
     /// found. Online: writers may go on meanwhile.
     Reindex,
-    /// Sign the current tree head and write it to the witness directory (one new file
-    /// per checkpoint; none is ever overwritten).
+    /// Sign the current tree head (and, with --map-key, the map of plans and clients) and
+    /// write it to the witness directory (one new file per checkpoint; none is ever
+    /// overwritten).
     Checkpoint {
         /// The secret key file from `keygen`.
         #[arg(long, value_name = "KEYFILE")]

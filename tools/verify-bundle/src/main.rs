@@ -220,7 +220,12 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("verify-bundle: FAILED: {e}");
+            // A plan id in the message comes from the bundle, which is not trusted: one
+            // shaped like a personnummer is masked.
+            eprintln!(
+                "verify-bundle: FAILED: {}",
+                planledger_plan::json::mask_personnummer(&e.to_string())
+            );
             ExitCode::from(1)
         }
     }
