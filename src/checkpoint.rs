@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use planledger_app::{Result, keys, witness};
+use planledger_app::{Result, keys, map, witness};
 
 use crate::Context;
 
@@ -17,16 +17,47 @@ pub fn keygen(name: &str, out: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn checkpoint(ctx: &Context, key: &Path, dir: &Path, origin: Option<&str>) -> Result<()> {
+pub fn map_keygen(out: &Path) -> Result<()> {
+    map::keygen(out)?;
+    eprintln!(
+        "wrote the map key to {} (mode 0600); give it to checkpoint, export and verify with \
+         --map-key, and keep it, as the ledger, for as long as the checkpoints",
+        crate::exit::mask(out.display())
+    );
+    Ok(())
+}
+
+pub fn checkpoint(
+    ctx: &Context,
+    key: &Path,
+    dir: &Path,
+    origin: Option<&str>,
+    map_key: Option<&Path>,
+) -> Result<()> {
     let signer = keys::load_signer(key, &ctx.limits)?;
+    let map_key = match map_key {
+        Some(path) => Some(map::load_key(path, &ctx.limits)?),
+        None => None,
+    };
     let store = ctx.open()?;
-    let (signed, file) =
-        witness::checkpoint(store.as_ref(), &signer, dir, origin, ctx.now, &ctx.limits)?;
+    let (signed, file) = witness::checkpoint(
+        store.as_ref(),
+        &signer,
+        dir,
+        origin,
+        ctx.now,
+        &ctx.limits,
+        map_key.as_ref(),
+    )?;
     let cp = &signed.checkpoint;
     println!(
-        "checkpoint of {} records, root {}, written to {}",
+        "checkpoint of {} records, root {}{}, written to {}",
         cp.size,
         cp.root,
+        match &cp.map_root {
+            Some(m) => format!(", map root {m}"),
+            None => " (no map: give --map-key for bundles that prove completeness)".into(),
+        },
         crate::exit::mask(file.display())
     );
     Ok(())

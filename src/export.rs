@@ -1,11 +1,15 @@
 //! `export`: one client's evidence bundle, proven against a signed checkpoint.
 
-use planledger_app::{Result, evidence, keys, witness};
+use planledger_app::{Result, evidence, keys, map, witness};
 
 use crate::Context;
 use crate::flags::ExportArgs;
 
 pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
+    let map_key = match &a.map_key {
+        Some(path) => Some(map::load_key(path, &ctx.limits)?),
+        None => None,
+    };
     let store = ctx.open()?;
     let verifier;
     let checkpoint = match (&a.key, &a.witness, &a.pubkey) {
@@ -13,7 +17,16 @@ pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
             let signer = keys::load_signer(key, &ctx.limits)?;
             verifier = signer.verifier();
             let store = store.as_ref();
-            witness::checkpoint(store, &signer, dir, None, ctx.now, &ctx.limits)?.0
+            witness::checkpoint(
+                store,
+                &signer,
+                dir,
+                None,
+                ctx.now,
+                &ctx.limits,
+                map_key.as_ref(),
+            )?
+            .0
         }
         (None, Some(dir), Some(pubkey)) => {
             let key = keys::load_verifier(pubkey, &ctx.limits)?;
@@ -32,6 +45,7 @@ pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
         &a.client,
         &checkpoint,
         since.as_ref(),
+        map_key.as_ref(),
         &a.out,
     )?;
     println!(
@@ -41,6 +55,14 @@ pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
         done.size,
         crate::exit::mask(a.out.display())
     );
+    match checkpoint.checkpoint.map_root {
+        Some(_) => println!(
+            "with the checkpoint's map proof that these are all of the client's records as of it"
+        ),
+        None => println!(
+            "the checkpoint commits no map: the bundle proves inclusion, not that it holds all of the client's records"
+        ),
+    }
     if let Some(old) = &since {
         println!(
             "with the proof that it extends the checkpoint of {} records you gave",

@@ -149,6 +149,15 @@ pub enum Cmd {
         #[arg(long, value_name = "KEYFILE")]
         out: PathBuf,
     },
+    /// Make the ledger's secret map key (FORMAT.md §12.3): it keys the client salts of the
+    /// map that checkpoints commit, so that a bundle proves a client's whole history
+    /// without letting anyone test other personnummer against the map. Give it to
+    /// `checkpoint`, `export` and `verify` with --map-key; keep it as you keep the ledger.
+    MapKeygen {
+        /// Where to write the map key (mode 0600); must not exist yet.
+        #[arg(long, value_name = "MAPKEYFILE")]
+        out: PathBuf,
+    },
     /// Record the authority's order (beställning): starts the plan and its deadlines.
     Order(OrderArgs),
     /// Draw up version 1 of a plan from a JSON content file.
@@ -202,14 +211,17 @@ pub enum Cmd {
     /// record with who, when and what.
     History(HistoryArgs),
     /// Check the whole ledger: every record's hash and link, the Merkle tree, the head,
-    /// and every checkpoint in the witness directory.
+    /// and every checkpoint in the witness directory; then what is kept beside the records
+    /// (the plan index, the stored Merkle nodes, each plan's stream index) and, with
+    /// --map-key, the map each checkpoint signs.
     Verify(VerifyArgs),
     /// Rebuild the plan index (each plan's unit, act and client, kept beside the records)
     /// from the records: after an upgrade that changed it, or to repair what `verify`
     /// found. Online: writers may go on meanwhile.
     Reindex,
-    /// Sign the current tree head and write it to the witness directory (one new file
-    /// per checkpoint; none is ever overwritten).
+    /// Sign the current tree head (and, with --map-key, the map of plans and clients) and
+    /// write it to the witness directory (one new file per checkpoint; none is ever
+    /// overwritten).
     Checkpoint {
         /// The secret key file from `keygen`.
         #[arg(long, value_name = "KEYFILE")]
@@ -220,6 +232,10 @@ pub enum Cmd {
         /// The checkpoint's origin line; the key's name by default.
         #[arg(long, value_name = "NAME")]
         origin: Option<String>,
+        /// The map key from `map-keygen`: the checkpoint also commits the map of streams
+        /// and clients, so that bundles proven against it prove completeness.
+        #[arg(long, value_name = "MAPKEYFILE")]
+        map_key: Option<PathBuf>,
     },
     /// Write an evidence bundle of one client: their records, an inclusion proof per
     /// record and the signed checkpoint they lead to (check it with `verify-bundle`).
@@ -567,6 +583,11 @@ pub struct VerifyArgs {
     /// The verifier key the witness checkpoints are signed with.
     #[arg(long, value_name = "FILE", requires = "witness")]
     pub pubkey: Option<PathBuf>,
+    /// The map key from `map-keygen`: rebuild the map of streams and clients from the
+    /// records at the size of every witness checkpoint that commits one, and check it
+    /// has the signed root.
+    #[arg(long, value_name = "MAPKEYFILE", requires = "witness")]
+    pub map_key: Option<PathBuf>,
     /// Also write the outcome as a Prometheus textfile (for node_exporter's textfile
     /// collector): when verify last ran, whether the ledger was intact, how many records
     /// it checked. Written on every outcome, replacing the file atomically.
@@ -598,4 +619,9 @@ pub struct ExportArgs {
     /// The verifier key to check the witness checkpoint with (without --key).
     #[arg(long, value_name = "FILE", required_unless_present = "key")]
     pub pubkey: Option<PathBuf>,
+    /// The map key from `map-keygen`, needed when the checkpoint commits a map: the
+    /// bundle then proves it holds every record of the client up to the checkpoint, and
+    /// no one else's. With --key, the fresh checkpoint commits the map too.
+    #[arg(long, value_name = "MAPKEYFILE")]
+    pub map_key: Option<PathBuf>,
 }

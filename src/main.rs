@@ -141,11 +141,13 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Keygen { name, out } => checkpoint::keygen(&name, &out),
+        Cmd::MapKeygen { out } => checkpoint::map_keygen(&out),
         Cmd::Checkpoint {
             key,
             witness,
+            map_key,
             origin,
-        } => checkpoint::checkpoint(&ctx, &key, &witness, origin.as_deref()),
+        } => checkpoint::checkpoint(&ctx, &key, &witness, origin.as_deref(), map_key.as_deref()),
         Cmd::Export(a) => export::export(&ctx, a),
         Cmd::Proof { from, to } => export::proof(&ctx, from, to),
         Cmd::Copy { from, to } => {

@@ -3,7 +3,7 @@
 //! at all (no ledger, a bad key, a damaged file, a bad witness directory) is one JSON
 //! object too, `ok: false` with `error: {kind, message, exit_code}`.
 
-use planledger_app::{Result, keys, witness};
+use planledger_app::{Result, keys, map, witness};
 use serde_json::{Value, json};
 
 use crate::Context;
@@ -44,14 +44,18 @@ pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
 
 /// Runs the check; `report` receives the verifier's JSON report once there is one.
 fn check(ctx: &Context, a: &VerifyArgs, report: &mut Option<Value>) -> Result<()> {
-    let heads = match (&a.witness, &a.pubkey) {
+    let checkpoints: Vec<_> = match (&a.witness, &a.pubkey) {
         (Some(dir), Some(pubkey)) => {
             witness::checkpoints(dir, &keys::load_verifier(pubkey, &ctx.limits)?, &ctx.limits)?
-                .iter()
-                .map(|w| w.checkpoint.tree_head())
+                .into_iter()
+                .map(|w| w.checkpoint)
                 .collect()
         }
         _ => Vec::new(),
+    };
+    let map_key = match &a.map_key {
+        Some(path) => Some(map::load_key(path, &ctx.limits)?),
+        None => None,
     };
     let bar = crate::progress(
         "verifying {wide_bar} {pos}/{len} records ({per_sec}, {eta})",
@@ -59,9 +63,10 @@ fn check(ctx: &Context, a: &VerifyArgs, report: &mut Option<Value>) -> Result<()
     );
     let outcome = planledger_app::verify(
         ctx.open(),
-        &heads,
+        &checkpoints,
         a.since_checkpoint,
         &ctx.policy()?,
+        map_key.as_ref(),
         &mut |done, total| {
             bar.set_length(total);
             bar.set_position(done);
@@ -72,10 +77,24 @@ fn check(ctx: &Context, a: &VerifyArgs, report: &mut Option<Value>) -> Result<()
     *report = Some(outcome.to_json());
     if let (Some(r), true, false) = (&outcome.report, outcome.ok(), a.json) {
         println!(
-            "OK: {} (from position {}; {} checkpoints matched)",
+            "OK: {} (from position {}; {} checkpoints matched{}{})",
             r.message(),
             outcome.from,
-            outcome.checkpoints
+            outcome.checkpoints,
+            match outcome.nodes_checked {
+                0 => String::new(),
+                n => format!(
+                    "; {n} stored Merkle nodes and the index of {} streams match the records",
+                    outcome.streams_checked
+                ),
+            },
+            match map_key {
+                Some(_) => format!(
+                    "; the maps of {} checkpoints rebuilt from the records",
+                    outcome.maps
+                ),
+                None => String::new(),
+            }
         );
     }
     outcome.into_result()

@@ -429,3 +429,129 @@ fn since_checkpoint_finds_a_record_altered_after_the_checkpoint() {
     );
     assert!(stderr.contains("FAILED at position 5"), "{stderr}");
 }
+
+#[test]
+fn a_map_checkpoint_makes_the_exported_bundle_prove_the_clients_complete_history() {
+    let t = TestLedger::new();
+    let (secret, pubkey) = keys(&t);
+    let map_key = t.path("map.key");
+    let map_key = map_key.to_str().unwrap();
+    t.ok(&["map-keygen", "--out", map_key]);
+    let mode = std::fs::metadata(map_key).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "the map key is readable by its owner only"
+    );
+    order_other_client(&t);
+    walk_home_care(&t);
+    let witness = t.path("witness");
+    let witness = witness.to_str().unwrap();
+    let out = t.ok_at(
+        "2026-05-01T00:00:00Z",
+        &[
+            "checkpoint",
+            "--key",
+            &secret,
+            "--witness",
+            witness,
+            "--map-key",
+            map_key,
+        ],
+    );
+    assert!(out.contains(", map root "), "{out}");
+    let note = std::fs::read_dir(witness)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .next()
+        .unwrap();
+    assert!(note.lines().nth(4).unwrap().starts_with("map "), "{note}");
+    // Export needs the map key against a map checkpoint.
+    let stderr = t.fails_at(
+        "2026-05-01T00:00:00Z",
+        &[
+            "export",
+            "--client",
+            "196408233234",
+            "--out",
+            t.path("no.json").to_str().unwrap(),
+            "--witness",
+            witness,
+            "--pubkey",
+            &pubkey,
+        ],
+        2,
+    );
+    assert!(stderr.contains("--map-key"), "{stderr}");
+    let bundle = t.path("bundle.json");
+    let out = t.ok_at(
+        "2026-05-01T00:00:00Z",
+        &[
+            "export",
+            "--client",
+            "196408233234",
+            "--out",
+            bundle.to_str().unwrap(),
+            "--witness",
+            witness,
+            "--pubkey",
+            &pubkey,
+            "--map-key",
+            map_key,
+        ],
+    );
+    assert!(out.contains("all of the client's records"), "{out}");
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    let key = CheckpointVerifier::from_text(&std::fs::read_to_string(&pubkey).unwrap()).unwrap();
+    let proven = verify_bundle::verify(&text, &key).expect("the bundle verifies");
+    let complete = proven.complete.as_ref().expect("it proves completeness");
+    assert_eq!(complete.plans, 1);
+    let history = verify_bundle::render_history(&proven, false);
+    assert!(
+        history.contains("complete history of 1 plan as of checkpoint 13 (client 19640823-****)"),
+        "{history}"
+    );
+    // The last record dropped: the bundle says which plan lacks what.
+    let mut b: Value = serde_json::from_str(&text).unwrap();
+    b["records"].as_array_mut().unwrap().pop();
+    let err = verify_bundle::verify(&b.to_string(), &key).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("plan plan-0001: the bundle holds versions 1 to 11 of its 12 records"),
+        "{err}"
+    );
+    // verify rebuilds the signed map from the records; with another map key it differs.
+    let out = t.ok(&[
+        "verify",
+        "--witness",
+        witness,
+        "--pubkey",
+        &pubkey,
+        "--map-key",
+        map_key,
+    ]);
+    assert!(
+        out.contains("the maps of 1 checkpoints rebuilt from the records"),
+        "{out}"
+    );
+    let other = t.path("other.key");
+    t.ok(&["map-keygen", "--out", other.to_str().unwrap()]);
+    let stderr = t.fails_at(
+        "2026-05-01T00:00:00Z",
+        &[
+            "verify",
+            "--witness",
+            witness,
+            "--pubkey",
+            &pubkey,
+            "--map-key",
+            other.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert!(
+        stderr.contains("the map of the checkpoint of 13 records"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("3234"), "{stderr}");
+}

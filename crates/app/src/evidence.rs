@@ -6,11 +6,13 @@ use std::path::Path;
 
 use planledger_ledger::inclusion_proof;
 use planledger_plan::Personnummer;
+use planledger_projection::TAG_CLIENT;
 use planledger_store::{Store, StoreNodes};
 use verify_bundle::{BUNDLE_FORMAT, Bundle, BundleConsistency, BundleRecord};
 
 use crate::error::{Error, Kind, Result};
 use crate::files::write_new;
+use crate::map::MapKey;
 use crate::witness::Witnessed;
 
 /// What [`export`] wrote.
@@ -24,29 +26,71 @@ pub struct Exported {
     pub later: usize,
 }
 
-/// The bundle of `client`'s records proven against `checkpoint`.
+/// The bundle of `client`'s records proven against `checkpoint`. When the checkpoint
+/// commits a map (FORMAT.md §12), `map_key` is needed: the map is rebuilt as of the
+/// checkpoint's size, must have the signed root, names the client's plans as of then,
+/// and gives the bundle its completeness proof.
 pub fn bundle(
     store: &dyn Store,
     client: &Personnummer,
     checkpoint: &Witnessed,
     since: Option<&Witnessed>,
+    map_key: Option<&MapKey>,
 ) -> Result<(Bundle, Exported)> {
-    // The index names the client's plans; their streams are read once, below.
-    crate::read::plans(store)?;
-    let plans = store.streams_tagged(planledger_projection::TAG_CLIENT, &client.digits())?;
-    if plans.is_empty() {
-        return Err(Error::new(
-            Kind::NotFound,
-            "no plan in the ledger has that client",
-        ));
-    }
     let size = checkpoint.checkpoint.size;
+    let mut completeness = None;
+    let plans = match (checkpoint.checkpoint.map_root, map_key) {
+        (Some(root), Some(key)) => {
+            let map = crate::map::build(store, size, key)?;
+            if map.root() != root {
+                return Err(Error::new(
+                    Kind::Verification,
+                    format!(
+                        "the map rebuilt from the ledger's first {size} records differs from the one the checkpoint signs: \
+                         the map key is another than the one the checkpoint was made with, or the ledger was altered; \
+                         run `planledger verify --map-key` with the witness"
+                    ),
+                ));
+            }
+            let plans = map.plans_of(client);
+            completeness = map.completeness(client, key);
+            if plans.is_empty()
+                && store
+                    .streams_tagged(TAG_CLIENT, &client.digits())?
+                    .is_empty()
+            {
+                return Err(no_plan());
+            }
+            plans
+        }
+        (Some(_), None) => {
+            return Err(Error::new(
+                Kind::BadInput,
+                "the checkpoint commits a map of the ledger: give the map key with --map-key, so that the bundle proves it holds all of the client's records",
+            ));
+        }
+        (None, _) => {
+            // The index names the client's plans; their streams are read once, below.
+            crate::read::plans(store)?;
+            let plans = store.streams_tagged(TAG_CLIENT, &client.digits())?;
+            if plans.is_empty() {
+                return Err(no_plan());
+            }
+            plans
+        }
+    };
     let nodes = StoreNodes(store);
     let (mut records, mut later) = (Vec::new(), 0);
     for plan in &plans {
+        // Read as many versions as the stream has, never "until the index gives no
+        // more": a damaged index could give entries without end.
+        let length = store.stream_version(plan)?;
         let mut from = 1;
-        loop {
-            let chunk = store.read_stream(plan.as_str(), from, 1024)?;
+        while from <= length {
+            let want = usize::try_from(length - from + 1)
+                .unwrap_or(usize::MAX)
+                .min(1024);
+            let chunk = store.read_stream(plan.as_str(), from, want)?;
             if chunk.is_empty() {
                 break;
             }
@@ -87,8 +131,13 @@ pub fn bundle(
         checkpoint: checkpoint.note.clone(),
         records,
         consistency,
+        completeness,
     };
     Ok((bundle, exported))
+}
+
+fn no_plan() -> Error {
+    Error::new(Kind::NotFound, "no plan in the ledger has that client")
 }
 
 /// Writes `client`'s bundle to `out` (a new file, mode 0600: it holds personal data).
@@ -97,9 +146,10 @@ pub fn export(
     client: &Personnummer,
     checkpoint: &Witnessed,
     since: Option<&Witnessed>,
+    map_key: Option<&MapKey>,
     out: &Path,
 ) -> Result<Exported> {
-    let (bundle, exported) = bundle(store, client, checkpoint, since)?;
+    let (bundle, exported) = bundle(store, client, checkpoint, since, map_key)?;
     let text = serde_json::to_string_pretty(&bundle).expect("a bundle serialises");
     write_new(out, &format!("{text}\n"), true)?;
     Ok(exported)

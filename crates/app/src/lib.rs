@@ -41,6 +41,7 @@ pub mod import;
 pub mod index;
 pub mod keys;
 pub mod limits;
+pub mod map;
 pub mod read;
 pub mod schema;
 pub mod verify;

@@ -1,7 +1,7 @@
 //! `verify`: the whole ledger (every record's hash and link, the Merkle tree, the head),
 //! against every checkpoint a witness holds, or only what came after the latest one.
 
-use planledger_ledger::{TreeHead, Violation, ViolationKind};
+use planledger_ledger::{Checkpoint, TreeHead, Violation, ViolationKind};
 use planledger_plan::DeadlinePolicy;
 use planledger_store::{Store, StoreError, VerifyReport, verify_store, verify_store_since};
 
@@ -20,11 +20,43 @@ pub struct Outcome {
     /// Where the plan index differs from what the records give (`None`: it agrees, or
     /// was not checked because the records failed first or only a tail was checked).
     pub index: Option<String>,
+    /// Stored Merkle nodes compared with the tree recomputed from the records (a whole
+    /// check whose records verified).
+    pub nodes_checked: u64,
+    /// Streams whose index was compared with their records (idem).
+    pub streams_checked: u64,
+    /// The first stored Merkle node or stream index that differs from the records.
+    pub derived: Option<String>,
+    /// Checkpoints whose map was rebuilt from the records and compared ([`check_maps`]).
+    pub maps: usize,
+    /// The first checkpoint whose signed map differs from the one the records give.
+    pub map: Option<String>,
 }
 
 impl Outcome {
     pub fn ok(&self) -> bool {
-        self.violation.is_none() && self.index.is_none()
+        self.violation.is_none()
+            && self.index.is_none()
+            && self.derived.is_none()
+            && self.map.is_none()
+    }
+
+    /// Rebuilds the map of every checkpoint in `checkpoints` that commits one and
+    /// compares it with the signed root ([`crate::map::check`]), once the records have
+    /// verified (the map is derived from them); records that failed are the finding.
+    pub fn check_maps(
+        &mut self,
+        store: &dyn Store,
+        checkpoints: &[Checkpoint],
+        key: &crate::map::MapKey,
+    ) -> Result<()> {
+        if self.violation.is_some() {
+            return Ok(());
+        }
+        let (checked, differs) = crate::map::check(store, checkpoints, key)?;
+        self.maps = checked;
+        self.map = differs;
+        Ok(())
     }
 
     /// The report for a nightly job: `ok`, `from`, `records`, `bytes`, `last_hash`,
@@ -42,6 +74,11 @@ impl Outcome {
             "violation": self.violation.as_ref().map(|v| serde_json::json!({
                 "position": v.position, "what": v.kind.to_string()})),
             "index": self.index,
+            "nodes_checked": self.nodes_checked,
+            "streams_checked": self.streams_checked,
+            "derived": self.derived,
+            "maps": self.maps,
+            "map": self.map,
         })
     }
 }
@@ -50,13 +87,21 @@ impl Outcome {
 /// head disagrees with its records is a finding, not a failure to run) against the
 /// signed tree heads `checkpoints` (oldest first). With `since_latest`, only the
 /// records after the latest checkpoint are checked, from its signed frontier.
+///
+/// With `map_key`, and once the records verified, the map of every checkpoint that
+/// commits one is rebuilt from the records and compared with the signed root
+/// ([`Outcome::check_maps`]); that reads the ledger up to the latest such checkpoint
+/// again, also with `since_latest`.
 pub fn verify(
     store: Result<Box<dyn Store>>,
-    checkpoints: &[TreeHead],
+    signed: &[Checkpoint],
     since_latest: bool,
     policy: &DeadlinePolicy,
+    map_key: Option<&crate::map::MapKey>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Outcome> {
+    let heads: Vec<TreeHead> = signed.iter().map(Checkpoint::tree_head).collect();
+    let checkpoints = heads.as_slice();
     let store = match store {
         Err(crate::Error::Store(StoreError::Corrupt { position, reason })) => {
             return Ok(Outcome {
@@ -68,6 +113,11 @@ pub fn verify(
                 }),
                 checkpoints: 0,
                 index: None,
+                nodes_checked: 0,
+                streams_checked: 0,
+                derived: None,
+                maps: 0,
+                map: None,
             });
         }
         other => other?,
@@ -88,6 +138,17 @@ pub fn verify(
         (None, false) => crate::index::check(store.as_ref(), policy, &mut |_, _| {})?,
         _ => None,
     };
+    // So are the stored Merkle nodes, which every proof is built from, and the stream
+    // index every read of a plan goes through: a second read of the records, hashed
+    // again, a node lookup per node (about two per record) and a read of each stream.
+    let derived = match (&report.violation, since_latest) {
+        (None, false) => Some(planledger_store::check_derived(
+            store.as_ref(),
+            report.from + report.records,
+            progress,
+        )?),
+        _ => None,
+    };
     tracing::info!(
         records = report.records,
         from = report.from,
@@ -96,19 +157,45 @@ pub fn verify(
         index_matches = index.is_none(),
         "verified"
     );
-    Ok(Outcome {
+    let mut outcome = Outcome {
         index,
+        nodes_checked: derived.as_ref().map_or(0, |n| n.nodes),
+        streams_checked: derived.as_ref().map_or(0, |n| n.streams),
+        derived: derived.and_then(|n| n.differs).map(|f| f.to_string()),
+        maps: 0,
+        map: None,
         from: report.from,
         violation: report.violation.clone(),
         report: Some(report),
         checkpoints: checkpoints.len(),
-    })
+    };
+    if let Some(key) = map_key {
+        outcome.check_maps(store.as_ref(), signed, key)?;
+    }
+    Ok(outcome)
 }
 
 impl Outcome {
     /// The outcome as a result: `Err` (a verification failure) naming the first bad
     /// position, or the first plan where the index or read model differs from the records.
     pub fn into_result(self) -> Result<()> {
+        if let (None, Some(differs)) = (&self.violation, &self.derived) {
+            return Err(crate::Error::new(
+                crate::Kind::Verification,
+                format!(
+                    "the records verify, but {differs}: what is read or proven through it would be wrong; \
+                     keep the files as they are and restore from a copy that verifies"
+                ),
+            ));
+        }
+        if let (None, Some(differs)) = (&self.violation, &self.map) {
+            return Err(crate::Error::new(
+                crate::Kind::Verification,
+                format!(
+                    "the records verify, but {differs}; bundles proven against it would prove a wrong history"
+                ),
+            ));
+        }
         if let Some(differs) = &self.index {
             return Err(crate::Error::new(
                 crate::Kind::Verification,

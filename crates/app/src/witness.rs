@@ -10,6 +10,7 @@ use planledger_store::Store;
 use crate::error::{Error, Kind, Result};
 use crate::files::{read_limited, write_new};
 use crate::limits::Limits;
+use crate::map::MapKey;
 
 /// A checkpoint, its signature checked, with the note it was signed as.
 #[derive(Debug, Clone)]
@@ -135,22 +136,30 @@ pub fn latest(
     })
 }
 
-/// Signs the store's current head at `now`, with `origin` or the key's name.
+/// Signs the store's current head at `now`, with `origin` or the key's name; with
+/// `map_key`, the checkpoint also commits the map of the ledger at that head
+/// (FORMAT.md §12), built from the records.
 pub fn sign_head(
     store: &dyn Store,
     signer: &CheckpointSigner,
     origin: Option<&str>,
     now: DateTime<Utc>,
+    map_key: Option<&MapKey>,
 ) -> Result<Witnessed> {
     if let Some(origin) = origin {
         check_name(origin, "--origin")?;
     }
     let head = store.head()?;
+    let map_root = match map_key {
+        Some(key) => Some(crate::map::build(store, head.size, key)?.root()),
+        None => None,
+    };
     let checkpoint = Checkpoint {
         origin: origin.unwrap_or(signer.name()).to_owned(),
         size: head.size,
         root: head.root,
         time_micros: now.timestamp_micros(),
+        map_root,
     };
     let note = signer.sign(&checkpoint).map_err(|e| {
         Error::new(
@@ -251,6 +260,7 @@ pub fn check_extends(store: &dyn Store, witnessed: &[Witnessed]) -> Result<()> {
 
 /// Signs the store's head once it is shown to extend every checkpoint `signer` signed
 /// into `dir` before ([`check_extends`]), and writes it there; returns it and its file.
+/// With `map_key` the checkpoint commits the ledger's map too ([`sign_head`]).
 pub fn checkpoint(
     store: &dyn Store,
     signer: &CheckpointSigner,
@@ -258,6 +268,7 @@ pub fn checkpoint(
     origin: Option<&str>,
     now: DateTime<Utc>,
     limits: &Limits,
+    map_key: Option<&MapKey>,
 ) -> Result<(Witnessed, PathBuf)> {
     let earlier = match dir.exists() {
         true => checkpoints(dir, &signer.verifier(), limits)?,
@@ -265,7 +276,7 @@ pub fn checkpoint(
     };
     let checked = store.head()?;
     check_extends(store, &earlier)?;
-    let signed = sign_head(store, signer, origin, now)?;
+    let signed = sign_head(store, signer, origin, now, map_key)?;
     if signed.checkpoint.size != checked.size {
         // Records appended while the earlier checkpoints were checked were not part of
         // the check: sign only what was checked.

@@ -24,6 +24,7 @@ fn note() -> String {
             size: 3,
             root: planledger_ledger::Hash([5; 32]),
             time_micros: 1_770_000_000_000_000,
+            map_root: None,
         })
         .unwrap()
 }

@@ -51,6 +51,10 @@ pub struct Checkpoint {
     /// When the checkpoint was made, µs since 1970-01-01T00:00Z (UTC), from the
     /// caller's clock. Written as the `time` extension line.
     pub time_micros: i64,
+    /// The root of the authenticated map of streams and clients (`FORMAT.md` §12) at
+    /// `size`, written as the `map` extension line. `None` in checkpoints made before
+    /// the map existed: they prove inclusion, not completeness.
+    pub map_root: Option<Hash>,
 }
 
 /// Why a checkpoint, a signed note or a key is not accepted. Each variant says which
@@ -272,13 +276,18 @@ impl Checkpoint {
         }
     }
 
-    /// The note text the signature covers: four lines, each ending in `\n`.
+    /// The note text the signature covers: four lines (five with the map root), each
+    /// ending in `\n`.
     pub fn body(&self) -> Result<String, CheckpointError> {
         if self.origin.is_empty() || self.origin.contains('\n') {
             return Err(CheckpointError::BadOrigin);
         }
+        let map = match &self.map_root {
+            Some(root) => format!("map {}\n", B64.encode(root.0)),
+            None => String::new(),
+        };
         Ok(format!(
-            "{}\n{}\n{}\ntime {}\n",
+            "{}\n{}\n{}\ntime {}\n{map}",
             self.origin,
             self.size,
             B64.encode(self.root.0),
@@ -332,14 +341,34 @@ impl Checkpoint {
             .strip_prefix("time ")
             .and_then(parse_time)
             .ok_or_else(|| malformed(4, "expected 'time YYYY-MM-DDTHH:MM:SS.ffffffZ' (UTC)"))?;
-        if lines.len() > 4 {
-            return Err(malformed(5, "unexpected extension line"));
+        let map_root = match lines.get(4) {
+            None => None,
+            Some(line) => Some(
+                line.strip_prefix("map ")
+                    .and_then(|b| B64.decode(b).ok().map(|raw| (b, raw)))
+                    .and_then(|(b, raw)| {
+                        <[u8; 32]>::try_from(raw)
+                            .ok()
+                            .filter(|r| B64.encode(r) == b)
+                    })
+                    .map(Hash)
+                    .ok_or_else(|| {
+                        malformed(
+                            5,
+                            "expected 'map <root>', the map root as 32 bytes in padded base64",
+                        )
+                    })?,
+            ),
+        };
+        if lines.len() > 5 {
+            return Err(malformed(6, "unexpected extension line"));
         }
         Ok(Checkpoint {
             origin: origin.into(),
             size,
             root,
             time_micros,
+            map_root,
         })
     }
 
@@ -492,6 +521,7 @@ mod tests {
             size: 42,
             root: Hash([5; 32]),
             time_micros: 1_767_225_600_123_456,
+            map_root: None,
         }
     }
 
@@ -505,6 +535,36 @@ mod tests {
         assert_eq!(
             Checkpoint::verify(&note, &[s.verifier()]).unwrap(),
             checkpoint()
+        );
+    }
+
+    #[test]
+    fn map_root_line_round_trips_and_old_checkpoints_still_read() {
+        let s = signer();
+        let with_map = Checkpoint {
+            map_root: Some(Hash([9; 32])),
+            ..checkpoint()
+        };
+        let note = s.sign(&with_map).unwrap();
+        assert!(note.contains(&format!(
+            "\ntime 2026-01-01T00:00:00.123456Z\nmap {}\n\n\u{2014} ",
+            B64.encode([9u8; 32])
+        )));
+        assert_eq!(
+            Checkpoint::verify(&note, &[s.verifier()]).unwrap(),
+            with_map
+        );
+        // One signature covers the map root: changing it breaks the signature.
+        let altered = note.replacen(&B64.encode([9u8; 32]), &B64.encode([8u8; 32]), 1);
+        assert!(matches!(
+            Checkpoint::verify(&altered, &[s.verifier()]),
+            Err(CheckpointError::BadSignature { .. })
+        ));
+        // A checkpoint without the line reads as one without a map.
+        let old = s.sign(&checkpoint()).unwrap();
+        assert_eq!(
+            Checkpoint::verify(&old, &[s.verifier()]).unwrap().map_root,
+            None
         );
     }
 
@@ -595,6 +655,18 @@ mod tests {
             (good.replacen("time 2026-01-01", "time 2026-02-30", 1), 4),
             (good.replacen("time ", "tid ", 1), 4),
             (good.replacen("\n\n\u{2014}", "\nextra\n\n\u{2014}", 1), 5),
+            (
+                good.replacen("\n\n\u{2014}", "\nmap AAAA\n\n\u{2014}", 1),
+                5,
+            ),
+            (
+                good.replacen(
+                    "\n\n\u{2014}",
+                    &format!("\nmap {}\nextra\n\n\u{2014}", B64.encode([0u8; 32])),
+                    1,
+                ),
+                6,
+            ),
             (good.replacen("\u{2014} ", "- ", 1), 6),
         ];
         for (note, line) in cases {

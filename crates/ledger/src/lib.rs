@@ -20,6 +20,10 @@
 //!   C2SP signed note; [`Checkpoint::verify`] opens one with [`CheckpointVerifier`]s.
 //! - [`Verifier`] checks a range of stored records, fed in chunks and hashed in
 //!   parallel, and names the first [`Violation`].
+//! - [`Map`] is the authenticated map a checkpoint commits beside the log (its
+//!   `map_root`): stream → length and last record ([`stream_key`], [`stream_value`]),
+//!   client under a keyed salt → the client's plans ([`client_key`], [`client_value`]);
+//!   [`MapProof`] proves a key's value or its absence.
 //!
 //! ```
 //! use planledger_ledger::{
@@ -54,6 +58,7 @@
 
 mod checkpoint;
 mod hash;
+mod map;
 mod merkle;
 mod proof;
 mod record;
@@ -61,7 +66,13 @@ mod verify;
 
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointSigner, CheckpointVerifier, TreeHead};
 pub use hash::{Hash, HashParseError};
-pub use merkle::{Frontier, NodeId, empty_root, leaf_hash, node_hash, peak_ids, peak_ids_from};
+pub use map::{
+    MAP_EMPTY, Map, MapError, MapProof, MapProofEnd, MapProofError, client_key, client_salt,
+    client_value, key_bit, map_leaf_hash, map_node_hash, map_value_hash, stream_key, stream_value,
+};
+pub use merkle::{
+    Frontier, NodeId, empty_root, leaf_hash, leaf_hashes, node_hash, peak_ids, peak_ids_from,
+};
 pub use proof::{
     ConsistencyProof, InclusionProof, InvalidProof, MemoryTree, MissingNode, NodeSource,
     ProofError, consistency_proof, inclusion_proof, tree_root,

@@ -56,6 +56,16 @@ pub fn peak_ids_from(start: u64, len: u64) -> impl Iterator<Item = NodeId> + Clo
 }
 
 /// The Merkle leaf hash of a record hash.
+/// The Merkle leaf hash of each of `records` (stored record bytes), hashed on every core
+/// (rayon): for a reader that recomputes the tree of many records at once.
+pub fn leaf_hashes<B: AsRef<[u8]> + Sync>(records: &[B]) -> Vec<Hash> {
+    use rayon::prelude::*;
+    records
+        .par_iter()
+        .map(|b| leaf_hash(&crate::hash_record_bytes(b.as_ref())))
+        .collect()
+}
+
 pub fn leaf_hash(record_hash: &Hash) -> Hash {
     // One contiguous input and `blake3::hash`: for these tiny inputs the incremental
     // `Hasher` costs as much again as the compression itself.

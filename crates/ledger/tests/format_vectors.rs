@@ -6,8 +6,9 @@ use std::collections::HashMap;
 
 use planledger_ledger::{
     Actor, Checkpoint, CheckpointSigner, CheckpointVerifier, ConsistencyProof, Entry, Envelope,
-    Hash, InclusionProof, MemoryTree, Record, consistency_proof, inclusion_proof, leaf_hash,
-    node_hash, seal,
+    Hash, InclusionProof, MAP_EMPTY, Map, MapProof, MapProofEnd, MemoryTree, Record, client_key,
+    client_salt, client_value, consistency_proof, inclusion_proof, leaf_hash, map_leaf_hash,
+    map_node_hash, map_value_hash, node_hash, seal, stream_key, stream_value,
 };
 
 struct Vector {
@@ -136,6 +137,92 @@ fn check_record(v: &Vector) {
     assert_eq!(d.hash(), v.hash("hash"));
 }
 
+fn hex_bytes(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// §12.5: keys and values of the map's two kinds of leaves.
+fn check_map_leaf(v: &Vector) {
+    match v.get("leaf") {
+        "stream" => {
+            assert_eq!(
+                stream_key(v.get("stream_id")),
+                v.hash("key"),
+                "line {}",
+                v.line
+            );
+            let value = stream_value(v.num("length"), &v.hash("last"));
+            assert_eq!(value, v.hex("value"), "line {}", v.line);
+        }
+        "client" => {
+            let map_key: [u8; 32] = v.hex("map_key").try_into().unwrap();
+            let salt = client_salt(&map_key, v.get("client"));
+            assert_eq!(salt, v.hash("salt"), "line {}", v.line);
+            assert_eq!(client_key(&salt, v.get("client")), v.hash("key"));
+            let plans: Vec<&str> = v.get("plans").split_whitespace().collect();
+            assert_eq!(client_value(&plans).unwrap(), v.hex("value"));
+        }
+        other => panic!("line {}: unknown map leaf kind {other}", v.line),
+    }
+    let vh = map_value_hash(&v.hex("value"));
+    assert_eq!(vh, v.hash("value_hash"), "line {}", v.line);
+    assert_eq!(map_leaf_hash(&v.hash("key"), &vh), v.hash("leaf_hash"));
+}
+
+/// §12.5: a map of the leaves given, its root, one inclusion and one absence proof.
+fn check_map(v: &Vector) {
+    let keys = v.hashes("keys");
+    let values: Vec<Vec<u8>> = v.get("values").split_whitespace().map(hex_bytes).collect();
+    assert_eq!(keys.len(), values.len(), "line {}", v.line);
+    let map = Map::new(keys.iter().copied().zip(values.iter().cloned())).unwrap();
+    let root = v.hash("root");
+    assert_eq!(map.root(), root, "root, line {}", v.line);
+    let (i, siblings) = (v.num::<usize>("prove"), v.hashes("siblings"));
+    let proof = map.prove(&keys[i]);
+    assert_eq!(proof.end, MapProofEnd::Found);
+    assert_eq!(proof.siblings, siblings, "siblings, line {}", v.line);
+    MapProof::verify_inclusion(&siblings, &keys[i], &values[i], &root).unwrap();
+    let absent = v.hash("absent");
+    let proof = map.prove(&absent);
+    assert_eq!(
+        proof.siblings,
+        v.hashes("absent_siblings"),
+        "absent_siblings, line {}",
+        v.line
+    );
+    let end: Vec<&str> = v.get("absent_end").split_whitespace().collect();
+    let expected = match end.as_slice() {
+        ["empty"] => MapProofEnd::Empty,
+        ["other", key, value_hash] => MapProofEnd::Other {
+            key: Hash::from_hex(key).unwrap(),
+            value_hash: Hash::from_hex(value_hash).unwrap(),
+        },
+        _ => panic!(
+            "line {}: absent_end is `empty` or `other KEY VALUE_HASH`",
+            v.line
+        ),
+    };
+    assert_eq!(proof.end, expected, "absent_end, line {}", v.line);
+    proof.verify_absence(&absent, &root).unwrap();
+    // The node rule, checked once by hand: a map of two leaves whose keys differ in the
+    // first bit is node(leaf of the 0-key, leaf of the 1-key).
+    let (mut a, mut b) = (Hash([0; 32]), Hash([0xff; 32]));
+    a.0[31] = 1;
+    b.0[31] = 2;
+    let two = Map::new([(b, vec![2]), (a, vec![1])]).unwrap();
+    assert_eq!(
+        two.root(),
+        map_node_hash(
+            &map_leaf_hash(&a, &map_value_hash(&[1])),
+            &map_leaf_hash(&b, &map_value_hash(&[2]))
+        )
+    );
+    assert_eq!(Map::default().root(), MAP_EMPTY);
+}
+
 fn check_checkpoint(v: &Vector) {
     let note = v
         .note
@@ -151,6 +238,7 @@ fn check_checkpoint(v: &Vector) {
         size: v.num("size"),
         root: v.hash("root"),
         time_micros: v.num("time_micros"),
+        map_root: v.fields.get("map_root").map(|_| v.hash("map_root")),
     };
     assert_eq!(signer.sign(&cp).unwrap(), note, "note, line {}", v.line);
     assert_eq!(Checkpoint::verify(note, &[verifier]).unwrap(), cp);
@@ -211,6 +299,8 @@ fn format_md_test_vectors_hold() {
                 p.verify(&v.hash("old_root"), &v.hash("new_root")).unwrap();
             }
             "checkpoint" => check_checkpoint(&v),
+            "map-leaf" => check_map_leaf(&v),
+            "map" => check_map(&v),
             other => panic!("FORMAT.md line {}: unknown vector kind {other}", v.line),
         }
         *counts.entry(kind).or_default() += 1;
@@ -223,7 +313,9 @@ fn format_md_test_vectors_hold() {
         ("tree", 8),
         ("inclusion", 1),
         ("consistency", 1),
-        ("checkpoint", 1),
+        ("checkpoint", 2),
+        ("map-leaf", 2),
+        ("map", 1),
     ] {
         assert!(
             counts.get(kind).copied().unwrap_or(0) >= min,

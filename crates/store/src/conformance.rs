@@ -615,6 +615,16 @@ pub fn node_returns_every_completed_subtree_and_only_those(store: &dyn Store) {
             ),
         }
     }
+    // `nodes` answers as `node` does, for many at once, in the order asked.
+    let mut ids: Vec<NodeId> = reported.keys().rev().copied().collect();
+    ids.extend(incomplete);
+    let expected: Vec<Option<Hash>> = ids.iter().map(|id| reported.get(id).copied()).collect();
+    assert_eq!(
+        must("nodes", store.nodes(&ids)),
+        expected,
+        "conformance: nodes differs from node"
+    );
+    assert_eq!(must("nodes of none", store.nodes(&[])), Vec::new());
 }
 
 /// Records sealed outside any store, continuing from `chain` (for append_sealed).

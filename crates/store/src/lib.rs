@@ -22,7 +22,10 @@ pub use chain::{Chain, NodeHashes};
 pub use copy::copy_ledger;
 pub use group::{BatchOutcome, GroupCommit, GroupCommitError};
 pub use memory::MemoryStore;
-pub use verify::{StoreNodes, VerifyReport, verify_store, verify_store_from, verify_store_since};
+pub use verify::{
+    Derived, DerivedCheck, StoreNodes, VerifyReport, check_derived, verify_store,
+    verify_store_from, verify_store_since,
+};
 
 use planledger_ledger::{Actor, Envelope, FormatError, Hash, NodeId, Record};
 
@@ -162,6 +165,20 @@ pub trait Store: Send + Sync {
     /// A perfect-subtree node of the Merkle tree (see [`NodeId`]), for proofs.
     /// `StoreError::NotFound` if the node is not complete yet.
     fn node(&self, id: NodeId) -> Result<Hash, StoreError>;
+
+    /// The stored nodes `ids` (each `None` when not stored), in order: what `verify`
+    /// compares with the tree recomputed from the records ([`check_derived`]). The default
+    /// asks [`Store::node`] once per node; a backend that can read many in one
+    /// transaction (redb) overrides it.
+    fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Option<Hash>>, StoreError> {
+        ids.iter()
+            .map(|&id| match self.node(id) {
+                Ok(h) => Ok(Some(h)),
+                Err(StoreError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            })
+            .collect()
+    }
 
     /// The current version of a stream; 0 if it does not exist.
     fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError>;

@@ -316,6 +316,292 @@ fn verify_records(
     })
 }
 
+/// What [`check_derived`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivedCheck {
+    /// Stored Merkle nodes compared.
+    pub nodes: u64,
+    /// Streams whose index was compared.
+    pub streams: u64,
+    /// The first derived item that does not match the records.
+    pub differs: Option<Derived>,
+}
+
+/// Data a store keeps beside the records, derived from them, that does not match them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Derived {
+    /// A stored Merkle node: proofs built from it (bundles, consistency proofs,
+    /// `checkpoint`'s check of the witness) would fail or mislead.
+    Node {
+        node: NodeId,
+        /// Not stored at all (rather than stored with another hash).
+        missing: bool,
+    },
+    /// The stream index: reading the stream by its id ([`Store::read_stream`], what
+    /// `history`, `show` and `export` do) does not give the stream's records, in order,
+    /// or [`Store::stream_version`] is not their number.
+    Stream { stream_id: String },
+}
+
+impl std::fmt::Display for Derived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Derived::Node { node, missing } => {
+                let first = node.index << node.level;
+                let last = first + (1u64 << node.level) - 1;
+                write!(
+                    f,
+                    "the stored Merkle node (level {}, index {}) over positions {first} to {last} {}",
+                    node.level,
+                    node.index,
+                    match missing {
+                        true => "is missing",
+                        false => "differs from the tree recomputed from the records",
+                    }
+                )
+            }
+            Derived::Stream { stream_id } => write!(
+                f,
+                "the stream index of {stream_id} does not give that stream's records (their number, positions or bytes differ)"
+            ),
+        }
+    }
+}
+
+/// A stream's records as the ledger gives them, folded: their count and a chain over
+/// their positions in version order, so that memory holds 40 bytes per stream, not a
+/// list of its records. Positions suffice: the records at them are the ones the
+/// records' check verified, and the stream reader checks that each names the stream
+/// and version it was read as.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct StreamFold {
+    count: u64,
+    acc: Hash,
+}
+
+impl StreamFold {
+    fn push(&mut self, position: u64) {
+        let mut p = [0u8; 32];
+        p[..8].copy_from_slice(&position.to_le_bytes());
+        self.acc = planledger_ledger::node_hash(&self.acc, &Hash(p));
+        self.count += 1;
+    }
+
+    /// What a stream whose index cannot be read, or names other records, folds to.
+    const BROKEN: StreamFold = StreamFold {
+        count: u64::MAX,
+        acc: Hash::ZERO,
+    };
+}
+
+/// Compares what the store keeps beside its first `size` records, derived from them, with
+/// what the records give: every perfect-subtree Merkle node ([`Store::nodes`], what proofs
+/// are built from) with the tree recomputed from the records' stored bytes, and every
+/// stream's index ([`Store::read_stream`], [`Store::stream_version`]) with the stream's
+/// records in position order. For a store whose records have verified. One more read of
+/// the records, and one of each stream; `progress(done, size)` hears of each chunk of
+/// the first. Returns `Err` only when the store cannot be read.
+pub fn check_derived(
+    store: &dyn Store,
+    size: u64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<DerivedCheck, StoreError> {
+    let streams = &|stream_id: &str, count: u64| -> Result<StreamRead, StoreError> {
+        let mut fold = StreamFold::default();
+        let mut from = 1;
+        while fold.count < count {
+            let want = usize::try_from(count - fold.count)
+                .unwrap_or(usize::MAX)
+                .min(1024);
+            let chunk = match store.read_stream(stream_id, from, want) {
+                Ok(chunk) => chunk,
+                // What the index names cannot be read: it does not give the records.
+                Err(StoreError::Corrupt { .. }) => return Ok(StreamRead::broken()),
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            for r in &chunk {
+                if r.stream_id() != stream_id || r.stream_version() != from {
+                    return Ok(StreamRead::broken());
+                }
+                fold.push(r.position());
+                from += 1;
+            }
+        }
+        // A reader goes on until the index gives nothing more (a damaged index can give
+        // entries without end): whether it gives one more than the records.
+        let beyond = match store.read_stream(stream_id, count + 1, 1) {
+            Ok(more) => !more.is_empty(),
+            Err(StoreError::Corrupt { .. }) => true,
+            Err(e) => return Err(e),
+        };
+        Ok(StreamRead {
+            fold,
+            version: store.stream_version(stream_id)?,
+            beyond,
+        })
+    };
+    check_derived_with(
+        size,
+        &mut |from, limit| store.read_all_bytes(from, limit),
+        &|ids| store.nodes(ids),
+        streams,
+        &mut || Ok(store.head()?.size),
+        progress,
+    )
+}
+
+/// What [`check_derived_with`] reads stored nodes with: [`Store::nodes`].
+type NodesOf<'a> = dyn Fn(&[NodeId]) -> Result<Vec<Option<Hash>>, StoreError> + 'a;
+/// What it reads a stream with: its first `count` records folded, and its stored version.
+/// Called from several threads at once.
+type StreamOf<'a> = dyn Fn(&str, u64) -> Result<StreamRead, StoreError> + Sync + 'a;
+
+/// A stream as its index gives it: its first `count` records folded, its stored version,
+/// and whether the index gives a record after them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StreamRead {
+    fold: StreamFold,
+    version: u64,
+    beyond: bool,
+}
+
+impl StreamRead {
+    fn broken() -> StreamRead {
+        StreamRead {
+            fold: StreamFold::BROKEN,
+            version: 0,
+            beyond: true,
+        }
+    }
+}
+
+/// [`check_derived`] over a `read_all_bytes`, a `nodes` and a stream reader, so tests can
+/// damage nodes and streams without implementing the whole [`Store`] trait.
+fn check_derived_with(
+    size: u64,
+    read_all: &mut dyn FnMut(u64, usize) -> Result<Vec<Vec<u8>>, StoreError>,
+    nodes_of: &NodesOf<'_>,
+    stream_of: &StreamOf<'_>,
+    head_size: &mut dyn FnMut() -> Result<u64, StoreError>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<DerivedCheck, StoreError> {
+    let mut frontier = Frontier::new();
+    let mut computed: Vec<(NodeId, Hash)> = Vec::with_capacity(2 * CHUNK);
+    let mut folds: std::collections::BTreeMap<String, StreamFold> = Default::default();
+    let mut nodes = 0;
+    let found = |nodes: u64, streams: u64, d: Derived| DerivedCheck {
+        nodes,
+        streams,
+        differs: Some(d),
+    };
+    while frontier.size() < size {
+        let from = frontier.size();
+        let want = usize::try_from(size - from)
+            .unwrap_or(usize::MAX)
+            .min(CHUNK);
+        let chunk = read_all(from, want)?;
+        if chunk.is_empty() {
+            return Err(StoreError::Corrupt {
+                position: from,
+                reason: "the ledger ends before its head".into(),
+            });
+        }
+        computed.clear();
+        // Hashing is most of this pass: on every core, as the records' check does.
+        let leaves = planledger_ledger::leaf_hashes(&chunk);
+        for (bytes, leaf) in chunk.iter().zip(leaves) {
+            let position = frontier.size();
+            let header =
+                planledger_ledger::RecordHeader::parse(bytes).map_err(|e| StoreError::Corrupt {
+                    position,
+                    reason: format!("the record's bytes do not parse: {e}"),
+                })?;
+            match folds.get_mut(header.stream_id) {
+                Some(f) => f.push(position),
+                None => {
+                    let mut f = StreamFold::default();
+                    f.push(position);
+                    folds.insert(header.stream_id.to_owned(), f);
+                }
+            }
+            frontier.push_leaf(leaf, |id, h| computed.push((id, h)));
+        }
+        // In key order, so the store reads each level's nodes side by side.
+        computed.sort_unstable_by_key(|c| (c.0.level, c.0.index));
+        let ids: Vec<NodeId> = computed.iter().map(|c| c.0).collect();
+        let stored = match nodes_of(&ids) {
+            Ok(stored) => stored,
+            // A node that cannot be read is one that does not match: name the first.
+            Err(StoreError::Corrupt { .. }) => {
+                let d = Derived::Node {
+                    node: ids[0],
+                    missing: false,
+                };
+                return Ok(found(nodes, 0, d));
+            }
+            Err(e) => return Err(e),
+        };
+        for (&(id, hash), stored) in computed.iter().zip(stored) {
+            nodes += 1;
+            if stored != Some(hash) {
+                let d = Derived::Node {
+                    node: id,
+                    missing: stored.is_none(),
+                };
+                return Ok(found(nodes, 0, d));
+            }
+        }
+        progress(frontier.size(), size);
+    }
+    // With no append since `size`, a stream's stored version is exactly its records'
+    // number; with appends meanwhile (writers go on), it may be larger.
+    let quiet = head_size()? == size;
+    // Each stream is read on its own: spread them over the cores, and name the first
+    // (in stream id order) that differs, whichever thread found it.
+    let folds: Vec<(String, StreamFold)> = folds.into_iter().collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = folds.len().div_ceil(threads).max(1);
+    let first_bad = std::thread::scope(|scope| {
+        let parts: Vec<_> = (folds.chunks(per).enumerate())
+            .map(|(part, chunk)| {
+                scope.spawn(move || -> Result<Option<usize>, StoreError> {
+                    for (i, (stream_id, expected)) in chunk.iter().enumerate() {
+                        let read = stream_of(stream_id, expected.count)?;
+                        if read.fold != *expected
+                            || read.version < expected.count
+                            || (quiet && (read.version != expected.count || read.beyond))
+                        {
+                            return Ok(Some(part * per + i));
+                        }
+                    }
+                    Ok(None)
+                })
+            })
+            .collect();
+        let mut first = None;
+        for p in parts {
+            let found = p.join().expect("a stream check does not panic")?;
+            first = first.or(found);
+        }
+        Ok::<_, StoreError>(first)
+    })?;
+    let streams = folds.len() as u64;
+    if let Some(i) = first_bad {
+        let d = Derived::Stream {
+            stream_id: folds[i].0.clone(),
+        };
+        return Ok(found(nodes, i as u64 + 1, d));
+    }
+    Ok(DerivedCheck {
+        nodes,
+        streams,
+        differs: None,
+    })
+}
+
 /// A store as a source of Merkle nodes, for inclusion and consistency proofs:
 /// `inclusion_proof(&StoreNodes(store), index, size)`.
 #[derive(Clone, Copy)]
@@ -334,6 +620,106 @@ mod tests {
     use crate::conformance::batch;
     use crate::{ExpectedVersion, MemoryStore};
     use planledger_ledger::{Record, consistency_proof, inclusion_proof};
+
+    /// A stream's first `count` records folded as [`check_derived`] reads them, from
+    /// the stream `read_as` (the index of `stream_id` pointing elsewhere when they differ).
+    fn fold_stream(store: &MemoryStore, read_as: &str, count: u64) -> StreamFold {
+        let mut fold = StreamFold::default();
+        for r in store.read_stream(read_as, 1, count as usize).unwrap() {
+            fold.push(r.position());
+        }
+        fold
+    }
+
+    #[test]
+    fn every_stored_node_and_stream_index_is_compared_and_a_damaged_one_is_named() {
+        let store = filled(7); // 21 records, 3 in each of plan-0 .. plan-6
+        let size = store.head().unwrap().size;
+        let ok = check_derived(&store, size, &mut |_, _| {}).unwrap();
+        // Every perfect subtree of 21 leaves: 21 + 10 + 5 + 2 + 1.
+        assert_eq!(ok.nodes, 39);
+        assert_eq!(ok.streams, 7);
+        assert_eq!(ok.differs, None);
+        let run = |nodes: &NodesOf<'_>, stream_of: &StreamOf<'_>, head: u64| -> Option<Derived> {
+            check_derived_with(
+                size,
+                &mut |from, limit| store.read_all_bytes(from, limit),
+                nodes,
+                stream_of,
+                &mut || Ok(head),
+                &mut |_, _| {},
+            )
+            .unwrap()
+            .differs
+        };
+        let read = |fold, version| StreamRead {
+            fold,
+            version,
+            beyond: false,
+        };
+        let honest = |id: &str, count: u64| Ok(read(fold_stream(&store, id, count), count));
+        for (level, index) in [(0u8, 0u64), (0, 20), (2, 3), (4, 0)] {
+            let target = NodeId { level, index };
+            for missing in [false, true] {
+                let node = |ids: &[NodeId]| {
+                    let mut stored = store.nodes(ids)?;
+                    for (id, s) in ids.iter().zip(&mut stored) {
+                        if *id == target {
+                            *s = (!missing).then_some(Hash([1; 32]));
+                        }
+                    }
+                    Ok(stored)
+                };
+                let finding = run(&node, &honest, size).expect("the damaged node is found");
+                assert_eq!(
+                    finding,
+                    Derived::Node {
+                        node: target,
+                        missing
+                    }
+                );
+                let text = finding.to_string();
+                let first = index << level;
+                assert!(
+                    text.contains(&format!("over positions {first} to")),
+                    "{text}"
+                );
+            }
+        }
+        let nodes = |ids: &[NodeId]| store.nodes(ids);
+        let damaged = Derived::Stream {
+            stream_id: "plan-3".into(),
+        };
+        assert!(damaged.to_string().contains("stream index of plan-3"));
+        let plan3 = Some(damaged);
+        // The index of plan-3 gives plan-4's records.
+        let elsewhere = |id: &str, count: u64| {
+            let read_as = if id == "plan-3" { "plan-4" } else { id };
+            Ok(read(fold_stream(&store, read_as, count), count))
+        };
+        assert_eq!(run(&nodes, &elsewhere, size), plan3);
+        // It gives one record too few.
+        let short = |id: &str, count: u64| {
+            let n = if id == "plan-3" { count - 1 } else { count };
+            Ok(read(fold_stream(&store, id, n), count))
+        };
+        assert_eq!(run(&nodes, &short, size), plan3);
+        // Its stored version is one more than its records: found when no append came
+        // meanwhile, allowed when one did.
+        let ahead = |id: &str, count: u64| {
+            let v = if id == "plan-3" { count + 1 } else { count };
+            Ok(read(fold_stream(&store, id, count), v))
+        };
+        assert_eq!(run(&nodes, &ahead, size), plan3);
+        assert_eq!(run(&nodes, &ahead, size + 1), None);
+        // It gives records after the stream's last (as a damaged index may, without end).
+        let endless = |id: &str, count: u64| {
+            let mut r = read(fold_stream(&store, id, count), count);
+            r.beyond = id == "plan-3";
+            Ok(r)
+        };
+        assert_eq!(run(&nodes, &endless, size), plan3);
+    }
 
     fn filled(n: usize) -> MemoryStore {
         let s = MemoryStore::new();

@@ -53,6 +53,7 @@ enum Section {
     Audit,
     Import,
     Reads,
+    Map,
 }
 
 /// Whole-ledger benchmarks of planledger, each next to its limit (see BENCHMARKS.md).
@@ -155,6 +156,10 @@ fn main() -> anyhow::Result<()> {
         ),
     );
 
+    if run(Section::Map) {
+        let main = main_ledger(&cache, &base, &per, flags.records, &mut report)?;
+        map(&main, flags.repeat, &mut report)?;
+    }
     if run(Section::Verify) || run(Section::Rebuild) || run(Section::Queries) {
         let main = main_ledger(&cache, &base, &per, flags.records, &mut report)?;
         if run(Section::Verify) {
@@ -459,6 +464,121 @@ fn verify(
             per.as_secs_f64() / v.as_secs_f64(),
         );
     }
+    Ok(())
+}
+
+/// The authenticated map (FORMAT.md §12): what it adds to a checkpoint, to an export and
+/// to a whole verify, each next to the same operation without it, in the same run
+/// (medians of `repeat`). Appends do no map work (the map is rebuilt from the records
+/// when a checkpoint, an export or verify needs it), so append throughput is the import
+/// section's with or without the map.
+fn map(ledger: &Ledger, repeat: usize, report: &mut Report) -> anyhow::Result<()> {
+    use planledger_app::{evidence, map::MapKey, witness};
+    let store = RedbStore::open(&ledger.path)?;
+    let n = ledger.records;
+    let key = MapKey::from_bytes([3; 32]);
+    let signer = planledger_ledger::CheckpointSigner::from_seed("bench.example/log", [7; 32])?;
+    let now = chrono::Utc::now();
+    let client = store
+        .tag_values(planledger_projection::TAG_CLIENT)?
+        .into_iter()
+        .next()
+        .context("the ledger has no client")?
+        .0;
+    let client = planledger_plan::Personnummer::parse(&client)?;
+    let repeat = repeat.max(1);
+    let (mut cp_plain, mut cp_map, mut ex_plain, mut ex_map) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut v_records, mut v_nodes, mut v_map) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut leaves, mut bundle_sizes) = ((0, 0), (0, 0));
+    for rep in 0..repeat {
+        eprintln!("map {n}: repetition {}/{repeat}", rep + 1);
+        let started = Instant::now();
+        let plain = witness::sign_head(&store, &signer, None, now, None)?;
+        cp_plain.push(started.elapsed());
+        let started = Instant::now();
+        let with_map = witness::sign_head(&store, &signer, None, now, Some(&key))?;
+        cp_map.push(started.elapsed());
+        let started = Instant::now();
+        let (b, _) = evidence::bundle(&store, &client, &plain, None, None)?;
+        ex_plain.push(started.elapsed());
+        bundle_sizes.0 = serde_json::to_string(&b)?.len();
+        let started = Instant::now();
+        let (b, _) = evidence::bundle(&store, &client, &with_map, None, Some(&key))?;
+        ex_map.push(started.elapsed());
+        bundle_sizes.1 = serde_json::to_string(&b)?.len();
+        let started = Instant::now();
+        let verified = verify_store(&store, &[], &mut |_, _| {})?;
+        v_records.push(started.elapsed());
+        if !verified.is_ok() {
+            bail!(
+                "the generated ledger does not verify: {}",
+                verified.message()
+            );
+        }
+        let started = Instant::now();
+        let nodes = planledger_store::check_derived(&store, n, &mut |_, _| {})?;
+        v_nodes.push(started.elapsed());
+        if nodes.differs.is_some() {
+            bail!("the generated ledger's nodes differ");
+        }
+        let started = Instant::now();
+        let (checked, differs) = planledger_app::map::check(&store, &[with_map.checkpoint], &key)?;
+        v_map.push(started.elapsed());
+        if checked != 1 || differs.is_some() {
+            bail!("the map check did not agree with the map just signed");
+        }
+        leaves = planledger_app::map::build(&store, n, &key)?.counts();
+    }
+    report.section(&format!(
+        "The authenticated map at {} records ({} stream and {} client leaves)",
+        thousands(n as f64),
+        thousands(leaves.0 as f64),
+        thousands(leaves.1 as f64)
+    ));
+    let (cp_plain, cp_map) = (median(cp_plain), median(cp_map));
+    report.against(
+        "checkpoint (sign the head) with the map",
+        format!(
+            "{} ({:.2} µs per record)",
+            latency(cp_map),
+            cp_map.saturating_sub(cp_plain).as_secs_f64() * 1e6 / n as f64
+        ),
+        format!("without: {}", latency(cp_plain)),
+        cp_plain.as_secs_f64() / cp_map.as_secs_f64(),
+    );
+    let (ex_plain, ex_map) = (median(ex_plain), median(ex_map));
+    report.against(
+        "export one client's bundle with the map proofs",
+        format!("{} ({} bytes)", latency(ex_map), bundle_sizes.1),
+        format!("without: {} ({} bytes)", latency(ex_plain), bundle_sizes.0),
+        ex_plain.as_secs_f64() / ex_map.as_secs_f64(),
+    );
+    let (v_records, v_nodes, v_map) = (median(v_records), median(v_nodes), median(v_map));
+    report.against(
+        "verify's check of the stored nodes and stream index (a second read)",
+        format!(
+            "{} rec/s ({})",
+            thousands(per_sec(n, v_nodes)),
+            latency(v_nodes)
+        ),
+        format!(
+            "the records' check: {} rec/s ({})",
+            thousands(per_sec(n, v_records)),
+            latency(v_records)
+        ),
+        v_records.as_secs_f64() / v_nodes.as_secs_f64(),
+    );
+    report.against(
+        "verify --map-key: one signed map rebuilt",
+        format!(
+            "{} rec/s ({})",
+            thousands(per_sec(n, v_map)),
+            latency(v_map)
+        ),
+        format!("the records' check: {}", latency(v_records)),
+        v_records.as_secs_f64() / v_map.as_secs_f64(),
+    );
     Ok(())
 }
 

@@ -23,6 +23,12 @@
 //!
 //! The records of each plan must run from stream version 1 without a gap, so that a
 //! bundle cannot leave out an unwelcome version unnoticed.
+//!
+//! A checkpoint with a `map` line also commits a map of the ledger (`FORMAT.md` §12); a
+//! bundle proven against one carries `completeness`: the client, the client's plans and
+//! each plan's length and last record, each with its map proof. Then the bundle proves
+//! it holds *all* of the client's records up to the checkpoint and *only* the client's
+//! ([`Proven::complete`]); every plan cut short, left out, or foreign is named.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -32,9 +38,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Utc};
 use planledger_ledger::{
     Checkpoint, CheckpointError, CheckpointVerifier, ConsistencyProof, Hash, InclusionProof,
-    InvalidProof, Record,
+    InvalidProof, MapProof, Record, client_key, client_value, stream_key, stream_value,
 };
-use planledger_plan::{Event, Signer};
+use planledger_plan::{Event, Personnummer, Signer};
 use serde::{Deserialize, Serialize};
 
 /// The `format` value of the bundles this crate reads and writes.
@@ -52,6 +58,40 @@ pub struct Bundle {
     /// already holds) to `checkpoint`, when the exporter was given one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistency: Option<BundleConsistency>,
+    /// The map proofs that the records are all of one client's records up to the
+    /// checkpoint, and only the client's (`FORMAT.md` §11, §12). Present exactly when the
+    /// checkpoint commits a map.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<BundleCompleteness>,
+}
+
+/// The client's part of the checkpoint's map: who the client is, the client's plans,
+/// and each plan's length and last record, each with its map inclusion proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleCompleteness {
+    /// The client's personnummer, 12 digits.
+    pub client: String,
+    /// The client's salt (`FORMAT.md` §12.3), lowercase hex.
+    pub salt: String,
+    /// The client's plan (stream) ids in ascending byte order.
+    pub plans: Vec<String>,
+    /// The map inclusion proof of the client's leaf, siblings from the root down.
+    pub client_proof: Vec<String>,
+    /// One per plan, in the order of `plans`.
+    pub streams: Vec<BundleStream>,
+}
+
+/// A plan's length and last record at the checkpoint, with the map proof of both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleStream {
+    pub plan: String,
+    pub length: u64,
+    /// The record hash of version `length`, lowercase hex.
+    pub last: String,
+    /// The map inclusion proof of the plan's leaf, siblings from the root down.
+    pub proof: Vec<String>,
 }
 
 /// The proof that the log `checkpoint` signs extends an earlier checkpoint of it.
@@ -125,6 +165,54 @@ pub enum BundleError {
         new_size: u64,
         reason: String,
     },
+    /// The checkpoint commits no map, yet the bundle carries a completeness proof.
+    #[error(
+        "the bundle carries a completeness proof, but its checkpoint commits no map to prove it against"
+    )]
+    NoMap,
+    /// The checkpoint commits a map, and the bundle does not use it.
+    #[error(
+        "the checkpoint commits a map of the ledger, but the bundle carries no completeness proof: it may leave records out; ask for a new export"
+    )]
+    NoCompleteness,
+    /// The completeness proof itself is malformed or does not lead to the signed map.
+    #[error("the bundle does not prove the client's complete history: {reason}")]
+    Completeness { reason: String },
+    /// A record of a plan that is not one of the client's plans.
+    #[error(
+        "record at position {position} belongs to plan {plan}, which is not one of the client's plans as of the checkpoint: a foreign record"
+    )]
+    Foreign { position: u64, plan: String },
+    /// A plan of the client of which the bundle holds no record.
+    #[error("plan {plan} of the client is missing from the bundle")]
+    MissingPlan { plan: String },
+    /// A plan of which the bundle holds only the first records.
+    #[error(
+        "plan {plan}: the bundle holds versions 1 to {holds} of its {length} records as of the checkpoint; from version {} on they are missing",
+        .holds + 1
+    )]
+    Truncated {
+        plan: String,
+        holds: u64,
+        length: u64,
+    },
+    /// A plan whose records go beyond what the checkpoint's map says, or whose last
+    /// record is another than the map's.
+    #[error("plan {plan}: {reason}")]
+    NotAsMapped { plan: String, reason: String },
+    /// A plan whose order names another client than the bundle does.
+    #[error(
+        "plan {plan} belongs to another client than the one the bundle names (its order names someone else)"
+    )]
+    OtherClient { plan: String },
+    /// `--client` was given, and the bundle is about someone else.
+    #[error("the bundle is about another client than the one you asked for")]
+    NotTheClient,
+    /// The recipient holds a newer checkpoint than the bundle's.
+    #[error(
+        "the bundle's checkpoint of {size} records is older than the checkpoint of {held} records you hold: a stale export, which cannot show what was recorded since; ask for a new one"
+    )]
+    Stale { size: u64, held: u64 },
     /// `--since` was given, and the bundle carries no proof from that checkpoint.
     #[error(
         "the bundle carries no consistency proof from the checkpoint of {size} records you hold; ask for an export made with `--since` that checkpoint"
@@ -149,6 +237,18 @@ pub struct Proven {
     /// The earlier checkpoint the bundle's log was proven to extend, if it carried a
     /// consistency proof.
     pub extends: Option<Checkpoint>,
+    /// Whose complete history the records are, proven by the checkpoint's map; `None`
+    /// when the checkpoint predates the map (the records are proven included, not
+    /// complete).
+    pub complete: Option<Complete>,
+}
+
+/// What a completeness proof established.
+#[derive(Debug, Clone)]
+pub struct Complete {
+    pub client: Personnummer,
+    /// How many plans the client has as of the checkpoint (all of them in the bundle).
+    pub plans: usize,
 }
 
 /// Checks `bundle_json` against `key`: the checkpoint's signature, each record's
@@ -166,6 +266,18 @@ pub fn verify_since(
     bundle_json: &str,
     key: &CheckpointVerifier,
     since: Option<&str>,
+) -> Result<Proven, BundleError> {
+    verify_with(bundle_json, key, since, None)
+}
+
+/// [`verify_since`], and with `client`, that the bundle is about that client (its
+/// completeness proof names them, or, for a checkpoint without a map, every plan's
+/// order does).
+pub fn verify_with(
+    bundle_json: &str,
+    key: &CheckpointVerifier,
+    since: Option<&str>,
+    client: Option<&Personnummer>,
 ) -> Result<Proven, BundleError> {
     // A key given twice would be read as its last value by serde_json, silently.
     planledger_plan::json::check_duplicate_keys(bundle_json).map_err(|e| {
@@ -188,6 +300,12 @@ pub fn verify_since(
     };
     if let Some(since) = since {
         let held = Checkpoint::verify(since, std::slice::from_ref(key))?;
+        if held.size > checkpoint.size {
+            return Err(BundleError::Stale {
+                size: checkpoint.size,
+                held: held.size,
+            });
+        }
         let proven_from = extends.as_ref().map(|e| (e.size, e.root));
         if proven_from != Some((held.size, held.root)) {
             return Err(BundleError::NoProofSince { size: held.size });
@@ -256,10 +374,160 @@ pub fn verify_since(
         }
         records.extend(stream.into_values());
     }
+    let complete = match (&checkpoint.map_root, &bundle.completeness) {
+        (None, None) => None,
+        (None, Some(_)) => return Err(BundleError::NoMap),
+        (Some(_), None) => return Err(BundleError::NoCompleteness),
+        (Some(root), Some(c)) => Some(check_completeness(c, root, &records)?),
+    };
+    if let Some(wanted) = client {
+        let about_wanted = match &complete {
+            Some(c) => c.client == *wanted,
+            None => records.iter().all(|r| match &r.event {
+                Event::OrderReceived(o) => o.client == *wanted,
+                _ => true,
+            }),
+        };
+        if !about_wanted {
+            return Err(BundleError::NotTheClient);
+        }
+    }
     Ok(Proven {
         checkpoint,
         records,
         extends,
+        complete,
+    })
+}
+
+/// Hashes written as lowercase hex, or why not.
+fn parse_hashes(hex: &[String], what: &str) -> Result<Vec<Hash>, BundleError> {
+    hex.iter()
+        .map(|h| Hash::from_hex(h))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| BundleError::Completeness {
+            reason: format!("a hash of {what} is not 64 hex digits"),
+        })
+}
+
+/// Checks `c` against the signed map `root` and the verified `records` (by plan, then
+/// stream version, each plan from version 1 without a gap): `FORMAT.md` §11, step 7.
+fn check_completeness(
+    c: &BundleCompleteness,
+    root: &Hash,
+    records: &[ProvenRecord],
+) -> Result<Complete, BundleError> {
+    let bad = |reason: &str| BundleError::Completeness {
+        reason: reason.to_owned(),
+    };
+    // The number is never repeated in a message, whatever is wrong with it.
+    let client = Personnummer::parse(&c.client)
+        .ok()
+        .filter(|p| p.digits() == c.client)
+        .ok_or_else(|| bad("`client` is not a valid personnummer of 12 digits"))?;
+    if c.plans.is_empty() {
+        return Err(bad("`plans` is empty"));
+    }
+    if c.plans
+        .windows(2)
+        .any(|w| w[0].as_bytes() >= w[1].as_bytes())
+    {
+        return Err(bad(
+            "`plans` is not in ascending byte order without repeats",
+        ));
+    }
+    if c.streams.len() != c.plans.len() || c.streams.iter().zip(&c.plans).any(|(s, p)| s.plan != *p)
+    {
+        return Err(bad(
+            "`streams` does not name exactly the plans of `plans`, in order",
+        ));
+    }
+    let salt = Hash::from_hex(&c.salt).map_err(|_| bad("`salt` is not 64 hex digits"))?;
+    let value = client_value(&c.plans).map_err(|e| bad(&e.to_string()))?;
+    MapProof::verify_inclusion(
+        &parse_hashes(&c.client_proof, "`client_proof`")?,
+        &client_key(&salt, &client.digits()),
+        &value,
+        root,
+    )
+    .map_err(|e| BundleError::Completeness {
+        reason: format!(
+            "the checkpoint's map does not give the client exactly these plans (a plan of the client left out of `plans`, or another added: {e})"
+        ),
+    })?;
+    let mut lengths = BTreeMap::new();
+    for s in &c.streams {
+        let last =
+            Hash::from_hex(&s.last).map_err(|_| bad("a stream's `last` is not 64 hex digits"))?;
+        MapProof::verify_inclusion(
+            &parse_hashes(&s.proof, "a stream's `proof`")?,
+            &stream_key(&s.plan),
+            &stream_value(s.length, &last),
+            root,
+        )
+        .map_err(|e| BundleError::NotAsMapped {
+            plan: s.plan.clone(),
+            reason: format!(
+                "its length and last record are not those the checkpoint's map holds ({e})"
+            ),
+        })?;
+        lengths.insert(s.plan.as_str(), (s.length, last));
+    }
+    // What the bundle holds of each plan: (records, last version, its hash, first event).
+    let mut held: BTreeMap<&str, (u64, Hash, &ProvenRecord)> = BTreeMap::new();
+    for r in records {
+        let plan = r.record.stream_id();
+        if !lengths.contains_key(plan) {
+            return Err(BundleError::Foreign {
+                position: r.record.position(),
+                plan: plan.to_owned(),
+            });
+        }
+        let entry = held.entry(plan).or_insert((0, r.record.hash(), r));
+        entry.0 = r.record.stream_version();
+        entry.1 = r.record.hash();
+    }
+    for (plan, (length, last)) in &lengths {
+        let Some((holds, last_held, first)) = held.get(plan) else {
+            return Err(BundleError::MissingPlan {
+                plan: (*plan).to_owned(),
+            });
+        };
+        if holds < length {
+            return Err(BundleError::Truncated {
+                plan: (*plan).to_owned(),
+                holds: *holds,
+                length: *length,
+            });
+        }
+        if holds > length {
+            return Err(BundleError::NotAsMapped {
+                plan: (*plan).to_owned(),
+                reason: format!(
+                    "the bundle holds {holds} records, the checkpoint's map says the plan had {length}"
+                ),
+            });
+        }
+        if last_held != last {
+            return Err(BundleError::NotAsMapped {
+                plan: (*plan).to_owned(),
+                reason: format!(
+                    "its record at version {length} is not the one the checkpoint's map holds"
+                ),
+            });
+        }
+        match &first.event {
+            Event::OrderReceived(o) if o.client == client => {}
+            _ => {
+                return Err(BundleError::OtherClient {
+                    plan: (*plan).to_owned(),
+                });
+            }
+        }
+    }
+    Ok(Complete {
+        client,
+        plans: lengths.len(),
     })
 }
 
@@ -444,5 +712,27 @@ pub fn render_history(proven: &Proven, show_personnummer: bool) -> String {
         "\n{} records proven by the checkpoint's signature and inclusion proofs",
         proven.records.len()
     );
+    match &proven.complete {
+        Some(c) => {
+            let _ = writeln!(
+                out,
+                "complete history of {} plan{} as of checkpoint {} (client {}): the checkpoint's map proves the bundle holds every record of the client's plans and no other",
+                c.plans,
+                if c.plans == 1 { "" } else { "s" },
+                cp.size,
+                if show_personnummer {
+                    c.client.expose()
+                } else {
+                    c.client.to_string()
+                }
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "inclusion only: the checkpoint commits no map (it was made before the map existed, or without a map key), so the bundle does not prove that these are all of the client's records"
+            );
+        }
+    }
     out
 }

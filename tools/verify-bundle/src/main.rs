@@ -9,8 +9,8 @@ const USAGE: &str = "\
 verify-bundle — check a planledger evidence bundle offline
 
 USAGE:
-    verify-bundle BUNDLE --pubkey VERIFIERKEY [--since OLD.checkpoint] [--show-personnummer]
-                  [--max-bundle-bytes N]
+    verify-bundle BUNDLE --pubkey VERIFIERKEY [--since OLD.checkpoint] [--client FILE]
+                  [--show-personnummer] [--max-bundle-bytes N]
 
 ARGS:
     BUNDLE                 the bundle file written by `planledger export`
@@ -18,7 +18,11 @@ ARGS:
                            `planledger keygen`), obtained from the organisation by a
                            channel of your own — not from the bundle's sender alone
     --since FILE           a checkpoint you already hold (from an earlier inspection): the
-                           bundle must prove that its log extends exactly that one
+                           bundle must prove that its log extends exactly that one; a
+                           bundle whose checkpoint is older than it is stale and fails
+    --client FILE          a file holding the personnummer of the client you asked for
+                           (12 digits, YYYYMMDD-NNNN): the bundle must be about them
+                           (a file, so the number stays out of shell history and ps)
     --show-personnummer    print personnummer in full (masked as 19640823-**** otherwise)
     --max-bundle-bytes N   refuse a bundle longer than N bytes (default 268435456,
                            256 MiB); it is never read further
@@ -26,7 +30,11 @@ ARGS:
 Checks the checkpoint's ed25519 signature, each record's hash over its stored bytes,
 each record's inclusion proof against the signed root, and that each plan's records
 run from version 1 without a gap, and a consistency proof from an earlier checkpoint when
-the bundle carries one; then prints the history they prove.
+the bundle carries one. When the checkpoint commits a map of the ledger (its `map`
+line), checks the bundle's map proofs: that it holds every record of each of the
+client's plans up to the checkpoint, every plan of the client, and nothing of anyone
+else; it then prints \"complete history of N plans as of checkpoint S\". A checkpoint made
+before the map proves inclusion only, and the output says so.
 
 EXIT CODES:
     0  the bundle verifies
@@ -38,6 +46,7 @@ struct Args {
     bundle: String,
     pubkey: String,
     since: Option<String>,
+    client: Option<String>,
     show_personnummer: bool,
     max_bundle_bytes: u64,
 }
@@ -51,6 +60,7 @@ fn parse_args() -> Result<Args, String> {
     let mut bundle = None;
     let mut pubkey = None;
     let mut since = None;
+    let mut client = None;
     let mut show_personnummer = false;
     let mut max_bundle_bytes = DEFAULT_MAX_BUNDLE_BYTES;
     let mut args = std::env::args().skip(1);
@@ -62,6 +72,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--pubkey" => pubkey = Some(args.next().ok_or("--pubkey needs a file")?),
             "--since" => since = Some(args.next().ok_or("--since needs a checkpoint file")?),
+            "--client" => client = Some(args.next().ok_or("--client needs a file")?),
             "--show-personnummer" => show_personnummer = true,
             "--max-bundle-bytes" => {
                 max_bundle_bytes = args
@@ -88,6 +99,7 @@ fn parse_args() -> Result<Args, String> {
         bundle: bundle.ok_or("give the bundle file to check")?,
         pubkey: pubkey.ok_or("give the ledger's verifier key with --pubkey FILE")?,
         since,
+        client,
         show_personnummer,
         max_bundle_bytes,
     })
@@ -169,7 +181,30 @@ fn main() -> ExitCode {
             }
         },
     };
-    match verify_bundle::verify_since(&bundle, &key, since.as_deref()) {
+    let client = match &args.client {
+        None => None,
+        Some(path) => {
+            let parsed = read(
+                path,
+                "client file",
+                MAX_KEY_BYTES,
+                "a personnummer is one line",
+            )
+            .and_then(|text| {
+                planledger_plan::Personnummer::parse(text.trim()).map_err(|e| {
+                    format!("the client file {path} does not hold a personnummer: {e}")
+                })
+            });
+            match parsed {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    eprintln!("verify-bundle: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    match verify_bundle::verify_with(&bundle, &key, since.as_deref(), client.as_ref()) {
         Ok(proven) => {
             print!(
                 "{}",
@@ -185,7 +220,12 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("verify-bundle: FAILED: {e}");
+            // A plan id in the message comes from the bundle, which is not trusted: one
+            // shaped like a personnummer is masked.
+            eprintln!(
+                "verify-bundle: FAILED: {}",
+                planledger_plan::json::mask_personnummer(&e.to_string())
+            );
             ExitCode::from(1)
         }
     }

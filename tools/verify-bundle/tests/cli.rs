@@ -6,10 +6,11 @@ use std::process::{Command, Output};
 
 use chrono::{TimeZone, Utc};
 use planledger_ledger::{
-    Checkpoint, CheckpointSigner, Entry, Envelope, Hash, MemoryTree, inclusion_proof, seal,
+    Checkpoint, CheckpointSigner, Entry, Envelope, Hash, Map, MemoryTree, client_key, client_salt,
+    client_value, inclusion_proof, seal, stream_key, stream_value,
 };
 use planledger_plan::{Actor, PlanState, Role, SCHEMA_VERSION, UserId, decide};
-use verify_bundle::{BUNDLE_FORMAT, Bundle, BundleRecord};
+use verify_bundle::{BUNDLE_FORMAT, Bundle, BundleCompleteness, BundleRecord, BundleStream};
 
 /// Two plans' orders sealed as positions 0 and 1; the bundle holds plan-1's only.
 /// Returns the bundle's JSON and the verifier key text.
@@ -53,6 +54,7 @@ fn bundle() -> (Bundle, String) {
             size: tree.size(),
             root: tree.root(),
             time_micros: now.timestamp_micros(),
+            map_root: None,
         })
         .unwrap();
     let proof = inclusion_proof(&tree, 0, tree.size()).unwrap();
@@ -62,6 +64,7 @@ fn bundle() -> (Bundle, String) {
             checkpoint: note,
             records: vec![BundleRecord::new(&records[0], &proof)],
             consistency: None,
+            completeness: None,
         },
         signer.verifier().to_text(),
     )
@@ -94,6 +97,12 @@ fn a_valid_bundle_exits_0_and_prints_the_history_with_personnummer_masked() {
     assert!(stdout.contains("client 19640823-****"), "{stdout}");
     assert!(!stdout.contains("plan-2"));
     assert!(stdout.contains("OK: the bundle verifies"));
+    // A checkpoint without the map line proves inclusion, and says it proves no more.
+    assert!(
+        stdout.contains("inclusion only: the checkpoint commits no map"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("complete history"), "{stdout}");
     let out = run(
         &[&file, Path::new("--pubkey"), &key],
         &["--show-personnummer"],
@@ -215,4 +224,194 @@ fn a_bundle_over_the_limit_is_refused_naming_it_and_never_read_whole() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("limit of 1000000 bytes"));
+}
+
+/// Three plans' orders sealed at positions 0, 1, 2: plan-1 and plan-3 of client
+/// 196408233234, plan-2 of 197010632391. Returns the orders as records, and a signed
+/// checkpoint with the map (test map key `[3; 32]`) at `size`, as the exporter makes them.
+fn map_ledger(size: u64) -> (Vec<planledger_ledger::Record>, MemoryTree, String, Map) {
+    let officer = Actor::new(UserId::new("h7").unwrap(), Role::CaseOfficer);
+    let now = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    let (mut tree, mut prev, mut records) = (MemoryTree::new(), Hash::ZERO, Vec::new());
+    let orders = [
+        ("plan-1", "196408233234"),
+        ("plan-2", "197010632391"),
+        ("plan-3", "196408233234"),
+    ];
+    for (position, (plan, client)) in orders.into_iter().enumerate() {
+        let command = serde_json::from_str(&format!(
+            r#"{{"command":"receive_order","plan":"{plan}","order":"o-{position}","unit":"hemtjanst-norr",
+                "act":"home_care","client":"{client}","received_on":"2026-03-02"}}"#
+        ))
+        .unwrap();
+        let event = decide(&PlanState::new(), &command, &officer, now)
+            .unwrap()
+            .remove(0);
+        let entry = Entry {
+            stream_id: plan.into(),
+            stream_version: 1,
+            recorded_at_micros: now.timestamp_micros(),
+            actor: (&officer).into(),
+            event_type: event.event_type().into(),
+            schema_version: SCHEMA_VERSION,
+            envelope: Envelope::plaintext(),
+            payload: event.encode(),
+        };
+        let record = seal(position as u64, prev, &entry).unwrap();
+        prev = record.hash();
+        if (position as u64) < size {
+            tree.push(record.hash());
+        }
+        records.push(record);
+    }
+    let mut leaves = Vec::new();
+    let mut plans_of: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (r, (plan, client)) in records.iter().zip(orders).take(size as usize) {
+        leaves.push((stream_key(plan), stream_value(1, &r.hash())));
+        plans_of.entry(client).or_default().push(plan);
+    }
+    for (client, plans) in &plans_of {
+        let salt = client_salt(&[3; 32], client);
+        leaves.push((client_key(&salt, client), client_value(plans).unwrap()));
+    }
+    let map = Map::new(leaves).unwrap();
+    let note = CheckpointSigner::from_seed("test.example/log", [7; 32])
+        .unwrap()
+        .sign(&Checkpoint {
+            origin: "test.example/log".into(),
+            size,
+            root: tree.root(),
+            time_micros: now.timestamp_micros() + size as i64,
+            map_root: Some(map.root()),
+        })
+        .unwrap();
+    (records, tree, note, map)
+}
+
+/// The bundle of `client`'s plans `plans` (positions) against the map checkpoint of `size`.
+fn map_bundle(size: u64, client: &str, positions: &[usize]) -> Bundle {
+    let (records, tree, note, map) = map_ledger(size);
+    let hex = |p: planledger_ledger::MapProof| p.siblings.iter().map(|h| h.to_hex()).collect();
+    let salt = client_salt(&[3; 32], client);
+    let plans: Vec<String> = positions
+        .iter()
+        .map(|&p| records[p].stream_id().to_owned())
+        .collect();
+    Bundle {
+        format: BUNDLE_FORMAT.into(),
+        checkpoint: note,
+        records: positions
+            .iter()
+            .map(|&p| {
+                BundleRecord::new(
+                    &records[p],
+                    &inclusion_proof(&tree, p as u64, size).unwrap(),
+                )
+            })
+            .collect(),
+        consistency: None,
+        completeness: Some(BundleCompleteness {
+            client: client.into(),
+            salt: salt.to_hex(),
+            client_proof: hex(map.prove(&client_key(&salt, client))),
+            streams: positions
+                .iter()
+                .map(|&p| BundleStream {
+                    plan: records[p].stream_id().into(),
+                    length: 1,
+                    last: records[p].hash().to_hex(),
+                    proof: hex(map.prove(&stream_key(records[p].stream_id()))),
+                })
+                .collect(),
+            plans,
+        }),
+    }
+}
+
+#[test]
+fn a_map_checkpoint_bundle_proves_the_complete_history_and_tampers_exit_1_naming_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = write(
+        dir.path(),
+        "k.pub",
+        &CheckpointSigner::from_seed("test.example/log", [7; 32])
+            .unwrap()
+            .verifier()
+            .to_text(),
+    );
+    let pubkey = [Path::new("--pubkey"), key.as_path()];
+    let verify = |b: &Bundle, extra: &[&str]| {
+        let file = write(dir.path(), "b.json", &serde_json::to_string(b).unwrap());
+        let out = run(&[file.as_path(), pubkey[0], pubkey[1]], extra);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    // Honest: both of the client's plans as of size 3.
+    let honest = map_bundle(3, "196408233234", &[0, 2]);
+    let (code, text) = verify(&honest, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("complete history of 2 plans as of checkpoint 3 (client 19640823-****)"),
+        "{text}"
+    );
+    assert!(!text.contains("19640823-3234"), "{text}");
+    // Asked for that client: fine; for another: exit 1.
+    let mine = write(dir.path(), "mine", "19640823-3234\n");
+    let theirs = write(dir.path(), "theirs", "197010632391\n");
+    assert_eq!(
+        verify(&honest, &["--client", mine.to_str().unwrap()]).0,
+        Some(0)
+    );
+    let (code, text) = verify(&honest, &["--client", theirs.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("another client than the one you asked for"),
+        "{text}"
+    );
+    assert!(!text.contains("2391"), "{text}");
+    // One of the client's plans left out.
+    let mut t = honest.clone();
+    t.records.remove(1);
+    let (code, text) = verify(&t, &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("plan plan-3 of the client is missing"),
+        "{text}"
+    );
+    // Another client's plan added.
+    let other = map_bundle(3, "197010632391", &[1]);
+    let mut t = honest.clone();
+    t.records.push(other.records[0].clone());
+    let (code, text) = verify(&t, &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("plan-2") && text.contains("foreign record"),
+        "{text}"
+    );
+    // A stale export: the bundle as of size 2 (plan-3 did not exist yet) verifies as the
+    // complete history then, but not for someone holding the checkpoint of size 3.
+    let old = map_bundle(2, "196408233234", &[0]);
+    let (code, text) = verify(&old, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("complete history of 1 plan as of checkpoint 2"),
+        "{text}"
+    );
+    let newer = write(dir.path(), "newer.checkpoint", &honest.checkpoint);
+    let (code, text) = verify(&old, &["--since", newer.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("older than the checkpoint of 3 records you hold: a stale export"),
+        "{text}"
+    );
+    // The completeness proof stripped from a map checkpoint's bundle.
+    let mut t = honest.clone();
+    t.completeness = None;
+    let (code, text) = verify(&t, &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("carries no completeness proof"), "{text}");
 }

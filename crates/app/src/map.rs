@@ -1,0 +1,297 @@
+//! The authenticated map of streams and clients (FORMAT.md §12) as of a tree size, and
+//! the secret map key its client leaves are keyed with.
+//!
+//! The map is derived, never stored (FORMAT.md §12.7): [`build`] reads the records below
+//! a size once (headers and hashes; only each plan's first order is decoded) and builds
+//! the tree from the sorted leaves. `checkpoint` signs its root, `export` proves one
+//! client's part of it against a checkpoint that may be older than the head, and
+//! `verify --map-key` rebuilds it for every checkpoint that signs one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use planledger_ledger::{
+    Hash, Map, Record, RecordHeader, client_key, client_salt, client_value, hash_record_bytes,
+    stream_key, stream_value,
+};
+use planledger_plan::{Event, Personnummer};
+use planledger_store::{Store, StoreError};
+use verify_bundle::{BundleCompleteness, BundleStream};
+
+use crate::error::{Error, Kind, Result};
+use crate::files::{read_text_limited, write_new};
+use crate::limits::Limits;
+
+/// The first word of a map key file.
+const KEY_PREFIX: &str = "planledger-map-key/1 ";
+
+/// Records read per call while building.
+const CHUNK: usize = 8192;
+
+/// The ledger's secret map key (FORMAT.md §12.3): it keys the client salts, so that
+/// no one holding a bundle can test a guessed personnummer against the map. Its
+/// `Debug` never shows the key.
+#[derive(Clone)]
+pub struct MapKey([u8; 32]);
+
+impl std::fmt::Debug for MapKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MapKey(..)")
+    }
+}
+
+impl MapKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> MapKey {
+        MapKey(bytes)
+    }
+
+    /// The key file text: `planledger-map-key/1 <64 hex digits>`.
+    pub fn to_text(&self) -> String {
+        format!("{KEY_PREFIX}{}", Hash(self.0).to_hex())
+    }
+
+    /// Parses [`to_text`](Self::to_text)'s form (surrounding whitespace ignored).
+    pub fn from_text(text: &str) -> Option<MapKey> {
+        let hex = text.trim().strip_prefix(KEY_PREFIX)?;
+        Some(MapKey(Hash::from_hex(hex).ok()?.0))
+    }
+}
+
+/// Makes a new map key from the OS random number generator and writes it to `out`
+/// (mode 0600, never overwritten).
+pub fn keygen(out: &Path) -> Result<MapKey> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| {
+        Error::new(
+            Kind::Storage,
+            format!("the OS random number generator failed: {e}"),
+        )
+    })?;
+    let key = MapKey(key);
+    write_new(out, &format!("{}\n", key.to_text()), true)?;
+    Ok(key)
+}
+
+/// The map key in `path` (from [`keygen`]).
+pub fn load_key(path: &Path, limits: &Limits) -> Result<MapKey> {
+    let text = read_text_limited(path, "the map key", limits.file_bytes, "--max-file-bytes")?;
+    MapKey::from_text(&text).ok_or_else(|| {
+        Error::new(
+            Kind::BadInput,
+            format!(
+                "{} is not a map key from `planledger map-keygen` (`{} <64 hex digits>`)",
+                path.display(),
+                KEY_PREFIX.trim_end()
+            ),
+        )
+    })
+}
+
+/// The map of a ledger's first `size` records, with the leaf data provers need. Its
+/// `Debug` shows counts only: the clients' leaves are keyed by personnummer in memory.
+#[derive(Clone)]
+pub struct LedgerMap {
+    pub size: u64,
+    map: Map,
+    /// Each stream's length and last record hash.
+    streams: BTreeMap<String, (u64, Hash)>,
+    /// Each client's plans, by the personnummer's digits (in memory only).
+    clients: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn corrupt(position: u64, e: impl std::fmt::Display) -> Error {
+    Error::Store(StoreError::Corrupt {
+        position,
+        reason: format!("the record's bytes do not parse: {e}"),
+    })
+}
+
+/// Builds the map of the records of `store` at positions below `size` (FORMAT.md
+/// §12.2–12.4), keyed with `key`. One read of those records.
+pub fn build(store: &dyn Store, size: u64, key: &MapKey) -> Result<LedgerMap> {
+    let mut scan = Scan::default();
+    scan.advance_to(store, size)?;
+    scan.map(key)
+}
+
+/// The leaves of the records read so far, from position 0. No `Debug`: it holds
+/// personnummer.
+#[derive(Default)]
+struct Scan {
+    at: u64,
+    streams: BTreeMap<String, (u64, Hash)>,
+    clients: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Scan {
+    /// Reads the records from where the scan stands up to position `size`.
+    fn advance_to(&mut self, store: &dyn Store, size: u64) -> Result<()> {
+        while self.at < size {
+            let chunk = store.read_all_bytes(self.at, CHUNK.min((size - self.at) as usize))?;
+            if chunk.is_empty() {
+                return Err(Error::Store(StoreError::Corrupt {
+                    position: self.at,
+                    reason: "the ledger ends before the size the map is built at".into(),
+                }));
+            }
+            for bytes in chunk {
+                let position = self.at;
+                self.at += 1;
+                self.add(position, bytes)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, position: u64, bytes: Vec<u8>) -> Result<()> {
+        let header = RecordHeader::parse(&bytes).map_err(|e| corrupt(position, e))?;
+        if header.position != position {
+            return Err(corrupt(position, "its position is another"));
+        }
+        let hash = hash_record_bytes(&bytes);
+        match self.streams.get_mut(header.stream_id) {
+            Some(s) => *s = (header.stream_version, hash),
+            None => {
+                self.streams
+                    .insert(header.stream_id.to_owned(), (header.stream_version, hash));
+            }
+        }
+        // A plan's client is fixed by its first order, which is version 1 of its stream
+        // (as the plan index derives it): only those records are decoded.
+        if header.event_type != "order_received" || header.stream_version != 1 {
+            return Ok(());
+        }
+        let record = Record::decode(bytes).map_err(|e| corrupt(position, e))?;
+        let event = Event::decode_versioned(record.entry().schema_version, record.payload())
+            .map_err(|e| corrupt(position, e))?;
+        if let Event::OrderReceived(order) = event {
+            self.clients
+                .entry(order.client.digits())
+                .or_default()
+                .insert(record.stream_id().to_owned());
+        }
+        Ok(())
+    }
+
+    /// The map of the records read so far.
+    fn map(&self, key: &MapKey) -> Result<LedgerMap> {
+        let mut leaves = Vec::with_capacity(self.streams.len() + self.clients.len());
+        for (id, (length, last)) in &self.streams {
+            leaves.push((stream_key(id), stream_value(*length, last)));
+        }
+        for (digits, plans) in &self.clients {
+            let plans: Vec<&String> = plans.iter().collect();
+            let value = client_value(&plans)
+                .map_err(|e| Error::new(Kind::Storage, format!("a client's map leaf: {e}")))?;
+            leaves.push((client_key(&client_salt(&key.0, digits), digits), value));
+        }
+        let map = Map::new(leaves)
+            .map_err(|e| Error::new(Kind::Storage, format!("the map cannot be built: {e}")))?;
+        Ok(LedgerMap {
+            size: self.at,
+            map,
+            streams: self.streams.clone(),
+            clients: self.clients.clone(),
+        })
+    }
+}
+
+/// Rebuilds the map at the size of every checkpoint of `checkpoints` (oldest first)
+/// that commits one, in one read of the ledger, and compares it with the signed root.
+/// Returns how many were checked and the first that differs (by size and time, never
+/// a client).
+pub fn check(
+    store: &dyn Store,
+    checkpoints: &[planledger_ledger::Checkpoint],
+    key: &MapKey,
+) -> Result<(usize, Option<String>)> {
+    let mut with_map: Vec<_> = checkpoints
+        .iter()
+        .filter_map(|c| c.map_root.map(|root| (c.size, c.time_micros, root)))
+        .collect();
+    with_map.sort_by_key(|c| c.0);
+    let mut scan = Scan::default();
+    for (i, (size, time, root)) in with_map.iter().enumerate() {
+        scan.advance_to(store, *size)?;
+        if scan.map(key)?.root() != *root {
+            return Ok((
+                i,
+                Some(format!(
+                    "the map of the checkpoint of {size} records signed at {time} µs \
+                     (the map rebuilt from the records with this map key has another root: \
+                     the map key is not the one the checkpoint was made with, or what the records \
+                     say of a stream or client differs from what was signed)"
+                )),
+            ));
+        }
+    }
+    Ok((with_map.len(), None))
+}
+
+impl std::fmt::Debug for LedgerMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerMap")
+            .field("size", &self.size)
+            .field("streams", &self.streams.len())
+            .field("clients", &self.clients.len())
+            .field("root", &self.root())
+            .finish()
+    }
+}
+
+impl LedgerMap {
+    pub fn root(&self) -> Hash {
+        self.map.root()
+    }
+
+    /// Leaves: streams, then clients.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.streams.len(), self.clients.len())
+    }
+
+    /// `client`'s plans in this map, in ascending byte order (empty: none).
+    pub fn plans_of(&self, client: &Personnummer) -> Vec<String> {
+        self.clients
+            .get(&client.digits())
+            .map(|p| p.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The length and last record hash of `plan` in this map.
+    pub fn stream(&self, plan: &str) -> Option<(u64, Hash)> {
+        self.streams.get(plan).copied()
+    }
+
+    /// The bundle member that proves `client`'s part of the map (FORMAT.md §11):
+    /// the client's salt, plans and leaf proof, and each plan's length, last record and
+    /// leaf proof. `None` when the client has no plan in this map.
+    pub fn completeness(&self, client: &Personnummer, key: &MapKey) -> Option<BundleCompleteness> {
+        let digits = client.digits();
+        let plans = self.plans_of(client);
+        if plans.is_empty() {
+            return None;
+        }
+        let salt = client_salt(&key.0, &digits);
+        let hex = |p: planledger_ledger::MapProof| p.siblings.iter().map(Hash::to_hex).collect();
+        let client_proof = hex(self.map.prove(&client_key(&salt, &digits)));
+        let streams = plans
+            .iter()
+            .map(|plan| {
+                let (length, last) = self.streams[plan];
+                BundleStream {
+                    plan: plan.clone(),
+                    length,
+                    last: last.to_hex(),
+                    proof: hex(self.map.prove(&stream_key(plan))),
+                }
+            })
+            .collect();
+        Some(BundleCompleteness {
+            client: digits,
+            salt: salt.to_hex(),
+            plans,
+            client_proof,
+            streams,
+        })
+    }
+}
