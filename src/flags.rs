@@ -212,12 +212,13 @@ pub enum Cmd {
     History(HistoryArgs),
     /// Check the whole ledger: every record's hash and link, the Merkle tree, the head,
     /// and every checkpoint in the witness directory; then what is kept beside the records
-    /// (the plan index, the stored Merkle nodes, each plan's stream index) and, with
-    /// --map-key, the map each checkpoint signs.
+    /// (the plan index and read model, refolded plan by plan; the stored Merkle nodes;
+    /// each plan's stream index) and, with --map-key, the map each checkpoint signs.
     Verify(VerifyArgs),
-    /// Rebuild the plan index (each plan's unit, act and client, kept beside the records)
-    /// from the records: after an upgrade that changed it, or to repair what `verify`
-    /// found. Online: writers may go on meanwhile.
+    /// Rebuild the read model (each plan's unit, act and client; its summary; its next
+    /// deadline under --policy and its latest record, all kept beside the records) from
+    /// the records: after an upgrade that changed it, a change of --policy, or to repair
+    /// what `verify` found. Online: writers may go on meanwhile.
     Reindex,
     /// Sign the current tree head (and, with --map-key, the map of plans and clients) and
     /// write it to the witness directory (one new file per checkpoint; none is ever
