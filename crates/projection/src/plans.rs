@@ -19,7 +19,9 @@ use std::borrow::Cow;
 use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use planledger_ledger::{Hash, Record, RecordHeader};
-use planledger_plan::{DeadlinePolicy, Personnummer, PlanId, PlanState, UnitId, swedish_date};
+use planledger_plan::{
+    ActKind, DeadlinePolicy, Personnummer, PlanId, PlanState, UnitId, swedish_date,
+};
 use planledger_store::{Store, StreamSummary, StreamTag};
 use rayon::prelude::*;
 
@@ -101,9 +103,11 @@ pub fn state_tags(state: &PlanState, policy: &DeadlinePolicy) -> Vec<(String, St
     ]
 }
 
-/// A short name of `policy`'s rules: due tags written under another policy are not read.
+/// A short name of `policy`'s rules (its deadlines for every act, not the
+/// organisation's name): due tags written under other rules are not read.
 pub fn policy_key(policy: &DeadlinePolicy) -> String {
-    let hash = blake3::hash(format!("{policy:?}").as_bytes());
+    let rules: Vec<_> = ActKind::ALL.iter().map(|a| policy.for_act(*a)).collect();
+    let hash = blake3::hash(format!("{rules:?}").as_bytes());
     hash.to_hex()[..12].to_owned()
 }
 

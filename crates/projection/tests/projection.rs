@@ -500,3 +500,12 @@ fn fold_stream_gives_the_plan_as_the_whole_projection_does() {
             .is_empty()
     );
 }
+
+#[test]
+fn the_policy_key_names_the_rules_not_the_organisation() {
+    let parse = |toml: &str| planledger_plan::DeadlinePolicy::from_toml(toml).unwrap();
+    let default = policy_key(&planledger_plan::DeadlinePolicy::default());
+    assert_eq!(policy_key(&parse("organisation = \"Norrby\"\n")), default);
+    let monthly = parse("organisation = \"Norrby\"\n[home_care]\nreview_every_months = 1\n");
+    assert_ne!(policy_key(&monthly), default);
+}
