@@ -33,8 +33,8 @@ use clap::Parser;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{PersistedEventRepository, PersistedEventStore, SerializedEvent};
 use cqrs_es::{Aggregate, CqrsFramework, DomainEvent};
-use planledger_plan::{Actor, Command, Event, PlanState, SCHEMA_VERSION, decide};
 use planledger_app::batch_of;
+use planledger_plan::{Actor, Command, Event, PlanState, SCHEMA_VERSION, decide};
 use planledger_store::{AppendBatch, Store};
 use planledger_store_postgres::PostgresStore;
 use planledger_store_postgres::testing::TestServer;
@@ -148,12 +148,13 @@ struct Step {
     /// Stream version before the command.
     version: u64,
     events: Vec<Event>,
+    /// The application's one mapping from the events to a batch, as the CLI appends.
+    batch: AppendBatch,
 }
 
 impl Step {
     fn ours(&self) -> AppendBatch {
-        // The application's one mapping from events to a batch, as the CLI appends.
-        batch_of(self.command.plan(), self.version, &self.actor, self.at, &self.events)
+        self.batch.clone()
     }
 
     fn peer(&self) -> anyhow::Result<Vec<SerializedEvent>> {
@@ -189,9 +190,14 @@ fn workload(org: &Organisation, commands: usize) -> anyhow::Result<Vec<Step>> {
         let events = decide(state, &command, &actor, at)
             .map_err(|r| anyhow::anyhow!("the generator gave a rejected command ({})", r.rule()))?;
         let version = state.stream_version();
-        for e in &events {
-            state.apply(e, at, &actor);
-        }
+        let batch = batch_of(
+            command.plan(),
+            state,
+            version,
+            (&actor, at),
+            &events,
+            &org.policy,
+        );
         steps.push(Step {
             plan,
             command,
@@ -199,6 +205,7 @@ fn workload(org: &Organisation, commands: usize) -> anyhow::Result<Vec<Step>> {
             actor,
             version,
             events,
+            batch,
         });
     }
     if steps.len() < commands {

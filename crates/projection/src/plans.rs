@@ -26,7 +26,7 @@ use planledger_store::{Store, StreamSummary, StreamTag};
 use rayon::prelude::*;
 
 use crate::error::ProjectionError;
-use crate::projection::{PlanView, Projection, decode_record, fold_stream};
+use crate::projection::{PlanView, Projection, decode_record, fold_plan, fold_stream};
 use crate::summary::decode_summary;
 
 /// The tag of a plan's unit.
@@ -309,11 +309,7 @@ impl<'s> LedgerPlans<'s> {
     }
 
     fn fold(&self, id: &str) -> Result<PlanView, ProjectionError> {
-        let id = PlanId::new(id).map_err(|source| ProjectionError::StreamId {
-            position: 0,
-            source,
-        })?;
-        fold_stream(self.store, &id)
+        fold_plan(self.store, id)
     }
 
     fn fold_all(&self, ids: Vec<String>) -> Result<Vec<Cow<'_, PlanView>>, ProjectionError> {

@@ -141,6 +141,15 @@ impl PlanView {
     }
 }
 
+/// [`fold_stream`] of the plan a store names by its stream id.
+pub(crate) fn fold_plan(store: &dyn Store, stream_id: &str) -> Result<PlanView, ProjectionError> {
+    let id = PlanId::new(stream_id).map_err(|source| ProjectionError::StreamId {
+        position: 0,
+        source,
+    })?;
+    fold_stream(store, &id)
+}
+
 /// Reads one plan's stream and folds it, without a whole projection (for deciding a
 /// command on one plan). An unknown plan gives a view with no events.
 pub fn fold_stream(store: &dyn Store, plan: &PlanId) -> Result<PlanView, ProjectionError> {

@@ -7,13 +7,13 @@
 
 use std::collections::HashMap;
 
-use planledger_plan::{DeadlinePolicy, PlanId, PlanState};
+use planledger_plan::{DeadlinePolicy, PlanState};
 use planledger_store::{Store, StreamSummary, StreamTag};
 use rayon::prelude::*;
 
 use crate::error::ProjectionError;
 use crate::plans::{TAG_DUE, TAG_LATEST, policy_key, state_tags};
-use crate::projection::fold_stream;
+use crate::projection::fold_plan;
 
 /// Plans folded side by side when rebuilding or checking summaries.
 const BLOCK: usize = 256;
@@ -44,11 +44,7 @@ fn derive(
     plan: &str,
     policy: &DeadlinePolicy,
 ) -> Result<Derived, ProjectionError> {
-    let id = PlanId::new(plan).map_err(|source| ProjectionError::StreamId {
-        position: 0,
-        source,
-    })?;
-    let view = fold_stream(store, &id)?;
+    let view = fold_plan(store, plan)?;
     Ok(Derived {
         summary: StreamSummary {
             stream_version: view.events().len() as u64,
@@ -118,7 +114,11 @@ pub fn check_summaries(
             .map(|(value, plan)| (plan, value))
             .collect())
     };
-    let (due, latest) = (stored_tags(TAG_DUE)?, stored_tags(TAG_LATEST)?);
+    let stored_state_tags: HashMap<&str, HashMap<String, String>> = [
+        (TAG_DUE, stored_tags(TAG_DUE)?),
+        (TAG_LATEST, stored_tags(TAG_LATEST)?),
+    ]
+    .into();
     let ours = format!("{}:", policy_key(policy));
     let mut differing = Vec::new();
     let mut done = 0;
@@ -130,8 +130,8 @@ pub fn check_summaries(
             .map(|(p, stored)| {
                 let fresh = derive(store, p, policy)?;
                 let tags_agree = fresh.tags.iter().all(|(key, value)| {
-                    let stored = if key == TAG_DUE { &due } else { &latest };
-                    match stored.get(p) {
+                    let stored = stored_state_tags.get(key.as_str()).and_then(|s| s.get(p));
+                    match stored {
                         Some(s) if key == TAG_DUE && !s.starts_with(&ours) => true,
                         Some(s) => s == value,
                         None => false,

@@ -195,6 +195,9 @@ CREATE TABLE planledger.stream_summaries (
     summary        bytea NOT NULL,
     PRIMARY KEY (ledger, stream_id)
 );
+-- Readers page through the summaries in byte order of the stream id, as every backend does.
+CREATE INDEX stream_summaries_by_id_bytes
+    ON planledger.stream_summaries (ledger, (stream_id COLLATE "C"));
 GRANT SELECT, INSERT, UPDATE, DELETE ON planledger.stream_summaries TO planledger_app;
 -- Ranges of tag values (a plan's next due date, its latest record) in byte order,
 -- whatever the database's collation.

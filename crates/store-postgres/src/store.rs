@@ -686,7 +686,7 @@ impl Store for PostgresStore {
                 .client
                 .query(
                     "SELECT stream_id FROM planledger.stream_tags
-                     WHERE ledger = $1 AND key = $2 AND value = $3 ORDER BY stream_id",
+                     WHERE ledger = $1 AND key = $2 AND value = $3 ORDER BY stream_id COLLATE \"C\"",
                     &[&self.ledger_id, &key, &value],
                 )
                 .map_err(sql("read streams by tag"))?;
@@ -722,7 +722,7 @@ impl Store for PostgresStore {
                 .client
                 .query(
                     "SELECT value, stream_id FROM planledger.stream_tags
-                     WHERE ledger = $1 AND key = $2 ORDER BY value, stream_id",
+                     WHERE ledger = $1 AND key = $2 ORDER BY value COLLATE \"C\", stream_id COLLATE \"C\"",
                     &[&self.ledger_id, &key],
                 )
                 .map_err(sql("read a tag's values"))?;
@@ -784,7 +784,8 @@ impl Store for PostgresStore {
                 .client
                 .query(
                     "SELECT stream_id, stream_version, summary FROM planledger.stream_summaries
-                     WHERE ledger = $1 AND stream_id > $2 ORDER BY stream_id LIMIT $3",
+                     WHERE ledger = $1 AND stream_id COLLATE \"C\" > $2
+                     ORDER BY stream_id COLLATE \"C\" LIMIT $3",
                     &[&self.ledger_id, &after, &limit],
                 )
                 .map_err(sql("read stream summaries"))?;

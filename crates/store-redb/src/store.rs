@@ -756,11 +756,11 @@ impl Store for RedbStore {
     }
 
     fn put_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
-        guard(|| self.write_tags(tags, false))
+        self.guarded(|| self.write_tags(tags, false))
     }
 
     fn replace_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
-        guard(|| self.write_tags(tags, true))
+        self.guarded(|| self.write_tags(tags, true))
     }
 
     fn summaries(&self, stream_ids: &[String]) -> Result<Vec<Option<StreamSummary>>, StoreError> {
@@ -815,7 +815,7 @@ impl Store for RedbStore {
     }
 
     fn put_summaries(&self, summaries: &[(String, StreamSummary)]) -> Result<(), StoreError> {
-        guard(|| {
+        self.guarded(|| {
             let txn = self.write_txn()?;
             {
                 let mut w = Writer::open(&txn)?;
