@@ -35,10 +35,7 @@ pub fn checkpoint(
     map_key: Option<&Path>,
 ) -> Result<()> {
     let signer = keys::load_signer(key, &ctx.limits)?;
-    let map_key = match map_key {
-        Some(path) => Some(map::load_key(path, &ctx.limits)?),
-        None => None,
-    };
+    let map_key = ctx.map_key(map_key)?;
     let store = ctx.open()?;
     let (signed, file) = witness::checkpoint(
         store.as_ref(),

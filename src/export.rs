@@ -1,15 +1,12 @@
 //! `export`: one client's evidence bundle, proven against a signed checkpoint.
 
-use planledger_app::{Result, evidence, keys, map, witness};
+use planledger_app::{Result, evidence, keys, witness};
 
 use crate::Context;
 use crate::flags::ExportArgs;
 
 pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
-    let map_key = match &a.map_key {
-        Some(path) => Some(map::load_key(path, &ctx.limits)?),
-        None => None,
-    };
+    let map_key = ctx.map_key(a.map_key.as_deref())?;
     let store = ctx.open()?;
     let verifier;
     let checkpoint = match (&a.key, &a.witness, &a.pubkey) {

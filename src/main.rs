@@ -52,6 +52,15 @@ impl Context {
     pub fn policy(&self) -> Result<DeadlinePolicy> {
         planledger_app::load_policy(self.policy.as_deref(), &self.limits)
     }
+
+    /// The map key in `path`, if one is given (`--map-key`).
+    pub fn map_key(
+        &self,
+        path: Option<&std::path::Path>,
+    ) -> Result<Option<planledger_app::map::MapKey>> {
+        path.map(|p| planledger_app::map::load_key(p, &self.limits))
+            .transpose()
+    }
 }
 
 /// Standard output, locked, for a command's report.

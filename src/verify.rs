@@ -3,8 +3,8 @@
 //! at all (no ledger, a bad key, a damaged file, a bad witness directory) is one JSON
 //! object too, `ok: false` with `error: {kind, message, exit_code}`.
 
-use planledger_app::{Result, keys, map, witness};
-use serde_json::{Value, json};
+use planledger_app::{Result, keys, witness};
+use serde_json::json;
 
 use crate::Context;
 use crate::exit;
@@ -12,9 +12,14 @@ use crate::flags::VerifyArgs;
 
 pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
     let as_json = a.json;
-    let mut report = None;
     let started = std::time::Instant::now();
-    let mut result = check(ctx, &a, &mut report);
+    let (outcome, mut result) = match check(ctx, &a) {
+        Ok(o) => {
+            let result = o.result();
+            (Some(o), result)
+        }
+        Err(e) => (None, Err(e)),
+    };
     if let Some(file) = &a.prom {
         let metrics = planledger_app::verify::Metrics {
             at: ctx.now,
@@ -22,7 +27,9 @@ pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
                 .as_ref()
                 .map_or_else(|e| e.kind().exit_code(), |()| 0),
             took: started.elapsed(),
-            records: report.as_ref().and_then(|r| r["records"].as_u64()),
+            records: (outcome.as_ref())
+                .and_then(|o| o.report.as_ref())
+                .map(|r| r.records),
         };
         let written = metrics.write(file);
         // The check's own failure comes first; a textfile that cannot be written fails
@@ -32,7 +39,7 @@ pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
         }
     }
     if as_json {
-        let mut value = report.unwrap_or_else(|| json!({ "ok": false }));
+        let mut value = (outcome.as_ref()).map_or_else(|| json!({ "ok": false }), |o| o.to_json());
         if let Err(e) = &result {
             value["ok"] = false.into();
             value["error"] = e.kind().json(&exit::mask(e));
@@ -42,8 +49,8 @@ pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
     result
 }
 
-/// Runs the check; `report` receives the verifier's JSON report once there is one.
-fn check(ctx: &Context, a: &VerifyArgs, report: &mut Option<Value>) -> Result<()> {
+/// Runs the check: its outcome (what verified and what did not), or why it could not run.
+fn check(ctx: &Context, a: &VerifyArgs) -> Result<planledger_app::verify::Outcome> {
     let checkpoints: Vec<_> = match (&a.witness, &a.pubkey) {
         (Some(dir), Some(pubkey)) => {
             witness::checkpoints(dir, &keys::load_verifier(pubkey, &ctx.limits)?, &ctx.limits)?
@@ -53,10 +60,7 @@ fn check(ctx: &Context, a: &VerifyArgs, report: &mut Option<Value>) -> Result<()
         }
         _ => Vec::new(),
     };
-    let map_key = match &a.map_key {
-        Some(path) => Some(map::load_key(path, &ctx.limits)?),
-        None => None,
-    };
+    let map_key = ctx.map_key(a.map_key.as_deref())?;
     let bar = crate::progress(
         "verifying {wide_bar} {pos}/{len} records ({per_sec}, {eta})",
         0,
@@ -74,7 +78,6 @@ fn check(ctx: &Context, a: &VerifyArgs, report: &mut Option<Value>) -> Result<()
     );
     bar.finish_and_clear();
     let outcome = outcome?;
-    *report = Some(outcome.to_json());
     if let (Some(r), true, false) = (&outcome.report, outcome.ok(), a.json) {
         println!(
             "OK: {} (from position {}; {} checkpoints matched{}{})",
@@ -97,5 +100,5 @@ fn check(ctx: &Context, a: &VerifyArgs, report: &mut Option<Value>) -> Result<()
             }
         );
     }
-    outcome.into_result()
+    Ok(outcome)
 }

@@ -156,10 +156,7 @@ pub fn report(
     // A unit that has plans (a small organisation leaves some units empty).
     let mut units = Vec::new();
     for unit in org.units() {
-        if !store
-            .streams_tagged(planledger_projection::TAG_UNIT, unit.id.as_str())?
-            .is_empty()
-        {
+        if planledger_projection::Plans::has_unit(p, &unit.id)? {
             units.push(unit);
         }
     }

@@ -15,7 +15,7 @@ use crate::files::read_text_limited;
 use crate::limits::{Limits, check_text_fields};
 use crate::recorder::{Recorder, Request};
 
-pub use planledger_plan::json::redact;
+use planledger_plan::json::redact;
 
 /// Parses one line: no key twice in an object, then the typed parse. The error names
 /// the field at fault (`unknown field \`folow_up\``, with the fields expected there)

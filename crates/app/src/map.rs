@@ -257,11 +257,6 @@ impl LedgerMap {
             .unwrap_or_default()
     }
 
-    /// The length and last record hash of `plan` in this map.
-    pub fn stream(&self, plan: &str) -> Option<(u64, Hash)> {
-        self.streams.get(plan).copied()
-    }
-
     /// The bundle member that proves `client`'s part of the map (FORMAT.md §11):
     /// the client's salt, plans and leaf proof, and each plan's length, last record and
     /// leaf proof. `None` when the client has no plan in this map.

@@ -8,7 +8,7 @@ use planledger_store::{Store, StoreError, VerifyReport, verify_store, verify_sto
 use crate::error::Result;
 
 /// What a verification found.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Outcome {
     /// The first position checked.
     pub from: u64,
@@ -35,10 +35,7 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn ok(&self) -> bool {
-        self.violation.is_none()
-            && self.index.is_none()
-            && self.derived.is_none()
-            && self.map.is_none()
+        self.result().is_ok()
     }
 
     /// Rebuilds the map of every checkpoint in `checkpoints` that commits one and
@@ -105,19 +102,11 @@ pub fn verify(
     let store = match store {
         Err(crate::Error::Store(StoreError::Corrupt { position, reason })) => {
             return Ok(Outcome {
-                from: 0,
-                report: None,
                 violation: Some(Violation {
                     position,
                     kind: ViolationKind::Unreadable { reason },
                 }),
-                checkpoints: 0,
-                index: None,
-                nodes_checked: 0,
-                streams_checked: 0,
-                derived: None,
-                maps: 0,
-                map: None,
+                ..Outcome::default()
             });
         }
         other => other?,
@@ -178,7 +167,7 @@ pub fn verify(
 impl Outcome {
     /// The outcome as a result: `Err` (a verification failure) naming the first bad
     /// position, or the first plan where the index or read model differs from the records.
-    pub fn into_result(self) -> Result<()> {
+    pub fn result(&self) -> Result<()> {
         if let (None, Some(differs)) = (&self.violation, &self.derived) {
             return Err(crate::Error::new(
                 crate::Kind::Verification,
@@ -205,7 +194,7 @@ impl Outcome {
                 ),
             ));
         }
-        match self.violation {
+        match &self.violation {
             None => Ok(()),
             Some(v) => Err(crate::Error::new(
                 crate::Kind::Verification,
