@@ -41,7 +41,11 @@ pub fn bundle(
     let mut completeness = None;
     let plans = match (checkpoint.checkpoint.map_root, map_key) {
         (Some(root), Some(key)) => {
-            let map = crate::map::build(store, size, key)?;
+            // The map signing the checkpoint built, if this process signed it.
+            let map = match &checkpoint.map {
+                Some(map) => map.clone(),
+                None => std::sync::Arc::new(crate::map::build(store, size, key)?),
+            };
             if map.root() != root {
                 return Err(Error::new(
                     Kind::Verification,

@@ -2,6 +2,7 @@
 //! file per checkpoint, `<size, 20 digits>-<µs>.checkpoint`, none ever overwritten.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use planledger_ledger::{Checkpoint, CheckpointSigner, CheckpointVerifier};
@@ -10,13 +11,17 @@ use planledger_store::Store;
 use crate::error::{Error, Kind, Result};
 use crate::files::{read_limited, write_new};
 use crate::limits::Limits;
-use crate::map::MapKey;
+use crate::map::{LedgerMap, MapKey};
 
 /// A checkpoint, its signature checked, with the note it was signed as.
 #[derive(Debug, Clone)]
 pub struct Witnessed {
     pub note: String,
     pub checkpoint: Checkpoint,
+    /// The map this process built to sign the checkpoint ([`sign_head`]), which a
+    /// prover reuses instead of reading the ledger again; `None` for a checkpoint read
+    /// from a file.
+    pub map: Option<Arc<LedgerMap>>,
 }
 
 /// Every checkpoint file in `dir`, each verified with `key`, ordered by tree size. A
@@ -86,7 +91,11 @@ pub fn checkpoints(
                 format!("the checkpoint {} does not verify: {e}", path.display()),
             )
         })?;
-        out.push(Witnessed { note, checkpoint });
+        out.push(Witnessed {
+            note,
+            checkpoint,
+            map: None,
+        });
     }
     out.sort_by_key(|w| (w.checkpoint.size, w.checkpoint.time_micros));
     Ok(out)
@@ -111,7 +120,11 @@ pub fn read_one(path: &Path, key: &CheckpointVerifier, limits: &Limits) -> Resul
     let note = String::from_utf8(bytes).map_err(|_| bad("is not text (not UTF-8)".into()))?;
     let checkpoint = Checkpoint::verify(&note, std::slice::from_ref(key))
         .map_err(|e| bad(format!("does not verify: {e}")))?;
-    Ok(Witnessed { note, checkpoint })
+    Ok(Witnessed {
+        note,
+        checkpoint,
+        map: None,
+    })
 }
 
 /// The latest checkpoint in `dir`, once the ledger in `store` is shown to extend every
@@ -150,8 +163,8 @@ pub fn sign_head(
         check_name(origin, "--origin")?;
     }
     let head = store.head()?;
-    let map_root = match map_key {
-        Some(key) => Some(crate::map::build(store, head.size, key)?.root()),
+    let map = match map_key {
+        Some(key) => Some(Arc::new(crate::map::build(store, head.size, key)?)),
         None => None,
     };
     let checkpoint = Checkpoint {
@@ -159,7 +172,7 @@ pub fn sign_head(
         size: head.size,
         root: head.root,
         time_micros: now.timestamp_micros(),
-        map_root,
+        map_root: map.as_ref().map(|m| m.root()),
     };
     let note = signer.sign(&checkpoint).map_err(|e| {
         Error::new(
@@ -170,7 +183,11 @@ pub fn sign_head(
             ),
         )
     })?;
-    Ok(Witnessed { note, checkpoint })
+    Ok(Witnessed {
+        note,
+        checkpoint,
+        map,
+    })
 }
 
 /// Writes a signed checkpoint into the witness directory (created if missing); returns
