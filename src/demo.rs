@@ -1,7 +1,7 @@
 //! `demo`: a synthetic organisation recorded into a new ledger, verified, reported on.
 
 use chrono::NaiveDate;
-use planledger_app::{Error, Kind, Location, Result};
+use planledger_app::{Location, Result};
 use planledger_plan::swedish_date;
 use planledger_synth::Organisation;
 
@@ -17,19 +17,12 @@ pub fn demo(
 ) -> Result<()> {
     let loc: &Location = ctx.location()?;
     let policy = ctx.policy()?;
-    let today = swedish_date(ctx.now);
-    let until = until.unwrap_or(today);
-    if until > today {
-        return Err(Error::new(
-            Kind::BadInput,
-            format!("--until is after today ({today}): the demo records nothing in the future"),
-        ));
-    }
+    let (until, start) = planledger_app::demo::period(until, months, ctx.now)?;
     let org = Organisation {
         seed,
         clients,
         months,
-        start: planledger_app::demo::start_of_period_ending(until, months)?,
+        start,
         policy: policy.clone(),
         ..Organisation::default()
     };
@@ -49,7 +42,7 @@ pub fn demo(
         demo.report.message()
     );
     planledger_app::demo::report(demo.store.as_ref(), &org, until, &mut stdout())?;
-    let as_of = if until == today {
+    let as_of = if until == swedish_date(ctx.now) {
         String::new()
     } else {
         format!(" --as-of {until}")

@@ -75,10 +75,28 @@ pub fn record_concurrently(
     })
 }
 
+/// The demo's period: it ends on `until` (today in Sweden at `now` without one, never
+/// later) and lasts `months` months. Returns its last day and its first.
+pub fn period(
+    until: Option<NaiveDate>,
+    months: u32,
+    now: DateTime<Utc>,
+) -> Result<(NaiveDate, NaiveDate)> {
+    let today = planledger_plan::swedish_date(now);
+    let until = until.unwrap_or(today);
+    if until > today {
+        return Err(Error::new(
+            Kind::BadInput,
+            format!("--until is after today ({today}): the demo records nothing in the future"),
+        ));
+    }
+    Ok((until, start_of_period_ending(until, months)?))
+}
+
 /// The first day of a `months`-month period whose last day is `until` (the period then
 /// ends at midnight after `until`, or up to three days earlier when the month
 /// arithmetic clamps a day such as the 31st).
-pub fn start_of_period_ending(until: NaiveDate, months: u32) -> Result<NaiveDate> {
+fn start_of_period_ending(until: NaiveDate, months: u32) -> Result<NaiveDate> {
     until
         .succ_opt()
         .and_then(|end| end.checked_sub_months(chrono::Months::new(months)))
