@@ -31,7 +31,8 @@ fn entry(i: usize, payload_len: usize) -> Entry {
     Entry {
         stream_id: format!("plan-{:06}", i % 5000),
         stream_version: (i / 5000) as u64 + 1,
-        recorded_at_micros: 1_767_225_600_000_000 + i as i64 * 1000,
+        claimed_at_micros: 1_767_225_600_000_000 + i as i64 * 1000,
+        command_id: String::new(),
         actor: Actor {
             user_id: format!("u-{:04}", i % 97),
             role: "key_worker".into(),
@@ -45,7 +46,7 @@ fn entry(i: usize, payload_len: usize) -> Entry {
 
 /// Entries whose sealed records are exactly `RECORD_BYTES` long.
 fn entries() -> Vec<Entry> {
-    let overhead = seal(0, Hash::ZERO, &entry(0, 0)).unwrap().bytes().len();
+    let overhead = seal(0, Hash::ZERO, 0, &entry(0, 0)).unwrap().bytes().len();
     (0..RECORDS)
         .map(|i| entry(i, RECORD_BYTES - overhead))
         .collect()
@@ -57,7 +58,7 @@ fn seal_all(entries: &[Entry]) -> (Vec<Vec<u8>>, Hash) {
     let mut frontier = Frontier::new();
     let mut out = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
-        let r = seal(i as u64, prev, e).unwrap();
+        let r = seal(i as u64, prev, e.claimed_at_micros, e).unwrap();
         prev = r.hash();
         frontier.push(prev, |_, _| {});
         out.push(r.into_bytes());

@@ -36,7 +36,7 @@ fn batch(writer: usize, n: usize) -> AppendBatch {
             user_id: format!("u-bench-{writer}"),
             role: "key_worker".into(),
         },
-        recorded_at_micros: 1_767_225_600_000_000,
+        claimed_at_micros: 1_767_225_600_000_000,
         tags: Vec::new(),
         summary: None,
         events: (0..n)
@@ -56,7 +56,9 @@ fn batch(writer: usize, n: usize) -> AppendBatch {
 /// The bytes the store would write for `batch`: the plain-redb side inserts these.
 fn sealed_bytes(batch: &AppendBatch) -> Vec<Vec<u8>> {
     let mut chain = Chain::default();
-    let (records, _) = chain.seal_batch(batch, 0).expect("seal");
+    let (records, _) = chain
+        .seal_batch(batch, 0, planledger_store::clock_micros())
+        .expect("seal");
     records.into_iter().map(|r| r.into_bytes()).collect()
 }
 

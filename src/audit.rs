@@ -17,7 +17,7 @@ pub fn output(o: &OutputArgs) -> Output {
 
 /// The scope of a read: as of a Swedish day (today by default), a unit, masking.
 fn scope(ctx: &Context, as_of: Option<chrono::NaiveDate>, o: &OutputArgs) -> Scope {
-    let mut scope = Scope::new(as_of.unwrap_or_else(|| swedish_date(ctx.now)));
+    let mut scope = Scope::new(as_of.unwrap_or_else(|| swedish_date(ctx.claimed_now)));
     scope.reveal_personnummer = o.show_personnummer;
     scope
 }

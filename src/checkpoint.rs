@@ -42,7 +42,7 @@ pub fn checkpoint(
         &signer,
         dir,
         origin,
-        ctx.now,
+        chrono::Utc::now(),
         &ctx.limits,
         map_key.as_ref(),
     )?;

@@ -17,7 +17,7 @@ pub fn demo(
 ) -> Result<()> {
     let loc: &Location = ctx.location()?;
     let policy = ctx.policy()?;
-    let (until, start) = planledger_app::demo::period(until, months, ctx.now)?;
+    let (until, start) = planledger_app::demo::period(until, months, ctx.claimed_now)?;
     let org = Organisation {
         seed,
         clients,
@@ -31,7 +31,7 @@ pub fn demo(
         loc.describe()
     );
     let bar = crate::progress("{spinner} {pos} commands recorded ({per_sec})", 0);
-    let demo = planledger_app::demo::run(loc, &org, ctx.now, &|| bar.inc(1))?;
+    let demo = planledger_app::demo::run(loc, &org, ctx.claimed_now, &|| bar.inc(1))?;
     bar.finish_and_clear();
     println!(
         "recorded {} commands as {} records in {:.1} s; verified in {:.2} s: {}",
@@ -42,7 +42,7 @@ pub fn demo(
         demo.report.message()
     );
     planledger_app::demo::report(demo.store.as_ref(), &org, until, &mut stdout())?;
-    let as_of = if until == swedish_date(ctx.now) {
+    let as_of = if until == swedish_date(ctx.claimed_now) {
         String::new()
     } else {
         format!(" --as-of {until}")

@@ -19,7 +19,7 @@ pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
                 &signer,
                 dir,
                 None,
-                ctx.now,
+                chrono::Utc::now(),
                 &ctx.limits,
                 map_key.as_ref(),
             )?

@@ -90,11 +90,13 @@ pub struct Cli {
     )]
     pub ledger_name: String,
 
-    /// Use this instant as "now" instead of the system clock (RFC 3339, e.g.
-    /// 2026-03-02T09:00:00Z). For tests and for back-filling records. Deliberately no
-    /// environment variable: a stray one must never re-date what is sealed.
+    /// The time this invocation claims it is (RFC 3339, e.g. 2026-03-02T09:00:00+01:00):
+    /// what a write records as when the entry happened (for back-filling and tests), and
+    /// the day a report is as of unless --as-of. The ledger seals every record with its
+    /// own clock whatever this says, and shows both times. Deliberately no environment
+    /// variable: a stray one must never re-date what is recorded.
     #[arg(long, global = true, value_name = "RFC3339", value_parser = instant)]
-    pub now: Option<DateTime<Utc>>,
+    pub claimed_at: Option<DateTime<Utc>>,
 
     /// The organisation's deadline policy (TOML; see docs/DOMAIN.md). Read on every
     /// invocation that counts deadlines, and by writers, which index each plan's next
@@ -277,8 +279,8 @@ pub enum Cmd {
         #[arg(long, default_value_t = 12)]
         months: u32,
         /// The period's last day (YYYY-MM-DD): today (in Sweden) by default, so that
-        /// nothing lies in the future; not after today. Nothing later than "now" (the
-        /// clock or --now) is recorded.
+        /// nothing lies in the future; not after today. Nothing is claimed later than
+        /// "now" (the clock or --claimed-at).
         #[arg(long, value_name = "DATE")]
         until: Option<NaiveDate>,
     },

@@ -33,7 +33,7 @@ pub fn run(ctx: &Context, file: &str) -> Result<()> {
     let (summary, stopped) = planledger_app::import(
         &mut recorder,
         &mut reader,
-        ctx.now,
+        ctx.claimed_now,
         &ctx.limits,
         &mut |number, bytes, outcome| {
             bar.set_position(bytes);

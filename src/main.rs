@@ -27,8 +27,9 @@ use crate::flags::{Cli, Cmd, DbCmd};
 /// What every command runs with.
 pub struct Context {
     ledger: Option<Location>,
-    /// "Now": the system clock, or `--now`.
-    pub now: DateTime<Utc>,
+    /// "Now" as this invocation claims it: the system clock, or `--claimed-at`. Never
+    /// the time a record is sealed at (the store's clock) or a checkpoint is signed at.
+    pub claimed_now: DateTime<Utc>,
     policy: Option<PathBuf>,
     /// What is read at most (`--max-…-bytes`).
     pub limits: Limits,
@@ -87,7 +88,7 @@ fn run(cli: Cli) -> Result<()> {
             .ledger
             .as_deref()
             .map(|l| Location::parse(l, &cli.ledger_name)),
-        now: cli.now.unwrap_or_else(Utc::now),
+        claimed_now: cli.claimed_at.unwrap_or_else(Utc::now),
         policy: cli.policy,
     };
     match cli.command {

@@ -114,7 +114,7 @@ pub fn run(ctx: &Context, cmd: Cmd) -> Result<()> {
     let recorded = Recorder::new(store.as_ref(), ctx.policy()?).record(
         &command,
         &actor,
-        ctx.now,
+        ctx.claimed_now,
         who.expect_version,
     )?;
     for r in recorded {

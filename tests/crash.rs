@@ -97,7 +97,7 @@ fn crash_child_process() {
                             user_id: format!("u-crash-{writer}"),
                             role: "key_worker".into(),
                         },
-                        recorded_at_micros: 1_767_225_600_000_000 + seq as i64,
+                        claimed_at_micros: 1_767_225_600_000_000 + seq as i64,
                         tags: Vec::new(),
                         summary: None,
                         events: (0..n)

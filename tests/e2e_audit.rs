@@ -318,3 +318,100 @@ fn late_lists_a_deadline_met_after_its_date_with_the_days_late() {
         "plan-0001 kept its deadlines: {rows:?}"
     );
 }
+
+/// The store seals every record with its own clock, whatever time the entry claims: an
+/// order and a draft back-filled a month are sealed today, listed by `audit backdated`,
+/// shown with both times in history, and their deadlines still count from the times
+/// they claim. An entry recorded as it happens is not back-dated.
+#[test]
+fn a_backdated_entry_is_sealed_by_the_store_listed_and_shown_with_both_times() {
+    use chrono::{TimeDelta, Utc};
+    let t = TestLedger::new();
+    let rfc = |at: chrono::DateTime<Utc>| at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let before = Utc::now();
+    // Ordered 30 days ago and drawn up 3 days later, both entered only now.
+    let (ordered, drawn_up) = (before - TimeDelta::days(30), before - TimeDelta::days(27));
+    let received = ordered.format("%Y-%m-%d").to_string();
+    let order: Vec<&str> = crate::e2e::ORDER_ARGS
+        .iter()
+        .map(|a| {
+            if *a == "2026-03-02" {
+                received.as_str()
+            } else {
+                a
+            }
+        })
+        .collect();
+    t.ok_at(&rfc(ordered), &order);
+    let v1 = t.write("v1.json", &crate::e2e::home_care_content(&["Dusch"]));
+    let kw = ["--as", "kim", "--role", "key_worker", "--plan", "plan-0001"];
+    let mut draft = vec!["draft", "--content", v1.to_str().unwrap()];
+    draft.extend(kw);
+    t.ok_at(&rfc(drawn_up), &draft);
+    // Signed now, claiming the clock's time: not back-dated.
+    let mut sign = vec!["sign", "--version", "1", "--signer", "client"];
+    sign.extend(kw);
+    t.cmd().args(&sign).assert().success();
+    let after = Utc::now();
+
+    let today = rfc(after);
+    let report = |policy: Option<&str>| -> Vec<Value> {
+        let mut args = vec!["audit", "backdated", "--format", "json"];
+        let file;
+        if let Some(text) = policy {
+            file = t.write("policy.toml", text);
+            args.extend(["--policy", file.to_str().unwrap()]);
+        }
+        let out = t.ok_at(&today, &args);
+        serde_json::from_str::<Value>(&out)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let rows = report(None);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let claimed: Vec<&str> = rows
+        .iter()
+        .map(|r| r["claimed_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(claimed, [rfc(ordered), rfc(drawn_up)]);
+    let slack = TimeDelta::seconds(1);
+    for r in &rows {
+        let sealed: chrono::DateTime<Utc> = r["sealed_at"].as_str().unwrap().parse().unwrap();
+        assert!(
+            before - slack <= sealed && sealed <= after + slack,
+            "sealed by the store's clock during the test: {r}"
+        );
+    }
+    assert_eq!(rows[0]["days_later"], 30);
+    assert_eq!(rows[1]["days_later"], 27);
+    assert_eq!(rows[1]["event_type"], "plan_drafted");
+    assert_eq!(rows[1]["by"]["user"], "kim");
+    // The threshold is the policy's: 28 days lists only the order; off lists none.
+    let order_only = report(Some("backdated_after_days = 28\n"));
+    assert_eq!(order_only.len(), 1);
+    assert_eq!(order_only[0]["event_type"], "order_received");
+    assert!(report(Some("backdated_after_days = \"off\"\n")).is_empty());
+
+    // Deadlines count from the claimed times: drawn up 3 days after the order (14
+    // allowed) is in time, though sealed 27 days later.
+    let late = t.ok_at(&today, &["audit", "late", "--format", "json"]);
+    assert!(!late.contains("draw_up"), "{late}");
+
+    // History shows both times of the back-dated draft.
+    let history = t.ok_at(&today, &["history", "--plan", "plan-0001", "--lang", "en"]);
+    assert!(
+        history.contains("according to the entry, recorded in the ledger"),
+        "{history}"
+    );
+    let history = t.ok_at(
+        &today,
+        &["history", "--plan", "plan-0001", "--format", "json"],
+    );
+    let events: Value = serde_json::from_str(&history).unwrap();
+    let first = &events["events"][0];
+    assert_eq!(first["claimed_at"], rfc(ordered));
+    let sealed: chrono::DateTime<Utc> = first["sealed_at"].as_str().unwrap().parse().unwrap();
+    assert!(sealed >= before - slack, "{first}");
+}

@@ -109,7 +109,7 @@ fn verify_survives_every_flipped_byte_and_finds_every_changed_record() {
     );
 }
 
-/// Runs `planledger` with `args` (and `--now`), as `t` does, but with at most 2 GiB of
+/// Runs `planledger` with `args` (and `--claimed-at`), as `t` does, but with at most 2 GiB of
 /// address space and 30 s: a damaged file must not take the machine with it. A run
 /// that is killed or hangs has no exit code (`None`), which differs from any run of the
 /// intact ledger.
@@ -118,7 +118,7 @@ fn bounded(args: &[&str]) -> (Option<i32>, Vec<u8>, Vec<u8>) {
         .env_clear()
         .args(["-c", "ulimit -v 2097152; exec \"$0\" \"$@\""])
         .arg(env!("CARGO_BIN_EXE_planledger"))
-        .args(["--now", "2026-03-03T00:00:00Z"])
+        .args(["--claimed-at", "2026-03-03T00:00:00Z"])
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

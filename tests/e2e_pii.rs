@@ -62,7 +62,7 @@ fn check_for(t: &TestLedger, args: &[&str], what: &str, path: bool) {
     let out = t
         .cmd()
         .current_dir(t.dir.path())
-        .args(["--now", "2026-03-20T09:00:00Z"])
+        .args(["--claimed-at", "2026-03-20T09:00:00Z"])
         .args(args)
         .output()
         .expect("the binary runs");

@@ -57,10 +57,10 @@ impl TestLedger {
         c
     }
 
-    /// Runs with `--now` and the arguments; returns the output whatever the exit code.
+    /// Runs with `--claimed-at` and the arguments; returns the output whatever the exit code.
     pub fn run_at(&self, now: &str, args: &[&str]) -> Output {
         self.cmd()
-            .args(["--now", now])
+            .args(["--claimed-at", now])
             .args(args)
             .output()
             .expect("the binary runs")
@@ -102,6 +102,27 @@ impl TestLedger {
     /// The ledger head as `head --json` prints it.
     pub fn head(&self) -> serde_json::Value {
         serde_json::from_str(&self.ok(&["head", "--json"])).expect("head --json is JSON")
+    }
+
+    /// What every record of an embedded ledger says, without where and when it was
+    /// sealed: two ledgers given the same commands at the same claimed times hold the same
+    /// entries, though their sealing times (the store's clock) and so their hashes differ.
+    /// Read from the file directly; no process may hold the ledger open.
+    pub fn entries(&self) -> Vec<planledger_ledger::Entry> {
+        let db = redb::Database::open(self.redb_file()).expect("open the ledger file");
+        let txn = redb::ReadableDatabase::begin_read(&db).expect("a read transaction");
+        let records: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("records");
+        let table = txn.open_table(records).expect("the records table");
+        redb::ReadableTable::iter(&table)
+            .expect("iterate the records")
+            .map(|row| {
+                let (_, bytes) = row.expect("a record");
+                planledger_ledger::Record::decode(bytes.value().to_vec())
+                    .expect("a record decodes")
+                    .entry()
+                    .clone()
+            })
+            .collect()
     }
 
     /// The redb file of the ledger (for tampering with it directly).

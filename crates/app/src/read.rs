@@ -250,10 +250,11 @@ pub enum Report {
     Fee,
     Overview,
     InForce,
+    Backdated,
 }
 
 impl Report {
-    pub const ALL: [Report; 8] = [
+    pub const ALL: [Report; 9] = [
         Report::Overdue,
         Report::Late,
         Report::Unsigned,
@@ -262,6 +263,7 @@ impl Report {
         Report::Fee,
         Report::Overview,
         Report::InForce,
+        Report::Backdated,
     ];
 
     /// Its name on the command line and in URLs.
@@ -275,6 +277,7 @@ impl Report {
             Report::Fee => "fee",
             Report::Overview => "overview",
             Report::InForce => "in-force",
+            Report::Backdated => "backdated",
         }
     }
 
@@ -345,5 +348,6 @@ pub fn write_report(
         Report::Fee => write_rows(&a::new_client_fee(p, policy, scope)?, output, out),
         Report::Overview => write_rows(&a::overview(p, policy, scope)?, output, out),
         Report::InForce => write_rows(&a::in_force(p, scope, subject)?, output, out),
+        Report::Backdated => write_rows(&a::backdated(p, policy, scope)?, output, out),
     }
 }

@@ -25,7 +25,8 @@ pub struct Recorded {
     pub stream_version: u64,
 }
 
-/// The batch that appends `events`, decided on `state` by `actor` at `at`, to `plan`'s
+/// The batch that appends `events`, decided on `state` by `actor` at `at` (the time the
+/// entry claims; the store seals it at its own), to `plan`'s
 /// stream expecting it at `expected` records; applies the events to `state`. The only
 /// mapping from events to a batch. The batch carries the plan's summary after the
 /// events (its state without contents, [`summary_bytes`]), its state tags (next
@@ -40,9 +41,9 @@ pub fn batch_of(
     events: &[Event],
     policy: &DeadlinePolicy,
 ) -> AppendBatch {
-    let recorded_at_micros = at.timestamp_micros();
+    let claimed_at_micros = at.timestamp_micros();
     // The state as a fold of the records will see it: at the record's precision.
-    let at = DateTime::from_timestamp_micros(recorded_at_micros).unwrap_or(at);
+    let at = DateTime::from_timestamp_micros(claimed_at_micros).unwrap_or(at);
     let opens = state.stream_version() == 0;
     for e in events {
         state.apply(e, at, actor);
@@ -54,7 +55,7 @@ pub fn batch_of(
             v => ExpectedVersion::Exact(v),
         },
         actor: actor.into(),
-        recorded_at_micros,
+        claimed_at_micros,
         tags: if opens { plan_tags(state) } else { Vec::new() }
             .into_iter()
             .chain(state_tags(state, policy))

@@ -73,7 +73,7 @@ fn run(ops: &[Op], mut open: impl FnMut(Option<Box<dyn Store>>) -> Box<dyn Store
                         user_id: "u".into(),
                         role: "staff".into(),
                     },
-                    recorded_at_micros: 1_770_000_000_000_000 + step as i64,
+                    claimed_at_micros: 1_770_000_000_000_000 + step as i64,
                     tags: Vec::new(),
                     summary: None,
                     events: payloads

@@ -126,9 +126,11 @@ pub struct VersionRow {
     /// What changed from the version before (empty for version 1).
     pub changes: Vec<FieldChange>,
     /// The record that holds it: position and hash (hex), checkable against the
-    /// ledger and its inclusion proofs.
+    /// ledger and its inclusion proofs, and when the ledger sealed it (`drawn_up.at` is
+    /// the time the entry claims; `None` for a record of layout 1).
     pub position: Option<u64>,
     pub hash: Option<String>,
+    pub sealed_at: Option<DateTime<Utc>>,
 }
 
 /// What an event says, without the plan's content (a version's content is in
@@ -203,7 +205,10 @@ pub struct EventRow {
     /// The event's number in the plan's stream (what corrections refer to).
     pub stream_version: u64,
     pub position: u64,
-    pub recorded_at: DateTime<Utc>,
+    /// When it happened, as the entry claims.
+    pub claimed_at: DateTime<Utc>,
+    /// When the ledger sealed the record (`None`: layout 1, which has no sealing time).
+    pub sealed_at: Option<DateTime<Utc>>,
     pub by: Actor,
     pub event_type: String,
     pub detail: Detail,
@@ -272,6 +277,7 @@ pub fn history(plans: &dyn Plans, scope: &Scope, subject: &Subject) -> Result<Hi
                 },
                 position: record.map(|r| r.position),
                 hash: record.map(|r| r.hash.to_hex()),
+                sealed_at: record.and_then(|r| r.sealed_at),
             });
             previous = Some(v);
         }
@@ -288,7 +294,8 @@ pub fn history(plans: &dyn Plans, scope: &Scope, subject: &Subject) -> Result<Hi
                 plan: p.id().clone(),
                 stream_version: e.stream_version,
                 position: e.position,
-                recorded_at: e.recorded_at,
+                claimed_at: e.claimed_at,
+                sealed_at: e.sealed_at,
                 by: e.actor.clone(),
                 event_type: e.event_type().to_owned(),
                 detail: detail(p.view, &e.event, cutoff),
@@ -348,11 +355,11 @@ fn detail(view: &PlanView, event: &Event, cutoff: DateTime<Utc>) -> Detail {
             description: e.description.clone(),
         },
         Event::CorrectionNoted(e) => {
-            let target = view.event(e.refers_to).filter(|t| t.recorded_at <= cutoff);
+            let target = view.event(e.refers_to).filter(|t| t.claimed_at <= cutoff);
             Detail::Correction {
                 refers_to: e.refers_to,
                 refers_to_event: target.map(|t| t.event_type().to_owned()),
-                refers_to_at: target.map(|t| t.recorded_at),
+                refers_to_at: target.map(|t| t.claimed_at),
                 note: e.note.clone(),
             }
         }
@@ -376,13 +383,30 @@ fn role(lang: Lang, r: Role) -> &'static str {
     }
 }
 
-fn actor(lang: Lang, a: &Actor) -> String {
+pub(crate) fn actor(lang: Lang, a: &Actor) -> String {
     format!("{} ({})", a.user, role(lang, a.role))
 }
 
 /// A recorded time as people in Sweden read it: local time with its offset.
-fn instant(at: DateTime<Utc>) -> String {
+pub(crate) fn instant(at: DateTime<Utc>) -> String {
     planledger_plan::format_local(at)
+}
+
+/// Who drew a version up and when, as the entry claims; and when the ledger sealed it,
+/// if that was another day ("drawn up 2026-03-05 according to the entry, recorded in
+/// the ledger 2026-11-20").
+fn drawn_up(lang: Lang, d: &Done, sealed_at: Option<DateTime<Utc>>) -> String {
+    let claimed = format!("{} {}", instant(d.at), actor(lang, &d.by));
+    match sealed_at {
+        Some(sealed) if crate::scope::day_of(sealed) != crate::scope::day_of(d.at) => {
+            let (according, recorded) = match lang {
+                Lang::Sv => ("enligt anteckningen", "registrerad i liggaren"),
+                Lang::En => ("according to the entry", "recorded in the ledger"),
+            };
+            format!("{claimed} {according}, {recorded} {}", instant(sealed))
+        }
+        _ => claimed,
+    }
 }
 
 fn done(lang: Lang, d: &Option<Done>) -> String {
@@ -392,7 +416,7 @@ fn done(lang: Lang, d: &Option<Done>) -> String {
     }
 }
 
-fn event_name(lang: Lang, event_type: &str) -> String {
+pub(crate) fn event_name(lang: Lang, event_type: &str) -> String {
     let (sv, en) = match event_type {
         "order_received" => ("beställning mottagen", "order received"),
         "plan_drafted" => ("plan upprättad", "plan drawn up"),
@@ -551,13 +575,7 @@ impl Row for VersionRow {
         vec![
             self.plan.to_string(),
             self.version.to_string(),
-            done(
-                lang,
-                &Some(Done {
-                    by: self.drawn_up.by.clone(),
-                    at: self.drawn_up.at,
-                }),
-            ),
+            drawn_up(lang, &self.drawn_up, self.sealed_at),
             reason,
             if signatures.is_empty() {
                 "–".to_owned()
@@ -583,7 +601,12 @@ impl Row for EventRow {
             Column::new("plan", "plan", "plan"),
             Column::new("stream_version", "nr", "no"),
             Column::new("position", "post", "record"),
-            Column::new("recorded_at", "registrerad", "recorded"),
+            Column::new(
+                "claimed_at",
+                "enligt anteckningen",
+                "according to the entry",
+            ),
+            Column::new("sealed_at", "i liggaren", "in the ledger"),
             Column::new("by", "av", "by"),
             Column::new("event_type", "händelse", "event"),
             Column::new("detail", "innehåll", "details"),
@@ -598,7 +621,8 @@ impl Row for EventRow {
             self.plan.to_string(),
             format!("#{}", self.stream_version),
             self.position.to_string(),
-            instant(self.recorded_at),
+            instant(self.claimed_at),
+            self.sealed_at.map_or_else(|| "–".to_owned(), instant),
             actor(lang, &self.by),
             event_name(lang, &self.event_type),
             detail_text(lang, &self.detail),
@@ -945,12 +969,16 @@ mod tests {
                 note: "Avvikelsen gällde 2026-04-03".into(),
             }
         );
-        let csv = render_to_string(&h.events[7..], Format::Csv, Lang::Sv).unwrap();
+        // The store sealed them at its clock's time; pinned here to render known text.
+        let mut rows = h.events[7..].to_vec();
+        rows.iter_mut()
+            .for_each(|e| e.sealed_at = Some(at(2026, 4, 7)));
+        let csv = render_to_string(&rows, Format::Csv, Lang::Sv).unwrap();
         let expected = [
-            "plan,nr,post,registrerad,av,händelse,innehåll,rättad i",
-            "plan-1,#8,7,2026-04-05 11:00 +02:00,sam-personal (medarbetare),avvikelse,\
+            "plan,nr,post,enligt anteckningen,i liggaren,av,händelse,innehåll,rättad i",
+            "plan-1,#8,7,2026-04-05 11:00 +02:00,2026-04-07 11:00 +02:00,sam-personal (medarbetare),avvikelse,\
              \"2026-04-04 Dusch: Duschen uteblev, personalbrist\",#9",
-            "plan-1,#9,8,2026-04-06 11:00 +02:00,sam-personal (medarbetare),rättelse,\
+            "plan-1,#9,8,2026-04-06 11:00 +02:00,2026-04-07 11:00 +02:00,sam-personal (medarbetare),rättelse,\
              \"rättar #8 (avvikelse, 2026-04-05 11:00 +02:00): Avvikelsen gällde 2026-04-03\",–",
         ];
         assert_eq!(csv.lines().collect::<Vec<_>>(), expected);

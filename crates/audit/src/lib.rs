@@ -40,6 +40,7 @@
 //! assert!(table.starts_with("plan  unit  act"));
 //! ```
 
+mod backdated;
 mod compliance;
 mod diff;
 mod error;
@@ -51,6 +52,7 @@ mod render;
 mod scope;
 mod text;
 
+pub use backdated::{BackdatedRow, backdated};
 pub use compliance::{
     IncompleteRow, UnapprovedRow, UnsignedRow, Waiting, incomplete, unapproved, unsigned,
 };
@@ -108,6 +110,13 @@ pub const REPORTS: &[(&str, &str)] = &[
         "Each home-care plan, with whether the new-client fee is payable for the \
          client's first plan (sent within the deadline counted from the first order, then \
          approved or supplemented as asked) and why; later versions do not change it.",
+    ),
+    (
+        "backdated",
+        "Each entry sealed by the end of the date more than the policy's \
+         backdated_after_days (7 by default) after the time it claims, in ledger order: \
+         who recorded what, the time the entry claims, when the ledger sealed it, and the \
+         days between.",
     ),
     (
         "overview",

@@ -33,14 +33,16 @@
 //! let entry = Entry {
 //!     stream_id: "plan-0001".into(),
 //!     stream_version: 1,
-//!     recorded_at_micros: 1_700_000_000_000_000,
+//!     claimed_at_micros: 1_700_000_000_000_000,
+//!     command_id: String::new(),
 //!     actor: Actor { user_id: "u-17".into(), role: "key_worker".into() },
 //!     event_type: "plan_drafted".into(),
 //!     schema_version: 1,
 //!     envelope: Envelope::plaintext(),
 //!     payload: b"{}".to_vec(),
 //! };
-//! let record = seal(0, Hash::ZERO, &entry).unwrap();
+//! // The store seals with its own clock (here 2 s after the time the entry claims).
+//! let record = seal(0, Hash::ZERO, 1_700_000_002_000_000, &entry).unwrap();
 //! // Verification re-reads the stored bytes, never a re-encoding.
 //! let reread = Record::decode(record.bytes().to_vec()).unwrap();
 //! assert_eq!(reread.hash(), record.hash());
@@ -78,9 +80,10 @@ pub use proof::{
     ProofError, consistency_proof, inclusion_proof, tree_root,
 };
 pub use record::{
-    Actor, Entry, Envelope, FORMAT_VERSION, FormatError, Record, RecordHeader, hash_record_bytes,
-    seal,
+    Actor, Entry, Envelope, FORMAT_VERSION, FormatError, LAYOUT_1, Record, RecordHeader,
+    hash_record_bytes, seal, seal_layout1,
 };
 pub use verify::{
-    ClaimedEnd, RootSource, UncheckableHead, Verified, Verifier, Violation, ViolationKind, Witness,
+    ClaimedEnd, RootSource, Seal, UncheckableHead, Verified, Verifier, Violation, ViolationKind,
+    Witness,
 };

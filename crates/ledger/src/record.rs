@@ -1,22 +1,29 @@
 //! The record: an event sealed at a global position, chained to its predecessor.
 //!
-//! Layout version 1 (all integers little-endian; `FORMAT.md` is normative):
+//! Layout version 2, the one written (all integers little-endian; `FORMAT.md` §2 is
+//! normative and also specifies layout 1, which stays readable and verifiable):
 //!
-//! | field           | encoding                         |
-//! |-----------------|----------------------------------|
-//! | format_version  | u16 = 1                          |
-//! | position        | u64                              |
-//! | prev_hash       | 32 bytes                         |
-//! | stream_version  | u64 (first event of a stream: 1) |
-//! | recorded_at     | i64 µs since 1970-01-01T00:00Z   |
-//! | schema_version  | u16                              |
-//! | stream_id       | str8  (u8 length + UTF-8)        |
-//! | actor_id        | str8                             |
-//! | actor_role      | str8                             |
-//! | event_type      | str8                             |
-//! | key_id          | bytes8 (u8 length; empty = plaintext) |
-//! | nonce           | bytes8                           |
-//! | payload         | bytes32 (u32 length)             |
+//! | field           | encoding                                          |
+//! |-----------------|---------------------------------------------------|
+//! | format_version  | u16 = 2                                           |
+//! | position        | u64                                               |
+//! | prev_hash       | 32 bytes                                          |
+//! | stream_version  | u64 (first event of a stream: 1)                  |
+//! | sealed_at       | i64 µs, the store's clock; never below the predecessor's |
+//! | claimed_at      | i64 µs, when the entry says it happened           |
+//! | schema_version  | u16                                               |
+//! | stream_id       | str8  (u8 length + UTF-8)                         |
+//! | actor_id        | str8                                              |
+//! | actor_role      | str8                                              |
+//! | event_type      | str8                                              |
+//! | command_id      | str8 (empty: no id)                               |
+//! | key_id          | bytes8 (u8 length; empty = plaintext)             |
+//! | nonce           | bytes8                                            |
+//! | payload         | bytes32 (u32 length)                              |
+//!
+//! Layout 1 has one time, `recorded_at`, where layout 2 has `sealed_at`, supplied by
+//! whoever wrote the record: it is read as the claimed time, and such a record has no
+//! sealing time. It has no `command_id`.
 //!
 //! The record hash is `blake3(RECORD_DOMAIN || stored bytes)`. Nothing may follow the
 //! payload: trailing bytes are a format error, so one hash has exactly one encoding.
@@ -24,14 +31,15 @@
 use crate::Hash;
 
 /// The record layout version this crate writes.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
+
+/// The first layout, read and verified but no longer written (see [`seal_layout1`]).
+pub const LAYOUT_1: u16 = 1;
 
 /// Domain separation for record hashes: no record hash can be confused with a Merkle
-/// leaf (prefix 0x00) or node (prefix 0x01), nor with a hash of another protocol.
+/// leaf (prefix 0x00) or node (prefix 0x01), nor with a hash of another protocol. The
+/// layout version is the first field of the hashed bytes, so one prefix serves both.
 pub(crate) const RECORD_DOMAIN: &[u8] = b"planledger/record/v1\0";
-
-/// Fixed-size part of the layout, before the first variable-length field.
-const FIXED_LEN: usize = 2 + 8 + 32 + 8 + 8 + 2;
 
 /// Who caused an event: a user id and the role they acted in. Opaque to the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -61,12 +69,18 @@ impl Envelope {
     }
 }
 
-/// An event before it is sealed: everything in a record but its position and predecessor.
+/// An event before it is sealed: everything in a record but its position, predecessor
+/// and sealing time, which the store gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub stream_id: String,
     pub stream_version: u64,
-    pub recorded_at_micros: i64,
+    /// When the event happened, as the person or source system that wrote it claims
+    /// (UTC µs since the epoch). Deadlines count from it; the ledger does not vouch for it.
+    pub claimed_at_micros: i64,
+    /// The source system's id of the command the event came from, so that a command is
+    /// recorded once however often it is sent; empty for none. Never personal data.
+    pub command_id: String,
     pub actor: Actor,
     pub event_type: String,
     pub schema_version: u16,
@@ -81,8 +95,10 @@ pub struct Entry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     bytes: Vec<u8>,
+    format_version: u16,
     position: u64,
     prev_hash: Hash,
+    sealed_at_micros: Option<i64>,
     entry: Entry,
 }
 
@@ -100,7 +116,7 @@ pub enum FormatError {
         available: usize,
     },
     #[error(
-        "record layout version {0} is not supported (this build reads version {FORMAT_VERSION})"
+        "record layout version {0} is not supported (this build reads versions {LAYOUT_1} and {FORMAT_VERSION})"
     )]
     UnsupportedVersion(u16),
     #[error("{field} is not valid UTF-8")]
@@ -115,11 +131,45 @@ pub enum FormatError {
     },
     #[error("stream version 0 is reserved for 'no stream'; versions start at 1")]
     ZeroStreamVersion,
+    #[error("layout 1 has no command id; an entry with one is sealed in layout {FORMAT_VERSION}")]
+    NoCommandIdInLayout1,
 }
 
 /// Seals `entry` at `position`, chained to `prev_hash` (the hash of the record at
-/// `position - 1`, or [`Hash::ZERO`] at position 0).
-pub fn seal(position: u64, prev_hash: Hash, entry: &Entry) -> Result<Record, FormatError> {
+/// `position - 1`, or [`Hash::ZERO`] at position 0), at `sealed_at_micros` by the
+/// store's clock: a record of the current layout ([`FORMAT_VERSION`]).
+pub fn seal(
+    position: u64,
+    prev_hash: Hash,
+    sealed_at_micros: i64,
+    entry: &Entry,
+) -> Result<Record, FormatError> {
+    encode(
+        FORMAT_VERSION,
+        position,
+        prev_hash,
+        Some(sealed_at_micros),
+        entry,
+    )
+}
+
+/// Seals `entry` in layout 1, whose one time is the entry's claimed time and which has
+/// no sealing time and no command id. Writers never use it: it reproduces records of
+/// ledgers written before layout 2 (test vectors, upgrade and verification tests).
+pub fn seal_layout1(position: u64, prev_hash: Hash, entry: &Entry) -> Result<Record, FormatError> {
+    if !entry.command_id.is_empty() {
+        return Err(FormatError::NoCommandIdInLayout1);
+    }
+    encode(LAYOUT_1, position, prev_hash, None, entry)
+}
+
+fn encode(
+    version: u16,
+    position: u64,
+    prev_hash: Hash,
+    sealed_at_micros: Option<i64>,
+    entry: &Entry,
+) -> Result<Record, FormatError> {
     if entry.stream_version == 0 {
         return Err(FormatError::ZeroStreamVersion);
     }
@@ -132,22 +182,30 @@ pub fn seal(position: u64, prev_hash: Hash, entry: &Entry) -> Result<Record, For
         + 1
         + entry.event_type.len()
         + 1
+        + entry.command_id.len()
+        + 1
         + entry.envelope.key_id.len()
         + 1
         + entry.envelope.nonce.len()
         + 4
         + entry.payload.len();
-    let mut b = Vec::with_capacity(FIXED_LEN + var_len);
-    b.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    let mut b = Vec::with_capacity(2 + 8 + 32 + 8 + 8 + 8 + 2 + var_len);
+    b.extend_from_slice(&version.to_le_bytes());
     b.extend_from_slice(&position.to_le_bytes());
     b.extend_from_slice(prev_hash.as_bytes());
     b.extend_from_slice(&entry.stream_version.to_le_bytes());
-    b.extend_from_slice(&entry.recorded_at_micros.to_le_bytes());
+    if let Some(sealed) = sealed_at_micros {
+        b.extend_from_slice(&sealed.to_le_bytes());
+    }
+    b.extend_from_slice(&entry.claimed_at_micros.to_le_bytes());
     b.extend_from_slice(&entry.schema_version.to_le_bytes());
     put8(&mut b, "stream_id", entry.stream_id.as_bytes())?;
     put8(&mut b, "actor_id", entry.actor.user_id.as_bytes())?;
     put8(&mut b, "actor_role", entry.actor.role.as_bytes())?;
     put8(&mut b, "event_type", entry.event_type.as_bytes())?;
+    if version != LAYOUT_1 {
+        put8(&mut b, "command_id", entry.command_id.as_bytes())?;
+    }
     put8(&mut b, "key_id", &entry.envelope.key_id)?;
     put8(&mut b, "nonce", &entry.envelope.nonce)?;
     let len = u32::try_from(entry.payload.len()).map_err(|_| FormatError::TooLong {
@@ -159,8 +217,10 @@ pub fn seal(position: u64, prev_hash: Hash, entry: &Entry) -> Result<Record, For
     b.extend_from_slice(&entry.payload);
     Ok(Record {
         bytes: b,
+        format_version: version,
         position,
         prev_hash,
+        sealed_at_micros,
         entry: entry.clone(),
     })
 }
@@ -219,40 +279,51 @@ impl<'a> Reader<'a> {
 /// A record parsed in place: every check of [`Record::decode`], no allocation. The
 /// range verifier runs this on every record.
 pub(crate) struct View<'a> {
+    pub(crate) format_version: u16,
     pub(crate) position: u64,
     pub(crate) prev_hash: Hash,
+    pub(crate) sealed_at_micros: Option<i64>,
     stream_version: u64,
-    recorded_at_micros: i64,
+    claimed_at_micros: i64,
     schema_version: u16,
     stream_id: &'a str,
     user_id: &'a str,
     role: &'a str,
     event_type: &'a str,
+    command_id: &'a str,
     key_id: &'a [u8],
     nonce: &'a [u8],
     payload: &'a [u8],
 }
 
 impl<'a> View<'a> {
-    /// Parses stored bytes. Rejects unknown layout versions and trailing bytes.
+    /// Parses stored bytes of either layout. Rejects unknown layout versions and
+    /// trailing bytes.
     pub(crate) fn parse(bytes: &'a [u8]) -> Result<View<'a>, FormatError> {
         let mut r = Reader { bytes, at: 0 };
-        let version = u16::from_le_bytes(r.array("format_version")?);
-        if version != FORMAT_VERSION {
-            return Err(FormatError::UnsupportedVersion(version));
+        let format_version = u16::from_le_bytes(r.array("format_version")?);
+        if format_version != FORMAT_VERSION && format_version != LAYOUT_1 {
+            return Err(FormatError::UnsupportedVersion(format_version));
         }
+        let layout1 = format_version == LAYOUT_1;
         let position = u64::from_le_bytes(r.array("position")?);
         let prev_hash = Hash(r.array("prev_hash")?);
         let stream_version = u64::from_le_bytes(r.array("stream_version")?);
         if stream_version == 0 {
             return Err(FormatError::ZeroStreamVersion);
         }
-        let recorded_at_micros = i64::from_le_bytes(r.array("recorded_at")?);
+        let (sealed_at_micros, claimed_at_micros) = if layout1 {
+            (None, i64::from_le_bytes(r.array("recorded_at")?))
+        } else {
+            let sealed = i64::from_le_bytes(r.array("sealed_at")?);
+            (Some(sealed), i64::from_le_bytes(r.array("claimed_at")?))
+        };
         let schema_version = u16::from_le_bytes(r.array("schema_version")?);
         let stream_id = r.str8("stream_id")?;
         let user_id = r.str8("actor_id")?;
         let role = r.str8("actor_role")?;
         let event_type = r.str8("event_type")?;
+        let command_id = if layout1 { "" } else { r.str8("command_id")? };
         let key_id = r.bytes8("key_id")?;
         let nonce = r.bytes8("nonce")?;
         let len = u32::from_le_bytes(r.array("payload length")?);
@@ -262,15 +333,18 @@ impl<'a> View<'a> {
             return Err(FormatError::TrailingBytes { count: rest });
         }
         Ok(View {
+            format_version,
             position,
             prev_hash,
+            sealed_at_micros,
             stream_version,
-            recorded_at_micros,
+            claimed_at_micros,
             schema_version,
             stream_id,
             user_id,
             role,
             event_type,
+            command_id,
             key_id,
             nonce,
             payload,
@@ -278,14 +352,21 @@ impl<'a> View<'a> {
     }
 }
 
-/// What locates stored record bytes, read without copying them: for scans that look at
-/// every record's stream and kind and keep few (deriving the plan index).
+/// What locates stored record bytes and dates them, read without copying them: for
+/// scans that look at every record's stream, kind and times and keep few (deriving the
+/// plan index, finding back-dated entries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordHeader<'a> {
     pub position: u64,
     pub stream_id: &'a str,
     pub stream_version: u64,
     pub event_type: &'a str,
+    pub actor_id: &'a str,
+    pub actor_role: &'a str,
+    /// See [`Record::sealed_at_micros`].
+    pub sealed_at_micros: Option<i64>,
+    /// See [`Entry::claimed_at_micros`].
+    pub claimed_at_micros: i64,
 }
 
 impl<'a> RecordHeader<'a> {
@@ -297,19 +378,30 @@ impl<'a> RecordHeader<'a> {
             stream_id: v.stream_id,
             stream_version: v.stream_version,
             event_type: v.event_type,
+            actor_id: v.user_id,
+            actor_role: v.role,
+            sealed_at_micros: v.sealed_at_micros,
+            claimed_at_micros: v.claimed_at_micros,
         })
     }
 }
 
 impl Record {
-    /// Parses stored bytes. Rejects unknown layout versions and trailing bytes.
+    /// Parses stored bytes of either layout. Rejects unknown layout versions and
+    /// trailing bytes.
     pub fn decode(bytes: Vec<u8>) -> Result<Record, FormatError> {
         let v = View::parse(&bytes)?;
-        let (position, prev_hash) = (v.position, v.prev_hash);
+        let (format_version, position, prev_hash, sealed_at_micros) = (
+            v.format_version,
+            v.position,
+            v.prev_hash,
+            v.sealed_at_micros,
+        );
         let entry = Entry {
             stream_id: v.stream_id.into(),
             stream_version: v.stream_version,
-            recorded_at_micros: v.recorded_at_micros,
+            claimed_at_micros: v.claimed_at_micros,
+            command_id: v.command_id.into(),
             actor: Actor {
                 user_id: v.user_id.into(),
                 role: v.role.into(),
@@ -324,8 +416,10 @@ impl Record {
         };
         Ok(Record {
             bytes,
+            format_version,
             position,
             prev_hash,
+            sealed_at_micros,
             entry,
         })
     }
@@ -343,12 +437,23 @@ impl Record {
         self.bytes
     }
 
+    /// The record's layout version ([`LAYOUT_1`] or [`FORMAT_VERSION`]).
+    pub fn format_version(&self) -> u16 {
+        self.format_version
+    }
+
     pub fn position(&self) -> u64 {
         self.position
     }
 
     pub fn prev_hash(&self) -> Hash {
         self.prev_hash
+    }
+
+    /// When the ledger sealed the record, by the store's clock (UTC µs): never earlier
+    /// than its predecessor's. `None` for a layout-1 record, whose only time is claimed.
+    pub fn sealed_at_micros(&self) -> Option<i64> {
+        self.sealed_at_micros
     }
 
     pub fn entry(&self) -> &Entry {
@@ -388,7 +493,8 @@ mod tests {
         Entry {
             stream_id: "plan-1".into(),
             stream_version: 1,
-            recorded_at_micros: 1_767_225_600_000_000,
+            claimed_at_micros: 1_767_225_600_000_000,
+            command_id: "cmd-1".into(),
             actor: Actor {
                 user_id: "kw-1".into(),
                 role: "key_worker".into(),
@@ -402,16 +508,38 @@ mod tests {
 
     #[test]
     fn decode_round_trips_seal() {
-        let r = seal(7, Hash([9; 32]), &entry()).unwrap();
+        let r = seal(7, Hash([9; 32]), 1_767_300_000_000_000, &entry()).unwrap();
         let d = Record::decode(r.bytes().to_vec()).unwrap();
         assert_eq!(d, r);
         assert_eq!(d.position(), 7);
         assert_eq!(d.prev_hash(), Hash([9; 32]));
+        assert_eq!(d.format_version(), FORMAT_VERSION);
+        assert_eq!(d.sealed_at_micros(), Some(1_767_300_000_000_000));
+        assert_eq!(d.entry().claimed_at_micros, 1_767_225_600_000_000);
+        assert_eq!(d.entry().command_id, "cmd-1");
+    }
+
+    #[test]
+    fn layout1_round_trips_without_a_sealing_time() {
+        let e = Entry {
+            command_id: String::new(),
+            ..entry()
+        };
+        let r = seal_layout1(7, Hash([9; 32]), &e).unwrap();
+        let d = Record::decode(r.bytes().to_vec()).unwrap();
+        assert_eq!(d, r);
+        assert_eq!(d.format_version(), LAYOUT_1);
+        assert_eq!(d.sealed_at_micros(), None);
+        assert_eq!(d.entry(), &e);
+        assert_eq!(
+            seal_layout1(0, Hash::ZERO, &entry()),
+            Err(FormatError::NoCommandIdInLayout1)
+        );
     }
 
     #[test]
     fn trailing_bytes_are_rejected() {
-        let mut b = seal(0, Hash::ZERO, &entry()).unwrap().into_bytes();
+        let mut b = seal(0, Hash::ZERO, 0, &entry()).unwrap().into_bytes();
         b.push(0);
         assert_eq!(
             Record::decode(b),
@@ -421,12 +549,27 @@ mod tests {
 
     #[test]
     fn every_truncation_is_rejected() {
-        let b = seal(0, Hash::ZERO, &entry()).unwrap().into_bytes();
-        for n in 0..b.len() {
-            assert!(
-                Record::decode(b[..n].to_vec()).is_err(),
-                "prefix of {n} bytes"
-            );
+        let e = Entry {
+            command_id: String::new(),
+            ..entry()
+        };
+        for b in [
+            seal(0, Hash::ZERO, 0, &entry()).unwrap().into_bytes(),
+            seal_layout1(0, Hash::ZERO, &e).unwrap().into_bytes(),
+        ] {
+            for n in 0..b.len() {
+                assert!(
+                    Record::decode(b[..n].to_vec()).is_err(),
+                    "prefix of {n} bytes"
+                );
+            }
         }
+    }
+
+    #[test]
+    fn unknown_layouts_are_rejected() {
+        let mut b = seal(0, Hash::ZERO, 0, &entry()).unwrap().into_bytes();
+        b[0] = 3;
+        assert_eq!(Record::decode(b), Err(FormatError::UnsupportedVersion(3)));
     }
 }

@@ -103,6 +103,15 @@ pub enum ViolationKind {
     /// Reported at the claimed size: records follow the end the head claims.
     #[error("the ledger head claims {claimed} records, but more follow")]
     ExtraRecords { claimed: u64 },
+    /// The store's clock seals records in chain order, so a record sealed earlier than
+    /// its predecessor was not sealed by it (or its time was rewritten).
+    #[error(
+        "the record was sealed at {sealed} µs, before its predecessor ({predecessor} µs); sealing times never go backwards"
+    )]
+    SealedBeforePredecessor { sealed: i64, predecessor: i64 },
+    /// Writers only ever move to a later layout.
+    #[error("the record is of layout {layout}, after a record of layout {predecessor}")]
+    LayoutGoesBack { layout: u16, predecessor: u16 },
 }
 
 /// Where an expected root or size came from.
@@ -155,9 +164,55 @@ pub struct Verified {
     pub root: Option<Hash>,
 }
 
-/// One record after the parallel pass: its (position, prev_hash) or why it does not
-/// parse, its hash, its Merkle leaf hash, and its length.
-type Hashed = (Result<(u64, Hash), FormatError>, Hash, Hash, usize);
+/// What the sequential pass checks of a record's header: its position, the predecessor
+/// hash it stores, and its seal.
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    position: u64,
+    prev_hash: Hash,
+    seal: Seal,
+}
+
+/// A record's layout version and sealing time (none in layout 1): what orders it after
+/// its predecessor in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seal {
+    pub layout: u16,
+    pub sealed_at_micros: Option<i64>,
+}
+
+impl Seal {
+    /// The seal of stored record bytes; `None` when they are not a record.
+    pub fn of(bytes: &[u8]) -> Option<Seal> {
+        View::parse(bytes).ok().map(|v| Seal {
+            layout: v.format_version,
+            sealed_at_micros: v.sealed_at_micros,
+        })
+    }
+
+    /// Why `self` cannot follow `before` in a chain, if it cannot.
+    fn check_after(self, before: Seal) -> Option<ViolationKind> {
+        if self.layout < before.layout {
+            return Some(ViolationKind::LayoutGoesBack {
+                layout: self.layout,
+                predecessor: before.layout,
+            });
+        }
+        match (before.sealed_at_micros, self.sealed_at_micros) {
+            (Some(predecessor), Some(sealed)) if sealed < predecessor => {
+                Some(ViolationKind::SealedBeforePredecessor {
+                    sealed,
+                    predecessor,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One record after the parallel pass: its header or why it does not parse, its hash,
+/// its Merkle leaf hash, and its length.
+type Hashed = (Result<Link, FormatError>, Hash, Hash, usize);
 
 /// A broken link into record `at`, waiting for a witness of record `at`'s own hash.
 #[derive(Debug, Clone, Copy)]
@@ -206,6 +261,8 @@ pub struct Verifier {
     /// Expected roots at sizes not reached yet.
     roots: BTreeMap<u64, Vec<Hash>>,
     pending: Option<Pending>,
+    /// The seal of the last record checked (or given), which the next must not precede.
+    last_seal: Option<Seal>,
     bytes: u64,
     failed: Option<Violation>,
 }
@@ -233,6 +290,7 @@ impl Verifier {
             frontier: None,
             roots: BTreeMap::new(),
             pending: None,
+            last_seal: None,
             bytes: 0,
             failed: None,
         }
@@ -244,6 +302,14 @@ impl Verifier {
         let mut v = Verifier::resume(frontier.size(), prev_hash);
         v.frontier = Some(frontier);
         v
+    }
+
+    /// The seal of the record before the range (its layout and sealing time), which the
+    /// first record verified must not precede; without it, the first is not checked
+    /// against its predecessor in time.
+    pub fn after_seal(mut self, seal: Seal) -> Verifier {
+        self.last_seal = Some(seal);
+        self
     }
 
     /// Adds a tree head (from a verified checkpoint) to check the recomputed root against
@@ -306,7 +372,14 @@ impl Verifier {
             .with_min_len(MIN_RECORDS_PER_TASK)
             .map(|b| {
                 let b = b.as_ref();
-                let header = View::parse(b).map(|v| (v.position, v.prev_hash));
+                let header = View::parse(b).map(|v| Link {
+                    position: v.position,
+                    prev_hash: v.prev_hash,
+                    seal: Seal {
+                        layout: v.format_version,
+                        sealed_at_micros: v.sealed_at_micros,
+                    },
+                });
                 let hash = hash_record_bytes(b);
                 let leaf = if with_tree {
                     leaf_hash(&hash)
@@ -328,12 +401,16 @@ impl Verifier {
     /// The sequential check of one record, hashed already.
     fn step(
         &mut self,
-        header: Result<(u64, Hash), FormatError>,
+        header: Result<Link, FormatError>,
         hash: Hash,
         leaf: Hash,
         len: usize,
     ) -> Result<(), Violation> {
-        let (position, stored_prev) = match header {
+        let Link {
+            position,
+            prev_hash: stored_prev,
+            seal,
+        } = match header {
             Ok(h) => h,
             Err(e) => {
                 return Err(match self.pending.take() {
@@ -368,7 +445,12 @@ impl Verifier {
                 return Err(pending.resolve(Some(false)));
             }
             self.pending = Some(pending);
+        } else if let Some(kind) = self.last_seal.and_then(|before| seal.check_after(before)) {
+            // Only along an intact link: a broken one is reported as such, at the record
+            // its witness points to.
+            return Err(Violation { position, kind });
         }
+        self.last_seal = Some(seal);
         self.prev = hash;
         self.next += 1;
         self.bytes += len as u64;
@@ -466,14 +548,15 @@ impl Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Actor, Entry, Envelope, seal};
+    use crate::{Actor, Entry, Envelope, Record, seal};
     use proptest::prelude::*;
 
     fn entry(i: u64) -> Entry {
         Entry {
             stream_id: format!("plan-{}", i % 3),
             stream_version: i / 3 + 1,
-            recorded_at_micros: 1_767_225_600_000_000 + i as i64,
+            claimed_at_micros: 1_767_225_600_000_000 + i as i64,
+            command_id: String::new(),
             actor: Actor {
                 user_id: "u-1".into(),
                 role: "key_worker".into(),
@@ -483,6 +566,69 @@ mod tests {
             envelope: Envelope::plaintext(),
             payload: vec![i as u8; (i % 7) as usize + 3],
         }
+    }
+
+    /// When the store sealed record `i`: a day after it claims, two records per second.
+    fn sealed_at(i: u64) -> i64 {
+        1_767_312_000_000_000 + (i as i64 / 2) * 1_000_000
+    }
+
+    /// Seals `entries` as a chain from position 0, each at the sealing time given
+    /// (`None`: layout 1); returns the stored bytes.
+    fn chain_of(seals: &[Option<i64>]) -> Vec<Vec<u8>> {
+        let mut prev = Hash::ZERO;
+        let mut out = Vec::new();
+        for (i, sealed) in seals.iter().enumerate() {
+            let i = i as u64;
+            let r = match sealed {
+                Some(t) => seal(i, prev, *t, &entry(i)).unwrap(),
+                None => crate::seal_layout1(i, prev, &entry(i)).unwrap(),
+            };
+            prev = r.hash();
+            out.push(r.into_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn a_record_sealed_before_its_predecessor_fails_at_its_position() {
+        let t = 1_767_312_000_000_000;
+        let records = chain_of(&[Some(t), Some(t), Some(t + 5), Some(t + 4), Some(t + 9)]);
+        let err = check(&records, 2, None).unwrap_err();
+        assert_eq!(err.position, 3);
+        assert_eq!(
+            err.kind,
+            ViolationKind::SealedBeforePredecessor {
+                sealed: t + 4,
+                predecessor: t + 5
+            }
+        );
+        // From position 3 on, the record before is known only if the caller says so.
+        let mut v = Verifier::resume(3, Record::decode(records[2].clone()).unwrap().hash());
+        v.feed(&records[3..]).unwrap();
+        let seal2 = Seal::of(&records[2]).unwrap();
+        let mut v = Verifier::resume(3, Record::decode(records[2].clone()).unwrap().hash())
+            .after_seal(seal2);
+        assert_eq!(v.feed(&records[3..]).unwrap_err().position, 3);
+    }
+
+    #[test]
+    fn layout_1_records_may_precede_layout_2_but_never_follow() {
+        let t = 1_767_312_000_000_000;
+        let upgraded = chain_of(&[None, None, Some(t), Some(t + 1)]);
+        assert_eq!(check(&upgraded, 3, None).unwrap().end, 4);
+        let back = chain_of(&[None, Some(t), None]);
+        let err = check(&back, 3, None).unwrap_err();
+        assert_eq!(
+            (err.position, err.kind),
+            (
+                2,
+                ViolationKind::LayoutGoesBack {
+                    layout: 1,
+                    predecessor: 2
+                }
+            )
+        );
     }
 
     /// A sealed ledger: the stored bytes of each record, and its tree heads.
@@ -495,7 +641,7 @@ mod tests {
             root: f.root(),
         }];
         for i in 0..n {
-            let r = seal(i, prev, &entry(i)).unwrap();
+            let r = seal(i, prev, sealed_at(i), &entry(i)).unwrap();
             prev = r.hash();
             f.push(prev, |_, _| {});
             heads.push(TreeHead {

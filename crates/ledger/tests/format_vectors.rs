@@ -8,7 +8,7 @@ use planledger_ledger::{
     Actor, Checkpoint, CheckpointSigner, CheckpointVerifier, ConsistencyProof, Entry, Envelope,
     Hash, InclusionProof, MAP_EMPTY, Map, MapProof, MapProofEnd, MemoryTree, Record, client_key,
     client_salt, client_value, consistency_proof, inclusion_proof, leaf_hash, map_leaf_hash,
-    map_node_hash, map_value_hash, node_hash, seal, stream_key, stream_value,
+    map_node_hash, map_value_hash, node_hash, seal, seal_layout1, stream_key, stream_value,
 };
 
 struct Vector {
@@ -107,10 +107,22 @@ fn blake3_le64_tree(v: &Vector, size: u64) -> MemoryTree {
 }
 
 fn check_record(v: &Vector) {
+    // Layout 1 has one time, `recorded_at`, read as the claimed time; layout 2 a sealing
+    // time and a claimed time, and a command id.
+    let layout1 = v.fields.contains_key("recorded_at_micros");
     let entry = Entry {
         stream_id: v.get("stream_id").into(),
         stream_version: v.num("stream_version"),
-        recorded_at_micros: v.num("recorded_at_micros"),
+        claimed_at_micros: v.num(if layout1 {
+            "recorded_at_micros"
+        } else {
+            "claimed_at_micros"
+        }),
+        command_id: if layout1 {
+            String::new()
+        } else {
+            v.get("command_id").into()
+        },
         actor: Actor {
             user_id: v.get("actor_id").into(),
             role: v.get("actor_role").into(),
@@ -123,7 +135,17 @@ fn check_record(v: &Vector) {
         },
         payload: v.hex("payload"),
     };
-    let r = seal(v.num("position"), v.hash("prev_hash"), &entry).unwrap();
+    let r = if layout1 {
+        seal_layout1(v.num("position"), v.hash("prev_hash"), &entry).unwrap()
+    } else {
+        seal(
+            v.num("position"),
+            v.hash("prev_hash"),
+            v.num("sealed_at_micros"),
+            &entry,
+        )
+        .unwrap()
+    };
     assert_eq!(
         r.bytes(),
         v.hex("bytes").as_slice(),
@@ -134,6 +156,11 @@ fn check_record(v: &Vector) {
     // And from the other side: the stored bytes decode to the same entry and hash.
     let d = Record::decode(v.hex("bytes")).unwrap();
     assert_eq!(d.entry(), &entry);
+    assert_eq!(d.format_version(), if layout1 { 1 } else { 2 });
+    assert_eq!(
+        d.sealed_at_micros(),
+        (!layout1).then(|| v.num("sealed_at_micros"))
+    );
     assert_eq!(d.hash(), v.hash("hash"));
 }
 
@@ -307,7 +334,7 @@ fn format_md_test_vectors_hold() {
     }
     // The document must keep at least these vectors; deleting one fails here.
     for (kind, min) in [
-        ("record", 2),
+        ("record", 4),
         ("leaf", 2),
         ("node", 1),
         ("tree", 8),
@@ -326,11 +353,44 @@ fn format_md_test_vectors_hold() {
 
 #[test]
 fn format_md_record_offsets_match_the_layout() {
-    // §2 gives fixed offsets; pin them against a sealed record.
-    let v = vectors()
+    // §2 gives fixed offsets for both layouts; pin them against sealed records.
+    let records: Vec<Vector> = vectors()
         .into_iter()
-        .find(|v| v.get("kind") == "record")
-        .unwrap();
+        .filter(|v| v.get("kind") == "record")
+        .collect();
+    let v = records
+        .iter()
+        .find(|v| v.fields.contains_key("sealed_at_micros"))
+        .expect("a layout-2 record vector");
+    let b = v.hex("bytes");
+    assert_eq!(u16::from_le_bytes([b[0], b[1]]), 2);
+    assert_eq!(
+        u64::from_le_bytes(b[2..10].try_into().unwrap()),
+        v.num::<u64>("position")
+    );
+    assert_eq!(&b[10..42], v.hash("prev_hash").as_bytes());
+    assert_eq!(
+        u64::from_le_bytes(b[42..50].try_into().unwrap()),
+        v.num::<u64>("stream_version")
+    );
+    assert_eq!(
+        i64::from_le_bytes(b[50..58].try_into().unwrap()),
+        v.num::<i64>("sealed_at_micros")
+    );
+    assert_eq!(
+        i64::from_le_bytes(b[58..66].try_into().unwrap()),
+        v.num::<i64>("claimed_at_micros")
+    );
+    assert_eq!(
+        u16::from_le_bytes([b[66], b[67]]),
+        v.num::<u16>("schema_version")
+    );
+    assert_eq!(usize::from(b[68]), v.get("stream_id").len());
+
+    let v = records
+        .iter()
+        .find(|v| v.fields.contains_key("recorded_at_micros"))
+        .expect("a layout-1 record vector");
     let b = v.hex("bytes");
     assert_eq!(u16::from_le_bytes([b[0], b[1]]), 1);
     assert_eq!(

@@ -125,6 +125,15 @@ impl ActDeadlines {
 pub struct DeadlinePolicy {
     pub organisation: Option<String>,
     acts: [ActDeadlines; 4],
+    /// An entry sealed more than this many days after the time it claims is back-dated
+    /// (`audit backdated` lists it); `None` (`"off"`) lists none.
+    pub backdated_after_days: Option<u32>,
+}
+
+impl DeadlinePolicy {
+    /// Documentation is to be kept up to date as things happen; a week covers a paper
+    /// note entered after a weekend or a short absence, and not much more.
+    pub const DEFAULT_BACKDATED_AFTER_DAYS: u32 = 7;
 }
 
 impl Default for DeadlinePolicy {
@@ -132,6 +141,7 @@ impl Default for DeadlinePolicy {
         DeadlinePolicy {
             organisation: None,
             acts: ActKind::ALL.map(ActDeadlines::default_for),
+            backdated_after_days: Some(Self::DEFAULT_BACKDATED_AFTER_DAYS),
         }
     }
 }
@@ -223,6 +233,7 @@ struct RawAct {
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
     organisation: Option<String>,
+    backdated_after_days: Option<Spanned<Setting>>,
     all: Option<RawAct>,
     residential_care: Option<RawAct>,
     home_care: Option<RawAct>,
@@ -255,6 +266,16 @@ impl DeadlinePolicy {
             organisation: raw.organisation,
             ..DeadlinePolicy::default()
         };
+        setting(
+            text,
+            "",
+            "backdated_after_days",
+            &raw.backdated_after_days,
+            0,
+            MAX_DAYS,
+            "days",
+            &mut policy.backdated_after_days,
+        )?;
         let tables = [
             (ActKind::ResidentialCare, raw.residential_care),
             (ActKind::HomeCare, raw.home_care),
@@ -331,7 +352,11 @@ fn setting(
     into: &mut Option<u32>,
 ) -> Result<(), PolicyError> {
     let Some(s) = s else { return Ok(()) };
-    let field = Some(format!("{table}.{key}"));
+    let field = Some(if table.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{table}.{key}")
+    });
     match s.get_ref() {
         Setting::Word(w) if w == "off" => *into = None,
         Setting::Word(w) => {

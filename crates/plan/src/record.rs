@@ -25,7 +25,9 @@ pub enum EntryError {
         #[source]
         source: ActorError,
     },
-    #[error("stream version {stream_version}: recorded-at {micros} µs is outside the calendar")]
+    #[error(
+        "stream version {stream_version}: the claimed time {micros} µs is outside the calendar"
+    )]
     Time { stream_version: u64, micros: i64 },
     #[error(
         "stream version {stream_version}: the record says {recorded} but its payload is {decoded}"
@@ -52,7 +54,8 @@ impl Event {
         Entry {
             stream_id: plan.as_str().to_owned(),
             stream_version,
-            recorded_at_micros: at.timestamp_micros(),
+            claimed_at_micros: at.timestamp_micros(),
+            command_id: String::new(),
             actor: actor.into(),
             event_type: self.event_type().to_owned(),
             schema_version: SCHEMA_VERSION,
@@ -61,7 +64,7 @@ impl Event {
         }
     }
 
-    /// The event of a plaintext entry, with its recorded time and actor.
+    /// The event of a plaintext entry, with the time it claims and its actor.
     pub fn from_entry(entry: &Entry) -> Result<(Event, DateTime<Utc>, Actor), EntryError> {
         let stream_version = entry.stream_version;
         if !entry.envelope.is_plaintext() {
@@ -84,9 +87,9 @@ impl Event {
             });
         }
         let at =
-            DateTime::from_timestamp_micros(entry.recorded_at_micros).ok_or(EntryError::Time {
+            DateTime::from_timestamp_micros(entry.claimed_at_micros).ok_or(EntryError::Time {
                 stream_version,
-                micros: entry.recorded_at_micros,
+                micros: entry.claimed_at_micros,
             })?;
         let actor = Actor::try_from(&entry.actor).map_err(|source| EntryError::Actor {
             stream_version,

@@ -45,8 +45,8 @@ mod summary;
 
 pub use error::ProjectionError;
 pub use plans::{
-    INDEX_VERSION, LedgerPlans, MARKER_STREAM, Plans, TAG_ACT, TAG_CLIENT, TAG_DUE, TAG_LATEST,
-    TAG_UNIT, index_marker, index_tags, plan_tags, policy_key, state_tags,
+    Backdated, INDEX_VERSION, LedgerPlans, MARKER_STREAM, Plans, TAG_ACT, TAG_CLIENT, TAG_DUE,
+    TAG_LATEST, TAG_UNIT, index_marker, index_tags, plan_tags, policy_key, state_tags,
 };
 pub use projection::{DEFAULT_CHUNK, EventRef, PlanView, Projection, fold_stream};
 pub use summary::{check_summaries, decode_summary, rebuild_summaries, summary_bytes};

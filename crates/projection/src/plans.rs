@@ -17,12 +17,13 @@
 use std::borrow::Cow;
 
 use chrono::NaiveDate;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use planledger_ledger::{Hash, Record, RecordHeader};
 use planledger_plan::{
-    ActKind, DeadlinePolicy, Personnummer, PlanId, PlanState, UnitId, swedish_date,
+    ActKind, Actor, DeadlinePolicy, EntryError, Personnummer, PlanId, PlanState, UnitId,
+    swedish_date,
 };
-use planledger_store::{Store, StreamSummary, StreamTag};
+use planledger_store::{Store, StoreError, StreamSummary, StreamTag};
 use rayon::prelude::*;
 
 use crate::error::ProjectionError;
@@ -173,7 +174,7 @@ pub fn index_tags(
                 continue;
             }
             let mut state = PlanState::new();
-            state.apply(&event.event, event.recorded_at, &event.actor);
+            state.apply(&event.event, event.claimed_at, &event.actor);
             for (key, value) in plan_tags(&state) {
                 tags.push(StreamTag {
                     stream_id: plan.to_string(),
@@ -230,6 +231,39 @@ pub trait Plans {
 
     /// Whether any plan belongs to `unit`.
     fn has_unit(&self, unit: &UnitId) -> Result<bool, ProjectionError>;
+
+    /// Calls `f` with each record of `unit`'s plans (every plan's without one) sealed
+    /// by `until` more than `lag` after the time it claims, in position order: the
+    /// back-dated entries. Records of layout 1 have no sealing time and are never listed.
+    fn each_backdated(
+        &self,
+        unit: Option<&UnitId>,
+        until: DateTime<Utc>,
+        lag: TimeDelta,
+        f: &mut dyn FnMut(Backdated),
+    ) -> Result<(), ProjectionError>;
+}
+
+/// A record sealed long after the time it claims (see [`Plans::each_backdated`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backdated {
+    pub plan: PlanId,
+    pub position: u64,
+    pub stream_version: u64,
+    pub event_type: String,
+    pub actor: Actor,
+    /// When it happened, as the entry claims.
+    pub claimed_at: DateTime<Utc>,
+    /// When the ledger sealed it.
+    pub sealed_at: DateTime<Utc>,
+}
+
+impl Backdated {
+    /// Whether an entry claiming `claimed_at`, sealed at `sealed_at`, was sealed more
+    /// than `lag` later: one rule for every [`Plans`].
+    fn is(claimed_at: DateTime<Utc>, sealed_at: DateTime<Utc>, lag: TimeDelta) -> bool {
+        sealed_at - claimed_at > lag
+    }
 }
 
 impl Plans for Projection {
@@ -282,6 +316,38 @@ impl Plans for Projection {
 
     fn has_unit(&self, unit: &UnitId) -> Result<bool, ProjectionError> {
         Ok(self.plans_in_unit(unit).next().is_some())
+    }
+
+    fn each_backdated(
+        &self,
+        unit: Option<&UnitId>,
+        until: DateTime<Utc>,
+        lag: TimeDelta,
+        f: &mut dyn FnMut(Backdated),
+    ) -> Result<(), ProjectionError> {
+        let views: Vec<&PlanView> = match unit {
+            Some(unit) => self.plans_in_unit(unit).collect(),
+            None => self.plans().collect(),
+        };
+        let mut found: Vec<Backdated> = views
+            .into_iter()
+            .flat_map(|v| v.events().iter().map(move |e| (v.id(), e)))
+            .filter_map(|(plan, e)| {
+                let sealed_at = e.sealed_at.filter(|s| *s <= until)?;
+                Backdated::is(e.claimed_at, sealed_at, lag).then(|| Backdated {
+                    plan: plan.clone(),
+                    position: e.position,
+                    stream_version: e.stream_version,
+                    event_type: e.event_type().to_owned(),
+                    actor: e.actor.clone(),
+                    claimed_at: e.claimed_at,
+                    sealed_at,
+                })
+            })
+            .collect();
+        found.sort_by_key(|b| b.position);
+        found.into_iter().for_each(f);
+        Ok(())
     }
 }
 
@@ -454,5 +520,84 @@ impl Plans for LedgerPlans<'_> {
             .store
             .streams_tagged(TAG_UNIT, unit.as_str())?
             .is_empty())
+    }
+
+    /// Reads the records' headers in position order, from the first: sealing times
+    /// never decrease along the chain, so the scan stops at the first record sealed
+    /// after `until`.
+    fn each_backdated(
+        &self,
+        unit: Option<&UnitId>,
+        until: DateTime<Utc>,
+        lag: TimeDelta,
+        f: &mut dyn FnMut(Backdated),
+    ) -> Result<(), ProjectionError> {
+        let in_unit: Option<std::collections::HashSet<String>> = match unit {
+            Some(unit) => Some(
+                self.store
+                    .streams_tagged(TAG_UNIT, unit.as_str())?
+                    .into_iter()
+                    .collect(),
+            ),
+            None => None,
+        };
+        let until = until.timestamp_micros();
+        let mut from = 0u64;
+        loop {
+            let chunk = self.store.read_all_bytes(from, REBUILD_CHUNK)?;
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            for bytes in &chunk {
+                let position = from;
+                from += 1;
+                let h = RecordHeader::parse(bytes).map_err(|e| StoreError::Corrupt {
+                    position,
+                    reason: e.to_string(),
+                })?;
+                let Some(sealed) = h.sealed_at_micros else {
+                    continue;
+                };
+                if sealed > until {
+                    return Ok(());
+                }
+                if in_unit.as_ref().is_some_and(|u| !u.contains(h.stream_id)) {
+                    continue;
+                }
+                let time = |micros: i64| {
+                    DateTime::from_timestamp_micros(micros).ok_or(ProjectionError::Entry {
+                        position,
+                        source: EntryError::Time {
+                            stream_version: h.stream_version,
+                            micros,
+                        },
+                    })
+                };
+                let (claimed_at, sealed_at) = (time(h.claimed_at_micros)?, time(sealed)?);
+                if !Backdated::is(claimed_at, sealed_at, lag) {
+                    continue;
+                }
+                let actor = planledger_ledger::Actor {
+                    user_id: h.actor_id.into(),
+                    role: h.actor_role.into(),
+                };
+                f(Backdated {
+                    plan: PlanId::new(h.stream_id.to_owned())
+                        .map_err(|source| ProjectionError::StreamId { position, source })?,
+                    position,
+                    stream_version: h.stream_version,
+                    event_type: h.event_type.to_owned(),
+                    actor: Actor::try_from(&actor).map_err(|source| ProjectionError::Entry {
+                        position,
+                        source: EntryError::Actor {
+                            stream_version: h.stream_version,
+                            source,
+                        },
+                    })?,
+                    claimed_at,
+                    sealed_at,
+                });
+            }
+        }
     }
 }

@@ -23,7 +23,11 @@ pub struct EventRef {
     pub stream_version: u64,
     /// The record's hash (the Merkle leaf's input).
     pub hash: Hash,
-    pub recorded_at: DateTime<Utc>,
+    /// When the event happened, as its entry claims: what deadlines and "as of" count by.
+    pub claimed_at: DateTime<Utc>,
+    /// When the ledger sealed its record, by the store's clock; `None` for a record of
+    /// layout 1, which has no sealing time.
+    pub sealed_at: Option<DateTime<Utc>>,
     pub actor: Actor,
     pub event: Event,
 }
@@ -39,7 +43,7 @@ impl EventRef {
 pub(crate) fn decode_record(record: &Record) -> Result<(PlanId, EventRef), ProjectionError> {
     let position = record.position();
     let entry = record.entry();
-    let (event, recorded_at, actor) =
+    let (event, claimed_at, actor) =
         Event::from_entry(entry).map_err(|source| ProjectionError::Entry { position, source })?;
     let plan = PlanId::new(entry.stream_id.clone())
         .map_err(|source| ProjectionError::StreamId { position, source })?;
@@ -49,7 +53,10 @@ pub(crate) fn decode_record(record: &Record) -> Result<(PlanId, EventRef), Proje
             position,
             stream_version: entry.stream_version,
             hash: record.hash(),
-            recorded_at,
+            claimed_at,
+            sealed_at: record
+                .sealed_at_micros()
+                .and_then(DateTime::from_timestamp_micros),
             actor,
             event,
         },
@@ -84,7 +91,7 @@ impl PlanView {
             });
         }
         self.state
-            .apply(&event.event, event.recorded_at, &event.actor);
+            .apply(&event.event, event.claimed_at, &event.actor);
         self.events.push(event);
         Ok(())
     }
@@ -125,18 +132,18 @@ impl PlanView {
 
     /// The events recorded by `at` (inclusive), in stream order.
     pub fn events_until(&self, at: DateTime<Utc>) -> impl Iterator<Item = &EventRef> {
-        self.events.iter().filter(move |e| e.recorded_at <= at)
+        self.events.iter().filter(move |e| e.claimed_at <= at)
     }
 
     /// The plan as it stood at `at`: the fold of the events recorded by then. Borrowed
     /// when nothing was recorded later (the common case), refolded otherwise.
     pub fn state_at(&self, at: DateTime<Utc>) -> Cow<'_, PlanState> {
-        if self.events.iter().all(|e| e.recorded_at <= at) {
+        if self.events.iter().all(|e| e.claimed_at <= at) {
             return Cow::Borrowed(&self.state);
         }
         Cow::Owned(PlanState::from_events(
             self.events_until(at)
-                .map(|e| (&e.event, e.recorded_at, &e.actor)),
+                .map(|e| (&e.event, e.claimed_at, &e.actor)),
         ))
     }
 }

@@ -262,7 +262,7 @@ fn an_undecodable_payload_is_an_error_naming_its_position_and_the_fold_stops_bef
         stream_id: "plan-9".into(),
         expected: ExpectedVersion::NoStream,
         actor: (&officer()).into(),
-        recorded_at_micros: at(2026, 4, 2).timestamp_micros(),
+        claimed_at_micros: at(2026, 4, 2).timestamp_micros(),
         tags: Vec::new(),
         summary: None,
         events: vec![NewEvent {

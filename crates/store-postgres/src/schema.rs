@@ -216,6 +216,17 @@ LEFT JOIN planledger.stream_tags c
 GRANT SELECT ON planledger.plan_states TO planledger_app;
 "#,
     },
+    Migration {
+        version: 5,
+        description: "the last record's sealing time (record layout 2)",
+        sql: r#"
+-- Records of layout 2 carry the time the store sealed them, from the database server's
+-- clock, never earlier than the last record's: the head keeps that time so the next
+-- append can seal on from it. NULL while the ledger holds only layout-1 records.
+ALTER TABLE planledger.ledgers ADD COLUMN sealed_at bigint;
+GRANT UPDATE (sealed_at) ON planledger.ledgers TO planledger_app;
+"#,
+    },
 ];
 
 /// The schema version this build reads and writes.

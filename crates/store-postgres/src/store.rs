@@ -73,7 +73,10 @@ impl Conn {
                 .prepare(q)
                 .map_err(|source| PostgresError::Sql { what, source })
         };
-        let head_cols = "SELECT size, last_hash, peaks FROM planledger.ledgers WHERE id = $1";
+        // The head, and the database server's clock: the store's clock that seals records.
+        let head_cols = "SELECT size, last_hash, peaks, sealed_at,
+                (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+             FROM planledger.ledgers WHERE id = $1";
         let st = Statements {
             lock_head: p("prepare", &format!("{head_cols} FOR UPDATE"))?,
             read_head: p("prepare", head_cols)?,
@@ -94,7 +97,8 @@ impl Conn {
             )?,
             update_head: p(
                 "prepare",
-                "UPDATE planledger.ledgers SET size = $2, last_hash = $3, peaks = $4 WHERE id = $1",
+                "UPDATE planledger.ledgers SET size = $2, last_hash = $3, peaks = $4, sealed_at = $5
+                 WHERE id = $1",
             )?,
             read_all: p(
                 "prepare",
@@ -182,6 +186,7 @@ fn chain_from_row(row: &postgres::Row) -> Result<Chain, StoreError> {
     let size: i64 = row.get(0);
     let last_hash: &[u8] = row.get(1);
     let peaks: &[u8] = row.get(2);
+    let last_sealed_micros: Option<i64> = row.get(3);
     let size = u64::try_from(size).map_err(|_| StoreError::Corrupt {
         position: 0,
         reason: format!("the head row's size is negative ({size})"),
@@ -198,6 +203,7 @@ fn chain_from_row(row: &postgres::Row) -> Result<Chain, StoreError> {
     Ok(Chain {
         last_hash,
         frontier,
+        last_sealed_micros,
     })
 }
 
@@ -319,6 +325,12 @@ impl PostgresStore {
                 reason: "the last record's hash differs from the head's last hash".into(),
             });
         }
+        if record.sealed_at_micros() != chain.last_sealed_micros {
+            return Err(StoreError::Corrupt {
+                position: last,
+                reason: "the last record's sealing time differs from the head's".into(),
+            });
+        }
         // Each peak is the root of a perfect subtree, largest (leftmost) first.
         for (NodeId { level, index }, peak) in peak_ids(size).zip(chain.frontier.peaks()) {
             let idx = to_i64(index, "Merkle node index")?;
@@ -379,6 +391,7 @@ impl PostgresStore {
             .query_one(&st.lock_head, &[&id])
             .map_err(sql("lock the head"))?;
         let mut chain = chain_from_row(&row)?;
+        let clock: i64 = row.get(4);
         let mut versions: HashMap<&str, u64> = HashMap::new();
         let mut records = Vec::new();
         let mut nodes = Vec::new();
@@ -396,12 +409,13 @@ impl PostgresStore {
                 }));
                 continue;
             }
-            match chain.seal_batch(batch, current) {
+            match chain.seal_batch(batch, current, clock) {
                 Ok((sealed, completed)) => {
                     let appended = Appended {
                         first_position: sealed[0].position(),
                         stream_version: current + sealed.len() as u64,
                         head: chain.head(),
+                        sealed_at_micros: sealed[0].sealed_at_micros().unwrap_or_default(),
                     };
                     versions.insert(&batch.stream_id, appended.stream_version);
                     records.extend(sealed);
@@ -475,7 +489,13 @@ impl PostgresStore {
         let peaks: Vec<u8> = chain.frontier.peaks().iter().flat_map(|h| h.0).collect();
         tx.execute(
             &st.update_head,
-            &[&id, &size, &chain.last_hash.as_bytes().as_slice(), &peaks],
+            &[
+                &id,
+                &size,
+                &chain.last_hash.as_bytes().as_slice(),
+                &peaks,
+                &chain.last_sealed_micros,
+            ],
         )
         .map_err(sql("update the head"))?;
         Ok(())

@@ -36,6 +36,9 @@ pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta
 
 pub(crate) const META_LAYOUT: &str = "layout";
 pub(crate) const META_HEAD: &str = "head";
+/// The last record's sealing time (i64 LE µs); absent while the ledger holds no record
+/// of a layout with one, as in a file written before layout 2.
+pub(crate) const META_SEALED: &str = "sealed_at";
 
 /// The head as stored: size (u64 LE), last hash, root, then one 32-byte peak per set
 /// bit of size, largest subtree first. The root is stored as well as the peaks so that
@@ -83,6 +86,7 @@ pub(crate) fn decode_head(b: &[u8]) -> Result<Chain, StoreError> {
     Ok(Chain {
         last_hash,
         frontier,
+        last_sealed_micros: None,
     })
 }
 

@@ -15,8 +15,8 @@ use redb::{
 };
 
 use crate::layout::{
-    LAYOUT, LAYOUT_V1, META, META_HEAD, META_LAYOUT, NODES, RECORDS, STREAMS, SUMMARIES, TAGS,
-    TAGS_BY_VALUE, decode_head, encode_head,
+    LAYOUT, LAYOUT_V1, META, META_HEAD, META_LAYOUT, META_SEALED, NODES, RECORDS, STREAMS,
+    SUMMARIES, TAGS, TAGS_BY_VALUE, decode_head, encode_head,
 };
 
 /// The embedded store: one redb file, immediate durability, group commit.
@@ -118,7 +118,17 @@ fn load_chain(meta: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<
             position: 0,
             reason: "the store has no stored head".into(),
         })?;
-    decode_head(head.value())
+    let mut chain = decode_head(head.value())?;
+    chain.last_sealed_micros = match meta.get(META_SEALED).map_err(backend)? {
+        None => None,
+        Some(v) => Some(i64::from_le_bytes(v.value().try_into().map_err(|_| {
+            StoreError::Corrupt {
+                position: chain.frontier.size().saturating_sub(1),
+                reason: "the stored last sealing time is not 8 bytes".into(),
+            }
+        })?)),
+    };
+    Ok(chain)
 }
 
 /// The tables of a write transaction.
@@ -197,6 +207,11 @@ impl<'t> Writer<'t> {
         self.meta
             .insert(META_HEAD, encode_head(chain).as_slice())
             .map_err(backend)?;
+        if let Some(sealed) = chain.last_sealed_micros {
+            self.meta
+                .insert(META_SEALED, sealed.to_le_bytes().as_slice())
+                .map_err(backend)?;
+        }
         Ok(())
     }
 }
@@ -407,6 +422,12 @@ impl RedbStore {
                         reason: "the last record's hash differs from the stored head's".into(),
                     });
                 }
+                if record.sealed_at_micros() != chain.last_sealed_micros {
+                    return Err(StoreError::Corrupt {
+                        position,
+                        reason: "the last record's sealing time differs from the stored one".into(),
+                    });
+                }
             }
         }
         if records.len().map_err(backend)? != size {
@@ -453,7 +474,7 @@ impl RedbStore {
                     continue;
                 }
                 let first_position = chain.frontier.size();
-                match chain.seal_batch(&batch, current) {
+                match chain.seal_batch(&batch, current, planledger_store::clock_micros()) {
                     Err(e) => outcomes.push(Err(e)),
                     Ok((records, nodes)) => {
                         w.put(&records, &nodes)?;
@@ -469,6 +490,7 @@ impl RedbStore {
                             first_position,
                             stream_version,
                             head: chain.head(),
+                            sealed_at_micros: records[0].sealed_at_micros().unwrap_or_default(),
                         }));
                     }
                 }

@@ -68,6 +68,7 @@ macro_rules! __conformance_checks {
             head_matches_frontier_recomputed_from_records
             node_returns_every_completed_subtree_and_only_those
             append_sealed_rejects_records_that_do_not_continue
+            records_are_sealed_by_the_store_clock_never_going_back
             concurrent_appends_keep_one_valid_chain
             readers_see_only_whole_batches
             append_tags_are_found_by_value_and_replace_by_key
@@ -162,7 +163,7 @@ pub fn batch(stream_id: &str, expected: ExpectedVersion, n: usize) -> AppendBatc
         stream_id: stream_id.into(),
         expected,
         actor: test_actor(),
-        recorded_at_micros: 1_767_225_600_000_000,
+        claimed_at_micros: 1_767_225_600_000_000,
         events: (0..n)
             .map(|i| NewEvent {
                 event_type: "test_event".into(),
@@ -627,14 +628,76 @@ pub fn node_returns_every_completed_subtree_and_only_those(store: &dyn Store) {
     assert_eq!(must("nodes of none", store.nodes(&[])), Vec::new());
 }
 
-/// Records sealed outside any store, continuing from `chain` (for append_sealed).
+/// Records sealed outside any store, continuing from `chain` (for append_sealed), by a
+/// clock that reads one second later per record already in the chain.
 fn seal_elsewhere(chain: &mut Chain, stream: &str, current: u64, n: usize) -> Vec<Record> {
+    let clock = 1_767_312_000_000_000 + chain.frontier.size() as i64 * 1_000_000;
+    seal_elsewhere_at(chain, stream, current, n, clock)
+}
+
+fn seal_elsewhere_at(
+    chain: &mut Chain,
+    stream: &str,
+    current: u64,
+    n: usize,
+    clock: i64,
+) -> Vec<Record> {
     must(
         "seal_batch",
         chain
-            .seal_batch(&batch(stream, ExpectedVersion::Any, n), current)
+            .seal_batch(&batch(stream, ExpectedVersion::Any, n), current, clock)
             .map(|(r, _)| r),
     )
+}
+
+pub fn records_are_sealed_by_the_store_clock_never_going_back(store: &dyn Store) {
+    // The batch claims 2026-01-01; the store seals at its own time, whatever is claimed.
+    let before = crate::clock_micros();
+    let first = must(
+        "append",
+        store.append(batch("plan-a", ExpectedVersion::NoStream, 2)),
+    );
+    let second = must(
+        "append",
+        store.append(batch("plan-b", ExpectedVersion::Any, 1)),
+    );
+    let after = crate::clock_micros();
+    let records = assert_chain_valid(store);
+    for r in &records {
+        let sealed = r.sealed_at_micros().unwrap_or_else(|| {
+            panic!("conformance: an appended record is of the layout with a sealing time")
+        });
+        // The store's clock (a database server's) may differ from this process's by a
+        // little; a second covers it, and a claimed time of 2026-01-01 is far outside.
+        assert!(
+            (before - 1_000_000..=after + 1_000_000).contains(&sealed),
+            "conformance: a record is sealed by the store's clock ({before}..{after}), got {sealed}"
+        );
+        assert_eq!(
+            r.entry().claimed_at_micros,
+            1_767_225_600_000_000,
+            "conformance: the claimed time is kept as given"
+        );
+    }
+    assert_eq!(
+        records[0].sealed_at_micros(),
+        records[1].sealed_at_micros(),
+        "conformance: the records of one batch share their sealing time"
+    );
+    assert_eq!(records[0].sealed_at_micros(), Some(first.sealed_at_micros));
+    assert_eq!(records[2].sealed_at_micros(), Some(second.sealed_at_micros));
+    assert!(
+        second.sealed_at_micros >= first.sealed_at_micros,
+        "conformance: sealing times never go back"
+    );
+
+    // A clock that reads earlier than the last record seals at the last record's time.
+    let mut chain = Chain::default();
+    let t = 1_767_312_000_000_000;
+    let early = seal_elsewhere_at(&mut chain, "plan-c", 0, 1, t);
+    let late = seal_elsewhere_at(&mut chain, "plan-c", 1, 1, t - 5_000_000);
+    assert_eq!(late[0].sealed_at_micros(), Some(t), "the clock went back");
+    assert_eq!(early[0].sealed_at_micros(), Some(t));
 }
 
 pub fn append_sealed_rejects_records_that_do_not_continue(store: &dyn Store) {
@@ -691,6 +754,26 @@ pub fn append_sealed_rejects_records_that_do_not_continue(store: &dyn Store) {
     seal_elsewhere(&mut gap_chain, "plan-a", 5, 1);
     mixed.extend(seal_elsewhere(&mut gap_chain, "plan-a", 6, 1));
     expect_unfit(&mixed, 6, "a gap after fitting records");
+    // Sealed before the last record: a chain whose clock ran backwards.
+    let mut back_chain = chain.clone();
+    let back = seal_elsewhere_at(&mut back_chain, "plan-a", 3, 1, 1_700_000_000_000_000);
+    let mut reseal = Chain {
+        last_sealed_micros: None,
+        ..chain.clone()
+    };
+    let earlier = seal_elsewhere_at(&mut reseal, "plan-a", 3, 1, 1_700_000_000_000_000);
+    assert_eq!(back[0].sealed_at_micros(), chain.last_sealed_micros);
+    expect_unfit(&earlier, 3, "a record sealed before the last one");
+    // A layout-1 record after layout-2 records.
+    let entry = planledger_ledger::Entry {
+        claimed_at_micros: 1_767_225_600_000_000,
+        ..earlier[0].entry().clone()
+    };
+    let old = must(
+        "seal_layout1",
+        planledger_ledger::seal_layout1(3, chain.last_hash, &entry).map_err(StoreError::from),
+    );
+    expect_unfit(&[old], 3, "a layout-1 record after layout 2");
     // The fitting continuation is accepted, with versions tracked within the call.
     let fitting = seal_elsewhere(&mut chain, "plan-a", 3, 2);
     let head = must("append_sealed", store.append_sealed(&fitting));

@@ -272,6 +272,7 @@ mod tests {
                 last_hash: Hash::ZERO,
                 root: Hash::ZERO,
             },
+            sealed_at_micros: 0,
         })
     }
 

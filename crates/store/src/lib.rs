@@ -18,7 +18,7 @@ pub mod group;
 mod memory;
 mod verify;
 
-pub use chain::{Chain, NodeHashes};
+pub use chain::{Chain, NodeHashes, clock_micros};
 pub use copy::copy_ledger;
 pub use group::{BatchOutcome, GroupCommit, GroupCommitError};
 pub use memory::MemoryStore;
@@ -66,8 +66,9 @@ pub struct AppendBatch {
     pub stream_id: String,
     pub expected: ExpectedVersion,
     pub actor: Actor,
-    /// When the batch is recorded (UTC µs); injected by the caller's clock.
-    pub recorded_at_micros: i64,
+    /// When the events happened, as the caller claims (UTC µs). The store seals the
+    /// records at its own time, whatever this says.
+    pub claimed_at_micros: i64,
     pub events: Vec<NewEvent>,
     /// Tags set on the stream with the batch, `(key, value)`, each replacing the
     /// stream's value for its key, in the same transaction (see [`StreamTag`]).
@@ -123,6 +124,8 @@ pub struct Appended {
     pub stream_version: u64,
     /// The ledger head right after the batch.
     pub head: Head,
+    /// When the store sealed the batch's records, by its clock (UTC µs).
+    pub sealed_at_micros: i64,
 }
 
 /// A store of one ledger. Implementations are shared between threads.

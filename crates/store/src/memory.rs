@@ -55,7 +55,9 @@ impl Inner {
             });
         }
         let first_position = inner.chain.frontier.size();
-        let (records, nodes) = inner.chain.seal_batch(&batch, current)?;
+        let (records, nodes) = inner
+            .chain
+            .seal_batch(&batch, current, crate::clock_micros())?;
         let stream_version = current + records.len() as u64;
         inner.push(records, nodes);
         for (key, value) in batch.tags {
@@ -74,6 +76,7 @@ impl Inner {
             first_position,
             stream_version,
             head: inner.chain.head(),
+            sealed_at_micros: inner.chain.last_sealed_micros.unwrap_or_default(),
         })
     }
 

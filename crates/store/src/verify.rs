@@ -11,8 +11,8 @@
 //! signed root, then verifies only the records after it.
 
 use planledger_ledger::{
-    ClaimedEnd, Frontier, Hash, InvalidProof, NodeId, NodeSource, ProofError, RootSource, TreeHead,
-    Verifier, Violation, ViolationKind, inclusion_proof, peak_ids,
+    ClaimedEnd, Frontier, Hash, InvalidProof, NodeId, NodeSource, ProofError, RootSource, Seal,
+    TreeHead, Verifier, Violation, ViolationKind, inclusion_proof, peak_ids,
 };
 
 use crate::{Head, Store, StoreError};
@@ -173,8 +173,8 @@ pub fn verify_store_since(
             },
         ));
     }
-    let prev = if checkpoint.size == 0 {
-        Hash::ZERO
+    let (prev, seal) = if checkpoint.size == 0 {
+        (Hash::ZERO, None)
     } else {
         // The peaks match the signature, but the records after the checkpoint chain onto
         // the last record's hash: that hash must be the leaf the signed tree holds.
@@ -232,9 +232,15 @@ pub fn verify_store_since(
             }
             Err(e) => unreachable!("a proof built for this tree has its shape: {e}"),
         }
-        record.hash()
+        // The first record after the checkpoint must not be sealed before this one.
+        (record.hash(), Seal::of(record.bytes()))
     };
-    verify_store_from(store, Verifier::with_frontier(frontier, prev), progress)
+    let verifier = Verifier::with_frontier(frontier, prev);
+    let verifier = match seal {
+        Some(seal) => verifier.after_seal(seal),
+        None => verifier,
+    };
+    verify_store_from(store, verifier, progress)
 }
 
 /// A failed read of something the checkpoint's tree must have: what a store reports

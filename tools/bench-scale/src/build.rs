@@ -187,11 +187,15 @@ fn build_into(store: &RedbStore, org: &Organisation, limit: Option<u64>) -> anyh
         });
         let mut position = 0u64;
         let mut prev = Hash::ZERO;
+        // A generated ledger is sealed as if each record were written when it claims to
+        // be (never going back), so that nothing in it reads as back-dated.
+        let mut sealed_at = i64::MIN;
         let mut written = Ok(());
         for entries in rx {
             let mut records = Vec::with_capacity(entries.len());
             for e in &entries {
-                let r = seal(position, prev, e).context("sealing a generated event")?;
+                sealed_at = sealed_at.max(e.claimed_at_micros);
+                let r = seal(position, prev, sealed_at, e).context("sealing a generated event")?;
                 prev = r.hash();
                 position += 1;
                 records.push(r);

@@ -696,12 +696,19 @@ pub fn render_history(proven: &Proven, show_personnummer: bool) -> String {
             let _ = writeln!(out, "\nplan {}", r.stream_id());
         }
         let actor = &r.entry().actor;
+        // The time the entry claims, and when the ledger sealed it if that reads
+        // differently to the second.
+        let claimed = format_micros(r.entry().claimed_at_micros);
+        let sealed = match r.sealed_at_micros().map(format_micros) {
+            Some(t) if t != claimed => format!(" (sealed {t})"),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "  #{:<3} position {:<6} {}  {} ({})  {}",
+            "  #{:<3} position {:<6} {}{sealed}  {} ({})  {}",
             r.stream_version(),
             r.position(),
-            format_micros(r.entry().recorded_at_micros),
+            claimed,
             actor.user_id,
             actor.role,
             describe_event(&p.event, show_personnummer)

@@ -35,14 +35,15 @@ fn bundle() -> (Bundle, String) {
         let entry = Entry {
             stream_id: plan.into(),
             stream_version: 1,
-            recorded_at_micros: now.timestamp_micros(),
+            claimed_at_micros: now.timestamp_micros(),
+            command_id: String::new(),
             actor: (&officer).into(),
             event_type: event.event_type().into(),
             schema_version: SCHEMA_VERSION,
             envelope: Envelope::plaintext(),
             payload: event.encode(),
         };
-        let record = seal(position as u64, prev, &entry).unwrap();
+        let record = seal(position as u64, prev, now.timestamp_micros(), &entry).unwrap();
         prev = record.hash();
         tree.push(record.hash());
         records.push(record);
@@ -250,14 +251,15 @@ fn map_ledger(size: u64) -> (Vec<planledger_ledger::Record>, MemoryTree, String,
         let entry = Entry {
             stream_id: plan.into(),
             stream_version: 1,
-            recorded_at_micros: now.timestamp_micros(),
+            claimed_at_micros: now.timestamp_micros(),
+            command_id: String::new(),
             actor: (&officer).into(),
             event_type: event.event_type().into(),
             schema_version: SCHEMA_VERSION,
             envelope: Envelope::plaintext(),
             payload: event.encode(),
         };
-        let record = seal(position as u64, prev, &entry).unwrap();
+        let record = seal(position as u64, prev, now.timestamp_micros(), &entry).unwrap();
         prev = record.hash();
         if (position as u64) < size {
             tree.push(record.hash());

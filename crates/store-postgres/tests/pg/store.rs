@@ -17,7 +17,7 @@ fn batch(stream: &str, expected: ExpectedVersion, n: usize) -> AppendBatch {
             user_id: "kw-1".into(),
             role: "key_worker".into(),
         },
-        recorded_at_micros: 1_767_225_600_000_000,
+        claimed_at_micros: 1_767_225_600_000_000,
         tags: Vec::new(),
         summary: None,
         events: (0..n)

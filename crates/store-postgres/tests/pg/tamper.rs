@@ -100,36 +100,33 @@ fn two_swapped_records_are_reported_at_the_first() {
     assert_eq!(first_bad(&store), 5);
 }
 
-/// The thorough forger: rewrites one record and re-seals every record after it, the
-/// Merkle nodes and the head, so that the ledger is consistent with itself again. Only
-/// a tree head kept elsewhere (a checkpoint) catches that.
-#[test]
-fn a_resealed_rewrite_passes_alone_but_not_against_an_earlier_checkpoint() {
-    let (store, url) = ledger();
-    let before = store.head().unwrap();
-    let checkpoint = TreeHead {
-        size: before.size,
-        root: before.root,
-    };
+/// The thorough forger: from position `from` on, re-seals every record (after
+/// `change` has edited its entry or its sealing time), the Merkle nodes and the head,
+/// so that the ledger is consistent with itself again.
+fn reseal_from(
+    store: &PostgresStore,
+    url: &str,
+    from: usize,
+    change: impl Fn(u64, &mut planledger_ledger::Entry, &mut i64),
+) {
     let records = store.read_all(0, 100).unwrap();
-    let mut prev: Hash = records[11].hash();
+    let mut prev: Hash = records[from - 1].hash();
     let mut frontier = planledger_ledger::Frontier::new();
     let mut nodes = Vec::new();
-    for r in &records[..12] {
+    for r in &records[..from] {
         frontier.push(r.hash(), |id, h| nodes.push((id, h)));
     }
     let mut forged: Vec<Record> = Vec::new();
-    for r in &records[12..] {
+    for r in &records[from..] {
         let mut entry = r.entry().clone();
-        if r.position() == 12 {
-            entry.payload = b"{\"rewritten\":true}".to_vec();
-        }
-        let f = seal(r.position(), prev, &entry).unwrap();
+        let mut sealed_at = r.sealed_at_micros().expect("layout 2");
+        change(r.position(), &mut entry, &mut sealed_at);
+        let f = seal(r.position(), prev, sealed_at, &entry).unwrap();
         prev = f.hash();
         frontier.push(prev, |id, h| nodes.push((id, h)));
         forged.push(f);
     }
-    let mut dba = dba_without_checks(&url);
+    let mut dba = dba_without_checks(url);
     let mut tx = dba.transaction().unwrap();
     for f in &forged {
         tx.execute(
@@ -150,13 +147,52 @@ fn a_resealed_rewrite_passes_alone_but_not_against_an_earlier_checkpoint() {
         .unwrap();
     }
     let peaks: Vec<u8> = frontier.peaks().iter().flat_map(|h| h.0).collect();
+    let last_sealed = forged.last().and_then(|f| f.sealed_at_micros());
     tx.execute(
-        "UPDATE planledger.ledgers SET last_hash = $1, peaks = $2",
-        &[&prev.as_bytes().as_slice(), &peaks],
+        "UPDATE planledger.ledgers SET last_hash = $1, peaks = $2, sealed_at = $3",
+        &[&prev.as_bytes().as_slice(), &peaks, &last_sealed],
     )
     .unwrap();
     tx.commit().unwrap();
+}
 
+/// A rewrite that moves one record's sealing time before its predecessor's, however
+/// consistent the forger makes the rest, fails verification at that record.
+#[test]
+fn a_sealing_time_moved_back_fails_verify_at_that_position() {
+    let (store, url) = ledger();
+    let records = store.read_all(0, 100).unwrap();
+    let before_11 = records[11].sealed_at_micros().unwrap() - 1_000_000;
+    reseal_from(&store, &url, 12, |position, _, sealed| {
+        if position == 12 {
+            *sealed = before_11;
+        }
+    });
+    let reopened = PostgresStore::open(&url, "org-a").expect("the forgery is self-consistent");
+    let report = verify_store(&reopened, &[], &mut |_, _| {}).unwrap();
+    let v = report.violation.expect("the sealing order catches it");
+    assert_eq!(v.position, 12, "{v:?}");
+    assert!(
+        matches!(v.kind, ViolationKind::SealedBeforePredecessor { sealed, .. } if sealed == before_11),
+        "{v:?}"
+    );
+}
+
+/// The thorough forger rewrites one record's payload: only a tree head kept elsewhere
+/// (a checkpoint) catches that.
+#[test]
+fn a_resealed_rewrite_passes_alone_but_not_against_an_earlier_checkpoint() {
+    let (store, url) = ledger();
+    let before = store.head().unwrap();
+    let checkpoint = TreeHead {
+        size: before.size,
+        root: before.root,
+    };
+    reseal_from(&store, &url, 12, |position, entry, _| {
+        if position == 12 {
+            entry.payload = b"{\"rewritten\":true}".to_vec();
+        }
+    });
     let reopened = PostgresStore::open(&url, "org-a").expect("the forgery is self-consistent");
     let alone = verify_store(&reopened, &[], &mut |_, _| {}).unwrap();
     assert!(alone.is_ok(), "{}", alone.message());
