@@ -449,6 +449,43 @@ pub struct NoteSignature<'a> {
     pub line_number: usize,
 }
 
+impl<'a> NoteSignature<'a> {
+    /// Parses one signature line (without its newline), `line_number` being its number
+    /// in the note or file it comes from (for the error).
+    pub fn parse(line: &'a str, line_number: usize) -> Result<NoteSignature<'a>, CheckpointError> {
+        let n = line_number;
+        if let Some(c) = line.chars().find(|c| c.is_control()) {
+            return Err(malformed(
+                n,
+                format!(
+                    "control character U+{:04X} in a signature line",
+                    u32::from(c)
+                ),
+            ));
+        }
+        let rest = line
+            .strip_prefix(SIG_PREFIX)
+            .ok_or_else(|| malformed(n, "a signature line starts with '\u{2014} '"))?;
+        let (name, b64) = rest
+            .split_once(' ')
+            .ok_or_else(|| malformed(n, "a signature line is '\u{2014} <name> <base64>'"))?;
+        check_key_name(name).map_err(|_| malformed(n, "bad key name"))?;
+        let raw = B64
+            .decode(b64)
+            .map_err(|_| malformed(n, "the signature is not valid base64"))?;
+        if raw.len() < 5 {
+            return Err(malformed(n, "the signature is too short"));
+        }
+        Ok(NoteSignature {
+            name,
+            key_id: u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]),
+            signature: raw[4..].to_vec(),
+            line,
+            line_number: n,
+        })
+    }
+}
+
 impl<'a> SignedNote<'a> {
     /// Splits `note` at its last blank line and parses the signature lines. A note is
     /// malformed if it holds a control character other than `\n`, if its signature
@@ -480,26 +517,7 @@ impl<'a> SignedNote<'a> {
             if i >= MAX_SIGNATURES {
                 return Err(malformed(n, "more than 100 signatures"));
             }
-            let rest = line
-                .strip_prefix(SIG_PREFIX)
-                .ok_or_else(|| malformed(n, "a signature line starts with '\u{2014} '"))?;
-            let (name, b64) = rest
-                .split_once(' ')
-                .ok_or_else(|| malformed(n, "a signature line is '\u{2014} <name> <base64>'"))?;
-            check_key_name(name).map_err(|_| malformed(n, "bad key name"))?;
-            let raw = B64
-                .decode(b64)
-                .map_err(|_| malformed(n, "the signature is not valid base64"))?;
-            if raw.len() < 5 {
-                return Err(malformed(n, "the signature is too short"));
-            }
-            signatures.push(NoteSignature {
-                name,
-                key_id: u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]),
-                signature: raw[4..].to_vec(),
-                line,
-                line_number: n,
-            });
+            signatures.push(NoteSignature::parse(line, n)?);
         }
         Ok(SignedNote { body, signatures })
     }
