@@ -378,10 +378,10 @@ pub enum WitnessCmd {
         /// A witness's verifier key (from `witness keygen`); repeat for several.
         #[arg(long = "witness-key", value_name = "FILE", required = true)]
         witness_keys: Vec<PathBuf>,
-        /// The files with the witnesses' answers (what `witness cosign` printed), one or
-        /// more.
-        #[arg(value_name = "COSIGNATURES", required = true)]
-        cosignatures: Vec<PathBuf>,
+        /// The file with a witness's answer (the lines `witness cosign` printed; the
+        /// answers of several witnesses may be put in one file).
+        #[arg(value_name = "COSIGNATURES")]
+        cosignatures: PathBuf,
     },
 }
 

@@ -67,7 +67,7 @@ pub fn run(ctx: &Context, command: WitnessCmd) -> Result<()> {
                 .iter()
                 .map(|f| keys::load_witness_verifier(f, &ctx.limits))
                 .collect::<Result<Vec<_>>>()?;
-            for a in cosign::attach(&witness, &log, &witnesses, &cosignatures, &ctx.limits)? {
+            for a in cosign::attach(&witness, &log, &witnesses, &[cosignatures], &ctx.limits)? {
                 println!(
                     "{} the cosignature by {} to the checkpoint of {} records in {}",
                     if a.added {
