@@ -119,7 +119,8 @@ pub struct Cli {
           default_value_t = Limits::DEFAULT_TEXT_FIELD_BYTES)]
     pub max_text_bytes: u64,
 
-    /// Longest witness checkpoint file or key file, in bytes; never read further.
+    /// Longest witness checkpoint file, key file, witness request, cosignature file or
+    /// witness state file, in bytes; never read further.
     #[arg(long, global = true, env = "PLANLEDGER_MAX_FILE_BYTES", value_name = "BYTES",
           default_value_t = Limits::DEFAULT_FILE_BYTES)]
     pub max_file_bytes: u64,

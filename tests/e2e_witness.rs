@@ -193,8 +193,13 @@ fn a_checkpoint_cosigned_by_two_witnesses_meets_two_of_two_and_fails_with_one_re
             .count(),
         3
     );
-    // The log's own checks still read it: a plain verify and a plain export.
+    // The log's own checks still read it.
     t.ok(&["verify", "--witness", s(&dir), "--pubkey", &pubkey]);
+    // The same checkpoint signed again (same size, same instant) is the file that is
+    // there, cosignatures and all: it is neither refused nor rewritten.
+    let secret = t.path("ledger.key");
+    t.ok(&["checkpoint", "--key", s(&secret), "--witness", s(&dir)]);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), cosigned);
 
     // One cosignature removed: 1 of 2.
     let ivo_line = cosigned
@@ -494,6 +499,26 @@ fn a_witness_refuses_a_fork_of_the_same_or_a_larger_size_and_its_state_does_not_
     let again = request(&a, &dir_a, &pubkey, 12, "a12-again.txt");
     a.ok_at("2026-05-03T09:00:00Z", &cosign_args(&w, &pubkey, &again));
     assert_eq!(state_of(&w), moved);
+    // A state edited behind the witness's back (another root, or its own cosignature
+    // gone) is refused: the witness cosigns nothing until it is restored.
+    let state_file = std::fs::read_dir(&w.state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "cosigned"))
+        .unwrap();
+    let text = String::from_utf8(moved.clone()).unwrap();
+    let own = text.lines().last().unwrap().to_owned();
+    for edited in [
+        text.replacen("\n12\n", "\n13\n", 1),
+        text.replace(&format!("{own}\n"), ""),
+    ] {
+        std::fs::write(&state_file, &edited).unwrap();
+        let stderr = a.fails_at("2026-05-03T09:00:00Z", &cosign_args(&w, &pubkey, &again), 1);
+        assert!(stderr.contains("the witness state"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(&state_file).unwrap(), edited);
+    }
+    std::fs::write(&state_file, &moved).unwrap();
+    a.ok_at("2026-05-03T09:00:00Z", &cosign_args(&w, &pubkey, &again));
     // The state directory is private.
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&w.state).unwrap().permissions().mode();
