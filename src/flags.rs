@@ -19,12 +19,16 @@ pub const AFTER_HELP: &str = "\
 EXIT CODES:
     0  success
     1  verification failure: the ledger, a checkpoint or a bundle does not verify, or
-       something in the witness directory is not a checkpoint (the file is named)
+       something in the witness directory is not a checkpoint (the file is named); a
+       checkpoint without the cosignatures a witness policy needs; a witness refusing
+       a fork or a checkpoint not signed by the log's key
     2  usage error or bad input (a malformed line, an input over a --max-… limit, a
        duplicate JSON key, an invalid personnummer, a command the domain rejects such
        as a wrong role); `import` also exits 2 when any line was rejected (the other
        lines are recorded)
-    3  conflict: the plan changed since it was read (another writer); re-run the command
+    3  conflict: the plan changed since it was read (another writer); re-run the command;
+       a witness request made from another size than the witness last cosigned (the
+       witness names its size)
     4  not found: no such plan, client, unit, ledger or file
     5  storage or I/O error (a full disk; another planledger process holding the
        embedded ledger: retry)
@@ -117,7 +121,8 @@ pub struct Cli {
           default_value_t = Limits::DEFAULT_TEXT_FIELD_BYTES)]
     pub max_text_bytes: u64,
 
-    /// Longest witness checkpoint file or key file, in bytes; never read further.
+    /// Longest witness checkpoint file, key file, witness request, cosignature file or
+    /// witness state file, in bytes; never read further.
     #[arg(long, global = true, env = "PLANLEDGER_MAX_FILE_BYTES", value_name = "BYTES",
           default_value_t = Limits::DEFAULT_FILE_BYTES)]
     pub max_file_bytes: u64,
@@ -243,6 +248,16 @@ pub enum Cmd {
     /// Write an evidence bundle of one client: their records, an inclusion proof per
     /// record and the signed checkpoint they lead to (check it with `verify-bundle`).
     Export(ExportArgs),
+    /// Independent witnesses (FORMAT.md §13): a second party (the regional archive, IVO, a
+    /// neighbouring municipality) cosigns the log's checkpoints with its own key, after
+    /// checking that the log extends what it cosigned before; `verify` and
+    /// `verify-bundle` then require K of the witnesses they trust (--witness-key,
+    /// --witness-threshold). The witness runs `keygen` and `cosign`; the log's operator
+    /// runs `request` and `attach`.
+    Witness {
+        #[command(subcommand)]
+        command: WitnessCmd,
+    },
     /// Print the consistency proof between the ledger's trees of two sizes (RFC 9162), with
     /// both roots: what shows that a later checkpoint extends an earlier one.
     Proof {
@@ -298,6 +313,79 @@ pub enum Cmd {
     },
     /// Print the manual page (roff; e.g. `planledger man > planledger.1 && man ./planledger.1`).
     Man,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WitnessCmd {
+    /// (The witness.) Make a witness key (cosignature/v1, FORMAT.md §13.1): writes the
+    /// secret key (mode 0600) and prints the verifier key, for the log's operator and
+    /// for whoever verifies with a witness policy.
+    Keygen {
+        /// The witness's name, e.g. arkiv.region.se/witness.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Where to write the secret key; must not exist yet.
+        #[arg(long, value_name = "KEYFILE")]
+        out: PathBuf,
+    },
+    /// (The log's operator.) Print a request for a cosignature of the latest checkpoint in
+    /// --witness (C2SP tlog-witness add-checkpoint, FORMAT.md §13.3): the size the witness
+    /// last cosigned, the consistency proof from it, and the checkpoint. Refuses (exit 1)
+    /// when the ledger does not extend every checkpoint there.
+    Request {
+        /// The operator's witness directory (where `checkpoint` writes).
+        #[arg(long, value_name = "DIR")]
+        witness: PathBuf,
+        /// The log's verifier key (from `keygen`).
+        #[arg(long, value_name = "FILE")]
+        pubkey: PathBuf,
+        /// The size of the checkpoint the witness last cosigned for this log; 0 for a
+        /// witness that never cosigned it. A witness that holds another size refuses
+        /// with exit 3 and names its size.
+        #[arg(long, value_name = "N")]
+        old: u64,
+    },
+    /// (The witness.) Cosign the checkpoint of a request, and print the cosignature line
+    /// to return to the operator. Only if the checkpoint is signed by --log-key, the
+    /// request starts from the size this witness last cosigned, and its consistency
+    /// proof shows the log extends that checkpoint; the checkpoint is then stored in
+    /// --state (atomically) before the answer. A fork (another root at the size it
+    /// cosigned, or a proof that does not verify) exits 1, a request from another size
+    /// exits 3; the state never moves back.
+    Cosign {
+        /// The witness's secret key (from `witness keygen`).
+        #[arg(long, value_name = "KEYFILE")]
+        key: PathBuf,
+        /// The witness's state directory (created, mode 0700): the latest checkpoint it
+        /// cosigned of each log. Keep it, and back it up, with the key.
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// The log's verifier key, as its operator published it.
+        #[arg(long, value_name = "FILE")]
+        log_key: PathBuf,
+        /// The request file from `witness request`.
+        #[arg(value_name = "REQUEST")]
+        request: PathBuf,
+    },
+    /// (The log's operator.) Keep a witness's answer: append each cosignature line by a
+    /// --witness-key to the checkpoint in --witness that it cosigns (the file is replaced
+    /// atomically by the same note with one more signature line; the only change a
+    /// checkpoint file ever sees). A line that verifies for no checkpoint exits 1.
+    Attach {
+        /// The operator's witness directory.
+        #[arg(long, value_name = "DIR")]
+        witness: PathBuf,
+        /// The log's verifier key.
+        #[arg(long, value_name = "FILE")]
+        pubkey: PathBuf,
+        /// A witness's verifier key (from `witness keygen`); repeat for several.
+        #[arg(long = "witness-key", value_name = "FILE", required = true)]
+        witness_keys: Vec<PathBuf>,
+        /// The file with a witness's answer (the lines `witness cosign` printed; the
+        /// answers of several witnesses may be put in one file).
+        #[arg(value_name = "COSIGNATURES")]
+        cosignatures: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -591,11 +679,28 @@ pub struct VerifyArgs {
     /// has the signed root.
     #[arg(long, value_name = "MAPKEYFILE", requires = "witness")]
     pub map_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub witnesses: WitnessPolicyArgs,
     /// Also write the outcome as a Prometheus textfile (for node_exporter's textfile
     /// collector): when verify last ran, whether the ledger was intact, how many records
     /// it checked. Written on every outcome, replacing the file atomically.
     #[arg(long, value_name = "FILE")]
     pub prom: Option<PathBuf>,
+}
+
+/// A witness policy (FORMAT.md §13.5): these independent witnesses' keys, at least K of
+/// them.
+#[derive(Args, Debug)]
+pub struct WitnessPolicyArgs {
+    /// A witness's verifier key (from `witness keygen`), repeat for each witness you
+    /// trust: the latest checkpoint in --witness must carry valid cosignatures by at
+    /// least --witness-threshold of them (exit 1 naming how many it has).
+    #[arg(long = "witness-key", value_name = "FILE", requires = "witness")]
+    pub witness_keys: Vec<PathBuf>,
+    /// How many of the --witness-key witnesses must have cosigned (K of N); all of them
+    /// by default.
+    #[arg(long, value_name = "K", requires = "witness_keys")]
+    pub witness_threshold: Option<usize>,
 }
 
 #[derive(Args, Debug)]

@@ -12,6 +12,7 @@ mod import;
 mod record;
 mod show;
 mod verify;
+mod witness;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -160,6 +161,7 @@ fn run(cli: Cli) -> Result<()> {
         } => checkpoint::checkpoint(&ctx, &key, &witness, origin.as_deref(), map_key.as_deref()),
         Cmd::Export(a) => export::export(&ctx, a),
         Cmd::Proof { from, to } => export::proof(&ctx, from, to),
+        Cmd::Witness { command } => witness::run(&ctx, command),
         Cmd::Copy { from, to } => {
             let (from, to) = (
                 Location::parse(&from, &cli.ledger_name),

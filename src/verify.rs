@@ -3,7 +3,8 @@
 //! at all (no ledger, a bad key, a damaged file, a bad witness directory) is one JSON
 //! object too, `ok: false` with `error: {kind, message, exit_code}`.
 
-use planledger_app::{Result, keys, witness};
+use planledger_app::cosign::PolicyCheck;
+use planledger_app::{Result, cosign, keys, witness};
 use serde_json::json;
 
 use crate::Context;
@@ -13,12 +14,15 @@ use crate::flags::VerifyArgs;
 pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
     let as_json = a.json;
     let started = std::time::Instant::now();
-    let (outcome, mut result) = match check(ctx, &a) {
-        Ok(o) => {
-            let result = o.result();
-            (Some(o), result)
+    let (outcome, witnesses, mut result) = match check(ctx, &a) {
+        Ok((o, w)) => {
+            // The ledger's own finding comes first; then the witness policy.
+            let result = o
+                .result()
+                .and_then(|()| w.as_ref().map_or(Ok(()), PolicyCheck::result));
+            (Some(o), w, result)
         }
-        Err(e) => (None, Err(e)),
+        Err(e) => (None, None, Err(e)),
     };
     if let Some(file) = &a.prom {
         let metrics = planledger_app::verify::Metrics {
@@ -40,6 +44,9 @@ pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
     }
     if as_json {
         let mut value = (outcome.as_ref()).map_or_else(|| json!({ "ok": false }), |o| o.to_json());
+        if let Some(w) = &witnesses {
+            value["witnesses"] = w.to_json();
+        }
         if let Err(e) = &result {
             value["ok"] = false.into();
             value["error"] = e.kind().json(&exit::mask(e));
@@ -49,17 +56,28 @@ pub fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
     result
 }
 
-/// Runs the check: its outcome (what verified and what did not), or why it could not run.
-fn check(ctx: &Context, a: &VerifyArgs) -> Result<planledger_app::verify::Outcome> {
-    let checkpoints: Vec<_> = match (&a.witness, &a.pubkey) {
+/// Runs the check: its outcome (what verified and what did not) and, with a witness
+/// policy, how the latest checkpoint meets it; or why it could not run.
+fn check(
+    ctx: &Context,
+    a: &VerifyArgs,
+) -> Result<(planledger_app::verify::Outcome, Option<PolicyCheck>)> {
+    let policy = match a.witnesses.witness_keys.is_empty() {
+        true => None,
+        false => Some(cosign::load_policy(
+            &a.witnesses.witness_keys,
+            a.witnesses.witness_threshold,
+            &ctx.limits,
+        )?),
+    };
+    let witnessed = match (&a.witness, &a.pubkey) {
         (Some(dir), Some(pubkey)) => {
             witness::checkpoints(dir, &keys::load_verifier(pubkey, &ctx.limits)?, &ctx.limits)?
-                .into_iter()
-                .map(|w| w.checkpoint)
-                .collect()
         }
         _ => Vec::new(),
     };
+    let witnesses = policy.map(|p| cosign::check_latest(&witnessed, &p));
+    let checkpoints: Vec<_> = witnessed.into_iter().map(|w| w.checkpoint).collect();
     let map_key = ctx.map_key(a.map_key.as_deref())?;
     let bar = crate::progress(
         "verifying {wide_bar} {pos}/{len} records ({per_sec}, {eta})",
@@ -78,9 +96,10 @@ fn check(ctx: &Context, a: &VerifyArgs) -> Result<planledger_app::verify::Outcom
     );
     bar.finish_and_clear();
     let outcome = outcome?;
-    if let (Some(r), true, false) = (&outcome.report, outcome.ok(), a.json) {
+    let witnessed_ok = witnesses.as_ref().is_none_or(|w| w.failure.is_none());
+    if let (Some(r), true, true, false) = (&outcome.report, outcome.ok(), witnessed_ok, a.json) {
         println!(
-            "OK: {} (from position {}; {} checkpoints matched{}{})",
+            "OK: {} (from position {}; {} checkpoints matched{}{}{})",
             r.message(),
             outcome.from,
             outcome.checkpoints,
@@ -97,8 +116,25 @@ fn check(ctx: &Context, a: &VerifyArgs) -> Result<planledger_app::verify::Outcom
                     outcome.maps
                 ),
                 None => String::new(),
+            },
+            match &witnesses {
+                Some(w) => format!(
+                    "; the latest, of {} records, cosigned by {} of the {} witnesses given ({}; at least {} needed)",
+                    w.size.unwrap_or(0),
+                    w.cosigned_by.len(),
+                    w.keys,
+                    exit::mask(
+                        w.cosigned_by
+                            .iter()
+                            .map(|c| c.key_name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    w.threshold
+                ),
+                None => String::new(),
             }
         );
     }
-    Ok(outcome)
+    Ok((outcome, witnesses))
 }

@@ -50,6 +50,11 @@ const PATH_FLAGS: &[&str] = &[
     "--to",
     "--ledger",
     "import",
+    "--state",
+    "--log-key",
+    "--witness-key",
+    "cosign",
+    "attach",
 ];
 
 fn check(t: &TestLedger, args: &[&str], what: &str) {
@@ -112,6 +117,11 @@ fn commands(dir: &str) -> Vec<Vec<String>> {
         format!("checkpoint --key {key} --witness {w} --origin exempel.se/x"),
         format!("export --client 196408233234 --out {dir}/b.json --witness {w} --pubkey {public}"),
         format!("verify --witness {w} --pubkey {public}"),
+        format!("witness keygen --name arkiv.example/w --out {dir}/w2.key"),
+        format!("witness request --witness {dir}/wd --pubkey {public} --old 0"),
+        format!("witness cosign {dir}/req.txt --key {dir}/w.key --state {dir}/ws --log-key {public}"),
+        format!("witness attach {dir}/c.txt --witness {dir}/wd --pubkey {public} --witness-key {dir}/w.pub"),
+        format!("verify --witness {dir}/wd --pubkey {public} --witness-key {dir}/w.pub --witness-threshold 1"),
         format!("--policy {dir}/none.toml audit late"),
         format!("--max-line-bytes 1000 import {dir}/none.jsonl"),
         format!("copy --from {dir}/ledger --to {dir}/copy"),
@@ -140,6 +150,46 @@ fn no_probe_given_to_any_flag_is_printed() {
         &format!("{dir}/k.key"),
     ]);
     t.write("k.pub", &public);
+    // A witness directory with a checkpoint, a witness, its request and its answer.
+    t.ok(&[
+        "checkpoint",
+        "--key",
+        &format!("{dir}/k.key"),
+        "--witness",
+        &format!("{dir}/wd"),
+    ]);
+    let w = t.ok(&[
+        "witness",
+        "keygen",
+        "--name",
+        "arkiv.example/w",
+        "--out",
+        &format!("{dir}/w.key"),
+    ]);
+    t.write("w.pub", &w);
+    let req = t.ok(&[
+        "witness",
+        "request",
+        "--witness",
+        &format!("{dir}/wd"),
+        "--pubkey",
+        &format!("{dir}/k.pub"),
+        "--old",
+        "0",
+    ]);
+    t.write("req.txt", &req);
+    let c = t.ok(&[
+        "witness",
+        "cosign",
+        &format!("{dir}/req.txt"),
+        "--key",
+        &format!("{dir}/w.key"),
+        "--state",
+        &format!("{dir}/ws"),
+        "--log-key",
+        &format!("{dir}/k.pub"),
+    ]);
+    t.write("c.txt", &c);
     for args in commands(&dir) {
         // Every value after a flag, and every positional value, in turn.
         for i in 0..args.len() {

@@ -64,6 +64,64 @@ pub fn write_new(path: &Path, text: &str, private: bool) -> Result<()> {
         .map_err(|e| Error::io(format!("cannot sync the directory {}", dir.display()), e))
 }
 
+/// Writes `text` to `path`, replacing what stands there atomically and durably: into a
+/// temporary file in the same directory (mode 0600 when `private`), fsynced, renamed
+/// over `path`, and the directory fsynced. A reader sees the old text or the whole new
+/// one, never a mix; on any failure the old text stays. Only for the files that are
+/// rewritten by design: a witness's state and a checkpoint that gains cosignatures.
+pub fn replace(path: &Path, text: &str, private: bool) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::new(Kind::BadInput, format!("{} names no file", path.display())))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let temp = dir.join(format!(
+        ".{}.{}-{nanos}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let cannot = |e| Error::io(format!("cannot write {}", path.display()), e);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    if private {
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&temp).map_err(cannot)?;
+    let written = f.write_all(text.as_bytes()).and_then(|()| f.sync_all());
+    drop(f);
+    let renamed = written.and_then(|()| std::fs::rename(&temp, path));
+    if let Err(e) = renamed {
+        let _ = std::fs::remove_file(&temp);
+        return Err(cannot(e));
+    }
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(format!("cannot sync the directory {}", dir.display()), e))
+}
+
+/// An exclusive lock on the file `path` (created if missing), held until the returned
+/// file is dropped: what makes a read, a check and a [`replace`] one step against
+/// another process doing the same (`flock`, released by the kernel when a process dies).
+pub fn lock(path: &Path) -> Result<File> {
+    let cannot = |e| Error::io(format!("cannot lock {}", path.display()), e);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(cannot)?;
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| cannot(std::io::Error::from(e)))?;
+    Ok(f)
+}
+
 /// Reads at most `limit` bytes of a file; a longer one is refused naming the limit and
 /// `flag` (the option that sets it) with `kind`. Never reads more than `limit` + 1 bytes.
 pub fn read_limited(

@@ -11,7 +11,8 @@
 //!   they find as a table, JSON or CSV, in Swedish or English; every as-of is a Swedish
 //!   calendar day.
 //! - Integrity: [`verify()`] (the whole ledger, against witnessed checkpoints, or from
-//!   the latest one), [`witness`] (signed checkpoints), [`keys`], and [`evidence`]
+//!   the latest one), [`witness`] (signed checkpoints), [`cosign`] (independent
+//!   witnesses and witness policies), [`keys`], and [`evidence`]
 //!   bundles for `verify-bundle`.
 //! - Errors carry a [`Kind`] that the CLI maps to its exit codes.
 //!
@@ -35,6 +36,7 @@ mod location;
 mod policy;
 mod recorder;
 
+pub mod cosign;
 pub mod demo;
 pub mod evidence;
 pub mod import;

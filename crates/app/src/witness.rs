@@ -34,6 +34,18 @@ pub fn checkpoints(
     key: &CheckpointVerifier,
     limits: &Limits,
 ) -> Result<Vec<Witnessed>> {
+    Ok(checkpoint_files(dir, key, limits)?
+        .into_iter()
+        .map(|(_, w)| w)
+        .collect())
+}
+
+/// [`checkpoints`], each with its file.
+pub(crate) fn checkpoint_files(
+    dir: &Path,
+    key: &CheckpointVerifier,
+    limits: &Limits,
+) -> Result<Vec<(PathBuf, Witnessed)>> {
     let unreadable = |e| {
         Error::io(
             format!("cannot read the witness directory {}", dir.display()),
@@ -91,13 +103,16 @@ pub fn checkpoints(
                 format!("the checkpoint {} does not verify: {e}", path.display()),
             )
         })?;
-        out.push(Witnessed {
-            note,
-            checkpoint,
-            map: None,
-        });
+        out.push((
+            path,
+            Witnessed {
+                note,
+                checkpoint,
+                map: None,
+            },
+        ));
     }
-    out.sort_by_key(|w| (w.checkpoint.size, w.checkpoint.time_micros));
+    out.sort_by_key(|(_, w)| (w.checkpoint.size, w.checkpoint.time_micros));
     Ok(out)
 }
 
@@ -204,12 +219,13 @@ pub fn write(dir: &Path, w: &Witnessed) -> Result<PathBuf> {
         w.checkpoint.size, w.checkpoint.time_micros
     ));
     // The same checkpoint signed twice (same size, root and microsecond: ed25519
-    // signatures are deterministic) is the same file: it is there already.
-    // Read no more of what stands there than this note's length and one byte.
+    // signatures are deterministic) is the same file: it is there already, perhaps with
+    // witnesses' cosignatures after the note (`planledger witness attach`).
+    // Read no more of what stands there than this note's length.
     let existing = std::fs::File::open(&file).and_then(|f| {
         use std::io::Read;
         let mut bytes = Vec::new();
-        f.take(w.note.len() as u64 + 1).read_to_end(&mut bytes)?;
+        f.take(w.note.len() as u64).read_to_end(&mut bytes)?;
         Ok(bytes)
     });
     if existing.is_ok_and(|existing| existing == w.note.as_bytes()) {

@@ -4,7 +4,10 @@
 //! `PROPTEST_CASES=1000000 cargo test -p planledger-app --test fuzz --release`.
 
 use planledger_app::import::parse_line;
-use planledger_ledger::{Checkpoint, CheckpointSigner, CheckpointVerifier, Record};
+use planledger_ledger::{
+    AddCheckpoint, Checkpoint, CheckpointSigner, CheckpointVerifier, Hash, Record, SignedNote,
+    TreeHead, WitnessPolicy, WitnessSigner, WitnessVerifier,
+};
 use planledger_plan::{DeadlinePolicy, Event};
 use proptest::prelude::*;
 
@@ -27,6 +30,22 @@ fn note() -> String {
             map_root: None,
         })
         .unwrap()
+}
+
+fn witness() -> WitnessSigner {
+    WitnessSigner::from_seed("exempel.se/witness", [4; 32]).unwrap()
+}
+
+/// [`note`] with a witness's cosignature, in a request to a witness (FORMAT.md §13.3).
+fn witness_request() -> String {
+    let note = note();
+    let body = SignedNote::parse(&note).unwrap().body.to_owned();
+    AddCheckpoint {
+        old_size: 1,
+        proof: vec![Hash([1; 32]), Hash([2; 32])],
+        note: format!("{note}{}", witness().cosign(&body, 1_770_000_000).unwrap()),
+    }
+    .encode()
 }
 
 /// A store holding one plan's order, recorded through the application's write path.
@@ -110,6 +129,27 @@ proptest! {
     fn key_text_never_panics(b in input(signer().to_key_text().into_bytes()), v in input(signer().verifier().to_text().into_bytes())) {
         let _ = CheckpointSigner::from_key_text(&text(&b));
         let _ = CheckpointVerifier::from_text(&text(&v));
+    }
+
+    #[test]
+    fn witness_request_and_cosignatures_never_panic(b in input(witness_request().into_bytes())) {
+        let t = text(&b);
+        if let Ok(r) = AddCheckpoint::parse(&t) {
+            let head = TreeHead { size: 3, root: Hash([5; 32]) };
+            let _ = planledger_ledger::check_request(Some(TreeHead { size: 1, root: Hash([6; 32]) }), &r, head);
+            let _ = Checkpoint::verify(&r.note, &[signer().verifier()]);
+            let _ = WitnessPolicy::new(vec![witness().verifier()], 1).unwrap().check(&r.note);
+        }
+        let _ = WitnessPolicy::new(vec![witness().verifier()], 1).unwrap().check(&t);
+        for (i, line) in t.lines().enumerate() {
+            let _ = planledger_ledger::NoteSignature::parse(line, i + 1);
+        }
+    }
+
+    #[test]
+    fn witness_key_text_never_panics(b in input(witness().to_key_text().into_bytes()), v in input(witness().verifier().to_text().into_bytes())) {
+        let _ = WitnessSigner::from_key_text(&text(&b));
+        let _ = WitnessVerifier::from_text(&text(&v));
     }
 
     #[test]

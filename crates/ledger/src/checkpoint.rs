@@ -24,10 +24,10 @@ use sha2::{Digest, Sha256};
 use crate::Hash;
 
 /// The signature algorithm byte of ed25519 in the signed-note specification.
-const ALG_ED25519: u8 = 0x01;
+pub(crate) const ALG_ED25519: u8 = 0x01;
 
 /// The line that starts a signature (U+2014 EM DASH, then a space).
-const SIG_PREFIX: &str = "\u{2014} ";
+pub(crate) const SIG_PREFIX: &str = "\u{2014} ";
 
 /// A note carries at most this many signatures; more is a malformed note (as in Go's
 /// `note` package), which bounds the work an attacker can cause.
@@ -89,14 +89,14 @@ fn malformed(line: usize, reason: impl Into<String>) -> CheckpointError {
     }
 }
 
-fn bad_key(reason: impl Into<String>) -> CheckpointError {
+pub(crate) fn bad_key(reason: impl Into<String>) -> CheckpointError {
     CheckpointError::MalformedKey {
         reason: reason.into(),
     }
 }
 
 /// Key names as the signed-note specification allows them.
-fn check_key_name(name: &str) -> Result<(), CheckpointError> {
+pub(crate) fn check_key_name(name: &str) -> Result<(), CheckpointError> {
     if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == '+') {
         return Err(CheckpointError::BadKeyName { name: name.into() });
     }
@@ -105,10 +105,16 @@ fn check_key_name(name: &str) -> Result<(), CheckpointError> {
 
 /// The signed-note key id of an ed25519 public key.
 fn key_id(name: &str, public: &[u8; 32]) -> u32 {
+    key_id_of(ALG_ED25519, name, public)
+}
+
+/// A signed-note key id: the first four bytes of `SHA-256(name || "\n" || alg ||
+/// public key)`, big-endian.
+pub(crate) fn key_id_of(alg: u8, name: &str, public: &[u8; 32]) -> u32 {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
     h.update(b"\n");
-    h.update([ALG_ED25519]);
+    h.update([alg]);
     h.update(public);
     let d = h.finalize();
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
@@ -183,7 +189,7 @@ impl CheckpointSigner {
             .trim()
             .strip_prefix("PRIVATE+KEY+")
             .ok_or_else(|| bad_key("a private key starts with PRIVATE+KEY+"))?;
-        let (name, id, raw) = split_key_text(rest)?;
+        let (name, id, raw) = split_key_text(rest, ALG_ED25519)?;
         let seed: [u8; 32] = raw
             .try_into()
             .map_err(|_| bad_key("an ed25519 private key is 32 bytes"))?;
@@ -208,8 +214,9 @@ impl CheckpointSigner {
     }
 }
 
-/// `name+hash+base64` → (name, key id, decoded key bytes after the algorithm byte).
-fn split_key_text(text: &str) -> Result<(&str, u32, Vec<u8>), CheckpointError> {
+/// `name+hash+base64` → (name, key id, decoded key bytes after the algorithm byte), for a
+/// key of the algorithm `alg`.
+pub(crate) fn split_key_text(text: &str, alg: u8) -> Result<(&str, u32, Vec<u8>), CheckpointError> {
     // At most three parts: base64 itself may contain '+'.
     let mut parts = text.splitn(3, '+');
     let (Some(name), Some(id), Some(b64), None) =
@@ -225,10 +232,19 @@ fn split_key_text(text: &str) -> Result<(&str, u32, Vec<u8>), CheckpointError> {
     let raw = B64
         .decode(b64)
         .map_err(|_| bad_key("the key is not valid base64"))?;
+    let kind = |a: u8| match a {
+        ALG_ED25519 => "a log's checkpoint key (ed25519, algorithm 1)",
+        crate::witness::ALG_COSIGNATURE_V1 => {
+            "a witness key (cosignature/v1 with ed25519, algorithm 4)"
+        }
+        _ => "of an algorithm planledger does not know",
+    };
     match raw.split_first() {
-        Some((&ALG_ED25519, key)) => Ok((name, id, key.to_vec())),
-        Some((alg, _)) => Err(bad_key(format!(
-            "algorithm {alg} is not ed25519 (1), the only one supported"
+        Some((&found, key)) if found == alg => Ok((name, id, key.to_vec())),
+        Some((&found, _)) => Err(bad_key(format!(
+            "the key is {}, where {} is needed",
+            kind(found),
+            kind(alg)
         ))),
         None => Err(bad_key("the key is empty")),
     }
@@ -237,7 +253,7 @@ fn split_key_text(text: &str) -> Result<(&str, u32, Vec<u8>), CheckpointError> {
 impl CheckpointVerifier {
     /// Parses a verifier key: `<name>+<key id, 8 hex digits>+<base64(0x01 || public key)>`.
     pub fn from_text(text: &str) -> Result<CheckpointVerifier, CheckpointError> {
-        let (name, id, raw) = split_key_text(text.trim())?;
+        let (name, id, raw) = split_key_text(text.trim(), ALG_ED25519)?;
         let public: [u8; 32] = raw
             .try_into()
             .map_err(|_| bad_key("an ed25519 public key is 32 bytes"))?;
@@ -379,6 +395,104 @@ impl Checkpoint {
         note: &str,
         verifiers: &[CheckpointVerifier],
     ) -> Result<Checkpoint, CheckpointError> {
+        let note = SignedNote::parse(note)?;
+        let mut verified = false;
+        for sig in &note.signatures {
+            let Some(v) = verifiers
+                .iter()
+                .find(|v| v.name == sig.name && v.key_id == sig.key_id)
+            else {
+                continue;
+            };
+            let bad = || CheckpointError::BadSignature {
+                key_name: sig.name.into(),
+            };
+            let bytes = <[u8; 64]>::try_from(sig.signature.as_slice()).map_err(|_| bad())?;
+            v.key
+                .verify_strict(note.body.as_bytes(), &Signature::from_bytes(&bytes))
+                .map_err(|_| bad())?;
+            verified = true;
+        }
+        if !verified {
+            return Err(CheckpointError::UnknownKey {
+                signers: note.signatures.iter().map(|s| s.name.into()).collect(),
+            });
+        }
+        Checkpoint::parse_body(note.body)
+    }
+}
+
+/// A signed note (C2SP `signed-note`, FORMAT.md §6.2) split into the text its signatures
+/// cover and its signature lines, with the note's form checked and no signature
+/// verified: what [`Checkpoint::verify`] and the witness cosignatures (§13) both read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedNote<'a> {
+    /// The note text, with its final newline (what every signature covers).
+    pub body: &'a str,
+    /// The signature lines, in order.
+    pub signatures: Vec<NoteSignature<'a>>,
+}
+
+/// One signature line of a [`SignedNote`]: `— <name> <base64(key id || signature)>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteSignature<'a> {
+    /// The key name.
+    pub name: &'a str,
+    /// The 4-byte key id (big-endian).
+    pub key_id: u32,
+    /// The bytes after the key id: the signature (for a cosignature, the timestamp and
+    /// the signature).
+    pub signature: Vec<u8>,
+    /// The whole line, without its newline.
+    pub line: &'a str,
+    /// The line's number in the note, counting from 1.
+    pub line_number: usize,
+}
+
+impl<'a> NoteSignature<'a> {
+    /// Parses one signature line (without its newline), `line_number` being its number
+    /// in the note or file it comes from (for the error).
+    pub fn parse(line: &'a str, line_number: usize) -> Result<NoteSignature<'a>, CheckpointError> {
+        let n = line_number;
+        if let Some(c) = line.chars().find(|c| c.is_control()) {
+            return Err(malformed(
+                n,
+                format!(
+                    "control character U+{:04X} in a signature line",
+                    u32::from(c)
+                ),
+            ));
+        }
+        let rest = line
+            .strip_prefix(SIG_PREFIX)
+            .ok_or_else(|| malformed(n, "a signature line starts with '\u{2014} '"))?;
+        let (name, b64) = rest
+            .split_once(' ')
+            .ok_or_else(|| malformed(n, "a signature line is '\u{2014} <name> <base64>'"))?;
+        check_key_name(name).map_err(|_| malformed(n, "bad key name"))?;
+        let raw = B64
+            .decode(b64)
+            .map_err(|_| malformed(n, "the signature is not valid base64"))?;
+        if raw.len() < 5 {
+            return Err(malformed(n, "the signature is too short"));
+        }
+        Ok(NoteSignature {
+            name,
+            key_id: u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]),
+            signature: raw[4..].to_vec(),
+            line,
+            line_number: n,
+        })
+    }
+}
+
+impl<'a> SignedNote<'a> {
+    /// Splits `note` at its last blank line and parses the signature lines. A note is
+    /// malformed if it holds a control character other than `\n`, if its signature
+    /// block does not end with `\n`, if a signature line does not have the form above
+    /// (a key name without whitespace or `+`, standard padded base64 of at least 5
+    /// bytes), or if it has more than 100 signatures.
+    pub fn parse(note: &'a str) -> Result<SignedNote<'a>, CheckpointError> {
         if let Some(c) = note.chars().find(|&c| c.is_control() && c != '\n') {
             return Err(CheckpointError::MalformedNote {
                 reason: format!("control character U+{:04X} in the note", u32::from(c)),
@@ -396,45 +510,16 @@ impl Checkpoint {
                 reason: "the signatures do not end with a newline".into(),
             });
         };
-        let mut signers = Vec::new();
-        let mut verified = false;
+        let mut signatures = Vec::new();
         for (i, line) in sigs.split('\n').enumerate() {
             // Body lines, the blank line, then this one.
             let n = body_lines + 2 + i;
             if i >= MAX_SIGNATURES {
                 return Err(malformed(n, "more than 100 signatures"));
             }
-            let rest = line
-                .strip_prefix(SIG_PREFIX)
-                .ok_or_else(|| malformed(n, "a signature line starts with '\u{2014} '"))?;
-            let (name, b64) = rest
-                .split_once(' ')
-                .ok_or_else(|| malformed(n, "a signature line is '\u{2014} <name> <base64>'"))?;
-            check_key_name(name).map_err(|_| malformed(n, "bad key name"))?;
-            let raw = B64
-                .decode(b64)
-                .map_err(|_| malformed(n, "the signature is not valid base64"))?;
-            if raw.len() < 5 {
-                return Err(malformed(n, "the signature is too short"));
-            }
-            let id = u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]);
-            signers.push(name.to_string());
-            let Some(v) = verifiers.iter().find(|v| v.name == name && v.key_id == id) else {
-                continue;
-            };
-            let bad = || CheckpointError::BadSignature {
-                key_name: name.into(),
-            };
-            let sig = <[u8; 64]>::try_from(&raw[4..]).map_err(|_| bad())?;
-            v.key
-                .verify_strict(body.as_bytes(), &Signature::from_bytes(&sig))
-                .map_err(|_| bad())?;
-            verified = true;
+            signatures.push(NoteSignature::parse(line, n)?);
         }
-        if !verified {
-            return Err(CheckpointError::UnknownKey { signers });
-        }
-        Checkpoint::parse_body(body)
+        Ok(SignedNote { body, signatures })
     }
 }
 

@@ -18,6 +18,10 @@
 //!   [`ConsistencyProof::verify`] check every field.
 //! - [`CheckpointSigner`] signs a [`Checkpoint`] (a tree head with origin and time) as a
 //!   C2SP signed note; [`Checkpoint::verify`] opens one with [`CheckpointVerifier`]s.
+//! - [`WitnessSigner`] cosigns a checkpoint as an independent witness (C2SP
+//!   `tlog-cosignature`), once [`check_request`] has shown that an [`AddCheckpoint`]
+//!   request extends what it cosigned before; [`WitnessPolicy`] checks "these witness
+//!   keys, at least K of them".
 //! - [`Verifier`] checks a range of stored records, fed in chunks and hashed in
 //!   parallel, and names the first [`Violation`].
 //! - [`Map`] is the authenticated map a checkpoint commits beside the log (its
@@ -65,8 +69,12 @@ mod merkle;
 mod proof;
 mod record;
 mod verify;
+mod witness;
 
-pub use checkpoint::{Checkpoint, CheckpointError, CheckpointSigner, CheckpointVerifier, TreeHead};
+pub use checkpoint::{
+    Checkpoint, CheckpointError, CheckpointSigner, CheckpointVerifier, NoteSignature, SignedNote,
+    TreeHead,
+};
 pub use hash::{Hash, HashParseError};
 pub use map::{
     MAP_EMPTY, Map, MapError, MapProof, MapProofEnd, MapProofError, client_key, client_salt,
@@ -86,4 +94,9 @@ pub use record::{
 pub use verify::{
     ClaimedEnd, RootSource, Seal, UncheckableHead, Verified, Verifier, Violation, ViolationKind,
     Witness,
+};
+pub use witness::{
+    AddCheckpoint, COSIGNATURE_V1, Cosignature, CosignatureError, MAX_COSIGNATURE_TIME,
+    MAX_PROOF_LINES, Refusal, RequestError, WitnessPolicy, WitnessSigner, WitnessVerifier,
+    check_request, cosigned_message,
 };

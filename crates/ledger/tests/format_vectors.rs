@@ -10,6 +10,10 @@ use planledger_ledger::{
     client_salt, client_value, consistency_proof, inclusion_proof, leaf_hash, map_leaf_hash,
     map_node_hash, map_value_hash, node_hash, seal, seal_layout1, stream_key, stream_value,
 };
+use planledger_ledger::{
+    AddCheckpoint, SignedNote, TreeHead, WitnessPolicy, WitnessSigner, WitnessVerifier,
+    check_request, cosigned_message,
+};
 
 struct Vector {
     /// Line in FORMAT.md where the block starts, for failure messages.
@@ -281,6 +285,69 @@ fn check_checkpoint(v: &Vector) {
     assert_eq!(tree.root(), cp.root);
 }
 
+/// §13.7: a witness key's texts, the signed message and the cosigned note.
+fn check_cosignature(v: &Vector) {
+    let note = v
+        .note
+        .as_deref()
+        .expect("a cosignature vector is followed by its note");
+    let seed: [u8; 32] = v.hex("seed").try_into().unwrap();
+    let signer = WitnessSigner::from_seed(v.get("key_name"), seed).unwrap();
+    assert_eq!(signer.to_key_text(), v.get("private_key"));
+    assert_eq!(signer.verifier().to_text(), v.get("verifier_key"));
+    assert_eq!(format!("{:08x}", signer.key_id()), v.get("key_id"));
+    let verifier = WitnessVerifier::from_text(v.get("verifier_key")).unwrap();
+    let log = CheckpointVerifier::from_text(v.get("log_verifier_key")).unwrap();
+    Checkpoint::verify(note, &[log]).unwrap();
+    let parsed = SignedNote::parse(note).unwrap();
+    let timestamp: u64 = v.num("timestamp");
+    assert_eq!(
+        cosigned_message(parsed.body, timestamp).as_bytes(),
+        v.hex("message").as_slice(),
+        "message, line {}",
+        v.line
+    );
+    // The last line is the cosignature, byte for byte (Ed25519 is deterministic).
+    let last = parsed.signatures.last().unwrap();
+    assert_eq!(
+        signer.cosign(parsed.body, timestamp).unwrap(),
+        format!("{}\n", last.line),
+        "cosignature, line {}",
+        v.line
+    );
+    let found = WitnessPolicy::new(vec![verifier], 1)
+        .unwrap()
+        .check(note)
+        .unwrap();
+    assert_eq!(found[0].timestamp, timestamp);
+}
+
+/// §13.7: a request parses, re-encodes to the same text, and a witness that cosigned the
+/// old tree accepts it.
+fn check_witness_request(v: &Vector) {
+    let text = v
+        .note
+        .as_deref()
+        .expect("a witness-request vector is followed by the request");
+    let request = AddCheckpoint::parse(text).unwrap();
+    assert_eq!(request.encode(), text);
+    assert_eq!(request.old_size, v.num::<u64>("old_size"));
+    let log = CheckpointVerifier::from_text(v.get("log_verifier_key")).unwrap();
+    let cp = Checkpoint::verify(&request.note, &[log]).unwrap();
+    let tree = blake3_le64_tree(v, cp.size);
+    assert_eq!(
+        request.proof,
+        consistency_proof(&tree, request.old_size, cp.size)
+            .unwrap()
+            .path
+    );
+    let old = TreeHead {
+        size: request.old_size,
+        root: v.hash("old_root"),
+    };
+    check_request(Some(old), &request, cp.tree_head()).unwrap();
+}
+
 #[test]
 fn format_md_test_vectors_hold() {
     let mut counts: HashMap<String, usize> = HashMap::new();
@@ -328,6 +395,8 @@ fn format_md_test_vectors_hold() {
             "checkpoint" => check_checkpoint(&v),
             "map-leaf" => check_map_leaf(&v),
             "map" => check_map(&v),
+            "cosignature" => check_cosignature(&v),
+            "witness-request" => check_witness_request(&v),
             other => panic!("FORMAT.md line {}: unknown vector kind {other}", v.line),
         }
         *counts.entry(kind).or_default() += 1;
@@ -343,6 +412,8 @@ fn format_md_test_vectors_hold() {
         ("checkpoint", 2),
         ("map-leaf", 2),
         ("map", 1),
+        ("cosignature", 1),
+        ("witness-request", 1),
     ] {
         assert!(
             counts.get(kind).copied().unwrap_or(0) >= min,

@@ -37,8 +37,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Utc};
 use planledger_ledger::{
-    Checkpoint, CheckpointError, CheckpointVerifier, ConsistencyProof, Hash, InclusionProof,
-    InvalidProof, MapProof, Record, client_key, client_value, stream_key, stream_value,
+    Checkpoint, CheckpointError, CheckpointVerifier, ConsistencyProof, Cosignature,
+    CosignatureError, Hash, InclusionProof, InvalidProof, MapProof, Record, WitnessPolicy,
+    client_key, client_value, stream_key, stream_value,
 };
 use planledger_plan::{Event, Personnummer, Signer};
 use serde::{Deserialize, Serialize};
@@ -213,6 +214,10 @@ pub enum BundleError {
         "the bundle's checkpoint of {size} records is older than the checkpoint of {held} records you hold: a stale export, which cannot show what was recorded since; ask for a new one"
     )]
     Stale { size: u64, held: u64 },
+    /// A witness policy was given, and the bundle's checkpoint does not meet it
+    /// (`FORMAT.md` §13.5): too few cosignatures, or a forged one.
+    #[error("the bundle's checkpoint does not meet the witness policy: {0}")]
+    Witnesses(CosignatureError),
     /// `--since` was given, and the bundle carries no proof from that checkpoint.
     #[error(
         "the bundle carries no consistency proof from the checkpoint of {size} records you hold; ask for an export made with `--since` that checkpoint"
@@ -237,6 +242,9 @@ pub struct Proven {
     /// The earlier checkpoint the bundle's log was proven to extend, if it carried a
     /// consistency proof.
     pub extends: Option<Checkpoint>,
+    /// With a witness policy: one valid cosignature of the checkpoint per policy witness
+    /// that cosigned it (at least the policy's threshold); empty without one.
+    pub cosigned_by: Vec<Cosignature>,
     /// Whose complete history the records are, proven by the checkpoint's map; `None`
     /// when the checkpoint predates the map (the records are proven included, not
     /// complete).
@@ -279,6 +287,19 @@ pub fn verify_with(
     since: Option<&str>,
     client: Option<&Personnummer>,
 ) -> Result<Proven, BundleError> {
+    verify_witnessed(bundle_json, key, since, client, None)
+}
+
+/// [`verify_with`], and with `witnesses`, that the bundle's checkpoint meets that witness
+/// policy (`FORMAT.md` §13.5): valid cosignatures by at least K of its witnesses, and no
+/// forged one by any of them.
+pub fn verify_witnessed(
+    bundle_json: &str,
+    key: &CheckpointVerifier,
+    since: Option<&str>,
+    client: Option<&Personnummer>,
+    witnesses: Option<&WitnessPolicy>,
+) -> Result<Proven, BundleError> {
     // A key given twice would be read as its last value by serde_json, silently.
     planledger_plan::json::check_duplicate_keys(bundle_json).map_err(|e| {
         BundleError::Malformed {
@@ -294,6 +315,12 @@ pub fn verify_with(
         });
     }
     let checkpoint = Checkpoint::verify(&bundle.checkpoint, std::slice::from_ref(key))?;
+    let cosigned_by = match witnesses {
+        Some(policy) => policy
+            .check(&bundle.checkpoint)
+            .map_err(BundleError::Witnesses)?,
+        None => Vec::new(),
+    };
     let extends = match &bundle.consistency {
         Some(c) => Some(check_consistency(c, &checkpoint, key)?),
         None => None,
@@ -396,6 +423,7 @@ pub fn verify_with(
         checkpoint,
         records,
         extends,
+        cosigned_by,
         complete,
     })
 }

@@ -3,13 +3,14 @@
 
 use std::process::ExitCode;
 
-use planledger_ledger::CheckpointVerifier;
+use planledger_ledger::{CheckpointVerifier, WitnessPolicy, WitnessVerifier};
 
 const USAGE: &str = "\
 verify-bundle — check a planledger evidence bundle offline
 
 USAGE:
     verify-bundle BUNDLE --pubkey VERIFIERKEY [--since OLD.checkpoint] [--client FILE]
+                  [--witness-key FILE ... [--witness-threshold K]]
                   [--show-personnummer] [--max-bundle-bytes N]
 
 ARGS:
@@ -23,6 +24,13 @@ ARGS:
     --client FILE          a file holding the personnummer of the client you asked for
                            (12 digits, YYYYMMDD-NNNN): the bundle must be about them
                            (a file, so the number stays out of shell history and ps)
+    --witness-key FILE     the verifier key of an independent witness you trust (printed
+                           by `planledger witness keygen`, obtained from the witness);
+                           repeat for each: the bundle's checkpoint must carry valid
+                           cosignatures by at least --witness-threshold of them, and no
+                           altered one by any of them (FORMAT.md §13.5)
+    --witness-threshold K  how many of the --witness-key witnesses must have cosigned
+                           (K of N); all of them by default
     --show-personnummer    print personnummer in full (masked as 19640823-**** otherwise)
     --max-bundle-bytes N   refuse a bundle longer than N bytes (default 268435456,
                            256 MiB); it is never read further
@@ -38,8 +46,10 @@ before the map proves inclusion only, and the output says so.
 
 EXIT CODES:
     0  the bundle verifies
-    1  the bundle does not verify (the reason is printed)
-    2  usage error, or the bundle or key file cannot be read, or is too long
+    1  the bundle does not verify (the reason is printed), or its checkpoint does not
+       meet the witness policy (how many valid cosignatures it carries is printed)
+    2  usage error, or the bundle or a key file cannot be read, or is too long, or the
+       witness policy cannot be met (a threshold above the number of keys, a key twice)
 ";
 
 struct Args {
@@ -47,6 +57,8 @@ struct Args {
     pubkey: String,
     since: Option<String>,
     client: Option<String>,
+    witness_keys: Vec<String>,
+    witness_threshold: Option<usize>,
     show_personnummer: bool,
     max_bundle_bytes: u64,
 }
@@ -61,6 +73,8 @@ fn parse_args() -> Result<Args, String> {
     let mut pubkey = None;
     let mut since = None;
     let mut client = None;
+    let mut witness_keys = Vec::new();
+    let mut witness_threshold = None;
     let mut show_personnummer = false;
     let mut max_bundle_bytes = DEFAULT_MAX_BUNDLE_BYTES;
     let mut args = std::env::args().skip(1);
@@ -73,6 +87,17 @@ fn parse_args() -> Result<Args, String> {
             "--pubkey" => pubkey = Some(args.next().ok_or("--pubkey needs a file")?),
             "--since" => since = Some(args.next().ok_or("--since needs a checkpoint file")?),
             "--client" => client = Some(args.next().ok_or("--client needs a file")?),
+            "--witness-key" => witness_keys.push(
+                args.next()
+                    .ok_or("--witness-key needs a witness key file")?,
+            ),
+            "--witness-threshold" => {
+                witness_threshold = Some(
+                    args.next()
+                        .and_then(|n| n.parse().ok())
+                        .ok_or("--witness-threshold needs a number of witnesses")?,
+                )
+            }
             "--show-personnummer" => show_personnummer = true,
             "--max-bundle-bytes" => {
                 max_bundle_bytes = args
@@ -95,11 +120,16 @@ fn parse_args() -> Result<Args, String> {
             _ => return Err("give exactly one bundle".into()),
         }
     }
+    if witness_threshold.is_some() && witness_keys.is_empty() {
+        return Err("--witness-threshold needs the witnesses' keys (--witness-key FILE)".into());
+    }
     Ok(Args {
         bundle: bundle.ok_or("give the bundle file to check")?,
         pubkey: pubkey.ok_or("give the ledger's verifier key with --pubkey FILE")?,
         since,
         client,
+        witness_keys,
+        witness_threshold,
         show_personnummer,
         max_bundle_bytes,
     })
@@ -125,6 +155,30 @@ fn read(path: &str, what: &str, limit: u64, how: &str) -> Result<String, String>
             e.utf8_error().valid_up_to()
         )
     })
+}
+
+/// The witness policy of `--witness-key` and `--witness-threshold`, if any.
+fn witness_policy(args: &Args) -> Result<Option<WitnessPolicy>, String> {
+    if args.witness_keys.is_empty() {
+        return Ok(None);
+    }
+    let keys = args
+        .witness_keys
+        .iter()
+        .map(|path| {
+            let text = read(path, "witness key file", MAX_KEY_BYTES, "a key is one short line")?;
+            WitnessVerifier::from_text(&text).map_err(|e| {
+                format!(
+                    "{path} is not a witness verifier key: {}; use the key `planledger witness keygen` printed",
+                    verify_bundle::checkpoint_message(&e)
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let n = keys.len();
+    WitnessPolicy::new(keys, args.witness_threshold.unwrap_or(n))
+        .map(Some)
+        .map_err(|e| format!("--witness-key / --witness-threshold: {e}"))
 }
 
 fn main() -> ExitCode {
@@ -204,12 +258,42 @@ fn main() -> ExitCode {
             }
         }
     };
-    match verify_bundle::verify_with(&bundle, &key, since.as_deref(), client.as_ref()) {
+    let policy = match witness_policy(&args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!(
+                "verify-bundle: {}",
+                planledger_plan::json::mask_personnummer(&e)
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match verify_bundle::verify_witnessed(
+        &bundle,
+        &key,
+        since.as_deref(),
+        client.as_ref(),
+        policy.as_ref(),
+    ) {
         Ok(proven) => {
             print!(
                 "{}",
                 verify_bundle::render_history(&proven, args.show_personnummer)
             );
+            if let Some(policy) = &policy {
+                let names: Vec<&str> = proven
+                    .cosigned_by
+                    .iter()
+                    .map(|c| c.key_name.as_str())
+                    .collect();
+                println!(
+                    "OK: the checkpoint is cosigned by {} of the {} witnesses you trust ({}; at least {} needed)",
+                    names.len(),
+                    policy.keys().len(),
+                    planledger_plan::json::mask_personnummer(&names.join(", ")),
+                    policy.threshold()
+                );
+            }
             if let Some(old) = &proven.extends {
                 println!(
                     "OK: the log of the bundle's checkpoint ({} records) extends the earlier checkpoint of {} records",

@@ -417,3 +417,113 @@ fn a_map_checkpoint_bundle_proves_the_complete_history_and_tampers_exit_1_naming
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("carries no completeness proof"), "{text}");
 }
+
+#[test]
+fn a_witness_policy_needs_k_valid_cosignatures_on_the_bundles_checkpoint() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use planledger_ledger::{SignedNote, WitnessSigner};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mut b, key) = bundle();
+    let key = write(dir.path(), "k.pub", &key);
+    let witnesses = [
+        WitnessSigner::from_seed("arkiv.example/witness", [1; 32]).unwrap(),
+        WitnessSigner::from_seed("ivo.example/witness", [2; 32]).unwrap(),
+    ];
+    let wkeys: Vec<PathBuf> = witnesses
+        .iter()
+        .enumerate()
+        .map(|(i, w)| write(dir.path(), &format!("w{i}.pub"), &w.verifier().to_text()))
+        .collect();
+    let plain = b.checkpoint.clone();
+    let body = SignedNote::parse(&plain).unwrap().body.to_owned();
+    let lines: Vec<String> = witnesses
+        .iter()
+        .map(|w| w.cosign(&body, 1_772_442_000).unwrap())
+        .collect();
+    let check = |checkpoint: &str, extra: &[&str]| {
+        let mut b = b.clone();
+        b.checkpoint = checkpoint.to_owned();
+        let file = write(dir.path(), "b.json", &serde_json::to_string(&b).unwrap());
+        let mut args = vec![
+            "--witness-key",
+            wkeys[0].to_str().unwrap(),
+            "--witness-key",
+            wkeys[1].to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&[&file, Path::new("--pubkey"), &key], &args)
+    };
+    let both = format!("{plain}{}{}", lines[0], lines[1]);
+    let out = check(&both, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("OK: the checkpoint is cosigned by 2 of the 2 witnesses you trust (arkiv.example/witness, ivo.example/witness; at least 2 needed)"),
+        "{stdout}"
+    );
+    // One removed: 1 of 2 fails a 2-of-2 policy and meets a 1-of-2 one.
+    let one = format!("{plain}{}", lines[0]);
+    let out = check(&one, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("does not meet the witness policy: the checkpoint carries valid cosignatures by 1 of the 2 witness keys of the policy; the policy needs at least 2"),
+        "{stderr}"
+    );
+    assert_eq!(
+        check(&one, &["--witness-threshold", "1"]).status.code(),
+        Some(0)
+    );
+    // None.
+    assert_eq!(
+        check(&plain, &["--witness-threshold", "1"]).status.code(),
+        Some(1)
+    );
+    // Forged: a byte of the second cosignature changed.
+    let b64 = lines[1].trim_end().rsplit_once(' ').unwrap().1;
+    let mut raw = B64.decode(b64).unwrap();
+    raw[70] ^= 1;
+    let forged = format!(
+        "{plain}{}{}",
+        lines[0],
+        lines[1].replacen(b64, &B64.encode(&raw), 1)
+    );
+    let out = check(&forged, &["--witness-threshold", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the cosignature by witness key ivo.example/witness does not verify"),
+        "{stderr}"
+    );
+    // A policy that cannot be met, or a threshold without keys, is a usage error.
+    assert_eq!(
+        check(&both, &["--witness-threshold", "3"]).status.code(),
+        Some(2)
+    );
+    b.checkpoint = both;
+    let file = write(dir.path(), "b.json", &serde_json::to_string(&b).unwrap());
+    let out = run(
+        &[&file, Path::new("--pubkey"), &key],
+        &["--witness-threshold", "1"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    // The log's key given as a witness key is refused by name.
+    let out = run(
+        &[
+            &file,
+            Path::new("--pubkey"),
+            &key,
+            Path::new("--witness-key"),
+            &key,
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a witness verifier key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
