@@ -306,7 +306,8 @@ fn authorise_write(state: &AppState, p: &Principal, line: &ImportLine) -> ApiRes
 fn purpose(headers: &HeaderMap) -> ApiResult<String> {
     let text = headers
         .get("x-purpose")
-        .and_then(|v| v.to_str().ok())
+        // UTF-8 (Swedish purposes have å, ä, ö), though HTTP promises only ASCII.
+        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
         .map(str::trim)
         .unwrap_or("");
     if text.is_empty() || text.len() > 200 {
@@ -1017,7 +1018,12 @@ struct ClientRequest {
     client: String,
 }
 
-fn client_of(req: &ClientRequest) -> ApiResult<Personnummer> {
+/// The client named by a request body `{"client": "…"}` (any content type: the body is
+/// JSON whatever the header says, as for a command).
+fn client_of(text: &str) -> ApiResult<Personnummer> {
+    let req: ClientRequest = serde_json::from_str(text).map_err(|_| {
+        ApiError::bad_input("the body must be {\"client\": \"YYYYMMDDNNNN\"} and nothing else")
+    })?;
     Personnummer::parse(&req.client)
         .map_err(|_| ApiError::bad_input("client is not a valid personnummer (12 digits)"))
 }
@@ -1030,15 +1036,10 @@ fn client_of(req: &ClientRequest) -> ApiResult<Personnummer> {
     security(("bearer" = [])),
     responses((status = 200, description = "The bundle, for verify-bundle", content_type = "application/json"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn bundle(
-    State(state): S,
-    Caller(p): Caller,
-    headers: HeaderMap,
-    Json(req): Json<ClientRequest>,
-) -> ApiResult {
+async fn bundle(State(state): S, Caller(p): Caller, headers: HeaderMap, text: String) -> ApiResult {
     role_in(&p, &[Role::Admin, Role::Inspector], "exporting a bundle")?;
     let purpose = purpose(&headers)?;
-    let client = client_of(&req)?;
+    let client = client_of(&text)?;
     let st = state.clone();
     let c2 = client;
     let text = blocking(move || {
@@ -1101,11 +1102,11 @@ async fn access_log_extract(
     State(state): S,
     Caller(p): Caller,
     headers: HeaderMap,
-    Json(req): Json<ClientRequest>,
+    text: String,
 ) -> ApiResult<Json<Reads>> {
     role_in(&p, &[Role::Admin, Role::Inspector], "an access-log extract")?;
     let purpose = purpose(&headers)?;
-    let client = client_of(&req)?;
+    let client = client_of(&text)?;
     let st = state.clone();
     let c2 = client;
     let reads = blocking(move || {
