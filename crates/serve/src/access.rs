@@ -119,6 +119,29 @@ impl AccessLog {
             .map_err(|_| "the access log's writer has stopped".to_owned())?
     }
 
+    /// [`AccessLog::log`] for callers outside a runtime (the CLI): blocks until durable.
+    pub fn log_blocking(
+        &self,
+        actor: planledger_ledger::Actor,
+        at: DateTime<Utc>,
+        entries: Vec<AccessEntry>,
+    ) -> Result<(), String> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let (reply, done) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Job {
+                actor,
+                at,
+                entries,
+                reply,
+            })
+            .map_err(|_| "the access log's writer has stopped".to_owned())?;
+        done.blocking_recv()
+            .map_err(|_| "the access log's writer has stopped".to_owned())?
+    }
+
     /// Every logged read of `client`'s data, oldest first (blocking; reads the whole log).
     pub fn extract(&self, client: &Personnummer) -> Result<Vec<LoggedRead>, String> {
         let mut out = Vec::new();
