@@ -56,7 +56,12 @@ service holds the embedded access log open while it runs: stop it, or ask the se
 pub struct AccessLogArgs {
     /// The extract a person has a right to: every logged read of this client's data
     /// (personnummer, 12 digits).
-    #[arg(long, value_name = "PNR", conflicts_with = "sample", required_unless_present = "sample")]
+    #[arg(
+        long,
+        value_name = "PNR",
+        conflicts_with = "sample",
+        required_unless_present = "sample"
+    )]
     pub client: Option<Personnummer>,
     /// A random sample of N reads of the plans of --unit between --from and --to.
     #[arg(long, value_name = "N", requires_all = ["unit", "from", "to"])]
@@ -101,7 +106,10 @@ pub fn access_log(ctx: &Context, a: AccessLogArgs) -> Result<()> {
                 a.to.expect("clap requires --to"),
             );
             let all = log.of_unit(unit.as_str(), from, to).map_err(failed)?;
-            (planledger_serve::access::sample(all, n), "access-log --sample")
+            (
+                planledger_serve::access::sample(all, n),
+                "access-log --sample",
+            )
         }
         _ => unreachable!("clap requires --client or --sample"),
     };
