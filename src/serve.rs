@@ -95,7 +95,7 @@ pub fn access_log(ctx: &Context, a: AccessLogArgs) -> Result<()> {
         return Err(Error::new(Kind::BadInput, "--purpose must not be empty"));
     }
     let at = planledger_serve::access_log_location(ctx.location()?, a.access_log.as_deref());
-    let log = AccessLog::start(std::sync::Arc::from(at.open()?));
+    let (log, _writer) = AccessLog::start(std::sync::Arc::from(at.open()?));
     let failed = |why: String| Error::new(Kind::Storage, why);
     let (reads, query) = match (a.client, a.sample) {
         (Some(client), _) => (log.extract(&client).map_err(failed)?, "access-log --client"),

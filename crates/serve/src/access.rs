@@ -80,15 +80,17 @@ fn stream_of(day: NaiveDate) -> String {
 }
 
 impl AccessLog {
-    /// Starts the writer thread over `store`.
-    pub fn start(store: Arc<dyn Store>) -> AccessLog {
+    /// Starts the writer thread over `store`. The thread ends, and lets go of the
+    /// store, once every clone of the returned log is dropped and the entries sent
+    /// before are written: join it before opening the store again.
+    pub fn start(store: Arc<dyn Store>) -> (AccessLog, std::thread::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel::<Job>();
         let writer = store.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("access-log".into())
             .spawn(move || write_loop(writer.as_ref(), rx))
             .expect("a thread starts");
-        AccessLog { store, tx }
+        (AccessLog { store, tx }, thread)
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -308,7 +310,7 @@ mod tests {
     #[tokio::test]
     async fn entries_are_appended_and_read_back_by_client_and_unit() {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        let log = AccessLog::start(store.clone());
+        let (log, _) = AccessLog::start(store.clone());
         let at = DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
             .unwrap()
             .to_utc();

@@ -90,6 +90,7 @@ pub struct Running {
     handle: axum_server::Handle,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     writer: std::thread::JoinHandle<()>,
+    access_writer: std::thread::JoinHandle<()>,
 }
 
 impl Running {
@@ -106,13 +107,14 @@ impl Running {
             .server
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        // The router, and so every handle of the writer, is gone with the server: the
-        // writer thread ends after its last write.
-        let writer = self.writer;
-        tokio::task::spawn_blocking(move || writer.join())
-            .await
-            .map_err(std::io::Error::other)?
-            .map_err(|_| std::io::Error::other("the writer thread panicked"))?;
+        // The writers end after their last write, once the router (and so every handle
+        // of them) is gone with the server; then both stores are closed.
+        for thread in [self.writer, self.access_writer] {
+            tokio::task::spawn_blocking(move || thread.join())
+                .await
+                .map_err(std::io::Error::other)?
+                .map_err(|_| std::io::Error::other("a writer thread panicked"))?;
+        }
         served
     }
 
@@ -148,11 +150,12 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         .local_addr()
         .map_err(|e| StartError(format!("cannot listen: {e}")))?;
     let tls = config.tls.clone();
+    let (access, access_writer) = access::AccessLog::start(access_store);
     let state = Arc::new(AppState {
         issuer: config.oidc.clone().map(auth::Issuer::new),
         config,
         store,
-        access: access::AccessLog::start(access_store),
+        access,
         writer,
         policy,
         metrics: metrics::Metrics::default(),
@@ -181,6 +184,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         handle,
         server,
         writer: writer_thread,
+        access_writer,
     })
 }
 
