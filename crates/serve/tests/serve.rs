@@ -755,3 +755,59 @@ fn shutdown_finishes_the_writes_in_flight() {
     let store = Location::Dir(h.dir.path().join("ledger")).open().unwrap();
     assert_eq!(store.head().unwrap().size, 2 + acked);
 }
+
+#[test]
+fn it_serves_tls_from_certificate_files() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger");
+    Location::Dir(ledger.clone()).create().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    std::fs::write(dir.path().join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\nledger = \"{}\"\n[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+        ledger.display(),
+        dir.path().join("cert.pem").display(),
+        dir.path().join("key.pem").display()
+    );
+    let running = rt
+        .block_on(planledger_serve::start(
+            Config::parse(&text).unwrap(),
+            planledger_serve::system_clock(),
+        ))
+        .unwrap();
+    assert!(running.tls);
+    let port = running.addr.port();
+    let roots = ureq::tls::RootCerts::Specific(Arc::new(vec![
+        ureq::tls::Certificate::from_der(cert.cert.der()).to_owned(),
+    ]));
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
+        .build()
+        .new_agent();
+    let mut r = agent
+        .get(format!("https://localhost:{port}/health"))
+        .call()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.body_mut().read_to_string().unwrap().contains("ok"));
+    // Plain HTTP to the TLS port gets no answer.
+    let plain = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .new_agent();
+    assert!(
+        plain
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .call()
+            .is_err()
+    );
+    rt.block_on(running.shutdown(Duration::from_secs(5)))
+        .unwrap();
+}
