@@ -299,6 +299,12 @@ pub enum Cmd {
         #[arg(long, value_name = "DATE")]
         until: Option<NaiveDate>,
     },
+    /// Serve the ledger over HTTP: authenticated (OpenID Connect, API tokens), roles and
+    /// units from a configuration file, every read of personal data logged.
+    Serve(crate::serve::ServeArgs),
+    /// Read the access log: a client's extract (--client) or a unit's random sample
+    /// (--sample N --unit U --from D --to D). Reading it is logged too.
+    AccessLog(crate::serve::AccessLogArgs),
     /// PostgreSQL administration.
     Db {
         #[command(subcommand)]

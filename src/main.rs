@@ -10,6 +10,7 @@ mod export;
 mod flags;
 mod import;
 mod record;
+mod serve;
 mod show;
 mod verify;
 mod witness;
@@ -193,6 +194,8 @@ fn run(cli: Cli) -> Result<()> {
             println!("database schema is current ({applied} migrations applied now)");
             Ok(())
         }
+        Cmd::Serve(a) => serve::serve(a),
+        Cmd::AccessLog(a) => serve::access_log(&ctx, a),
         Cmd::Completions { shell } => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cli, "planledger", &mut stdout());
