@@ -138,7 +138,8 @@ pub fn access_log(ctx: &Context, a: AccessLogArgs) -> Result<()> {
         user_id: a.user.to_string(),
         role: a.role.as_str().to_owned(),
     };
-    log.log_blocking(actor, ctx.now, entries).map_err(failed)?;
+    log.log_blocking(actor, chrono::Utc::now(), entries)
+        .map_err(failed)?;
     let text = serde_json::to_string_pretty(&serde_json::json!({ "reads": reads }))
         .expect("reads serialise");
     use std::io::Write;

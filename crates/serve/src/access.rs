@@ -210,7 +210,10 @@ fn decode(r: &planledger_ledger::Record) -> Result<Option<LoggedRead>, String> {
     })?;
     Ok(Some(LoggedRead {
         position: r.position(),
-        at: DateTime::from_timestamp_micros(e.recorded_at_micros).unwrap_or_default(),
+        // When the log sealed the entry, by the store's clock (the server's time of the
+        // read is only claimed).
+        at: DateTime::from_timestamp_micros(r.sealed_at_micros().unwrap_or(e.claimed_at_micros))
+            .unwrap_or_default(),
         user: e.actor.user_id.clone(),
         role: e.actor.role.clone(),
         entry,
@@ -249,7 +252,7 @@ fn write_loop(store: &dyn Store, rx: mpsc::Receiver<Job>) {
                 stream_id: stream_of(swedish_date(j.at)),
                 expected: ExpectedVersion::Any,
                 actor: j.actor.clone(),
-                recorded_at_micros: j.at.timestamp_micros(),
+                claimed_at_micros: j.at.timestamp_micros(),
                 events: j
                     .entries
                     .iter()
