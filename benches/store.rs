@@ -37,6 +37,7 @@ fn batch(writer: usize, n: usize) -> AppendBatch {
             role: "key_worker".into(),
         },
         claimed_at_micros: 1_767_225_600_000_000,
+        command_id: None,
         tags: Vec::new(),
         summary: None,
         events: (0..n)

@@ -1,7 +1,8 @@
 //! `import FILE`: JSON Lines through `planledger_app::import`, with a progress bar on a
 //! terminal (a line on standard error every 10,000 lines otherwise, so that whoever
 //! reads a log knows how far a killed run got), each rejection on standard error with
-//! its line number, and the summary always, also when a storage failure stops the run.
+//! its line number, each line whose command was recorded already (skipped) with where,
+//! and the summary always, also when a storage failure stops the run.
 
 use std::io::{IsTerminal, Read};
 
@@ -46,6 +47,12 @@ pub fn run(ctx: &Context, file: &str) -> Result<()> {
                     records += n;
                     recorded += 1;
                 }
+                LineOutcome::AlreadyRecorded(position) => {
+                    recorded += 1;
+                    bar.suspend(|| {
+                        eprintln!("line {number}: already recorded at position {position}; skipped")
+                    })
+                }
             }
             if !terminal && done % PROGRESS_EVERY == 0 {
                 eprintln!(
@@ -57,10 +64,11 @@ pub fn run(ctx: &Context, file: &str) -> Result<()> {
     );
     bar.finish_and_clear();
     println!(
-        "imported {} of {} lines ({} records); {} rejected",
-        summary.lines - summary.rejected,
+        "imported {} of {} lines ({} records); {} already recorded (skipped); {} rejected",
+        summary.lines - summary.rejected - summary.already_recorded,
         summary.lines,
         summary.records,
+        summary.already_recorded,
         summary.rejected
     );
     stopped?;

@@ -98,6 +98,7 @@ fn crash_child_process() {
                             role: "key_worker".into(),
                         },
                         claimed_at_micros: 1_767_225_600_000_000 + seq as i64,
+                        command_id: None,
                         tags: Vec::new(),
                         summary: None,
                         events: (0..n)

@@ -332,7 +332,10 @@ fn seed_003_lss_plan_is_imported_from_json_lines() {
     let t = TestLedger::new();
     let file = t.write("lss.jsonl", &lss_lines());
     let out = t.ok(&["import", file.to_str().unwrap()]);
-    assert_eq!(out.trim(), "imported 6 of 6 lines (6 records); 0 rejected");
+    assert_eq!(
+        out.trim(),
+        "imported 6 of 6 lines (6 records); 0 already recorded (skipped); 0 rejected"
+    );
     let history: Value = serde_json::from_str(&t.ok(&[
         "history",
         "--client",
@@ -628,4 +631,75 @@ fn an_altered_last_record_is_found_when_the_store_opens_and_verify_exits_1() {
         stderr.contains(&format!("verification FAILED at position {last}")),
         "{stderr}"
     );
+}
+
+/// A command is recorded once however often it is sent: a file imported twice records
+/// nothing the second time and names where each line was recorded; a line sent twice in
+/// one file is one command; a line's own `id` is the command's, whatever else differs;
+/// an id that could be a personnummer is refused by name.
+#[test]
+fn an_import_sent_again_records_nothing_twice() {
+    let t = TestLedger::new();
+    let file = t.write("lss.jsonl", &lss_lines());
+    t.ok(&["import", file.to_str().unwrap()]);
+    let entries = t.entries();
+    let out = t.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let n = lss_lines().lines().count();
+    assert!(
+        stdout.contains(&format!(
+            "imported 0 of {n} lines (0 records); {n} already recorded (skipped); 0 rejected"
+        )),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 1: already recorded at position 0; skipped"),
+        "{stderr}"
+    );
+    assert_eq!(t.entries(), entries, "nothing recorded twice");
+
+    // Within one file: the second copy of a line is the same command.
+    let deviation = json!({"actor": {"user": "sam", "role": "key_worker"},
+        "at": "2026-02-20T09:00:00Z", "command": "record_deviation", "plan": "plan-lss-1",
+        "occurred_on": "2026-02-19", "description": "Utflykten ställdes in"})
+    .to_string();
+    let twice = t.write("twice.jsonl", &format!("{deviation}\n{deviation}\n"));
+    let stdout = t.ok(&["import", twice.to_str().unwrap()]);
+    assert!(stdout.contains("imported 1 of 2 lines"), "{stdout}");
+    assert_eq!(t.entries().len(), entries.len() + 1);
+
+    // A source system's id: the same id is the same command, even with other fields.
+    let with_id = |id: &str, at: &str| {
+        json!({"id": id, "actor": {"user": "sam", "role": "key_worker"}, "at": at,
+            "command": "record_deviation", "plan": "plan-lss-1", "occurred_on": "2026-02-21",
+            "description": "Skjutsen kom inte"})
+        .to_string()
+    };
+    let first = t.write(
+        "a.jsonl",
+        &(with_id("vsys-88", "2026-02-22T09:00:00Z") + "\n"),
+    );
+    t.ok(&["import", first.to_str().unwrap()]);
+    let retry = t.write(
+        "b.jsonl",
+        &(with_id("vsys-88", "2026-02-22T09:05:00Z") + "\n"),
+    );
+    let stdout = t.ok(&["import", retry.to_str().unwrap()]);
+    assert!(stdout.contains("1 already recorded"), "{stdout}");
+    let entries = t.entries();
+    assert_eq!(
+        entries.iter().filter(|e| e.command_id == "vsys-88").count(),
+        1
+    );
+    let pnr = t.write(
+        "c.jsonl",
+        &(with_id("19640823-3234", "2026-02-22T09:00:00Z") + "\n"),
+    );
+    let out = t.run(&["import", pnr.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("command id"), "{stderr}");
+    assert!(!stderr.contains("3234"), "{stderr}");
 }

@@ -505,6 +505,14 @@ fn an_import_killed_mid_run_leaves_a_prefix_of_whole_lines() {
             "killed after {delay_ms} ms: not a prefix of the uninterrupted import"
         );
         prefixes.push(size);
+        // The usual recovery: run the whole file again. What was recorded is skipped,
+        // the rest recorded: the same entries as the uninterrupted import.
+        t.ok(&["import", file.to_str().unwrap()]);
+        assert_eq!(
+            t.entries(),
+            full_entries,
+            "killed after {delay_ms} ms, then re-run: not the uninterrupted import's entries"
+        );
     }
     eprintln!("records kept after SIGKILL: {prefixes:?} of {whole}");
 }

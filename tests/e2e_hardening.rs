@@ -31,7 +31,7 @@ fn invalid_utf8_in_the_middle_line_rejects_only_that_line_and_the_summary_is_pri
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "imported 2 of 3 lines (2 records); 1 rejected\n"
+        "imported 2 of 3 lines (2 records); 0 already recorded (skipped); 1 rejected\n"
     );
     assert!(
         stderr(&out).contains("line 2: the line is not UTF-8"),
@@ -73,7 +73,7 @@ fn import_reports_progress_off_a_terminal() {
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "imported 0 of 10001 lines (0 records); 10001 rejected\n"
+        "imported 0 of 10001 lines (0 records); 0 already recorded (skipped); 10001 rejected\n"
     );
 }
 

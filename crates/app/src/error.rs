@@ -120,6 +120,15 @@ impl Error {
         false
     }
 
+    /// Where the command was recorded before, when this is the refusal of a command
+    /// recorded already (its id is in the ledger): a replay, not a failure.
+    pub fn already_recorded(&self) -> Option<u64> {
+        match self {
+            Error::Store(StoreError::AlreadyRecorded { position }) => Some(*position),
+            _ => None,
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             Error::Failed { kind, .. } => *kind,
@@ -189,7 +198,7 @@ pub fn store_message(e: &StoreError) -> String {
 /// The kind of a store error.
 pub fn store_kind(e: &StoreError) -> Kind {
     match e {
-        StoreError::Conflict { .. } => Kind::Conflict,
+        StoreError::Conflict { .. } | StoreError::AlreadyRecorded { .. } => Kind::Conflict,
         StoreError::NotFound { .. } => Kind::NotFound,
         StoreError::Corrupt { .. } => Kind::Verification,
         StoreError::NotContinuing { .. } | StoreError::EmptyBatch | StoreError::Format(_) => {

@@ -8,7 +8,7 @@ use std::io::BufRead;
 
 use chrono::{DateTime, Utc};
 use planledger_plan::json::check_duplicate_keys;
-use planledger_plan::{ImportLine, PlanContent};
+use planledger_plan::{CommandId, ImportLine, PlanContent};
 
 use crate::error::{Error, Kind, Result};
 use crate::files::read_text_limited;
@@ -138,6 +138,9 @@ fn impossible_date(text: &str) -> Option<String> {
 pub enum LineOutcome {
     /// Recorded as this many records.
     Recorded(u64),
+    /// Its command was recorded already (a line sent again), its first record at this
+    /// position; skipped.
+    AlreadyRecorded(u64),
     /// Rejected, with why; nothing of it was written.
     Rejected(String),
 }
@@ -149,6 +152,8 @@ pub struct ImportSummary {
     pub lines: u64,
     pub records: u64,
     pub rejected: u64,
+    /// Lines whose command was recorded already: skipped.
+    pub already_recorded: u64,
 }
 
 /// The UTF-8 byte-order mark some Windows tools put at the start of a file.
@@ -260,10 +265,14 @@ pub fn import<R: std::io::Read>(
     (summary, done)
 }
 
-/// Parses and checks one UTF-8 line: the line to record, or why it is rejected.
-fn check_line(text: &str, limits: &Limits) -> Result<ImportLine, String> {
-    let line = parse_line(text)?;
+/// Parses and checks one UTF-8 line: the line to record, with its command id (its own,
+/// or one derived from its bytes), or why it is rejected.
+pub fn check_line(text: &str, limits: &Limits) -> Result<ImportLine, String> {
+    let mut line = parse_line(text)?;
     check_text_fields(&line.command, limits)?;
+    // A line without an id is known by its bytes: sent again, it is the same command.
+    line.id
+        .get_or_insert_with(|| CommandId::of_line(text.trim_end().as_bytes()));
     Ok(line)
 }
 
@@ -287,6 +296,7 @@ fn commit(
                 actor: &l.actor,
                 at: l.at.unwrap_or(now),
                 expect_version: l.expect_version,
+                command_id: l.id.as_ref(),
             }),
             Pending::Known(_) => None,
         })
@@ -313,12 +323,16 @@ fn commit(
             Pending::Known(outcome) => outcome,
             Pending::Record(_) => match recorded.next().expect("one outcome per request") {
                 Ok(written) => LineOutcome::Recorded(written.len() as u64),
-                Err(e) => LineOutcome::Rejected(e.to_string()),
+                Err(e) => match e.already_recorded() {
+                    Some(position) => LineOutcome::AlreadyRecorded(position),
+                    None => LineOutcome::Rejected(e.to_string()),
+                },
             },
         };
         summary.lines += 1;
         match &outcome {
             LineOutcome::Recorded(n) => summary.records += n,
+            LineOutcome::AlreadyRecorded(_) => summary.already_recorded += 1,
             LineOutcome::Rejected(_) => summary.rejected += 1,
         }
         on_line(number, bytes, &outcome);

@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use planledger_ledger::Envelope;
 use planledger_plan::{
-    Actor, Command, DeadlinePolicy, Event, PlanId, PlanState, SCHEMA_VERSION, decide,
+    Actor, Command, CommandId, DeadlinePolicy, Event, PlanId, PlanState, SCHEMA_VERSION, decide,
 };
 use planledger_projection::{fold_stream, plan_tags, state_tags, summary_bytes};
-use planledger_store::{AppendBatch, Appended, ExpectedVersion, NewEvent, Store};
+use planledger_store::{AppendBatch, Appended, ExpectedVersion, NewEvent, Store, StoreError};
 
 use crate::error::{Error, Kind, Result};
 
@@ -56,6 +56,7 @@ pub fn batch_of(
         },
         actor: actor.into(),
         claimed_at_micros,
+        command_id: None,
         tags: if opens { plan_tags(state) } else { Vec::new() }
             .into_iter()
             .chain(state_tags(state, policy))
@@ -100,7 +101,8 @@ impl<'s> Recorder<'s> {
 
     /// Decides `command` given by `actor` at `at` and appends its events atomically,
     /// expecting the plan at `expect_version` records if given (else at the version
-    /// read). Nothing is written when it fails.
+    /// read). Nothing is written when it fails. A command without an id: see
+    /// [`Recorder::record_request`].
     pub fn record(
         &mut self,
         command: &Command,
@@ -108,6 +110,32 @@ impl<'s> Recorder<'s> {
         at: DateTime<Utc>,
         expect_version: Option<u64>,
     ) -> Result<Vec<Recorded>> {
+        self.record_request(&Request {
+            command,
+            actor,
+            at,
+            expect_version,
+            command_id: None,
+        })
+    }
+
+    /// Records one request as [`Recorder::record`] does. A request whose command id the
+    /// ledger holds already is refused before it is decided ([`Error::already_recorded`]
+    /// gives where it was recorded), so a replay is never recorded twice nor judged
+    /// against the state it brought about.
+    pub fn record_request(&mut self, r: &Request<'_>) -> Result<Vec<Recorded>> {
+        let Request {
+            command,
+            actor,
+            at,
+            expect_version,
+            command_id,
+        } = *r;
+        if let Some(id) = command_id {
+            if let Some(position) = self.store.command_position(id.as_str())? {
+                return Err(StoreError::AlreadyRecorded { position }.into());
+            }
+        }
         let plan = command.plan();
         // A caller who read the plan at another version than the cache holds: decide on
         // the stream as stored, not on a cache another writer may have outdated.
@@ -127,7 +155,8 @@ impl<'s> Recorder<'s> {
         // The caller's expectation, if it has one, is checked by the store against the
         // stream as stored, like any other writer's.
         let expected = expect_version.unwrap_or(state.stream_version());
-        let batch = batch_of(plan, state, expected, (actor, at), &events, &self.policy);
+        let mut batch = batch_of(plan, state, expected, (actor, at), &events, &self.policy);
+        batch.command_id = command_id.map(|id| id.as_str().to_owned());
         let appended = match self.store.append(batch) {
             Ok(a) => a,
             Err(e) => {
@@ -150,7 +179,27 @@ impl<'s> Recorder<'s> {
         let mut outcomes: Vec<Option<Result<Vec<Recorded>>>> = Vec::with_capacity(requests.len());
         let mut pending = Vec::new();
         let mut batches = Vec::new();
+        // A request repeating an earlier one's command id in this group: its outcome is
+        // the earlier one's, known after the commit.
+        let mut first_with_id: HashMap<&str, usize> = HashMap::new();
+        let mut repeats: Vec<(usize, usize)> = Vec::new();
         for (i, r) in requests.iter().enumerate() {
+            if let Some(id) = r.command_id {
+                if let Some(&earlier) = first_with_id.get(id.as_str()) {
+                    repeats.push((i, earlier));
+                    outcomes.push(None);
+                    continue;
+                }
+                first_with_id.insert(id.as_str(), i);
+                match self.store.command_position(id.as_str()) {
+                    Ok(Some(position)) => {
+                        outcomes.push(Some(Err(StoreError::AlreadyRecorded { position }.into())));
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
             let plan = r.command.plan();
             // As in `record`: a caller's version other than the cache's means the cache
             // may be outdated by another writer.
@@ -184,14 +233,16 @@ impl<'s> Recorder<'s> {
                     let expected = r.expect_version.unwrap_or(state.stream_version());
                     // The next request of this plan is decided as if this one is recorded;
                     // if it is not, the next one's expected version makes it conflict.
-                    batches.push(batch_of(
+                    let mut batch = batch_of(
                         plan,
                         state,
                         expected,
                         (r.actor, r.at),
                         &events,
                         &self.policy,
-                    ));
+                    );
+                    batch.command_id = r.command_id.map(|id| id.as_str().to_owned());
+                    batches.push(batch);
                     pending.push((i, events));
                     outcomes.push(None);
                 }
@@ -223,6 +274,22 @@ impl<'s> Recorder<'s> {
                 self.plans.insert(plan, state);
             }
         }
+        for (i, earlier) in repeats {
+            outcomes[i] = Some(match &outcomes[earlier] {
+                Some(Ok(recorded)) => Err(StoreError::AlreadyRecorded {
+                    position: recorded[0].position,
+                }
+                .into()),
+                Some(Err(e)) => match e.already_recorded() {
+                    Some(position) => Err(StoreError::AlreadyRecorded { position }.into()),
+                    None => Err(Error::new(
+                        e.kind(),
+                        format!("the same command as an earlier one, which was not recorded: {e}"),
+                    )),
+                },
+                None => unreachable!("an earlier request's outcome is set"),
+            });
+        }
         Ok(outcomes
             .into_iter()
             .map(|o| o.expect("every request has an outcome"))
@@ -244,12 +311,14 @@ fn recorded(events: &[Event], appended: &Appended) -> Vec<Recorded> {
         .collect()
 }
 
-/// One command to record: what, by whom, when it happened, and the plan's number of
-/// records the caller read it at (if it says).
+/// One command to record: what, by whom, when it happened (as claimed), the plan's
+/// number of records the caller read it at (if it says), and the source system's id of
+/// the command (if it has one), which makes it recorded once however often it is sent.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
     pub command: &'a Command,
     pub actor: &'a Actor,
     pub at: DateTime<Utc>,
     pub expect_version: Option<u64>,
+    pub command_id: Option<&'a CommandId>,
 }

@@ -74,6 +74,7 @@ fn run(ops: &[Op], mut open: impl FnMut(Option<Box<dyn Store>>) -> Box<dyn Store
                         role: "staff".into(),
                     },
                     claimed_at_micros: 1_770_000_000_000_000 + step as i64,
+                    command_id: None,
                     tags: Vec::new(),
                     summary: None,
                     events: payloads

@@ -421,3 +421,19 @@ opaque_id!(
     UnitId,
     "unit id"
 );
+opaque_id!(
+    /// The source system's id of one command (an import line's `id`, an HTTP request's
+    /// `Idempotency-Key`): a command whose id the ledger holds is never recorded again.
+    CommandId,
+    "command id"
+);
+
+impl CommandId {
+    /// The id of an import line that gives none: derived from the line's bytes, so the
+    /// same line sent again (a re-run after a crash) is recognised, and two identical
+    /// lines are one command.
+    pub fn of_line(line: &[u8]) -> CommandId {
+        let hash = blake3::hash(line);
+        CommandId(format!("line:{}", &hash.to_hex()[..32]))
+    }
+}

@@ -137,7 +137,7 @@ pub use event::{
     Signer, SupplementProvided, SupplementRequested, UnknownSigner,
 };
 pub use id::{
-    IdError, OrderId, Personnummer, PersonnummerError, PlanId, UnitId, UserId,
+    CommandId, IdError, OrderId, Personnummer, PersonnummerError, PlanId, UnitId, UserId,
     looks_like_personnummer,
 };
 pub use line::ImportLine;

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::command::Command;
+use crate::id::CommandId;
 use crate::role::Actor;
 
 /// `{"actor":{"user":"kim","role":"key_worker"},"at":"2026-03-10T10:00:00Z","command":"sign","plan":"plan-0001","version":1,"signer":"client"}`
@@ -17,6 +18,10 @@ use crate::role::Actor;
 /// misspelt optional field is an error rather than silently dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ImportLine {
+    /// The source system's id of the command: a line whose id the ledger holds already
+    /// is reported as recorded and skipped. Without it, an id derived from the line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<CommandId>,
     /// Who gives the command.
     pub actor: Actor,
     /// When it happened (RFC 3339). Without it, the time of the import.

@@ -263,6 +263,7 @@ fn an_undecodable_payload_is_an_error_naming_its_position_and_the_fold_stops_bef
         expected: ExpectedVersion::NoStream,
         actor: (&officer()).into(),
         claimed_at_micros: at(2026, 4, 2).timestamp_micros(),
+        command_id: None,
         tags: Vec::new(),
         summary: None,
         events: vec![NewEvent {

@@ -253,6 +253,7 @@ fn write_loop(store: &dyn Store, rx: mpsc::Receiver<Job>) {
                 expected: ExpectedVersion::Any,
                 actor: j.actor.clone(),
                 claimed_at_micros: j.at.timestamp_micros(),
+                command_id: None,
                 events: j
                     .entries
                     .iter()

@@ -33,7 +33,7 @@ use chrono::NaiveDate;
 use planledger_app::read::{self, Output, Report, Which};
 use planledger_audit::{Format, Lang, Scope, Subject};
 use planledger_plan::{
-    Actor, Command, ImportLine, Personnummer, PlanId, Role, UnitId, UserId, swedish_date,
+    Actor, Command, CommandId, ImportLine, Personnummer, PlanId, Role, UnitId, UserId, swedish_date,
 };
 use planledger_projection::{TAG_CLIENT, TAG_UNIT};
 use serde::{Deserialize, Serialize};
@@ -400,6 +400,10 @@ struct RecordedEvent {
 #[derive(Serialize, ToSchema)]
 struct RecordResponse {
     recorded: Vec<RecordedEvent>,
+    /// Set when the command was recorded before (a retried request): the position of
+    /// its first record; nothing was recorded now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    already_recorded_at: Option<u64>,
 }
 
 fn recorded(r: Vec<planledger_app::Recorded>) -> Vec<RecordedEvent> {
@@ -420,10 +424,7 @@ fn parse_line(state: &AppState, text: &str) -> ApiResult<ImportLine> {
             state.limits.line_bytes
         )));
     }
-    let line = planledger_app::import::parse_line(text).map_err(|e| ApiError::bad_input(&e))?;
-    planledger_app::limits::check_text_fields(&line.command, &state.limits)
-        .map_err(|e| ApiError::bad_input(&e))?;
-    Ok(line)
+    planledger_app::import::check_line(text, &state.limits).map_err(|e| ApiError::bad_input(&e))
 }
 
 /// Records one command: the JSON of an import line (docs/IMPORT.md). The `actor` must
@@ -449,10 +450,12 @@ async fn record_command(
         .map(|v| {
             v.to_str()
                 .ok()
-                .filter(|k| !k.is_empty() && k.len() <= 255)
-                .map(str::to_owned)
+                .and_then(|k| CommandId::new(k).ok())
                 .ok_or_else(|| {
-                    ApiError::bad_input("Idempotency-Key must be 1 to 255 visible ASCII characters")
+                    ApiError::bad_input(
+                        "Idempotency-Key must be 1 to 255 visible characters without a run of \
+                         10 digits (which could be a personnummer)",
+                    )
                 })
         })
         .transpose()?;
@@ -465,18 +468,33 @@ async fn record_command(
             command: line.command,
             actor,
             expect_version: line.expect_version,
-            idempotency_key,
+            // The header's key, else the line's id (its own or derived from its bytes).
+            command_id: idempotency_key.or(line.id),
         })
     })
     .await?;
-    let r = state.writer.record(write).await?;
-    state.metrics.appended(r.len() as u64);
-    Ok((
-        StatusCode::CREATED,
-        Json(RecordResponse {
-            recorded: recorded(r),
-        }),
-    ))
+    match state.writer.record(write).await {
+        Ok(r) => {
+            state.metrics.appended(r.len() as u64);
+            Ok((
+                StatusCode::CREATED,
+                Json(RecordResponse {
+                    recorded: recorded(r),
+                    already_recorded_at: None,
+                }),
+            ))
+        }
+        Err(e) => match e.already_recorded() {
+            Some(position) => Ok((
+                StatusCode::OK,
+                Json(RecordResponse {
+                    recorded: Vec::new(),
+                    already_recorded_at: Some(position),
+                }),
+            )),
+            None => Err(e.into()),
+        },
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -484,6 +502,9 @@ struct LineResult {
     line: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     recorded: Option<Vec<RecordedEvent>>,
+    /// The line's command was recorded before, its first record at this position.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    already_recorded_at: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorBody>,
 }
@@ -526,12 +547,13 @@ async fn import_lines(
                         command: line.command,
                         actor,
                         expect_version: line.expect_version,
-                        idempotency_key: None,
+                        command_id: line.id,
                     },
                 )),
                 Err(e) => results.push(LineResult {
                     line: number,
                     recorded: None,
+                    already_recorded_at: None,
                     error: Some(e.body),
                 }),
             }
@@ -557,13 +579,18 @@ async fn import_lines(
                     LineResult {
                         line: number,
                         recorded: Some(recorded(r)),
+                        already_recorded_at: None,
                         error: None,
                     }
                 }
                 Err(e) => LineResult {
                     line: number,
                     recorded: None,
-                    error: Some(ApiError::from(e).body),
+                    already_recorded_at: e.already_recorded(),
+                    error: e
+                        .already_recorded()
+                        .is_none()
+                        .then(|| ApiError::from(e).body),
                 },
             });
         }

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 
 use chrono::{DateTime, Utc};
 use planledger_app::{Recorded, Recorder, Request};
-use planledger_plan::{Actor, Command, DeadlinePolicy};
+use planledger_plan::{Actor, Command, CommandId, DeadlinePolicy};
 use planledger_store::Store;
 
 /// One command to record, with the actor the service resolved (never the request's).
@@ -17,8 +17,9 @@ pub struct Write {
     /// When it happened (the line's `at`, or the time of the request).
     pub at: DateTime<Utc>,
     pub expect_version: Option<u64>,
-    /// The request's `Idempotency-Key`, if it had one.
-    pub idempotency_key: Option<String>,
+    /// The command's id (the request's `Idempotency-Key`, or the line's id): recorded
+    /// once however often it is sent.
+    pub command_id: Option<CommandId>,
 }
 
 pub type Outcome = Result<Vec<Recorded>, planledger_app::Error>;
@@ -59,18 +60,10 @@ impl Writer {
                 while let Ok(job) = rx.recv() {
                     match job {
                         Job::One(w, reply) => {
-                            let _ = reply.send(record_once(&mut recorder, &w));
+                            let _ = reply.send(recorder.record_request(&request(&w)));
                         }
                         Job::Group(ws, reply) => {
-                            let requests: Vec<Request<'_>> = ws
-                                .iter()
-                                .map(|w| Request {
-                                    command: &w.command,
-                                    actor: &w.actor,
-                                    at: w.at,
-                                    expect_version: w.expect_version,
-                                })
-                                .collect();
+                            let requests: Vec<Request<'_>> = ws.iter().map(request).collect();
                             let _ = reply.send(recorder.record_group(&requests));
                         }
                     }
@@ -100,13 +93,13 @@ impl Writer {
     }
 }
 
-/// THE IDEMPOTENCY SEAM: the one place a request's `Idempotency-Key` reaches the
-/// Recorder. The Recorder's command ids (idempotency in the ledger itself) are being
-/// added on main; when they land, pass `w.idempotency_key` here as the command's id so
-/// that a retried request is recorded once. Until then the key is carried this far and
-/// not used: a retried POST is recorded again (or rejected by the domain where the
-/// command cannot apply twice). Do not add a second idempotency mechanism here.
-fn record_once(recorder: &mut Recorder<'_>, w: &Write) -> Outcome {
-    let _command_id: Option<&str> = w.idempotency_key.as_deref();
-    recorder.record(&w.command, &w.actor, w.at, w.expect_version)
+/// What the Recorder is asked to record for `w`.
+fn request(w: &Write) -> Request<'_> {
+    Request {
+        command: &w.command,
+        actor: &w.actor,
+        at: w.at,
+        expect_version: w.expect_version,
+        command_id: w.command_id.as_ref(),
+    }
 }

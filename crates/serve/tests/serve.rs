@@ -339,7 +339,9 @@ fn each_role_may_do_its_part_and_is_refused_the_rest_writing_nothing() {
     assert_eq!(s, 201, "{b}");
     assert_eq!(h.ledger_size(), size + 3);
 
-    // A domain rejection is 422 with its rule, and writes nothing.
+    // A domain rejection is 422 with its rule, and writes nothing (another approval:
+    // the same line again would be the same command, recorded already).
+    approve["at"] = json!("2026-03-12T14:00:00Z");
     let (s, b) = h.record(&h.issuer.token("h7"), &approve);
     assert_eq!((s, b["code"].as_str()), (422, Some("rejected")), "{b}");
     assert_eq!(b["rule"], "already_approved");
@@ -359,6 +361,65 @@ fn each_role_may_do_its_part_and_is_refused_the_rest_writing_nothing() {
         "{body}"
     );
     assert_eq!(h.ledger_size(), size + 3);
+    h.stop();
+}
+
+/// A retried request is recorded once: the same `Idempotency-Key` (even with another
+/// body) answers 200 with where the command was recorded, and writes nothing; so does
+/// the same line sent again without a key, and in an import.
+#[test]
+fn a_retried_request_is_recorded_once() {
+    let mut h = Harness::start();
+    with_plan(&h);
+    let kim = h.issuer.token("kim");
+    let deviation = |text: &str| {
+        json!({"actor": {"user": "kim", "role": "key_worker"}, "at": "2026-03-11T09:00:00Z",
+               "command": "record_deviation", "plan": "plan-0001", "occurred_on": "2026-03-11",
+               "description": text})
+        .to_string()
+    };
+    let key = [("Idempotency-Key", "ccm-4711")];
+    let (s, body) = h.post(
+        "/v1/commands",
+        Some(&kim),
+        &key,
+        &deviation("Besöket uteblev."),
+    );
+    assert_eq!(s, 201, "{body}");
+    let first: Value = serde_json::from_str(&body).unwrap();
+    let position = first["recorded"][0]["position"].as_u64().unwrap();
+    let size = h.ledger_size();
+    let (s, body) = h.post(
+        "/v1/commands",
+        Some(&kim),
+        &key,
+        &deviation("Besöket uteblev!"),
+    );
+    assert_eq!(s, 200, "{body}");
+    let again: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(again["already_recorded_at"], position, "{body}");
+    assert_eq!(again["recorded"], json!([]), "{body}");
+    assert_eq!(h.ledger_size(), size, "a retry writes nothing");
+    // Without a key, the line is known by its bytes.
+    let line = deviation("Dörren var låst.");
+    let (s, body) = h.post("/v1/commands", Some(&kim), &[], &line);
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = h.post("/v1/commands", Some(&kim), &[], &line);
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = h.post("/v1/import", Some(&kim), &[], &format!("{line}\n"));
+    assert_eq!(s, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert!(v["results"][0]["already_recorded_at"].is_u64(), "{body}");
+    assert_eq!(h.ledger_size(), size + 1);
+    // A key that could be a personnummer is refused, and not echoed.
+    let (s, body) = h.post(
+        "/v1/commands",
+        Some(&kim),
+        &[("Idempotency-Key", "196408233234")],
+        &deviation("x"),
+    );
+    assert_eq!(s, 400, "{body}");
+    assert!(!body.contains("3234"), "{body}");
     h.stop();
 }
 
@@ -383,8 +444,11 @@ fn a_system_records_for_a_named_user_and_the_record_shows_both() {
     // A system not delegated records only in its own name.
     let (s, b) = h.record(UNDELEGATED_TOKEN, &line);
     assert_forbidden(s, &b, "system_not_delegated");
-    // An import of lines, each authorised on its own.
-    let lines = format!("{line}\n\n{wrong}\n");
+    // An import of lines, each authorised on its own (another deviation: the same line
+    // again would be the same command, recorded already).
+    let mut other = line.clone();
+    other["description"] = json!("Besöket blev två timmar sent.");
+    let lines = format!("{other}\n\n{wrong}\n");
     let (s, body) = h.post("/v1/import", Some(API_TOKEN), &[], &lines);
     assert_eq!(s, 200, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();

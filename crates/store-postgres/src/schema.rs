@@ -227,6 +227,23 @@ ALTER TABLE planledger.ledgers ADD COLUMN sealed_at bigint;
 GRANT UPDATE (sealed_at) ON planledger.ledgers TO planledger_app;
 "#,
     },
+    Migration {
+        version: 6,
+        description: "command ids: a command is recorded once",
+        sql: r#"
+-- The source system's id of each command recorded (record layout 2's command_id), and
+-- the position of its first record: an append carrying an id found here is refused as
+-- recorded already. Written in the append's transaction; the primary key makes two
+-- concurrent appends of one id impossible.
+CREATE TABLE planledger.commands (
+    ledger     integer NOT NULL REFERENCES planledger.ledgers (id),
+    command_id text NOT NULL,
+    position   bigint NOT NULL CHECK (position >= 0),
+    PRIMARY KEY (ledger, command_id)
+);
+GRANT SELECT, INSERT ON planledger.commands TO planledger_app;
+"#,
+    },
 ];
 
 /// The schema version this build reads and writes.

@@ -55,6 +55,8 @@ struct Statements {
     node: Statement,
     put_tags: Statement,
     put_summaries: Statement,
+    command_position: Statement,
+    insert_commands: Statement,
 }
 
 struct Conn {
@@ -99,6 +101,16 @@ impl Conn {
                 "prepare",
                 "UPDATE planledger.ledgers SET size = $2, last_hash = $3, peaks = $4, sealed_at = $5
                  WHERE id = $1",
+            )?,
+            command_position: p(
+                "prepare",
+                "SELECT position FROM planledger.commands WHERE ledger = $1 AND command_id = $2",
+            )?,
+            insert_commands: p(
+                "prepare",
+                "INSERT INTO planledger.commands (ledger, command_id, position)
+                 SELECT $1, * FROM unnest($2::text[], $3::bigint[])
+                 ON CONFLICT (ledger, command_id) DO NOTHING",
             )?,
             read_all: p(
                 "prepare",
@@ -396,7 +408,19 @@ impl PostgresStore {
         let mut records = Vec::new();
         let mut nodes = Vec::new();
         let mut outcomes = Vec::with_capacity(group.len());
+        // Command ids sealed in this group, beside those committed before it.
+        let mut commands: HashMap<&str, u64> = HashMap::new();
         for batch in group {
+            if let Some(id) = batch.command_id.as_deref() {
+                let known = match commands.get(id) {
+                    Some(p) => Some(*p),
+                    None => command_position(&mut tx, st, id, self.ledger_id)?,
+                };
+                if let Some(position) = known {
+                    outcomes.push(Err(StoreError::AlreadyRecorded { position }));
+                    continue;
+                }
+            }
             let current = match versions.get(batch.stream_id.as_str()) {
                 Some(v) => *v,
                 None => stream_version(&mut tx, st, id, &batch.stream_id)?,
@@ -418,6 +442,9 @@ impl PostgresStore {
                         sealed_at_micros: sealed[0].sealed_at_micros().unwrap_or_default(),
                     };
                     versions.insert(&batch.stream_id, appended.stream_version);
+                    if let Some(id) = batch.command_id.as_deref() {
+                        commands.insert(id, appended.first_position);
+                    }
                     records.extend(sealed);
                     nodes.extend(completed);
                     outcomes.push(Ok(appended));
@@ -485,6 +512,22 @@ impl PostgresStore {
         let hashes: Vec<&[u8]> = nodes.iter().map(|(_, h)| h.as_bytes().as_slice()).collect();
         tx.execute(&st.insert_nodes, &[&id, &levels, &idxs, &hashes])
             .map_err(sql("insert Merkle nodes"))?;
+        // Each command's first record (a command's records are consecutive).
+        let (mut command_ids, mut command_positions) = (Vec::new(), Vec::new());
+        for r in records {
+            let cid = r.entry().command_id.as_str();
+            if !cid.is_empty() && command_ids.last() != Some(&cid) {
+                command_ids.push(cid);
+                command_positions.push(to_i64(r.position(), "position")?);
+            }
+        }
+        if !command_ids.is_empty() {
+            tx.execute(
+                &st.insert_commands,
+                &[&id, &command_ids, &command_positions],
+            )
+            .map_err(sql("insert command ids"))?;
+        }
         let size = to_i64(chain.frontier.size(), "size")?;
         let peaks: Vec<u8> = chain.frontier.peaks().iter().flat_map(|h| h.0).collect();
         tx.execute(
@@ -542,6 +585,19 @@ fn put_summaries(
     tx.execute(&st.put_summaries, &[&ledger, &streams, &versions, &bytes])
         .map_err(sql("set stream summaries"))?;
     Ok(())
+}
+
+/// Where the command `command_id` was recorded, if it was, as `tx` sees it.
+fn command_position(
+    tx: &mut Transaction<'_>,
+    st: &Statements,
+    command_id: &str,
+    ledger: i32,
+) -> Result<Option<u64>, StoreError> {
+    let row = tx
+        .query_opt(&st.command_position, &[&ledger, &command_id])
+        .map_err(sql("read a command id"))?;
+    Ok(row.map(|r| r.get::<_, i64>(0) as u64))
 }
 
 fn stream_version(
@@ -678,6 +734,16 @@ impl Store for PostgresStore {
                 .map_err(sql("read the stream version"))?
                 .get(0);
             Ok(v as u64)
+        })
+    }
+
+    fn command_position(&self, command_id: &str) -> Result<Option<u64>, StoreError> {
+        self.with_conn(|conn| {
+            let row = conn
+                .client
+                .query_opt(&conn.st.command_position, &[&self.ledger_id, &command_id])
+                .map_err(sql("read a command id"))?;
+            Ok(row.map(|r| r.get::<_, i64>(0) as u64))
         })
     }
 

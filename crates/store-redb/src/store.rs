@@ -15,8 +15,8 @@ use redb::{
 };
 
 use crate::layout::{
-    LAYOUT, LAYOUT_V1, META, META_HEAD, META_LAYOUT, META_SEALED, NODES, RECORDS, STREAMS,
-    SUMMARIES, TAGS, TAGS_BY_VALUE, decode_head, encode_head,
+    COMMANDS, LAYOUT, LAYOUT_V1, META, META_HEAD, META_LAYOUT, META_SEALED, NODES, RECORDS,
+    STREAMS, SUMMARIES, TAGS, TAGS_BY_VALUE, decode_head, encode_head,
 };
 
 /// The embedded store: one redb file, immediate durability, group commit.
@@ -145,6 +145,7 @@ struct Writer<'t> {
     tags: Table<'t, (&'static str, &'static str), &'static str>,
     tags_by_value: Table<'t, (&'static str, &'static str, &'static str), ()>,
     summaries: Table<'t, &'static str, (u64, &'static [u8])>,
+    commands: Table<'t, &'static str, u64>,
 }
 
 impl<'t> Writer<'t> {
@@ -157,6 +158,7 @@ impl<'t> Writer<'t> {
             tags: txn.open_table(TAGS).map_err(backend)?,
             tags_by_value: txn.open_table(TAGS_BY_VALUE).map_err(backend)?,
             summaries: txn.open_table(SUMMARIES).map_err(backend)?,
+            commands: txn.open_table(COMMANDS).map_err(backend)?,
         })
     }
 
@@ -168,6 +170,10 @@ impl<'t> Writer<'t> {
             self.streams
                 .insert((r.stream_id(), r.stream_version()), r.position())
                 .map_err(backend)?;
+            let id = r.entry().command_id.as_str();
+            if !id.is_empty() && self.commands.get(id).map_err(backend)?.is_none() {
+                self.commands.insert(id, r.position()).map_err(backend)?;
+            }
         }
         for (id, h) in nodes {
             self.nodes
@@ -464,6 +470,14 @@ impl RedbStore {
             // is exactly what is committed, whatever happened to earlier commits.
             let mut chain = load_chain(&w.meta)?;
             for batch in group {
+                if let Some(id) = &batch.command_id {
+                    if let Some(position) = w.commands.get(id.as_str()).map_err(backend)? {
+                        outcomes.push(Err(StoreError::AlreadyRecorded {
+                            position: position.value(),
+                        }));
+                        continue;
+                    }
+                }
                 let current = stream_version_in(&w.streams, &batch.stream_id)?;
                 if !batch.expected.admits(current) {
                     outcomes.push(Err(StoreError::Conflict {
@@ -672,6 +686,16 @@ impl Store for RedbStore {
             let txn = self.read_txn()?;
             let streams = txn.open_table(STREAMS).map_err(backend)?;
             stream_version_in(&streams, stream_id)
+        })
+    }
+
+    fn command_position(&self, command_id: &str) -> Result<Option<u64>, StoreError> {
+        self.guarded(|| {
+            let txn = self.read_txn()?;
+            let Some(table) = open_if_written(&txn, COMMANDS)? else {
+                return Ok(None);
+            };
+            Ok(table.get(command_id).map_err(backend)?.map(|v| v.value()))
         })
     }
 

@@ -64,7 +64,7 @@ impl Chain {
                 stream_id: batch.stream_id.clone(),
                 stream_version: current_version + 1 + i as u64,
                 claimed_at_micros: batch.claimed_at_micros,
-                command_id: String::new(),
+                command_id: batch.command_id.clone().unwrap_or_default(),
                 actor: batch.actor.clone(),
                 event_type: ev.event_type.clone(),
                 schema_version: ev.schema_version,

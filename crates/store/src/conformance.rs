@@ -69,6 +69,7 @@ macro_rules! __conformance_checks {
             node_returns_every_completed_subtree_and_only_those
             append_sealed_rejects_records_that_do_not_continue
             records_are_sealed_by_the_store_clock_never_going_back
+            a_command_id_is_recorded_once
             concurrent_appends_keep_one_valid_chain
             readers_see_only_whole_batches
             append_tags_are_found_by_value_and_replace_by_key
@@ -164,6 +165,7 @@ pub fn batch(stream_id: &str, expected: ExpectedVersion, n: usize) -> AppendBatc
         expected,
         actor: test_actor(),
         claimed_at_micros: 1_767_225_600_000_000,
+        command_id: None,
         events: (0..n)
             .map(|i| NewEvent {
                 event_type: "test_event".into(),
@@ -648,6 +650,67 @@ fn seal_elsewhere_at(
             .seal_batch(&batch(stream, ExpectedVersion::Any, n), current, clock)
             .map(|(r, _)| r),
     )
+}
+
+pub fn a_command_id_is_recorded_once(store: &dyn Store) {
+    let with_id = |stream: &str, id: &str, n: usize| AppendBatch {
+        command_id: Some(id.into()),
+        ..batch(stream, ExpectedVersion::Any, n)
+    };
+    must(
+        "append",
+        store.append(batch("plan-0", ExpectedVersion::Any, 1)),
+    );
+    let first = must("append", store.append(with_id("plan-a", "cmd-1", 2)));
+    assert_eq!(
+        must("command_position", store.command_position("cmd-1")),
+        Some(first.first_position),
+        "conformance: a command id is found at its first record"
+    );
+    assert_eq!(
+        must("command_position", store.command_position("cmd-x")),
+        None
+    );
+    let before = must("head", store.head());
+    match store.append(with_id("plan-b", "cmd-1", 1)) {
+        Err(StoreError::AlreadyRecorded { position }) => assert_eq!(
+            position, first.first_position,
+            "conformance: a repeated command names where it was recorded"
+        ),
+        other => {
+            panic!("conformance: a repeated command id must be AlreadyRecorded, got {other:?}")
+        }
+    }
+    assert_unchanged(store, before, "a repeated command id");
+    // In one group: the second batch with an id is refused, alone.
+    let outcomes = must(
+        "append_many",
+        store.append_many(vec![
+            with_id("plan-c", "cmd-2", 1),
+            with_id("plan-d", "cmd-2", 1),
+            with_id("plan-d", "cmd-3", 1),
+        ]),
+    );
+    let cmd2 = outcomes[0]
+        .as_ref()
+        .expect("a new command id")
+        .first_position;
+    assert!(
+        matches!(outcomes[1], Err(StoreError::AlreadyRecorded { position }) if position == cmd2),
+        "conformance: a command id repeated within a group is refused: {:?}",
+        outcomes[1]
+    );
+    assert!(outcomes[2].is_ok(), "{:?}", outcomes[2]);
+    let records = assert_chain_valid(store);
+    let ids: Vec<&str> = records
+        .iter()
+        .map(|r| r.entry().command_id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["", "cmd-1", "cmd-1", "cmd-2", "cmd-3"],
+        "conformance: every record of a command carries its id"
+    );
 }
 
 pub fn records_are_sealed_by_the_store_clock_never_going_back(store: &dyn Store) {

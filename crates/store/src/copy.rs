@@ -161,6 +161,9 @@ mod tests {
         fn stream_version(&self, s: &str) -> Result<u64, StoreError> {
             self.0.stream_version(s)
         }
+        fn command_position(&self, id: &str) -> Result<Option<u64>, StoreError> {
+            self.0.command_position(id)
+        }
         fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
             self.0.append_sealed(records)
         }

@@ -69,6 +69,11 @@ pub struct AppendBatch {
     /// When the events happened, as the caller claims (UTC µs). The store seals the
     /// records at its own time, whatever this says.
     pub claimed_at_micros: i64,
+    /// The source system's id of the command the batch records, carried by each of its
+    /// records: a store that holds the id already refuses the batch
+    /// ([`StoreError::AlreadyRecorded`]), so a command is recorded once however often
+    /// it is sent. At most 255 bytes; never personal data.
+    pub command_id: Option<String>,
     pub events: Vec<NewEvent>,
     /// Tags set on the stream with the batch, `(key, value)`, each replacing the
     /// stream's value for its key, in the same transaction (see [`StreamTag`]).
@@ -186,6 +191,10 @@ pub trait Store: Send + Sync {
     /// The current version of a stream; 0 if it does not exist.
     fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError>;
 
+    /// The position of the first record of the command with id `command_id`, if the
+    /// ledger holds it (see [`AppendBatch::command_id`]).
+    fn command_position(&self, command_id: &str) -> Result<Option<u64>, StoreError>;
+
     /// Appends records sealed elsewhere (copying a ledger between backends), keeping
     /// their bytes. Each must continue the chain: position = size, prev hash = last
     /// hash, stream version = the stream's version + 1; otherwise nothing is written
@@ -251,6 +260,10 @@ pub enum StoreError {
     },
     #[error("an append needs at least one event")]
     EmptyBatch,
+    /// The batch's command id is the id of a command the ledger holds already, whose
+    /// first record is at `position`; nothing of the batch was written.
+    #[error("this command was recorded already, at position {position}; it is not recorded again")]
+    AlreadyRecorded { position: u64 },
     /// A record given to [`Store::append_sealed`] does not continue the ledger (wrong
     /// position, predecessor hash or stream version); nothing of the call was written.
     #[error("record at position {position} does not continue the ledger: {reason}")]

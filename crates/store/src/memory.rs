@@ -26,6 +26,8 @@ struct Inner {
     /// `(stream, key) -> value`.
     tags: BTreeMap<(String, String), String>,
     summaries: BTreeMap<String, StreamSummary>,
+    /// Command id -> the position of its first record.
+    commands: HashMap<String, u64>,
 }
 
 impl MemoryStore {
@@ -46,6 +48,9 @@ impl Inner {
             return Err(StoreError::EmptyBatch);
         }
         let inner = self;
+        if let Some(&position) = (batch.command_id.as_ref()).and_then(|id| inner.commands.get(id)) {
+            return Err(StoreError::AlreadyRecorded { position });
+        }
         let current = inner.stream_version(&batch.stream_id);
         if !batch.expected.admits(current) {
             return Err(StoreError::Conflict {
@@ -99,6 +104,10 @@ impl Inner {
                 .entry(record.stream_id().to_owned())
                 .or_default()
                 .push(record.position());
+            let id = &record.entry().command_id;
+            if !id.is_empty() {
+                self.commands.entry(id.clone()).or_insert(record.position());
+            }
             self.records.push(record);
         }
         self.nodes.extend(nodes);
@@ -166,6 +175,10 @@ impl Store for MemoryStore {
 
     fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
         Ok(self.lock().stream_version(stream_id))
+    }
+
+    fn command_position(&self, command_id: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self.lock().commands.get(command_id).copied())
     }
 
     fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {

@@ -885,6 +885,9 @@ mod tests {
         fn stream_version(&self, id: &str) -> Result<u64, StoreError> {
             self.inner.stream_version(id)
         }
+        fn command_position(&self, id: &str) -> Result<Option<u64>, StoreError> {
+            self.inner.command_position(id)
+        }
         fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
             self.inner.append_sealed(records)
         }

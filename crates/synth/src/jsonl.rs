@@ -13,6 +13,7 @@ use crate::config::{ConfigError, Organisation};
 /// `{"actor":{"user":"u-1","role":"key_worker"},"at":"2026-03-02T09:00:00Z","command":"sign",…}`.
 pub fn import_line(at: DateTime<Utc>, actor: Actor, command: Command) -> ImportLine {
     ImportLine {
+        id: None,
         actor,
         at: Some(at),
         expect_version: None,
