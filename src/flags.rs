@@ -127,6 +127,24 @@ pub struct Cli {
           default_value_t = Limits::DEFAULT_FILE_BYTES)]
     pub max_file_bytes: u64,
 
+    /// Send the command to a planledger server (`planledger serve`) instead of opening a
+    /// ledger: works for the domain commands (order … close), import, show, history and
+    /// audit. The token is read from --token-file or PLANLEDGER_TOKEN; the server decides
+    /// who you are and in which role (--as and --role must be you, or a user a system
+    /// records for).
+    #[arg(long, global = true, env = "PLANLEDGER_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+
+    /// The file holding the bearer token for --server (an OpenID Connect access token or
+    /// an API token); without it, the environment variable PLANLEDGER_TOKEN.
+    #[arg(
+        long,
+        global = true,
+        env = "PLANLEDGER_TOKEN_FILE",
+        value_name = "FILE"
+    )]
+    pub token_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Cmd,
 }
@@ -611,6 +629,11 @@ pub struct OutputArgs {
     /// Print personnummer in full (masked otherwise).
     #[arg(long)]
     pub show_personnummer: bool,
+    /// With --server: why you read a client's personal data (sent as X-Purpose; the
+    /// server logs it with the read). Needed for show and history, and for audit with
+    /// --show-personnummer.
+    #[arg(long, env = "PLANLEDGER_PURPOSE", value_name = "TEXT")]
+    pub purpose: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -4,6 +4,7 @@
 
 mod audit;
 mod checkpoint;
+mod client;
 mod demo;
 mod exit;
 mod export;
@@ -35,6 +36,10 @@ pub struct Context {
     policy: Option<PathBuf>,
     /// What is read at most (`--max-…-bytes`).
     pub limits: Limits,
+    /// `--claimed-at` as given (sent to a server as the line's `at`).
+    pub claimed_at: Option<DateTime<Utc>>,
+    /// `--server URL` and `--token-file`: the commands that work over HTTP go there.
+    server: Option<(String, Option<PathBuf>)>,
 }
 
 impl Context {
@@ -49,6 +54,14 @@ impl Context {
 
     pub fn open(&self) -> Result<Box<dyn Store>> {
         self.location()?.open()
+    }
+
+    /// The server to send the command to, if `--server` was given.
+    pub fn server(&self) -> Result<Option<client::Server>> {
+        self.server
+            .as_ref()
+            .map(|(url, token_file)| client::Server::new(url, token_file.as_deref(), &self.limits))
+            .transpose()
     }
 
     /// The deadline policy: the file given, or the documented defaults.
@@ -91,8 +104,17 @@ fn run(cli: Cli) -> Result<()> {
             .as_deref()
             .map(|l| Location::parse(l, &cli.ledger_name)),
         claimed_now: cli.claimed_at.unwrap_or_else(Utc::now),
+        claimed_at: cli.claimed_at,
         policy: cli.policy,
+        server: cli.server.map(|url| (url, cli.token_file)),
     };
+    if ctx.server.is_some() && !works_over_server(&cli.command) {
+        return Err(Error::new(
+            Kind::BadInput,
+            "this command does not work with --server (or PLANLEDGER_SERVER); only the domain \
+             commands, import, show, history and audit do: give --ledger instead",
+        ));
+    }
     match cli.command {
         Cmd::Init => {
             let loc = ctx.location()?;
@@ -206,6 +228,25 @@ fn run(cli: Cli) -> Result<()> {
             .map_err(|e| Error::io("cannot write the manual page", e)),
         command => record::run(&ctx, command),
     }
+}
+
+/// Whether `command` can be sent to a server (`--server`), or needs no ledger at all.
+fn works_over_server(command: &Cmd) -> bool {
+    !matches!(
+        command,
+        Cmd::Init
+            | Cmd::Head { .. }
+            | Cmd::Verify(_)
+            | Cmd::Reindex
+            | Cmd::Checkpoint { .. }
+            | Cmd::Export(_)
+            | Cmd::Proof { .. }
+            | Cmd::Witness { .. }
+            | Cmd::Copy { .. }
+            | Cmd::Demo { .. }
+            | Cmd::Db { .. }
+            | Cmd::AccessLog(_)
+    )
 }
 
 /// Diagnostics for operators: `RUST_LOG` (e.g. `RUST_LOG=planledger=debug`, the

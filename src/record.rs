@@ -110,6 +110,9 @@ pub fn run(ctx: &Context, cmd: Cmd) -> Result<()> {
     // operating system's argument size, but not below this limit).
     check_text_fields(&command, &ctx.limits).map_err(|e| Error::new(Kind::BadInput, e))?;
     let actor = Actor::new(who.user, who.role);
+    if let Some(server) = ctx.server()? {
+        return record_on(&server, ctx, command, actor, who.expect_version);
+    }
     let store = ctx.open()?;
     let recorded = Recorder::new(store.as_ref(), ctx.policy()?).record(
         &command,
@@ -123,6 +126,53 @@ pub fn run(ctx: &Context, cmd: Cmd) -> Result<()> {
             "recorded {event} at position {position}: plan {} record {n}",
             command.plan()
         );
+    }
+    Ok(())
+}
+
+/// What the server answers a recorded command.
+#[derive(serde::Deserialize)]
+struct RecordAnswer {
+    recorded: Vec<RecordedEvent>,
+    #[serde(default)]
+    already_recorded_at: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct RecordedEvent {
+    event_type: String,
+    position: u64,
+    stream_version: u64,
+}
+
+/// Sends the command to the server as an import line (`POST /v1/commands`), claimed at
+/// this invocation's "now" as a local write is; prints what it recorded, as locally. A
+/// command the server holds already (the same line sent again) is reported, not
+/// recorded twice.
+fn record_on(
+    server: &crate::client::Server,
+    ctx: &Context,
+    command: Command,
+    actor: Actor,
+    expect_version: Option<u64>,
+) -> Result<()> {
+    let plan = command.plan().clone();
+    let line = planledger_plan::ImportLine {
+        id: None,
+        actor,
+        at: Some(ctx.claimed_now),
+        expect_version,
+        command,
+    };
+    let body = serde_json::to_vec(&line).expect("an import line serialises");
+    let answer: RecordAnswer =
+        server.post_json("/v1/commands", None, &[], "application/json", &body)?;
+    if let Some(position) = answer.already_recorded_at {
+        println!("already recorded at position {position}: plan {plan}; nothing recorded now");
+    }
+    for r in answer.recorded {
+        let (event, position, n) = (r.event_type, r.position, r.stream_version);
+        println!("recorded {event} at position {position}: plan {plan} record {n}");
     }
     Ok(())
 }

@@ -1,12 +1,39 @@
 //! `show`: one version of one plan, with its content.
 
-use planledger_app::Result;
-use planledger_app::read::{self, Which};
+use std::io::Write;
 
+use planledger_app::read::{self, Which};
+use planledger_app::{Error, Result};
+
+use crate::client::{query, segment};
 use crate::flags::ShowArgs;
 use crate::{Context, stdout};
 
 pub fn show(ctx: &Context, a: ShowArgs) -> Result<()> {
+    if let Some(server) = ctx.server()? {
+        let purpose = crate::audit::purpose(&a.output, true)?;
+        let path = format!(
+            "/v1/plans/{}{}",
+            segment(a.plan.as_str()),
+            query(&[
+                ("version", a.version.map(|v| v.to_string())),
+                ("as_of", a.as_of.map(|d| d.to_string())),
+                (
+                    "reveal_personnummer",
+                    a.output.show_personnummer.then(|| "true".into())
+                ),
+                (
+                    "format",
+                    Some(crate::audit::format_name(a.output.format).into())
+                ),
+                ("lang", Some(crate::audit::lang_name(a.output.lang).into())),
+            ])
+        );
+        let body = server.get(&path, purpose.as_deref())?;
+        return stdout()
+            .write_all(&body)
+            .map_err(|e| Error::io("cannot write the output", e));
+    }
     let which = match (a.version, a.as_of) {
         (Some(n), _) => Which::Number(n),
         (None, Some(day)) => Which::InForceOn(day),

@@ -49,6 +49,8 @@ use crate::config::{Units, VIA};
 use crate::error::{ApiError, ErrorBody};
 use crate::writer::Write;
 
+mod clients;
+
 type S = State<Arc<AppState>>;
 type ApiResult<T = Response> = Result<T, ApiError>;
 
@@ -85,6 +87,7 @@ pub fn router_and_doc(state: Arc<AppState>) -> (axum::Router, utoipa::openapi::O
         .routes(routes!(import_lines))
         .routes(routes!(show_plan))
         .routes(routes!(plan_history))
+        .routes(routes!(clients::client_history))
         .routes(routes!(report))
         .routes(routes!(verify))
         .routes(routes!(checkpoint))
@@ -622,7 +625,7 @@ struct ShowQuery {
     /// Show the personnummer in full (masked otherwise).
     #[serde(default)]
     reveal_personnummer: bool,
-    /// `json` (default) or `csv`.
+    /// `json` (default), `csv` or `table` (the CLI's).
     format: Option<String>,
     /// `sv` (default) or `en`.
     lang: Option<String>,
@@ -632,7 +635,9 @@ fn output(format: Option<&str>, lang: Option<&str>) -> ApiResult<Output> {
     let format = match format.unwrap_or("json") {
         "json" => Format::Json,
         "csv" => Format::Csv,
-        _ => return Err(ApiError::bad_input("format is json or csv")),
+        // The CLI's table, for `planledger --server`.
+        "table" => Format::Table,
+        _ => return Err(ApiError::bad_input("format is json, csv or table")),
     };
     let lang = match lang.unwrap_or("sv") {
         "sv" => Lang::Sv,
@@ -743,7 +748,7 @@ struct HistoryQuery {
     /// Show the personnummer in full.
     #[serde(default)]
     reveal_personnummer: bool,
-    /// `json` (default) or `csv`.
+    /// `json` (default), `csv` or `table` (the CLI's).
     format: Option<String>,
     /// `sv` (default) or `en`.
     lang: Option<String>,
@@ -811,7 +816,7 @@ struct ReportQuery {
     /// needs `X-Purpose`.
     #[serde(default)]
     reveal_personnummer: bool,
-    /// `json` (default) or `csv`.
+    /// `json` (default), `csv` or `table` (the CLI's).
     format: Option<String>,
     /// `sv` (default) or `en`.
     lang: Option<String>,

@@ -127,10 +127,8 @@ impl Running {
 /// Opens the ledger and its access log and starts serving `config` (within a tokio
 /// runtime).
 pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> {
-    // rustls with ring, for the server's TLS and the issuer's keys over https.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let limits = Limits::default();
-    let policy = planledger_app::load_policy(config.policy.as_deref(), &limits)?;
+    // A bad policy file is refused before anything is opened.
+    planledger_app::load_policy(config.policy.as_deref(), &Limits::default())?;
     let ledger = Location::parse(&config.ledger, &config.ledger_name);
     let access_at = access_log_location(&ledger, config.access_log.as_deref());
     let (store, access_store) = tokio::task::spawn_blocking(move || {
@@ -140,6 +138,23 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
     })
     .await
     .map_err(|e| StartError(format!("cannot open the ledger: {e}")))??;
+    start_with_stores(config, clock, store, access_store).await
+}
+
+/// Starts serving `config` on stores the caller opened: the plans' ledger and its
+/// access log (`config.ledger` and `config.access_log` are not opened again). For a
+/// process that also uses the store itself, such as the load test (benches/serve_load.rs),
+/// which times the same calls on the library in the same run.
+pub async fn start_with_stores(
+    config: Config,
+    clock: Clock,
+    store: Arc<dyn Store>,
+    access_store: Arc<dyn Store>,
+) -> Result<Running, StartError> {
+    // rustls with ring, for the server's TLS and the issuer's keys over https.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let limits = Limits::default();
+    let policy = planledger_app::load_policy(config.policy.as_deref(), &limits)?;
     let (writer, writer_thread) = writer::Writer::start(store.clone(), policy.clone());
     let listener = std::net::TcpListener::bind(config.listen)
         .map_err(|e| StartError(format!("cannot listen on {}: {e}", config.listen)))?;

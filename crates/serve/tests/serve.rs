@@ -717,6 +717,85 @@ fn every_read_of_personal_data_is_logged_once_and_no_other() {
 }
 
 #[test]
+fn a_clients_history_is_read_by_the_number_in_the_body_and_logged_per_plan() {
+    let mut h = Harness::start();
+    with_plan(&h);
+    // The same client has a plan in another unit too.
+    let (s, b) = h.record(
+        &h.issuer.token("h7"),
+        &order_line("h7", "case_officer", "plan-0002", "hemtjanst-syd", PNR),
+    );
+    assert_eq!(s, 201, "{b}");
+    let ask = |token: &str, query: &str, purpose: Option<&str>, client: &str| {
+        let mut headers = vec![];
+        if let Some(p) = purpose {
+            headers.push(("X-Purpose", p));
+        }
+        let (s, body) = h.post(
+            &format!("/v1/clients/history{query}"),
+            Some(token),
+            &headers,
+            &json!({"client": client}).to_string(),
+        );
+        (s, body)
+    };
+    let (kim, ivo) = (h.issuer.token("kim"), h.issuer.token("ivo"));
+    let logged = h.access_log_size();
+    // kim may not read the client's plan in hemtjanst-syd: refused, nothing logged.
+    let (s, body) = ask(&kim, "", Some("genomgång"), PNR);
+    assert_forbidden(
+        s,
+        &serde_json::from_str(&body).unwrap(),
+        "unit_not_assigned",
+    );
+    // A purpose is needed; the body holds the number and nothing else.
+    assert_eq!(ask(&ivo, "", None, PNR).0, 400);
+    let (s, _) = h.post(
+        "/v1/clients/history",
+        Some(&ivo),
+        &[("X-Purpose", "tillsyn")],
+        &json!({"client": PNR, "plan": "plan-0001"}).to_string(),
+    );
+    assert_eq!(s, 400);
+    // A client without plans: 404, without the number.
+    let (s, body) = ask(&ivo, "", Some("tillsyn"), OTHER_PNR);
+    assert_eq!(s, 404, "{body}");
+    assert!(!body.contains("2391"), "{body}");
+    assert_eq!(h.access_log_size(), logged, "refusals are not reads");
+    // kim's own unit: that plan only, one entry.
+    let (s, body) = ask(&kim, "?unit=hemtjanst-norr&lang=en", Some("genomgång"), PNR);
+    assert_eq!(s, 200, "{body}");
+    assert!(
+        body.contains("plan-0001") && !body.contains("plan-0002"),
+        "{body}"
+    );
+    assert_eq!(h.access_log_size(), logged + 1);
+    // The inspector: both plans, one entry each, the query without the number.
+    let (s, body) = ask(&ivo, "?format=csv", Some("tillsyn"), PNR);
+    assert_eq!(s, 200, "{body}");
+    assert!(
+        body.contains("plan-0001") && body.contains("plan-0002"),
+        "{body}"
+    );
+    assert_eq!(h.access_log_size(), logged + 3);
+    let reads = extract(&h, PNR);
+    let by_client: Vec<&Value> = reads
+        .iter()
+        .filter(|r| {
+            r["query"]
+                .as_str()
+                .unwrap()
+                .starts_with("POST /v1/clients/history")
+        })
+        .collect();
+    assert_eq!(by_client.len(), 3, "{reads:?}");
+    for r in by_client {
+        assert!(!r["query"].as_str().unwrap().contains("3234"), "{r}");
+    }
+    h.stop();
+}
+
+#[test]
 fn the_openapi_document_lists_exactly_the_routes() {
     let mut h = Harness::start();
     let (s, body) = h.get("/openapi.json", None, None);
@@ -742,6 +821,7 @@ fn the_openapi_document_lists_exactly_the_routes() {
         ("POST", "/v1/access-log/extract"),
         ("POST", "/v1/bundles"),
         ("POST", "/v1/checkpoint"),
+        ("POST", "/v1/clients/history"),
         ("POST", "/v1/commands"),
         ("POST", "/v1/import"),
     ]
