@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Environment: `PLANLEDGER_LOAD_SECS` (seconds per side, default 20), `_READERS` and
-//! `_WRITERS` (threads per side, default 4 each), `_CLIENTS` (plans preloaded, default
+//! `_WRITERS` (threads per side, default 4 each; 0 leaves that kind of call out), `_CLIENTS` (plans preloaded, default
 //! 300), `_ROUNDS` (the time of each side is cut into this many slices, the sides
 //! alternating, default 4).
 //!
@@ -369,7 +369,7 @@ fn main() {
     }
     let secs = env_or("PLANLEDGER_LOAD_SECS", 20);
     let readers = env_or("PLANLEDGER_LOAD_READERS", 4) as usize;
-    let writers = env_or("PLANLEDGER_LOAD_WRITERS", 4).max(1) as usize;
+    let writers = env_or("PLANLEDGER_LOAD_WRITERS", 4) as usize;
     let clients = env_or("PLANLEDGER_LOAD_CLIENTS", 300) as usize;
     let rounds = env_or("PLANLEDGER_LOAD_ROUNDS", 4).max(1) as u32;
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -500,6 +500,9 @@ units = ["*"]
         for side in [Side::Library, Side::Http] {
             let t = tallies.get_mut(&side).unwrap();
             let v = t.micros.entry(call).or_default();
+            if v.is_empty() {
+                continue; // no readers, or no writers, in this run
+            }
             v.sort_unstable();
             let rate = v.len() as f64 / t.wall.as_secs_f64();
             let what = match call {

@@ -31,7 +31,9 @@ EXIT CODES:
        witness names its size)
     4  not found: no such plan, client, unit, ledger or file
     5  storage or I/O error (a full disk; another planledger process holding the
-       embedded ledger: retry)
+       embedded ledger: retry); a --server that cannot be reached or fails
+With --server, the server's refusals keep these codes: forbidden, unauthenticated,
+bad_input and rejected exit 2, not_found 4, conflict 3.
 
 The ledger is a directory (the embedded default, created by `init`) or a postgres://
 URL, given by --ledger or PLANLEDGER_LEDGER. The domain's rules (acts, roles, deadlines,
