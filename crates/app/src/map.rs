@@ -133,12 +133,20 @@ pub fn build(
     key: &MapKey,
     signed: &[(u64, Hash)],
 ) -> Result<LedgerMap> {
-    let resumed = Scan::resume(store, key, signed)?.filter(|scan| scan.at <= size);
-    let from_kept = resumed.is_some();
-    let mut scan = resumed.unwrap_or_else(|| Scan::new(key));
+    let resumed = Scan::resume(store, key, signed)?.filter(|(scan, _)| scan.at <= size);
+    let (mut scan, checked) = match resumed {
+        // The kept leaves are the map asked for: the one their check built.
+        Some((scan, map)) if scan.at == size => {
+            let mut map = map;
+            map.records_read = 0;
+            return Ok(map);
+        }
+        Some((scan, _)) => (scan, true),
+        None => (Scan::new(key), false),
+    };
     let kept_at = scan.at;
     scan.advance_to(store, size)?;
-    if size > kept_at || !from_kept {
+    if size > kept_at || !checked {
         store.put_derived(LEAVES, &scan.to_bytes())?;
     }
     let mut map = scan.map()?;
@@ -176,9 +184,14 @@ impl Scan {
         }
     }
 
-    /// The kept leaves, if they are of `key` and their map has a root `signed` holds
-    /// at their size; `None` otherwise (they are then rebuilt from the records).
-    fn resume(store: &dyn Store, key: &MapKey, signed: &[(u64, Hash)]) -> Result<Option<Scan>> {
+    /// The kept leaves and their map, if they are of `key` and their map has a root
+    /// `signed` holds at their size; `None` otherwise (they are then rebuilt from the
+    /// records).
+    fn resume(
+        store: &dyn Store,
+        key: &MapKey,
+        signed: &[(u64, Hash)],
+    ) -> Result<Option<(Scan, LedgerMap)>> {
         let Some(bytes) = store.derived(LEAVES)? else {
             return Ok(None);
         };
@@ -198,11 +211,12 @@ impl Scan {
                 .map(|(k, plans)| (Hash(k), plans.into_iter().collect()))
                 .collect(),
         };
-        let root = scan.map()?.root();
+        let map = scan.map()?;
+        let root = map.root();
         Ok(signed
             .iter()
             .any(|&(size, signed_root)| size == scan.at && signed_root == root)
-            .then_some(scan))
+            .then_some((scan, map)))
     }
 
     fn to_bytes(&self) -> Vec<u8> {
