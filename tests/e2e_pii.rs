@@ -55,6 +55,7 @@ const PATH_FLAGS: &[&str] = &[
     "--witness-key",
     "cosign",
     "attach",
+    "--token-file",
 ];
 
 fn check(t: &TestLedger, args: &[&str], what: &str) {
@@ -126,6 +127,9 @@ fn commands(dir: &str) -> Vec<Vec<String>> {
         format!("--max-line-bytes 1000 import {dir}/none.jsonl"),
         format!("copy --from {dir}/ledger --to {dir}/copy"),
         "schema import-line".to_string(),
+        // The client of a server (nothing listens on port 1: the client's own paths).
+        format!("--server http://127.0.0.1:1 --token-file {dir}/tok show plan-0001 --purpose klagomal"),
+        format!("--server http://127.0.0.1:1 --token-file {dir}/tok deviation {who} --occurred-on 2026-03-02 --description uteblev"),
     ];
     lines
         .iter()
@@ -150,6 +154,7 @@ fn no_probe_given_to_any_flag_is_printed() {
         &format!("{dir}/k.key"),
     ]);
     t.write("k.pub", &public);
+    t.write("tok", "a-token-for-no-server");
     // A witness directory with a checkpoint, a witness, its request and its answer.
     t.ok(&[
         "checkpoint",
