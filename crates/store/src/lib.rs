@@ -243,6 +243,11 @@ pub trait Store: Send + Sync {
     /// Stores `summaries`, each unless its stream's stored summary is of a later stream
     /// version; durable on return.
     fn put_summaries(&self, summaries: &[(String, StreamSummary)]) -> Result<(), StoreError>;
+
+    /// Removes every tag and the summary of each of `stream_ids` in one transaction,
+    /// durable on return (weeding: the read model forgets a weeded client's plans; the
+    /// records stay). Streams without any are ignored.
+    fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError>;
 }
 
 /// Errors of every store operation.
