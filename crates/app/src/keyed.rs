@@ -449,4 +449,12 @@ impl Store for KeyedStore {
     fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError> {
         self.inner.forget_streams(stream_ids)
     }
+
+    fn derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.derived(name)
+    }
+
+    fn put_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.inner.put_derived(name, bytes)
+    }
 }

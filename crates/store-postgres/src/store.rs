@@ -737,6 +737,32 @@ impl Store for PostgresStore {
         })
     }
 
+    fn derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with_conn(|conn| {
+            let row = conn
+                .client
+                .query_opt(
+                    "SELECT bytes FROM planledger.derived WHERE ledger = $1 AND name = $2",
+                    &[&self.ledger_id, &name],
+                )
+                .map_err(sql("read derived bytes"))?;
+            Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
+        })
+    }
+
+    fn put_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.with_conn(|conn| {
+            conn.client
+                .execute(
+                    "INSERT INTO planledger.derived (ledger, name, bytes) VALUES ($1, $2, $3)
+                     ON CONFLICT (ledger, name) DO UPDATE SET bytes = EXCLUDED.bytes",
+                    &[&self.ledger_id, &name, &bytes],
+                )
+                .map_err(sql("write derived bytes"))?;
+            Ok(())
+        })
+    }
+
     fn command_position(&self, command_id: &str) -> Result<Option<u64>, StoreError> {
         self.with_conn(|conn| {
             let row = conn

@@ -15,8 +15,8 @@ use redb::{
 };
 
 use crate::layout::{
-    COMMANDS, LAYOUT, LAYOUT_V1, META, META_HEAD, META_LAYOUT, META_SEALED, NODES, RECORDS,
-    STREAMS, SUMMARIES, TAGS, TAGS_BY_VALUE, decode_head, encode_head,
+    COMMANDS, DERIVED, LAYOUT, LAYOUT_V1, META, META_HEAD, META_LAYOUT, META_SEALED, NODES,
+    RECORDS, STREAMS, SUMMARIES, TAGS, TAGS_BY_VALUE, decode_head, encode_head,
 };
 
 /// The embedded store: one redb file, immediate durability, group commit.
@@ -686,6 +686,30 @@ impl Store for RedbStore {
             let txn = self.read_txn()?;
             let streams = txn.open_table(STREAMS).map_err(backend)?;
             stream_version_in(&streams, stream_id)
+        })
+    }
+
+    fn derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.guarded(|| {
+            let txn = self.read_txn()?;
+            let Some(table) = open_if_written(&txn, DERIVED)? else {
+                return Ok(None);
+            };
+            Ok(table
+                .get(name)
+                .map_err(backend)?
+                .map(|v| v.value().to_vec()))
+        })
+    }
+
+    fn put_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.guarded(|| {
+            let txn = self.write_txn()?;
+            {
+                let mut table = txn.open_table(DERIVED).map_err(backend)?;
+                table.insert(name, bytes).map_err(backend)?;
+            }
+            txn.commit().map_err(backend)
         })
     }
 

@@ -70,6 +70,7 @@ macro_rules! __conformance_checks {
             append_sealed_rejects_records_that_do_not_continue
             records_are_sealed_by_the_store_clock_never_going_back
             a_command_id_is_recorded_once
+            derived_bytes_are_kept_by_name
             concurrent_appends_keep_one_valid_chain
             readers_see_only_whole_batches
             append_tags_are_found_by_value_and_replace_by_key
@@ -651,6 +652,28 @@ fn seal_elsewhere_at(
             .seal_batch(&batch(stream, ExpectedVersion::Any, n), current, clock)
             .map(|(r, _)| r),
     )
+}
+
+pub fn derived_bytes_are_kept_by_name(store: &dyn Store) {
+    assert_eq!(must("derived", store.derived("map-leaves")), None);
+    must("put_derived", store.put_derived("map-leaves", b"one"));
+    must("put_derived", store.put_derived("other", b""));
+    assert_eq!(
+        must("derived", store.derived("map-leaves")).as_deref(),
+        Some(&b"one"[..])
+    );
+    must("put_derived", store.put_derived("map-leaves", b"two"));
+    assert_eq!(
+        must("derived", store.derived("map-leaves")).as_deref(),
+        Some(&b"two"[..]),
+        "conformance: put_derived replaces"
+    );
+    assert_eq!(must("derived", store.derived("other")), Some(Vec::new()));
+    assert_eq!(
+        must("head", store.head()).size,
+        0,
+        "derived bytes are no records"
+    );
 }
 
 pub fn a_command_id_is_recorded_once(store: &dyn Store) {

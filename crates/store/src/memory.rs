@@ -28,6 +28,7 @@ struct Inner {
     summaries: BTreeMap<String, StreamSummary>,
     /// Command id -> the position of its first record.
     commands: HashMap<String, u64>,
+    derived: HashMap<String, Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -179,6 +180,15 @@ impl Store for MemoryStore {
 
     fn command_position(&self, command_id: &str) -> Result<Option<u64>, StoreError> {
         Ok(self.lock().commands.get(command_id).copied())
+    }
+
+    fn derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock().derived.get(name).cloned())
+    }
+
+    fn put_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.lock().derived.insert(name.to_owned(), bytes.to_vec());
+        Ok(())
     }
 
     fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
