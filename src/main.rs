@@ -14,6 +14,7 @@ mod record;
 mod serve;
 mod show;
 mod verify;
+mod weed;
 mod witness;
 
 use std::io::Write;
@@ -40,6 +41,8 @@ pub struct Context {
     pub claimed_at: Option<DateTime<Utc>>,
     /// `--server URL` and `--token-file`: the commands that work over HTTP go there.
     server: Option<(String, Option<PathBuf>)>,
+    /// The key-encryption key's file (`--kek`).
+    kek: Option<PathBuf>,
 }
 
 impl Context {
@@ -53,7 +56,19 @@ impl Context {
     }
 
     pub fn open(&self) -> Result<Box<dyn Store>> {
-        self.location()?.open()
+        self.location()?.open_with(self.kek()?.as_ref())
+    }
+
+    /// The policy file, if one is given.
+    pub fn policy_path(&self) -> Option<&std::path::Path> {
+        self.policy.as_deref()
+    }
+
+    /// The key-encryption key, if `--kek` is given.
+    pub fn kek(&self) -> Result<Option<planledger_app::crypt::Kek>> {
+        (self.kek.as_deref())
+            .map(|p| planledger_app::crypt::load_kek(p, &self.limits))
+            .transpose()
     }
 
     /// The server to send the command to, if `--server` was given.
@@ -107,6 +122,7 @@ fn run(cli: Cli) -> Result<()> {
         claimed_at: cli.claimed_at,
         policy: cli.policy,
         server: cli.server.map(|url| (url, cli.token_file)),
+        kek: cli.kek,
     };
     if ctx.server.is_some() && !works_over_server(&cli.command) {
         return Err(Error::new(
@@ -119,6 +135,9 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Init => {
             let loc = ctx.location()?;
             loc.create()?;
+            if let Some(kek) = ctx.kek()? {
+                loc.open_keyed(&kek)?;
+            }
             println!("created an empty ledger in {}", exit::mask(loc.describe()));
             Ok(())
         }
@@ -133,7 +152,8 @@ fn run(cli: Cli) -> Result<()> {
                 .map_err(|e| Error::io("cannot write the schema", e))
         }
         Cmd::Head { json } => {
-            let h = ctx.open()?.head()?;
+            // The head holds no personal data: read without the key store.
+            let h = ctx.location()?.open()?.head()?;
             if json {
                 let (last, root) = (h.last_hash.to_hex(), h.root.to_hex());
                 println!(
@@ -176,6 +196,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Keygen { name, out } => checkpoint::keygen(&name, &out),
         Cmd::MapKeygen { out } => checkpoint::map_keygen(&out),
+        Cmd::KekGen { out } => weed::kek_gen(&out),
+        Cmd::RotateKek { new_kek } => weed::rotate_kek(&ctx, &new_kek),
+        Cmd::Hold { command } => weed::hold(&ctx, command),
+        Cmd::Weed(a) => weed::weed(&ctx, a),
         Cmd::Checkpoint {
             key,
             witness,
@@ -246,6 +270,9 @@ fn works_over_server(command: &Cmd) -> bool {
             | Cmd::Demo { .. }
             | Cmd::Db { .. }
             | Cmd::AccessLog(_)
+            | Cmd::RotateKek { .. }
+            | Cmd::Hold { .. }
+            | Cmd::Weed(_)
     )
 }
 

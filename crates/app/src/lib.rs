@@ -37,16 +37,20 @@ mod policy;
 mod recorder;
 
 pub mod cosign;
+pub mod crypt;
 pub mod demo;
 pub mod evidence;
 pub mod import;
 pub mod index;
+pub mod keyed;
 pub mod keys;
+pub mod keystore;
 pub mod limits;
 pub mod map;
 pub mod read;
 pub mod schema;
 pub mod verify;
+pub mod weeding;
 pub mod witness;
 
 #[cfg(any(test, feature = "testkit"))]

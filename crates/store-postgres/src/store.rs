@@ -860,6 +860,28 @@ impl Store for PostgresStore {
         self.write_tags(tags, false)
     }
 
+    fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError> {
+        // The rows are deleted; their bytes stay in the table's pages until VACUUM
+        // reuses them (see the README on weeding with PostgreSQL).
+        self.with_conn(|conn| {
+            let mut tx = conn
+                .client
+                .transaction()
+                .map_err(sql("begin forgetting streams"))?;
+            tx.execute(
+                "DELETE FROM planledger.stream_tags WHERE ledger = $1 AND stream_id = ANY($2)",
+                &[&self.ledger_id, &stream_ids],
+            )
+            .map_err(sql("delete stream tags"))?;
+            tx.execute(
+                "DELETE FROM planledger.stream_summaries WHERE ledger = $1 AND stream_id = ANY($2)",
+                &[&self.ledger_id, &stream_ids],
+            )
+            .map_err(sql("delete stream summaries"))?;
+            tx.commit().map_err(sql("commit forgetting streams"))
+        })
+    }
+
     fn replace_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
         self.write_tags(tags, true)
     }

@@ -897,6 +897,36 @@ impl Store for RedbStore {
             Ok(())
         })
     }
+
+    fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError> {
+        self.guarded(|| {
+            let txn = self.write_txn()?;
+            {
+                let mut w = Writer::open(&txn)?;
+                for stream in stream_ids {
+                    let mut tags = Vec::new();
+                    for entry in (w.tags)
+                        .range((stream.as_str(), "")..=(stream.as_str(), "\u{10ffff}"))
+                        .map_err(backend)?
+                    {
+                        let (k, v) = entry.map_err(backend)?;
+                        tags.push((k.value().1.to_owned(), v.value().to_owned()));
+                    }
+                    for (key, value) in &tags {
+                        w.tags
+                            .remove((stream.as_str(), key.as_str()))
+                            .map_err(backend)?;
+                        w.tags_by_value
+                            .remove((key.as_str(), value.as_str(), stream.as_str()))
+                            .map_err(backend)?;
+                    }
+                    w.summaries.remove(stream.as_str()).map_err(backend)?;
+                }
+            }
+            txn.commit().map_err(backend)?;
+            Ok(())
+        })
+    }
 }
 
 impl RedbStore {

@@ -225,6 +225,10 @@ mod tests {
         ) -> Result<(), StoreError> {
             self.0.put_summaries(summaries)
         }
+
+        fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError> {
+            self.0.forget_streams(stream_ids)
+        }
     }
 
     #[test]

@@ -244,6 +244,11 @@ pub trait Store: Send + Sync {
     /// version; durable on return.
     fn put_summaries(&self, summaries: &[(String, StreamSummary)]) -> Result<(), StoreError>;
 
+    /// Removes every tag and the summary of each of `stream_ids` in one transaction,
+    /// durable on return (weeding: the read model forgets a weeded client's plans; the
+    /// records stay). Streams without any are ignored.
+    fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError>;
+
     /// Derived bytes the application keeps under `name` beside the records (what a
     /// prover resumes from, such as the map's leaves as of a checkpoint), if any. Never
     /// hashed: whoever reads them checks them against what was signed.

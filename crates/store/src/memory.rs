@@ -286,6 +286,15 @@ impl Store for MemoryStore {
         }
         Ok(())
     }
+
+    fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for s in stream_ids {
+            inner.tags.retain(|(stream, _), _| stream != s);
+            inner.summaries.remove(s);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

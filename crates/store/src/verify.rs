@@ -949,6 +949,10 @@ mod tests {
         ) -> Result<(), StoreError> {
             self.inner.put_summaries(summaries)
         }
+
+        fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError> {
+            self.inner.forget_streams(stream_ids)
+        }
     }
 
     /// The tree head of the first `size` records of `store`, as a checkpoint signs it.
