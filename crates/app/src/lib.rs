@@ -38,7 +38,9 @@ mod recorder;
 
 pub mod cosign;
 pub mod demo;
+pub mod dossier;
 pub mod evidence;
+pub mod html;
 pub mod import;
 pub mod index;
 pub mod keys;

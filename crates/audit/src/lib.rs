@@ -50,7 +50,7 @@ mod overdue;
 mod overview;
 mod render;
 mod scope;
-mod text;
+pub mod text;
 
 pub use backdated::{BackdatedRow, backdated};
 pub use compliance::{
