@@ -66,6 +66,7 @@ pub use overdue::{LateRow, OverdueRow, late, overdue};
 pub use overview::{OverviewRow, PlanStatus, overview};
 pub use render::{
     Column, Format, Lang, RenderError, Row, UnknownFormat, UnknownLang, render, render_to_string,
+    spreadsheet_csv,
 };
 pub use scope::Scope;
 

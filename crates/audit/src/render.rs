@@ -144,6 +144,29 @@ pub fn render<R: Row>(
     Ok(())
 }
 
+/// Rewrites CSV (as [`render`] writes it) into what a spreadsheet program opens
+/// right in a Swedish locale: a UTF-8 byte order mark first (so that å, ä, ö are read
+/// as UTF-8) and `;` between fields (the comma is the decimal separator there). Blank
+/// lines (between the tables of a history) are kept.
+pub fn spreadsheet_csv(csv_bytes: &[u8]) -> Result<Vec<u8>, RenderError> {
+    let mut out = "\u{feff}".as_bytes().to_vec();
+    {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(b';')
+            .flexible(true)
+            .from_writer(&mut out);
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(csv_bytes);
+        for record in r.records() {
+            w.write_record(&record?)?;
+        }
+        w.flush()?;
+    }
+    Ok(out)
+}
+
 /// Renders to a string (for tests and small reports).
 pub fn render_to_string<R: Row>(
     rows: &[R],
