@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{Markup, html};
@@ -110,7 +110,7 @@ impl IntoResponse for PageError {
         };
         (
             self.error.status,
-            frag::document(lang, title, body).into_string(),
+            Html(frag::document(lang, title, body).into_string()),
         )
             .into_response()
     }
@@ -197,9 +197,7 @@ fn page(v: &Viewer, here: &str, title: &str, body: Markup) -> Response {
         }
         main id="main" { (body) }
     };
-    let mut r = frag::document(lang, title, body)
-        .into_string()
-        .into_response();
+    let mut r = Html(frag::document(lang, title, body).into_string()).into_response();
     no_store(&mut r);
     r
 }
@@ -487,13 +485,15 @@ async fn home(State(state): S, headers: HeaderMap) -> PageResult {
     ))
 }
 
-fn dossier_form(v: &Viewer, client: Option<&str>) -> Markup {
+/// The dossier form; on a plan's page it names the plan (the client is the plan's), so
+/// the page holds no personnummer.
+fn dossier_form(v: &Viewer, plan: Option<&str>) -> Markup {
     let lang = v.lang;
     html! {
         form.inline method="post" action="/ui/dossier" {
             input type="hidden" name="csrf" value=(v.session.csrf);
-            @if let Some(c) = client {
-                input type="hidden" name="client" value=(c);
+            @if let Some(p) = plan {
+                input type="hidden" name="plan" value=(p);
             } @else {
                 div { label for="client-d" { (lang.pick("Personnummer", "Personnummer")) }
                       input id="client-d" name="client" type="text" required inputmode="numeric" autocomplete="off"; }
@@ -918,7 +918,7 @@ async fn timeline_page(
         (frag::timeline(lang, &history, &contents))
         @if dossier_roles {
             h2 { (lang.pick("Klagomålsakt för klienten", "The client's complaint dossier")) }
-            (dossier_form(&v, Some(&client.digits())))
+            (dossier_form(&v, Some(plan.as_str())))
         }
     };
     Ok(page(&v, &here, &title, body))
@@ -1066,7 +1066,7 @@ async fn client_page(State(state): S, headers: HeaderMap, Form(f): Form<ClientFo
         (frag::timeline(lang, &history, &contents))
         @if dossier_roles {
             h2 { (lang.pick("Klagomålsakt", "Complaint dossier")) }
-            (dossier_form(&v, Some(&client.digits())))
+            (dossier_form(&v, units.first().map(|(p, _)| p.as_str())))
         }
     };
     let mut r = page(&v, "/ui/", &title, body);
@@ -1186,7 +1186,10 @@ async fn verify_now(State(state): S, headers: HeaderMap, Form(f): Form<CsrfForm>
 struct DossierForm {
     #[serde(default)]
     csrf: String,
-    client: String,
+    /// The client's personnummer, or
+    client: Option<String>,
+    /// a plan of theirs.
+    plan: Option<String>,
     purpose: String,
     lang: Option<String>,
     format: Option<String>,
@@ -1199,7 +1202,27 @@ async fn dossier(State(state): S, headers: HeaderMap, Form(f): Form<DossierForm>
     role_in(&v.principal, &[Role::Admin, Role::Inspector], "a complaint dossier").map_err(err(lang))?;
     let purpose = checked_purpose(lang, &f.purpose)?;
     state.pages.sessions.set_purpose(&v.session_id, purpose.clone());
-    let client = parse_client(lang, &f.client)?;
+    let plan = f.plan.as_deref().filter(|p| !p.is_empty()).map(|p| {
+        PlanId::new(p).map_err(|_| PageError {
+            lang,
+            error: ApiError::bad_input("the plan id is not a plan id"),
+        })
+    });
+    let client = match (plan, f.client.as_deref()) {
+        (Some(plan), _) => {
+            let plan = plan?;
+            let st = state.clone();
+            let p = v.principal.clone();
+            blocking(lang, move || Ok(plan_for_read(&st, &p, &plan)?.1)).await?
+        }
+        (None, Some(c)) => parse_client(lang, c)?,
+        (None, None) => {
+            return Err(PageError {
+                lang,
+                error: ApiError::bad_input("give the client's personnummer"),
+            });
+        }
+    };
     let doc_lang: Lang = f.lang.as_deref().unwrap_or("sv").parse().unwrap_or_default();
     let pdf = f.format.as_deref() == Some("pdf");
     let st = state.clone();
