@@ -617,6 +617,11 @@ pub struct OutputArgs {
     /// Print personnummer in full (masked otherwise).
     #[arg(long)]
     pub show_personnummer: bool,
+    /// CSV for a spreadsheet program (implies --format csv): a UTF-8 byte order mark,
+    /// `;` between fields, dates, times and versions in columns of their own, and a
+    /// history as one rectangular table.
+    #[arg(long)]
+    pub spreadsheet: bool,
 }
 
 #[derive(Args, Debug)]

@@ -26,7 +26,7 @@ use crate::witness::Witnessed;
 
 /// The id of the `<script type="application/json">` element that carries the evidence
 /// bundle in an HTML dossier (`verify-bundle` reads a dossier by it).
-pub const BUNDLE_ELEMENT_ID: &str = "planledger-evidence-bundle";
+pub const BUNDLE_ELEMENT_ID: &str = verify_bundle::DOSSIER_BUNDLE_ID;
 
 /// A dossier's file format, from the output file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +130,11 @@ pub fn build(input: &DossierInput) -> Result<Dossier> {
             let (status, bad) = match (d.met_on, d.met_late_by()) {
                 (Some(_), None) => (lang.pick("i tid", "in time").to_owned(), false),
                 (Some(_), Some(n)) => (
-                    format!("{} {n} {}", lang.pick("sent,", "late,"), lang.pick("dagar", "days")),
+                    format!(
+                        "{} {n} {}",
+                        lang.pick("sent,", "late,"),
+                        lang.pick("dagar", "days")
+                    ),
                     true,
                 ),
                 (None, _) if d.due_on < today => (
@@ -363,7 +367,10 @@ pub fn print_pdf(html: &str) -> Result<Vec<u8>> {
         .arg("--no-first-run")
         .arg("--disable-extensions")
         .arg("--no-pdf-header-footer")
-        .arg(format!("--user-data-dir={}", dir.0.join("profile").display()))
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.0.join("profile").display()
+        ))
         .arg(format!("--print-to-pdf={}", pdf.display()))
         .arg(format!("file://{}", page.display()))
         .env("HOME", &dir.0)

@@ -70,9 +70,7 @@ pub fn signer(lang: Lang, s: &Signer) -> String {
         (Signer::Representative(RepresentativeKind::Trustee), Lang::Sv) => "god man".to_owned(),
         (Signer::Representative(RepresentativeKind::Trustee), Lang::En) => "trustee".to_owned(),
         (Signer::Representative(RepresentativeKind::Guardian), Lang::Sv) => "förvaltare".to_owned(),
-        (Signer::Representative(RepresentativeKind::Guardian), Lang::En) => {
-            "guardian".to_owned()
-        }
+        (Signer::Representative(RepresentativeKind::Guardian), Lang::En) => "guardian".to_owned(),
         (Signer::StaffMember(u), Lang::Sv) => format!("medarbetaren {u}"),
         (Signer::StaffMember(u), Lang::En) => format!("staff member {u}"),
     }
@@ -259,7 +257,11 @@ pub fn timeline(
     history: &History,
     contents: &BTreeMap<(String, u32), serde_json::Value>,
 ) -> Markup {
-    let mut plans: Vec<String> = history.versions.iter().map(|v| v.plan.to_string()).collect();
+    let mut plans: Vec<String> = history
+        .versions
+        .iter()
+        .map(|v| v.plan.to_string())
+        .collect();
     for e in &history.events {
         plans.push(e.plan.to_string());
     }

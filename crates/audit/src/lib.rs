@@ -50,6 +50,7 @@ mod overdue;
 mod overview;
 mod render;
 mod scope;
+mod sheet;
 pub mod text;
 
 pub use backdated::{BackdatedRow, backdated};

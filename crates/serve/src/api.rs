@@ -208,7 +208,10 @@ pub(crate) fn role_in(p: &Principal, allowed: &[Role], what: &str) -> ApiResult<
 }
 
 /// A plan's unit and client, from the store's tags (no fold).
-pub(crate) fn plan_tags(state: &AppState, plan: &PlanId) -> ApiResult<(Option<UnitId>, Option<Personnummer>)> {
+pub(crate) fn plan_tags(
+    state: &AppState,
+    plan: &PlanId,
+) -> ApiResult<(Option<UnitId>, Option<Personnummer>)> {
     let tags = state
         .store
         .stream_tags(plan.as_str())
@@ -326,7 +329,11 @@ pub(crate) fn ledger_actor(p: &Principal) -> planledger_ledger::Actor {
 }
 
 /// Logs `entries` as read by the caller now; the answer is sent only after this.
-pub(crate) async fn log_reads(state: &AppState, p: &Principal, entries: Vec<AccessEntry>) -> ApiResult<()> {
+pub(crate) async fn log_reads(
+    state: &AppState,
+    p: &Principal,
+    entries: Vec<AccessEntry>,
+) -> ApiResult<()> {
     let n = entries.len() as u64;
     state
         .access

@@ -194,8 +194,11 @@ fn record_scenario(ledger: &std::path::Path) {
     ];
     let mut recorder = Recorder::new(store.as_ref(), planledger_plan::DeadlinePolicy::default());
     for (i, l) in lines.iter().enumerate() {
-        let line = planledger_app::import::parse_line(l).unwrap_or_else(|e| panic!("line {i}: {e}"));
-        let at = line.at.unwrap_or_else(|| Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap());
+        let line =
+            planledger_app::import::parse_line(l).unwrap_or_else(|e| panic!("line {i}: {e}"));
+        let at = line
+            .at
+            .unwrap_or_else(|| Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap());
         recorder
             .record(&line.command, &line.actor, at, None)
             .unwrap_or_else(|e| panic!("line {i}: {e}"));
@@ -252,17 +255,32 @@ fn start() -> World {
     // A checkpoint signed into a witness directory, for the dossier's proof.
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).unwrap();
-    let signer = planledger_ledger::CheckpointSigner::from_seed("exempelkommun.se/planledger", seed).unwrap();
+    let signer =
+        planledger_ledger::CheckpointSigner::from_seed("exempelkommun.se/planledger", seed)
+            .unwrap();
     let key = dir.path().join("ledger.key");
     std::fs::write(&key, signer.to_key_text()).unwrap();
     let witness = dir.path().join("witness");
     {
         let store = Location::Dir(ledger.clone()).open().unwrap();
-        planledger_app::witness::checkpoint(store.as_ref(), &signer, &witness, None, Utc::now(), &Limits::default(), None).unwrap();
+        planledger_app::witness::checkpoint(
+            store.as_ref(),
+            &signer,
+            &witness,
+            None,
+            Utc::now(),
+            &Limits::default(),
+            None,
+        )
+        .unwrap();
     }
     // Port 0 is chosen by the server; the public URL must be known before, so take a
     // free port first.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let config = Config::parse(&format!(
         r#"
 listen = "127.0.0.1:{port}"
@@ -296,7 +314,10 @@ units = ["hemtjanst-norr"]
     ))
     .unwrap();
     let running = rt
-        .block_on(planledger_serve::start(config, planledger_serve::system_clock()))
+        .block_on(planledger_serve::start(
+            config,
+            planledger_serve::system_clock(),
+        ))
         .unwrap();
     World {
         base: format!("http://{}", running.addr),
@@ -369,7 +390,12 @@ fn reads_of(w: &World, client: &str) -> Vec<Value> {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| !r["query"].as_str().unwrap().starts_with("POST /v1/access-log"))
+        .filter(|r| {
+            !r["query"]
+                .as_str()
+                .unwrap()
+                .starts_with("POST /v1/access-log")
+        })
         .cloned()
         .collect()
 }
@@ -382,10 +408,24 @@ fn an_inspector_browses_the_pages_and_makes_a_dossier_in_a_real_browser() {
 
     // Not logged in: the overview sends the browser to the issuer, and back.
     let overview = log_in(&tab, &format!("{}/ui/overview", w.base), "ivo");
-    assert!(tab.get_url().starts_with(&format!("{}/ui/overview", w.base)), "{}", tab.get_url());
-    assert!(overview.contains(r#"<html lang="sv">"#), "Swedish by default");
-    assert!(overview.contains("plan-0001") && overview.contains("plan-0002"), "{overview}");
-    assert!(overview.contains("19640823-****"), "personnummer masked in the overview");
+    assert!(
+        tab.get_url()
+            .starts_with(&format!("{}/ui/overview", w.base)),
+        "{}",
+        tab.get_url()
+    );
+    assert!(
+        overview.contains(r#"<html lang="sv">"#),
+        "Swedish by default"
+    );
+    assert!(
+        overview.contains("plan-0001") && overview.contains("plan-0002"),
+        "{overview}"
+    );
+    assert!(
+        overview.contains("19640823-****"),
+        "personnummer masked in the overview"
+    );
     assert!(!overview.contains("19640823-3234"));
     shot(&tab, "overview");
 
@@ -396,7 +436,10 @@ fn an_inspector_browses_the_pages_and_makes_a_dossier_in_a_real_browser() {
     let filtered = go(&tab, &format!("{}/ui/overview?unit=hemtjanst-norr", w.base));
     assert!(filtered.contains("plan-0001") && !filtered.contains("plan-0002"));
     let sorted = go(&tab, &format!("{}/ui/overview?sort=plan&dir=desc", w.base));
-    let (a, b) = (sorted.find(">plan-0002<").unwrap(), sorted.find(">plan-0001<").unwrap());
+    let (a, b) = (
+        sorted.find(">plan-0002<").unwrap(),
+        sorted.find(">plan-0001<").unwrap(),
+    );
     assert!(a < b, "descending by plan");
     assert!(sorted.contains(r#"aria-sort="descending""#));
 
@@ -412,7 +455,10 @@ fn an_inspector_browses_the_pages_and_makes_a_dossier_in_a_real_browser() {
         &tab,
         "fetch(document.querySelector('a[download]').href).then(r => r.text())",
     );
-    assert!(csv.lines().count() > 1 && csv.contains("plan-0001"), "{csv}");
+    assert!(
+        csv.lines().count() > 1 && csv.contains("plan-0001"),
+        "{csv}"
+    );
     let sheet = eval_string(
         &tab,
         "fetch(document.querySelectorAll('a[download]')[1].href).then(r => r.arrayBuffer()).then(b => Array.from(new Uint8Array(b).slice(0, 3)).join(','))",
@@ -421,7 +467,10 @@ fn an_inspector_browses_the_pages_and_makes_a_dossier_in_a_real_browser() {
 
     // A plan's timeline: personal data, so first the purpose.
     let ask = go(&tab, &format!("{}/ui/plans/plan-0001", w.base));
-    assert!(ask.contains(r#"for="purpose""#), "the purpose is asked first");
+    assert!(
+        ask.contains(r#"for="purpose""#),
+        "the purpose is asked first"
+    );
     assert_eq!(reads_of(&w, PNR).len(), 0, "nothing shown, nothing logged");
     tab.wait_for_element("#purpose").unwrap().click().unwrap();
     tab.type_str("klagomål 2026-17").unwrap();
@@ -442,11 +491,19 @@ fn an_inspector_browses_the_pages_and_makes_a_dossier_in_a_real_browser() {
     ] {
         assert!(timeline.contains(expected), "the timeline lacks {expected}");
     }
-    if let Some(i) = timeline.find("196408233234") { panic!("personnummer in the timeline: {}", &timeline[i.saturating_sub(300)..i + 20]); }
+    if let Some(i) = timeline.find("196408233234") {
+        panic!(
+            "personnummer in the timeline: {}",
+            &timeline[i.saturating_sub(300)..i + 20]
+        );
+    }
     shot(&tab, "timeline");
 
     // The plan as of a day: version 1 in force on 2026-03-15.
-    let as_of = go(&tab, &format!("{}/ui/plans/plan-0001/as-of?date=2026-03-15", w.base));
+    let as_of = go(
+        &tab,
+        &format!("{}/ui/plans/plan-0001/as-of?date=2026-03-15", w.base),
+    );
     assert!(as_of.contains("Två personal") && !as_of.contains("En personal"));
 
     // The dossier, from the timeline's button (HTML), checked against the scenario.
@@ -489,12 +546,18 @@ fn an_inspector_browses_the_pages_and_makes_a_dossier_in_a_real_browser() {
         .output()
         .expect("pdftotext (poppler-utils) is installed");
     let text = String::from_utf8(text.stdout).unwrap();
-    assert!(text.contains("Klagomålsakt") && text.contains("Besöket uteblev på förmiddagen"), "{text}");
+    assert!(
+        text.contains("Klagomålsakt") && text.contains("Besöket uteblev på förmiddagen"),
+        "{text}"
+    );
 
     // The verification status.
     let verify = go(&tab, &format!("{}/ui/verify", w.base));
     assert!(verify.contains("exempelkommun.se/planledger") && verify.contains("Verifiera nu"));
-    tab.wait_for_element("form[action=\"/ui/verify\"] button").unwrap().click().unwrap();
+    tab.wait_for_element("form[action=\"/ui/verify\"] button")
+        .unwrap()
+        .click()
+        .unwrap();
     tab.wait_until_navigated().unwrap();
     tab.wait_for_element("span.good").unwrap();
     shot(&tab, "verify");
@@ -504,13 +567,33 @@ fn an_inspector_browses_the_pages_and_makes_a_dossier_in_a_real_browser() {
     let reads = reads_of(&w, PNR);
     let queries: Vec<&str> = reads.iter().map(|r| r["query"].as_str().unwrap()).collect();
     assert_eq!(
-        queries.iter().filter(|q| q.starts_with("GET /ui/plans/plan-0001?")).count(),
+        queries
+            .iter()
+            .filter(|q| q.starts_with("GET /ui/plans/plan-0001?"))
+            .count(),
         3,
         "{queries:?}"
     );
-    assert_eq!(queries.iter().filter(|q| q.starts_with("GET /ui/plans/plan-0001/as-of")).count(), 1);
-    assert_eq!(queries.iter().filter(|q| q.starts_with("POST /ui/dossier")).count(), 2);
-    assert!(reads.iter().all(|r| r["user"] == "ivo" && r["purpose"] == "klagomål 2026-17"), "{reads:?}");
+    assert_eq!(
+        queries
+            .iter()
+            .filter(|q| q.starts_with("GET /ui/plans/plan-0001/as-of"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        queries
+            .iter()
+            .filter(|q| q.starts_with("POST /ui/dossier"))
+            .count(),
+        2
+    );
+    assert!(
+        reads
+            .iter()
+            .all(|r| r["user"] == "ivo" && r["purpose"] == "klagomål 2026-17"),
+        "{reads:?}"
+    );
     assert_eq!(reads_of(&w, OTHER_PNR).len(), 0);
 }
 
@@ -520,11 +603,17 @@ fn a_unit_manager_sees_only_their_unit_and_no_dossier() {
     let browser = browser();
     let tab = browser.new_tab().unwrap();
     let overview = log_in(&tab, &format!("{}/ui/overview", w.base), "mona");
-    assert!(overview.contains("plan-0001") && !overview.contains("plan-0002"), "{overview}");
+    assert!(
+        overview.contains("plan-0001") && !overview.contains("plan-0002"),
+        "{overview}"
+    );
     let refused = go(&tab, &format!("{}/ui/overview?unit=hemtjanst-syd", w.base));
     assert!(refused.contains("unit_not_assigned"), "{refused}");
     let home = go(&tab, &format!("{}/ui/", w.base));
-    assert!(!home.contains("dossier-button"), "no dossier button for a unit manager");
+    assert!(
+        !home.contains("dossier-button"),
+        "no dossier button for a unit manager"
+    );
     // The other unit's plan: refused before anything is shown or logged.
     go(&tab, &format!("{}/ui/plans/plan-0001", w.base));
     tab.wait_for_element("#purpose").unwrap().click().unwrap();

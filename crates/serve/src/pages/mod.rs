@@ -30,8 +30,8 @@ use maud::{Markup, html};
 use planledger_app::html as frag;
 use planledger_app::read::{self, Output, Report};
 use planledger_audit::{Column, Format, Lang, Row, Scope, Subject};
-use planledger_projection::Plans;
 use planledger_plan::{Personnummer, PlanId, Role, UnitId, swedish_date};
+use planledger_projection::Plans;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -356,9 +356,7 @@ async fn callback(
         return Err(bad("the issuer's answer lacks code or state"));
     };
     if cookie(&headers, LOGIN_COOKIE).as_deref() != Some(login_state.as_str()) {
-        return Err(bad(
-            "the login was not begun in this browser; log in again",
-        ));
+        return Err(bad("the login was not begun in this browser; log in again"));
     }
     let st = state.clone();
     let (id, back) = blocking(lang, move || {
@@ -433,7 +431,11 @@ struct PurposeForm {
     back: Option<String>,
 }
 
-async fn set_purpose(State(state): S, headers: HeaderMap, Form(f): Form<PurposeForm>) -> PageResult {
+async fn set_purpose(
+    State(state): S,
+    headers: HeaderMap,
+    Form(f): Form<PurposeForm>,
+) -> PageResult {
     let v = viewer_or_login!(state, headers, "/ui/");
     check_csrf(&v, &f.csrf)?;
     let purpose = checked_purpose(v.lang, &f.purpose)?;
@@ -447,13 +449,33 @@ async fn home(State(state): S, headers: HeaderMap) -> PageResult {
     let v = viewer_or_login!(state, headers, "/ui/");
     let lang = v.lang;
     let reports = [
-        (Report::Overdue, "Försenade (ej uppfyllda) frister", "Overdue deadlines"),
-        (Report::Late, "Frister uppfyllda för sent", "Deadlines met late"),
-        (Report::Unsigned, "Ej undertecknade planer", "Unsigned plans"),
+        (
+            Report::Overdue,
+            "Försenade (ej uppfyllda) frister",
+            "Overdue deadlines",
+        ),
+        (
+            Report::Late,
+            "Frister uppfyllda för sent",
+            "Deadlines met late",
+        ),
+        (
+            Report::Unsigned,
+            "Ej undertecknade planer",
+            "Unsigned plans",
+        ),
         (Report::Unapproved, "Ej godkända planer", "Unapproved plans"),
         (Report::Fee, "Nykundsavgift", "New-client fee"),
-        (Report::Backdated, "Efterregistrerade poster", "Backdated entries"),
-        (Report::Incomplete, "Ofullständiga planer", "Incomplete plans"),
+        (
+            Report::Backdated,
+            "Efterregistrerade poster",
+            "Backdated entries",
+        ),
+        (
+            Report::Incomplete,
+            "Ofullständiga planer",
+            "Incomplete plans",
+        ),
     ];
     let dossier_roles = matches!(v.principal.role, Some(Role::Admin | Role::Inspector));
     Ok(page(
@@ -562,7 +584,12 @@ fn cells_of<R: Row>(rows: &[R], lang: Lang) -> (&'static [Column], Vec<Vec<Strin
 
 type Table = (&'static [Column], Vec<Vec<String>>);
 
-fn report_table(state: &AppState, which: Report, scope: &Scope, lang: Lang) -> Result<Table, ApiError> {
+fn report_table(
+    state: &AppState,
+    which: Report,
+    scope: &Scope,
+    lang: Lang,
+) -> Result<Table, ApiError> {
     use planledger_audit as a;
     let plans = read::plans(state.store.as_ref())?;
     if let Some(unit) = &scope.unit {
@@ -650,13 +677,26 @@ fn query_string(q: &ReportQuery, sort: Option<(&str, &str)>) -> String {
     }
 }
 
-async fn show_report(state: Arc<AppState>, headers: HeaderMap, which: Report, q: ReportQuery) -> PageResult {
+async fn show_report(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    which: Report,
+    q: ReportQuery,
+) -> PageResult {
     let path = if which == Report::Overview {
         "/ui/overview".to_owned()
     } else {
         format!("/ui/reports/{}", which.name())
     };
-    let here = format!("{path}{}", query_string(&q, q.sort.as_deref().map(|s| (s, q.dir.as_deref().unwrap_or("asc")))));
+    let here = format!(
+        "{path}{}",
+        query_string(
+            &q,
+            q.sort
+                .as_deref()
+                .map(|s| (s, q.dir.as_deref().unwrap_or("asc")))
+        )
+    );
     let v = viewer_or_login!(state, headers, here);
     let lang = v.lang;
     let p = v.principal.clone();
@@ -671,9 +711,15 @@ async fn show_report(state: Arc<AppState>, headers: HeaderMap, which: Report, q:
         match scope {
             Ok(scope) => {
                 let sc = scope.clone();
-                (scope, blocking(lang, move || report_table(&st, which, &sc, lang)).await?)
+                (
+                    scope,
+                    blocking(lang, move || report_table(&st, which, &sc, lang)).await?,
+                )
             }
-            Err(e) if e.error.body.rule.as_deref() == Some("unit_required") && !units_choice.is_empty() => {
+            Err(e)
+                if e.error.body.rule.as_deref() == Some("unit_required")
+                    && !units_choice.is_empty() =>
+            {
                 // Start with the caller's first unit.
                 let first = units_choice[0].clone();
                 return Ok(Redirect::to(&format!("{path}?unit={}", encode(&first))).into_response());
@@ -684,7 +730,9 @@ async fn show_report(state: Arc<AppState>, headers: HeaderMap, which: Report, q:
     // Filter and sort.
     let statuses: Vec<String> = {
         let i = columns.iter().position(|c| c.key == "status");
-        let mut s: Vec<String> = i.map(|i| rows.iter().map(|r| r[i].clone()).collect()).unwrap_or_default();
+        let mut s: Vec<String> = i
+            .map(|i| rows.iter().map(|r| r[i].clone()).collect())
+            .unwrap_or_default();
         s.sort();
         s.dedup();
         s
@@ -701,14 +749,18 @@ async fn show_report(state: Arc<AppState>, headers: HeaderMap, which: Report, q:
     }
     let sort_key = q.sort.clone();
     let desc = q.dir.as_deref() == Some("desc");
-    if let Some(i) = sort_key.as_deref().and_then(|k| columns.iter().position(|c| c.key == k)) {
+    if let Some(i) = sort_key
+        .as_deref()
+        .and_then(|k| columns.iter().position(|c| c.key == k))
+    {
         rows.sort_by(|a, b| {
             let o = compare(&a[i], &b[i]);
             if desc { o.reverse() } else { o }
         });
     }
     let plan_col = columns.iter().position(|c| c.key == "plan");
-    let csv_link = format!("{path}/csv{}", query_string(&q, None)).replace("/ui/overview/csv", "/ui/reports/overview/csv");
+    let csv_link = format!("{path}/csv{}", query_string(&q, None))
+        .replace("/ui/overview/csv", "/ui/reports/overview/csv");
     let sep = if csv_link.contains('?') { '&' } else { '?' };
     let title = report_title(which, lang);
     let body = html! {
@@ -774,8 +826,8 @@ async fn show_report(state: Arc<AppState>, headers: HeaderMap, which: Report, q:
 
 /// Turns CSV into what a spreadsheet opens right: a UTF-8 byte order mark and `;`
 /// between fields.
-pub fn spreadsheet_csv(csv_bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
-    planledger_audit::spreadsheet_csv(csv_bytes)
+pub fn spreadsheet_csv(csv_bytes: &[u8], lang: Lang) -> Result<Vec<u8>, ApiError> {
+    planledger_audit::spreadsheet_csv(csv_bytes, lang)
         .map_err(|_| ApiError::internal("a report could not be written as CSV"))
 }
 
@@ -811,7 +863,7 @@ async fn report_csv(
             &mut out,
         )?;
         if spreadsheet {
-            out = spreadsheet_csv(&out)?;
+            out = spreadsheet_csv(&out, lang)?;
         }
         Ok(out)
     })
@@ -838,7 +890,10 @@ struct TimelineQuery {
 }
 
 /// The contents of every version of `plans` (personnummer masked).
-fn contents_of(state: &AppState, plans: &[PlanId]) -> Result<BTreeMap<(String, u32), serde_json::Value>, ApiError> {
+fn contents_of(
+    state: &AppState,
+    plans: &[PlanId],
+) -> Result<BTreeMap<(String, u32), serde_json::Value>, ApiError> {
     let mut out = BTreeMap::new();
     for id in plans {
         let s = planledger_app::load_plan(state.store.as_ref(), id)?;
@@ -882,8 +937,9 @@ async fn timeline_page(
     let (unit, client, history, contents) = blocking(lang, move || {
         let (unit, client) = plan_for_read(&st, &p, &id)?;
         let plans = read::plans(st.store.as_ref())?;
-        let history = planledger_audit::history(&plans, &Scope::new(as_of), &Subject::Plan(id.clone()))
-            .map_err(|e| ApiError::from(planledger_app::Error::from(e)))?;
+        let history =
+            planledger_audit::history(&plans, &Scope::new(as_of), &Subject::Plan(id.clone()))
+                .map_err(|e| ApiError::from(planledger_app::Error::from(e)))?;
         let contents = contents_of(&st, std::slice::from_ref(&id))?;
         Ok((unit, client, history, contents))
     })
@@ -981,8 +1037,20 @@ async fn as_of_page(
     )
     .await
     .map_err(err(lang))?;
-    let title = format!("{} {plan}, {day}", lang.pick("Planen som den gällde", "The plan in force"));
-    let get = |k: &str| shown.get(k).map(|v| match v { serde_json::Value::String(s) => s.clone(), serde_json::Value::Null => "–".into(), o => o.to_string() }).unwrap_or_default();
+    let title = format!(
+        "{} {plan}, {day}",
+        lang.pick("Planen som den gällde", "The plan in force")
+    );
+    let get = |k: &str| {
+        shown
+            .get(k)
+            .map(|v| match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "–".into(),
+                o => o.to_string(),
+            })
+            .unwrap_or_default()
+    };
     let body = html! {
         h1 { (title) }
         dl.facts {
@@ -1020,15 +1088,19 @@ async fn client_page(State(state): S, headers: HeaderMap, Form(f): Form<ClientFo
     let lang = v.lang;
     check_csrf(&v, &f.csrf)?;
     let purpose = checked_purpose(lang, &f.purpose)?;
-    state.pages.sessions.set_purpose(&v.session_id, purpose.clone());
+    state
+        .pages
+        .sessions
+        .set_purpose(&v.session_id, purpose.clone());
     let client = parse_client(lang, &f.client)?;
     let as_of = swedish_date((state.clock)());
     let st = state.clone();
     let p = v.principal.clone();
     let (history, contents, units) = blocking(lang, move || {
         let plans = read::plans(st.store.as_ref())?;
-        let history = planledger_audit::history(&plans, &Scope::new(as_of), &Subject::Client(client))
-            .map_err(|e| ApiError::from(planledger_app::Error::from(e)))?;
+        let history =
+            planledger_audit::history(&plans, &Scope::new(as_of), &Subject::Client(client))
+                .map_err(|e| ApiError::from(planledger_app::Error::from(e)))?;
         let mut ids: Vec<PlanId> = history.versions.iter().map(|v| v.plan.clone()).collect();
         ids.extend(history.events.iter().map(|e| e.plan.clone()));
         ids.sort();
@@ -1059,7 +1131,10 @@ async fn client_page(State(state): S, headers: HeaderMap, Form(f): Form<ClientFo
     )
     .await
     .map_err(err(lang))?;
-    let title = format!("{} {client}", lang.pick("Klientens planer", "The client's plans"));
+    let title = format!(
+        "{} {client}",
+        lang.pick("Klientens planer", "The client's plans")
+    );
     let dossier_roles = matches!(v.principal.role, Some(Role::Admin | Role::Inspector));
     let body = html! {
         h1 { (title) }
@@ -1079,7 +1154,12 @@ async fn client_page(State(state): S, headers: HeaderMap, Form(f): Form<ClientFo
 async fn verify_page(State(state): S, headers: HeaderMap) -> PageResult {
     let v = viewer_or_login!(state, headers, "/ui/verify");
     let lang = v.lang;
-    role_in(&v.principal, &[Role::Admin, Role::Inspector], "verification").map_err(err(lang))?;
+    role_in(
+        &v.principal,
+        &[Role::Admin, Role::Inspector],
+        "verification",
+    )
+    .map_err(err(lang))?;
     let last = state
         .pages
         .last_verify
@@ -1142,7 +1222,12 @@ async fn verify_now(State(state): S, headers: HeaderMap, Form(f): Form<CsrfForm>
     let v = viewer_or_login!(state, headers, "/ui/verify");
     let lang = v.lang;
     check_csrf(&v, &f.csrf)?;
-    role_in(&v.principal, &[Role::Admin, Role::Inspector], "verification").map_err(err(lang))?;
+    role_in(
+        &v.principal,
+        &[Role::Admin, Role::Inspector],
+        "verification",
+    )
+    .map_err(err(lang))?;
     let st = state.clone();
     let by = v.principal.id.to_string();
     let verified = blocking(lang, move || {
@@ -1199,9 +1284,17 @@ async fn dossier(State(state): S, headers: HeaderMap, Form(f): Form<DossierForm>
     let v = viewer_or_login!(state, headers, "/ui/");
     let lang = v.lang;
     check_csrf(&v, &f.csrf)?;
-    role_in(&v.principal, &[Role::Admin, Role::Inspector], "a complaint dossier").map_err(err(lang))?;
+    role_in(
+        &v.principal,
+        &[Role::Admin, Role::Inspector],
+        "a complaint dossier",
+    )
+    .map_err(err(lang))?;
     let purpose = checked_purpose(lang, &f.purpose)?;
-    state.pages.sessions.set_purpose(&v.session_id, purpose.clone());
+    state
+        .pages
+        .sessions
+        .set_purpose(&v.session_id, purpose.clone());
     let plan = f.plan.as_deref().filter(|p| !p.is_empty()).map(|p| {
         PlanId::new(p).map_err(|_| PageError {
             lang,
@@ -1223,11 +1316,20 @@ async fn dossier(State(state): S, headers: HeaderMap, Form(f): Form<DossierForm>
             });
         }
     };
-    let doc_lang: Lang = f.lang.as_deref().unwrap_or("sv").parse().unwrap_or_default();
+    let doc_lang: Lang = f
+        .lang
+        .as_deref()
+        .unwrap_or("sv")
+        .parse()
+        .unwrap_or_default();
     let pdf = f.format.as_deref() == Some("pdf");
     let st = state.clone();
     let p = v.principal.clone();
-    let made_by = format!("{} ({})", v.principal.id, lang.pick("via planledger serve", "via planledger serve"));
+    let made_by = format!(
+        "{} ({})",
+        v.principal.id,
+        lang.pick("via planledger serve", "via planledger serve")
+    );
     let (bytes, units) = blocking(lang, move || {
         let c = st.config.checkpoint.as_ref().ok_or_else(|| {
             ApiError::not_found("this service has no [checkpoint] configured: a dossier needs one")
@@ -1239,7 +1341,8 @@ async fn dossier(State(state): S, headers: HeaderMap, Form(f): Form<DossierForm>
             .map(|k| planledger_app::map::load_key(k, &st.limits))
             .transpose()?;
         let verifier = signer.verifier();
-        let latest = planledger_app::witness::latest(st.store.as_ref(), &c.witness, &verifier, &st.limits)?;
+        let latest =
+            planledger_app::witness::latest(st.store.as_ref(), &c.witness, &verifier, &st.limits)?;
         let ids = st
             .store
             .streams_tagged(planledger_projection::TAG_CLIENT, &client.digits())
@@ -1271,7 +1374,13 @@ async fn dossier(State(state): S, headers: HeaderMap, Form(f): Form<DossierForm>
     })
     .await?;
     let entries = if units.is_empty() {
-        vec![AccessEntry { client, unit: None, plan: None, query: "POST /ui/dossier".into(), purpose }]
+        vec![AccessEntry {
+            client,
+            unit: None,
+            plan: None,
+            query: "POST /ui/dossier".into(),
+            purpose,
+        }]
     } else {
         units
             .iter()
@@ -1284,7 +1393,9 @@ async fn dossier(State(state): S, headers: HeaderMap, Form(f): Form<DossierForm>
             })
             .collect()
     };
-    log_reads(&state, &v.principal, entries).await.map_err(err(lang))?;
+    log_reads(&state, &v.principal, entries)
+        .await
+        .map_err(err(lang))?;
     let (ctype, ext) = if pdf {
         ("application/pdf", "pdf")
     } else {
@@ -1295,7 +1406,10 @@ async fn dossier(State(state): S, headers: HeaderMap, Form(f): Form<DossierForm>
             (header::CONTENT_TYPE, ctype.to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"dossier-{}.{ext}\"", swedish_date((state.clock)())),
+                format!(
+                    "attachment; filename=\"dossier-{}.{ext}\"",
+                    swedish_date((state.clock)())
+                ),
             ),
         ],
         bytes,
