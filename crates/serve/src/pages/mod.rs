@@ -145,15 +145,17 @@ fn secure(state: &AppState) -> bool {
 }
 
 /// The viewer, or a redirect to the login (back to `here` afterwards).
-fn viewer(state: &AppState, headers: &HeaderMap, here: &str) -> Result<Viewer, Response> {
+fn viewer(state: &AppState, headers: &HeaderMap, here: &str) -> Result<Viewer, Box<Response>> {
     let lang = lang_of(headers, None);
     let found = cookie(headers, SESSION_COOKIE)
         .and_then(|id| state.pages.sessions.get(&id).map(|s| (id, s)));
     let Some((session_id, session)) = found else {
-        return Err(Redirect::to(&format!("/ui/login?back={}", encode(here))).into_response());
+        return Err(Box::new(
+            Redirect::to(&format!("/ui/login?back={}", encode(here))).into_response(),
+        ));
     };
     let principal = session::principal(&state.config, &session.user)
-        .map_err(|error| PageError { lang, error }.into_response())?;
+        .map_err(|error| Box::new(PageError { lang, error }.into_response()))?;
     Ok(Viewer {
         session_id,
         session,
@@ -167,7 +169,7 @@ macro_rules! viewer_or_login {
     ($state:expr, $headers:expr, $here:expr) => {
         match viewer(&$state, &$headers, &$here) {
             Ok(v) => v,
-            Err(redirect) => return Ok(redirect),
+            Err(redirect) => return Ok(*redirect),
         }
     };
 }
