@@ -51,9 +51,13 @@ pub fn checkpoint(
         "checkpoint of {} records, root {}{}, written to {}",
         cp.size,
         cp.root,
-        match &cp.map_root {
-            Some(m) => format!(", map root {m}"),
-            None => " (no map: give --map-key for bundles that prove completeness)".into(),
+        match (&cp.map_root, &signed.map) {
+            (Some(m), Some(map)) if map.records_read < cp.size => format!(
+                ", map root {m} (read {} of {} records: the rest from the map of the last checkpoint)",
+                map.records_read, cp.size
+            ),
+            (Some(m), _) => format!(", map root {m}"),
+            (None, _) => " (no map: give --map-key for bundles that prove completeness)".into(),
         },
         crate::exit::mask(file.display())
     );

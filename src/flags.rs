@@ -127,6 +127,13 @@ pub struct Cli {
           default_value_t = Limits::DEFAULT_FILE_BYTES)]
     pub max_file_bytes: u64,
 
+    /// The key-encryption key (from `kek-gen`, mode 0600): with it, each client's
+    /// personal data is encrypted under a key of its own, kept in the key store beside
+    /// the ledger (`keys.redb`, made the first time a KEK is given) and wrapped by this
+    /// key. A ledger with a key store cannot be opened without it.
+    #[arg(long, global = true, env = "PLANLEDGER_KEK", value_name = "FILE")]
+    pub kek: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Cmd,
 }
@@ -165,6 +172,32 @@ pub enum Cmd {
         #[arg(long, value_name = "MAPKEYFILE")]
         out: PathBuf,
     },
+    /// Make a key-encryption key (KEK) for per-client encryption (FORMAT.md §9). Keep it
+    /// apart from the ledger and its backups: it unlocks the key store.
+    KekGen {
+        /// Where to write the KEK (mode 0600); must not exist yet.
+        #[arg(long, value_name = "KEKFILE")]
+        out: PathBuf,
+    },
+    /// Rewrap every client key in the key store under a new KEK (--kek is the old one).
+    /// Afterwards only the new KEK opens the ledger.
+    RotateKek {
+        /// The new KEK (from `kek-gen`).
+        #[arg(long, value_name = "KEKFILE")]
+        new_kek: PathBuf,
+    },
+    /// Place or release a legal hold on a client (complaint, inspection, court case): a
+    /// held client is not weeded. Recorded as an event, its reason encrypted under the
+    /// client's key.
+    Hold {
+        #[command(subcommand)]
+        command: HoldCmd,
+    },
+    /// Weeding (gallring): list who is due under the policy's retention rules as of a
+    /// day and who is held (numbers masked); without --dry-run, weed those due: record
+    /// one weeding event per client and destroy the client's key, so that their content
+    /// cannot be read by anyone. The chain and every checkpoint still verify.
+    Weed(WeedArgs),
     /// Record the authority's order (beställning): starts the plan and its deadlines.
     Order(OrderArgs),
     /// Draw up version 1 of a plan from a JSON content file.
@@ -776,4 +809,48 @@ pub struct ExportArgs {
     /// no one else's. With --key, the fresh checkpoint commits the map too.
     #[arg(long, value_name = "MAPKEYFILE")]
     pub map_key: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HoldCmd {
+    /// Place a hold.
+    Add(HoldArgs),
+    /// Release a hold.
+    Release(HoldArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct HoldArgs {
+    /// The client's personnummer.
+    #[arg(long, value_name = "PNR")]
+    pub client: Personnummer,
+    /// Why (a case number, not a story: it is kept encrypted with the client's data).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// The user placing or releasing it.
+    #[arg(long = "as", value_name = "USER")]
+    pub user: UserId,
+    /// Their role (unit_manager or admin).
+    #[arg(long, value_name = "ROLE", value_parser = roles())]
+    pub role: Role,
+}
+
+#[derive(Args, Debug)]
+pub struct WeedArgs {
+    /// Judge retention as of the end of this day (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: NaiveDate,
+    /// List only; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The weeding decision (gallringsbeslut) weeding is done under: recorded in each
+    /// weeding event. Required without --dry-run.
+    #[arg(long, value_name = "REF", required_unless_present = "dry_run")]
+    pub decision: Option<String>,
+    /// The user weeding. Required without --dry-run.
+    #[arg(long = "as", value_name = "USER", required_unless_present = "dry_run")]
+    pub user: Option<UserId>,
+    /// Their role (unit_manager or admin). Required without --dry-run.
+    #[arg(long, value_name = "ROLE", value_parser = roles(), required_unless_present = "dry_run")]
+    pub role: Option<Role>,
 }

@@ -14,6 +14,7 @@ mod record;
 mod serve;
 mod show;
 mod verify;
+mod weed;
 mod witness;
 
 use std::io::Write;
@@ -36,6 +37,8 @@ pub struct Context {
     policy: Option<PathBuf>,
     /// What is read at most (`--max-…-bytes`).
     pub limits: Limits,
+    /// The key-encryption key's file (`--kek`).
+    kek: Option<PathBuf>,
 }
 
 impl Context {
@@ -49,7 +52,19 @@ impl Context {
     }
 
     pub fn open(&self) -> Result<Box<dyn Store>> {
-        self.location()?.open()
+        self.location()?.open_with(self.kek()?.as_ref())
+    }
+
+    /// The policy file, if one is given.
+    pub fn policy_path(&self) -> Option<&std::path::Path> {
+        self.policy.as_deref()
+    }
+
+    /// The key-encryption key, if `--kek` is given.
+    pub fn kek(&self) -> Result<Option<planledger_app::crypt::Kek>> {
+        (self.kek.as_deref())
+            .map(|p| planledger_app::crypt::load_kek(p, &self.limits))
+            .transpose()
     }
 
     /// The deadline policy: the file given, or the documented defaults.
@@ -93,11 +108,15 @@ fn run(cli: Cli) -> Result<()> {
             .map(|l| Location::parse(l, &cli.ledger_name)),
         claimed_now: cli.claimed_at.unwrap_or_else(Utc::now),
         policy: cli.policy,
+        kek: cli.kek,
     };
     match cli.command {
         Cmd::Init => {
             let loc = ctx.location()?;
             loc.create()?;
+            if let Some(kek) = ctx.kek()? {
+                loc.open_keyed(&kek)?;
+            }
             println!("created an empty ledger in {}", exit::mask(loc.describe()));
             Ok(())
         }
@@ -112,7 +131,8 @@ fn run(cli: Cli) -> Result<()> {
                 .map_err(|e| Error::io("cannot write the schema", e))
         }
         Cmd::Head { json } => {
-            let h = ctx.open()?.head()?;
+            // The head holds no personal data: read without the key store.
+            let h = ctx.location()?.open()?.head()?;
             if json {
                 let (last, root) = (h.last_hash.to_hex(), h.root.to_hex());
                 println!(
@@ -155,6 +175,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Keygen { name, out } => checkpoint::keygen(&name, &out),
         Cmd::MapKeygen { out } => checkpoint::map_keygen(&out),
+        Cmd::KekGen { out } => weed::kek_gen(&out),
+        Cmd::RotateKek { new_kek } => weed::rotate_kek(&ctx, &new_kek),
+        Cmd::Hold { command } => weed::hold(&ctx, command),
+        Cmd::Weed(a) => weed::weed(&ctx, a),
         Cmd::Checkpoint {
             key,
             witness,

@@ -9,7 +9,7 @@ use crate::e2e::{home_care_content, order_home_care_at};
 use crate::util::TestLedger;
 
 /// A deviation on plan-0001, by a staff member, recorded at `at`.
-fn deviation(t: &TestLedger, at: &str, occurred_on: &str, description: &str) {
+pub fn deviation(t: &TestLedger, at: &str, occurred_on: &str, description: &str) {
     t.ok_at(
         at,
         &[

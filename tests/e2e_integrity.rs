@@ -549,4 +549,55 @@ fn a_map_checkpoint_makes_the_exported_bundle_prove_the_clients_complete_history
         "{stderr}"
     );
     assert!(!stderr.contains("3234"), "{stderr}");
+
+    // The next checkpoint reads only the record after the last one: the map's leaves
+    // were kept, and their map has the root the last checkpoint signs.
+    crate::e2e_app::deviation(&t, "2026-05-02T09:00:00Z", "2026-05-02", "Besöket uteblev");
+    let out = t.ok_at(
+        "2026-05-03T00:00:00Z",
+        &[
+            "checkpoint",
+            "--key",
+            &secret,
+            "--witness",
+            witness,
+            "--map-key",
+            map_key,
+        ],
+    );
+    assert!(out.contains("(read 1 of 14 records:"), "{out}");
+    let bundle = t.path("bundle2.json");
+    t.ok_at(
+        "2026-05-03T00:00:00Z",
+        &[
+            "export",
+            "--client",
+            "196408233234",
+            "--out",
+            bundle.to_str().unwrap(),
+            "--witness",
+            witness,
+            "--pubkey",
+            &pubkey,
+            "--map-key",
+            map_key,
+        ],
+    );
+    let proven = verify_bundle::verify(&std::fs::read_to_string(&bundle).unwrap(), &key)
+        .expect("the bundle verifies");
+    assert_eq!(proven.complete.expect("complete").plans, 1);
+    // And verify, which rebuilds every signed map from every record, agrees.
+    let out = t.ok(&[
+        "verify",
+        "--witness",
+        witness,
+        "--pubkey",
+        &pubkey,
+        "--map-key",
+        map_key,
+    ]);
+    assert!(
+        out.contains("the maps of 2 checkpoints rebuilt from the records"),
+        "{out}"
+    );
 }

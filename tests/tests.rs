@@ -12,6 +12,7 @@ mod e2e_integrity;
 mod e2e_ops;
 mod e2e_pii;
 mod e2e_postgres;
+mod e2e_weeding;
 mod e2e_witness;
 mod postgres;
 mod util;

@@ -44,7 +44,7 @@ pub fn bundle(
             // The map signing the checkpoint built, if this process signed it.
             let map = match &checkpoint.map {
                 Some(map) => map.clone(),
-                None => std::sync::Arc::new(crate::map::build(store, size, key)?),
+                None => std::sync::Arc::new(crate::map::build(store, size, key, &[(size, root)])?),
             };
             if map.root() != root {
                 return Err(Error::new(
@@ -57,7 +57,7 @@ pub fn bundle(
                 ));
             }
             let plans = map.plans_of(client);
-            completeness = map.completeness(client, key);
+            completeness = map.completeness(client);
             if plans.is_empty()
                 && store
                     .streams_tagged(TAG_CLIENT, &client.digits())?

@@ -37,18 +37,22 @@ mod policy;
 mod recorder;
 
 pub mod cosign;
+pub mod crypt;
 pub mod demo;
 pub mod dossier;
 pub mod evidence;
 pub mod html;
 pub mod import;
 pub mod index;
+pub mod keyed;
 pub mod keys;
+pub mod keystore;
 pub mod limits;
 pub mod map;
 pub mod read;
 pub mod schema;
 pub mod verify;
+pub mod weeding;
 pub mod witness;
 
 #[cfg(any(test, feature = "testkit"))]

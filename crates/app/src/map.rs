@@ -1,11 +1,15 @@
 //! The authenticated map of streams and clients (FORMAT.md §12) as of a tree size, and
 //! the secret map key its client leaves are keyed with.
 //!
-//! The map is derived, never stored (FORMAT.md §12.7): [`build`] reads the records below
-//! a size once (headers and hashes; only each plan's first order is decoded) and builds
-//! the tree from the sorted leaves. `checkpoint` signs its root, `export` proves one
-//! client's part of it against a checkpoint that may be older than the head, and
-//! `verify --map-key` rebuilds it for every checkpoint that signs one.
+//! The map is derived (FORMAT.md §12.7): [`build`] reads the records (headers and
+//! hashes; only each plan's first order is decoded) and builds the tree from the sorted
+//! leaves. The leaves as of the last build are kept in the store, without the key and
+//! without personnummer (clients are under their salted map keys), and the next build
+//! resumes from them, reading only the records after them, once it has checked that
+//! their map has the root a signed checkpoint commits. `checkpoint` signs its root,
+//! `export` proves one client's part of it against a checkpoint that may be older than
+//! the head, and `verify --map-key` rebuilds it from every record for every checkpoint
+//! that signs one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -87,16 +91,21 @@ pub fn load_key(path: &Path, limits: &Limits) -> Result<MapKey> {
     })
 }
 
-/// The map of a ledger's first `size` records, with the leaf data provers need. Its
-/// `Debug` shows counts only: the clients' leaves are keyed by personnummer in memory.
+/// The map of a ledger's first `size` records, with the leaf data provers need, and
+/// the key its client leaves are keyed with.
 #[derive(Clone)]
 pub struct LedgerMap {
     pub size: u64,
+    /// How many records this build read (fewer than `size` when it resumed from kept
+    /// leaves).
+    pub records_read: u64,
     map: Map,
+    key: MapKey,
     /// Each stream's length and last record hash.
     streams: BTreeMap<String, (u64, Hash)>,
-    /// Each client's plans, by the personnummer's digits (in memory only).
-    clients: BTreeMap<String, BTreeSet<String>>,
+    /// Each client's plans, by the client's map key (FORMAT.md §12.3: a salted hash of
+    /// the personnummer under the map key, never the number).
+    clients: BTreeMap<Hash, BTreeSet<String>>,
 }
 
 fn corrupt(position: u64, e: impl std::fmt::Display) -> Error {
@@ -106,24 +115,125 @@ fn corrupt(position: u64, e: impl std::fmt::Display) -> Error {
     })
 }
 
+/// The name of the map's leaves kept in the store ([`Store::derived`]).
+const LEAVES: &str = "map-leaves";
+
 /// Builds the map of the records of `store` at positions below `size` (FORMAT.md
-/// §12.2–12.4), keyed with `key`. One read of those records.
-pub fn build(store: &dyn Store, size: u64, key: &MapKey) -> Result<LedgerMap> {
-    let mut scan = Scan::default();
+/// §12.2–12.4), keyed with `key`.
+///
+/// It resumes from the leaves kept in the store by the last build, reading only the
+/// records after them, when those leaves make a map whose root a signed checkpoint
+/// commits: `signed` lists the (size, map root) of checkpoints the caller has verified.
+/// Otherwise (no leaves kept, another key, leaves that match nothing signed) it reads
+/// every record below `size`. Builds that reach past the kept leaves keep theirs, so
+/// the next checkpoint reads only what came after this one.
+pub fn build(
+    store: &dyn Store,
+    size: u64,
+    key: &MapKey,
+    signed: &[(u64, Hash)],
+) -> Result<LedgerMap> {
+    let resumed = Scan::resume(store, key, signed)?.filter(|(scan, _)| scan.at <= size);
+    let (mut scan, checked) = match resumed {
+        // The kept leaves are the map asked for: the one their check built.
+        Some((scan, map)) if scan.at == size => {
+            let mut map = map;
+            map.records_read = 0;
+            return Ok(map);
+        }
+        Some((scan, _)) => (scan, true),
+        None => (Scan::new(key), false),
+    };
+    let kept_at = scan.at;
     scan.advance_to(store, size)?;
-    scan.map(key)
+    if size > kept_at || !checked {
+        store.put_derived(LEAVES, &scan.to_bytes())?;
+    }
+    let mut map = scan.map()?;
+    map.records_read = size - kept_at;
+    Ok(map)
 }
 
-/// The leaves of the records read so far, from position 0. No `Debug`: it holds
-/// personnummer.
-#[derive(Default)]
+/// The leaves of the records read so far, from position 0. No `Debug`: it holds the
+/// map key.
 struct Scan {
+    key: MapKey,
     at: u64,
     streams: BTreeMap<String, (u64, Hash)>,
-    clients: BTreeMap<String, BTreeSet<String>>,
+    clients: BTreeMap<Hash, BTreeSet<String>>,
+}
+
+/// The leaves as kept in the store: postcard of this. The key is not kept, only a
+/// keyed hash that tells whether the leaves were made with the key at hand.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Kept {
+    format: u8,
+    key_check: [u8; 32],
+    at: u64,
+    streams: Vec<(String, u64, [u8; 32])>,
+    clients: Vec<([u8; 32], Vec<String>)>,
 }
 
 impl Scan {
+    fn new(key: &MapKey) -> Scan {
+        Scan {
+            key: key.clone(),
+            at: 0,
+            streams: BTreeMap::new(),
+            clients: BTreeMap::new(),
+        }
+    }
+
+    /// The kept leaves and their map, if they are of `key` and their map has a root
+    /// `signed` holds at their size; `None` otherwise (they are then rebuilt from the
+    /// records).
+    fn resume(
+        store: &dyn Store,
+        key: &MapKey,
+        signed: &[(u64, Hash)],
+    ) -> Result<Option<(Scan, LedgerMap)>> {
+        let Some(bytes) = store.derived(LEAVES)? else {
+            return Ok(None);
+        };
+        let Ok(kept) = postcard::from_bytes::<Kept>(&bytes) else {
+            return Ok(None);
+        };
+        if kept.format != 1 || kept.key_check != key_check(key) {
+            return Ok(None);
+        }
+        let scan = Scan {
+            key: key.clone(),
+            at: kept.at,
+            streams: (kept.streams.into_iter())
+                .map(|(id, length, last)| (id, (length, Hash(last))))
+                .collect(),
+            clients: (kept.clients.into_iter())
+                .map(|(k, plans)| (Hash(k), plans.into_iter().collect()))
+                .collect(),
+        };
+        let map = scan.map()?;
+        let root = map.root();
+        Ok(signed
+            .iter()
+            .any(|&(size, signed_root)| size == scan.at && signed_root == root)
+            .then_some((scan, map)))
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        let kept = Kept {
+            format: 1,
+            key_check: key_check(&self.key),
+            at: self.at,
+            streams: (self.streams.iter())
+                .map(|(id, (length, last))| (id.clone(), *length, last.0))
+                .collect(),
+            clients: (self.clients.iter())
+                .map(|(k, plans)| (k.0, plans.iter().cloned().collect()))
+                .collect(),
+        };
+        postcard::to_allocvec(&kept).expect("the leaves serialise")
+    }
+
     /// Reads the records from where the scan stands up to position `size`.
     fn advance_to(&mut self, store: &dyn Store, size: u64) -> Result<()> {
         while self.at < size {
@@ -137,13 +247,13 @@ impl Scan {
             for bytes in chunk {
                 let position = self.at;
                 self.at += 1;
-                self.add(position, bytes)?;
+                self.add(store, position, bytes)?;
             }
         }
         Ok(())
     }
 
-    fn add(&mut self, position: u64, bytes: Vec<u8>) -> Result<()> {
+    fn add(&mut self, store: &dyn Store, position: u64, bytes: Vec<u8>) -> Result<()> {
         let header = RecordHeader::parse(&bytes).map_err(|e| corrupt(position, e))?;
         if header.position != position {
             return Err(corrupt(position, "its position is another"));
@@ -161,12 +271,21 @@ impl Scan {
         if header.event_type != "order_received" || header.stream_version != 1 {
             return Ok(());
         }
-        let record = Record::decode(bytes).map_err(|e| corrupt(position, e))?;
+        let mut record = Record::decode(bytes).map_err(|e| corrupt(position, e))?;
+        if !record.entry().envelope.is_plaintext() {
+            // Encrypted: read through the store, which opens it with the client's key. A
+            // weeded client's order stays sealed: the map has no leaf for them any more
+            // (README, "Weeding": maps signed before the weeding are not rebuilt).
+            match store.read_all(position, 1)?.pop() {
+                Some(r) if r.entry().envelope.is_plaintext() => record = r,
+                _ => return Ok(()),
+            }
+        }
         let event = Event::decode_versioned(record.entry().schema_version, record.payload())
             .map_err(|e| corrupt(position, e))?;
         if let Event::OrderReceived(order) = event {
             self.clients
-                .entry(order.client.digits())
+                .entry(client_map_key(&self.key, &order.client))
                 .or_default()
                 .insert(record.stream_id().to_owned());
         }
@@ -174,26 +293,39 @@ impl Scan {
     }
 
     /// The map of the records read so far.
-    fn map(&self, key: &MapKey) -> Result<LedgerMap> {
+    fn map(&self) -> Result<LedgerMap> {
         let mut leaves = Vec::with_capacity(self.streams.len() + self.clients.len());
         for (id, (length, last)) in &self.streams {
             leaves.push((stream_key(id), stream_value(*length, last)));
         }
-        for (digits, plans) in &self.clients {
+        for (client, plans) in &self.clients {
             let plans: Vec<&String> = plans.iter().collect();
             let value = client_value(&plans)
                 .map_err(|e| Error::new(Kind::Storage, format!("a client's map leaf: {e}")))?;
-            leaves.push((client_key(&client_salt(&key.0, digits), digits), value));
+            leaves.push((*client, value));
         }
         let map = Map::new(leaves)
             .map_err(|e| Error::new(Kind::Storage, format!("the map cannot be built: {e}")))?;
         Ok(LedgerMap {
             size: self.at,
+            records_read: self.at,
             map,
+            key: self.key.clone(),
             streams: self.streams.clone(),
             clients: self.clients.clone(),
         })
     }
+}
+
+/// A client's key in the map (FORMAT.md §12.3).
+fn client_map_key(key: &MapKey, client: &Personnummer) -> Hash {
+    let digits = client.digits();
+    client_key(&client_salt(&key.0, &digits), &digits)
+}
+
+/// What tells kept leaves of one map key from another's, without keeping the key.
+fn key_check(key: &MapKey) -> [u8; 32] {
+    *blake3::keyed_hash(&key.0, b"planledger map leaves kept in the store").as_bytes()
 }
 
 /// Rebuilds the map at the size of every checkpoint of `checkpoints` (oldest first)
@@ -210,10 +342,10 @@ pub fn check(
         .filter_map(|c| c.map_root.map(|root| (c.size, c.time_micros, root)))
         .collect();
     with_map.sort_by_key(|c| c.0);
-    let mut scan = Scan::default();
+    let mut scan = Scan::new(key);
     for (i, (size, time, root)) in with_map.iter().enumerate() {
         scan.advance_to(store, *size)?;
-        if scan.map(key)?.root() != *root {
+        if scan.map()?.root() != *root {
             return Ok((
                 i,
                 Some(format!(
@@ -252,7 +384,7 @@ impl LedgerMap {
     /// `client`'s plans in this map, in ascending byte order (empty: none).
     pub fn plans_of(&self, client: &Personnummer) -> Vec<String> {
         self.clients
-            .get(&client.digits())
+            .get(&client_map_key(&self.key, client))
             .map(|p| p.iter().cloned().collect())
             .unwrap_or_default()
     }
@@ -260,13 +392,13 @@ impl LedgerMap {
     /// The bundle member that proves `client`'s part of the map (FORMAT.md §11):
     /// the client's salt, plans and leaf proof, and each plan's length, last record and
     /// leaf proof. `None` when the client has no plan in this map.
-    pub fn completeness(&self, client: &Personnummer, key: &MapKey) -> Option<BundleCompleteness> {
+    pub fn completeness(&self, client: &Personnummer) -> Option<BundleCompleteness> {
         let digits = client.digits();
         let plans = self.plans_of(client);
         if plans.is_empty() {
             return None;
         }
-        let salt = client_salt(&key.0, &digits);
+        let salt = client_salt(&self.key.0, &digits);
         let hex = |p: planledger_ledger::MapProof| p.siblings.iter().map(Hash::to_hex).collect();
         let client_proof = hex(self.map.prove(&client_key(&salt, &digits)));
         let streams = plans

@@ -74,6 +74,9 @@ pub fn show(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
+    if let Some(text) = weeded_text(store, plan, output)? {
+        return out.write_all(text.as_bytes()).map_err(write_failed);
+    }
     let state = load_plan(store, plan)?;
     if state.plan().is_none() {
         return Err(Error::new(
@@ -232,6 +235,11 @@ pub fn history(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<()> {
+    if let Subject::Plan(plan) = subject {
+        if let Some(text) = weeded_text(store, plan, output)? {
+            return out.write_all(text.as_bytes()).map_err(write_failed);
+        }
+    }
     let history = planledger_audit::history(&plans(store)?, scope, subject)?;
     history
         .render(output.format, output.lang, out)
@@ -350,4 +358,52 @@ pub fn write_report(
         Report::InForce => write_rows(&a::in_force(p, scope, subject)?, output, out),
         Report::Backdated => write_rows(&a::backdated(p, policy, scope)?, output, out),
     }
+}
+
+/// What a reader is told of a weeded plan in place of its content: "weeded on DATE under
+/// RULE" (with the decision), in the format and language asked for. `None` when `plan`
+/// was not weeded.
+pub fn weeded_text(store: &dyn Store, plan: &PlanId, output: Output) -> Result<Option<String>> {
+    let Some((w, day)) = crate::weeding::weeded_plan(store, plan.as_str())? else {
+        return Ok(None);
+    };
+    let lang = output.lang;
+    Ok(Some(match output.format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::json!({
+                "plan": plan,
+                "weeded_on": day,
+                "rule": w.rule,
+                "decision": w.decision,
+                "last_entry": w.last_entry,
+            })
+        ),
+        Format::Csv => format!(
+            "{},{},{},{}\n{plan},{day},{},{}\n",
+            lang.pick("plan", "plan"),
+            lang.pick("gallrad", "weeded_on"),
+            lang.pick("regel", "rule"),
+            lang.pick("beslut", "decision"),
+            csv_field(&w.rule),
+            csv_field(&w.decision),
+        ),
+        Format::Table => format!(
+            "{} {plan}: {} {day} {} {} ({} {}); {}\n",
+            lang.pick("plan", "plan"),
+            lang.pick("gallrad", "weeded on"),
+            lang.pick("enligt", "under"),
+            w.rule,
+            lang.pick("beslut", "decision"),
+            w.decision,
+            lang.pick(
+                "innehållet är förstört, kedjan och kontrollpunkterna gäller",
+                "its content is destroyed; the chain and checkpoints still verify"
+            ),
+        ),
+    }))
+}
+
+fn csv_field(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
 }

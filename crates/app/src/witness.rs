@@ -166,20 +166,28 @@ pub fn latest(
 
 /// Signs the store's current head at `now`, with `origin` or the key's name; with
 /// `map_key`, the checkpoint also commits the map of the ledger at that head
-/// (FORMAT.md §12), built from the records.
+/// (FORMAT.md §12), built from the records after the map of the latest of `earlier`
+/// (checkpoints verified by the caller) when the leaves kept in the store have its root,
+/// else from every record.
 pub fn sign_head(
     store: &dyn Store,
     signer: &CheckpointSigner,
     origin: Option<&str>,
     now: DateTime<Utc>,
     map_key: Option<&MapKey>,
+    earlier: &[Witnessed],
 ) -> Result<Witnessed> {
     if let Some(origin) = origin {
         check_name(origin, "--origin")?;
     }
     let head = store.head()?;
     let map = match map_key {
-        Some(key) => Some(Arc::new(crate::map::build(store, head.size, key)?)),
+        Some(key) => {
+            let signed: Vec<_> = (earlier.iter())
+                .filter_map(|w| Some((w.checkpoint.size, w.checkpoint.map_root?)))
+                .collect();
+            Some(Arc::new(crate::map::build(store, head.size, key, &signed)?))
+        }
         None => None,
     };
     let checkpoint = Checkpoint {
@@ -316,7 +324,7 @@ pub fn checkpoint(
     };
     let checked = store.head()?;
     check_extends(store, &earlier)?;
-    let signed = sign_head(store, signer, origin, now, map_key)?;
+    let signed = sign_head(store, signer, origin, now, map_key, &earlier)?;
     if signed.checkpoint.size != checked.size {
         // Records appended while the earlier checkpoints were checked were not part of
         // the check: sign only what was checked.

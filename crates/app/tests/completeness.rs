@@ -79,7 +79,7 @@ fn signer() -> CheckpointSigner {
 }
 
 fn sign(store: &MemoryStore, org: &Organisation, day: u64, key: &MapKey) -> witness::Witnessed {
-    witness::sign_head(store, &signer(), None, after(org, day), Some(key)).unwrap()
+    witness::sign_head(store, &signer(), None, after(org, day), Some(key), &[]).unwrap()
 }
 
 fn check(b: &Bundle) -> Result<verify_bundle::Proven, BundleError> {
@@ -284,4 +284,69 @@ proptest! {
         .unwrap_err();
         prop_assert!(matches!(e, BundleError::Stale { .. }), "{}", e);
     }
+}
+
+/// The map's leaves kept in the store make the next build read only the records after
+/// them, and give the root a build from every record gives; leaves that do not have a
+/// signed root (altered, of another key, or with nothing signed) are not used: the map
+/// is then built from every record, with the same root.
+#[test]
+fn a_map_resumed_from_kept_leaves_has_the_root_of_one_built_from_every_record() {
+    let org = Organisation {
+        clients: 6,
+        months: 2,
+        seed: 5,
+        ..Organisation::default()
+    };
+    let store = recorded(&org);
+    let key = MapKey::from_bytes([9; 32]);
+    let first = sign(&store, &org, 1, &key);
+    let first_root = first.checkpoint.map_root.unwrap();
+    let signed = [(first.checkpoint.size, first_root)];
+    let kept_at_first = store.derived("map-leaves").unwrap().expect("leaves kept");
+    // More records, a new plan among them.
+    let client = Personnummer::parse("19640823-3234").unwrap();
+    let like = store
+        .tag_values(TAG_CLIENT)
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap()
+        .1;
+    open_plan(&store, &org, &client, &like, "plan-resumed", 2);
+    let size = store.head().unwrap().size;
+    let cold = planledger_app::map::build(&store, size, &key, &[]).unwrap();
+    // `build` with nothing signed kept the leaves at `size`; put back the first
+    // checkpoint's, as its signing left them.
+    store.put_derived("map-leaves", &kept_at_first).unwrap();
+    let resumed = planledger_app::map::build(&store, size, &key, &signed).unwrap();
+    assert_eq!(resumed.root(), cold.root());
+    assert_eq!(cold.records_read, size);
+    assert_eq!(
+        resumed.records_read,
+        size - first.checkpoint.size,
+        "only the records after the signed map are read"
+    );
+    assert_eq!(resumed.plans_of(&client), vec!["plan-resumed".to_owned()]);
+    // The kept leaves are now at `size`: a build there needs nothing signed of them to
+    // be of use, and with its root signed, reads no record (same root).
+    let again = planledger_app::map::build(&store, size, &key, &[(size, cold.root())]).unwrap();
+    assert_eq!(again.root(), cold.root());
+    assert_eq!(again.records_read, 0);
+
+    // Altered leaves do not have a signed root: not used, the root is still right.
+    let mut kept = store.derived("map-leaves").unwrap().unwrap();
+    let last = kept.len() - 1;
+    kept[last] ^= 1;
+    store.put_derived("map-leaves", &kept).unwrap();
+    let rebuilt = planledger_app::map::build(&store, size, &key, &[(size, cold.root())]).unwrap();
+    assert_eq!(rebuilt.root(), cold.root());
+    assert_eq!(rebuilt.records_read, size, "altered leaves are not used");
+    // Another key's leaves are not used either.
+    let other = MapKey::from_bytes([8; 32]);
+    let other_map = planledger_app::map::build(&store, size, &other, &[]).unwrap();
+    assert_ne!(other_map.root(), cold.root());
+    let mine = planledger_app::map::build(&store, size, &key, &[(size, other_map.root())]).unwrap();
+    assert_eq!(mine.root(), cold.root());
+    assert_eq!(mine.records_read, size, "another key's leaves are not used");
 }

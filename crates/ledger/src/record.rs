@@ -475,6 +475,16 @@ impl Record {
     pub fn payload(&self) -> &[u8] {
         &self.entry.payload
     }
+
+    /// The record with its encrypted payload replaced by `plaintext`, which whoever
+    /// holds the client's key decrypted (FORMAT.md §9): its entry then reads as a
+    /// plaintext one, while its stored bytes, and so its hash, its place in the chain and
+    /// every proof, stay exactly as stored. [`Record::bytes`] still holds the ciphertext.
+    pub fn with_opened_payload(mut self, plaintext: Vec<u8>) -> Record {
+        self.entry.payload = plaintext;
+        self.entry.envelope = Envelope::plaintext();
+        self
+    }
 }
 
 /// The record hash of stored bytes, without parsing them: what a verifier computes.

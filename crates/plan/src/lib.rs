@@ -114,6 +114,7 @@ pub mod json;
 mod line;
 mod policy;
 mod record;
+pub mod retention;
 mod role;
 mod state;
 

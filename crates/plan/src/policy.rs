@@ -239,6 +239,9 @@ struct RawPolicy {
     home_care: Option<RawAct>,
     lss_daily_activity: Option<RawAct>,
     housing_support: Option<RawAct>,
+    /// Read by [`crate::retention::RetentionPolicy::from_toml`].
+    #[allow(dead_code)]
+    retention: Option<toml::Value>,
 }
 
 /// Longest deadline accepted: beyond it a value is a typo, not a policy.

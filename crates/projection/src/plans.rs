@@ -169,6 +169,17 @@ pub fn index_tags(
                     reason: format!("the record's bytes do not parse: {e}"),
                 })
             })?;
+            // An encrypted order is read again through the store, which opens it with
+            // its client's key. A weeded plan's stays sealed (its key no longer exists):
+            // the plan has no tags (weeding removed them with its summary).
+            let record = if record.entry().envelope.is_plaintext() {
+                record
+            } else {
+                match store.read_all(position, 1)?.pop() {
+                    Some(r) if r.entry().envelope.is_plaintext() => r,
+                    _ => continue,
+                }
+            };
             let (plan, event) = decode_record(&record)?;
             if !seen.insert(plan.clone()) {
                 continue;
@@ -562,6 +573,10 @@ impl Plans for LedgerPlans<'_> {
                     return Ok(());
                 }
                 if in_unit.as_ref().is_some_and(|u| !u.contains(h.stream_id)) {
+                    continue;
+                }
+                // Holds and weedings are no plan's entries.
+                if h.stream_id == planledger_plan::retention::RETENTION_STREAM {
                     continue;
                 }
                 let time = |micros: i64| {

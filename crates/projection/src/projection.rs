@@ -281,6 +281,12 @@ impl Projection {
         if record.prev_hash() != self.last_hash {
             return Err(ProjectionError::Diverged { position });
         }
+        // Holds and weedings (FORMAT.md §9) are no plan's: the fold steps over them.
+        if record.stream_id() == planledger_plan::retention::RETENTION_STREAM {
+            self.next_position = position + 1;
+            self.last_hash = record.hash();
+            return Ok(());
+        }
         let (plan, event) = decode_record(record)?;
         let hash = event.hash;
         let is_order = matches!(event.event, Event::OrderReceived(_));

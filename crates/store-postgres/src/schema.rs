@@ -244,6 +244,22 @@ CREATE TABLE planledger.commands (
 GRANT SELECT, INSERT ON planledger.commands TO planledger_app;
 "#,
     },
+    Migration {
+        version: 7,
+        description: "derived bytes kept by name (the map's leaves as of a checkpoint)",
+        sql: r#"
+-- What a prover resumes from instead of reading every record again (the authenticated
+-- map's leaves as of the last checkpoint that signed a map). Derived data, never hashed:
+-- it is used only when its map has the root a signed checkpoint commits.
+CREATE TABLE planledger.derived (
+    ledger integer NOT NULL REFERENCES planledger.ledgers (id),
+    name   text NOT NULL,
+    bytes  bytea NOT NULL,
+    PRIMARY KEY (ledger, name)
+);
+GRANT SELECT, INSERT, UPDATE, DELETE ON planledger.derived TO planledger_app;
+"#,
+    },
 ];
 
 /// The schema version this build reads and writes.

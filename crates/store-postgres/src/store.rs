@@ -737,6 +737,32 @@ impl Store for PostgresStore {
         })
     }
 
+    fn derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with_conn(|conn| {
+            let row = conn
+                .client
+                .query_opt(
+                    "SELECT bytes FROM planledger.derived WHERE ledger = $1 AND name = $2",
+                    &[&self.ledger_id, &name],
+                )
+                .map_err(sql("read derived bytes"))?;
+            Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
+        })
+    }
+
+    fn put_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.with_conn(|conn| {
+            conn.client
+                .execute(
+                    "INSERT INTO planledger.derived (ledger, name, bytes) VALUES ($1, $2, $3)
+                     ON CONFLICT (ledger, name) DO UPDATE SET bytes = EXCLUDED.bytes",
+                    &[&self.ledger_id, &name, &bytes],
+                )
+                .map_err(sql("write derived bytes"))?;
+            Ok(())
+        })
+    }
+
     fn command_position(&self, command_id: &str) -> Result<Option<u64>, StoreError> {
         self.with_conn(|conn| {
             let row = conn
@@ -832,6 +858,28 @@ impl Store for PostgresStore {
 
     fn put_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
         self.write_tags(tags, false)
+    }
+
+    fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError> {
+        // The rows are deleted; their bytes stay in the table's pages until VACUUM
+        // reuses them (see the README on weeding with PostgreSQL).
+        self.with_conn(|conn| {
+            let mut tx = conn
+                .client
+                .transaction()
+                .map_err(sql("begin forgetting streams"))?;
+            tx.execute(
+                "DELETE FROM planledger.stream_tags WHERE ledger = $1 AND stream_id = ANY($2)",
+                &[&self.ledger_id, &stream_ids],
+            )
+            .map_err(sql("delete stream tags"))?;
+            tx.execute(
+                "DELETE FROM planledger.stream_summaries WHERE ledger = $1 AND stream_id = ANY($2)",
+                &[&self.ledger_id, &stream_ids],
+            )
+            .map_err(sql("delete stream summaries"))?;
+            tx.commit().map_err(sql("commit forgetting streams"))
+        })
     }
 
     fn replace_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {

@@ -20,6 +20,8 @@ pub const LAYOUT_V1: &str = "planledger-store-redb/1";
 /// Command ids -> the position of the command's first record: how an append finds that
 /// a command was recorded already. A file without the table holds no command ids.
 pub(crate) const COMMANDS: TableDefinition<&str, u64> = TableDefinition::new("commands");
+/// Derived bytes kept by name (`Store::derived`). A file without the table has none.
+pub(crate) const DERIVED: TableDefinition<&str, &[u8]> = TableDefinition::new("derived");
 /// Record bytes by position (0, 1, …).
 pub(crate) const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
 /// `(stream id, stream version) -> position`.

@@ -15,8 +15,8 @@ use redb::{
 };
 
 use crate::layout::{
-    COMMANDS, LAYOUT, LAYOUT_V1, META, META_HEAD, META_LAYOUT, META_SEALED, NODES, RECORDS,
-    STREAMS, SUMMARIES, TAGS, TAGS_BY_VALUE, decode_head, encode_head,
+    COMMANDS, DERIVED, LAYOUT, LAYOUT_V1, META, META_HEAD, META_LAYOUT, META_SEALED, NODES,
+    RECORDS, STREAMS, SUMMARIES, TAGS, TAGS_BY_VALUE, decode_head, encode_head,
 };
 
 /// The embedded store: one redb file, immediate durability, group commit.
@@ -689,6 +689,30 @@ impl Store for RedbStore {
         })
     }
 
+    fn derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.guarded(|| {
+            let txn = self.read_txn()?;
+            let Some(table) = open_if_written(&txn, DERIVED)? else {
+                return Ok(None);
+            };
+            Ok(table
+                .get(name)
+                .map_err(backend)?
+                .map(|v| v.value().to_vec()))
+        })
+    }
+
+    fn put_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.guarded(|| {
+            let txn = self.write_txn()?;
+            {
+                let mut table = txn.open_table(DERIVED).map_err(backend)?;
+                table.insert(name, bytes).map_err(backend)?;
+            }
+            txn.commit().map_err(backend)
+        })
+    }
+
     fn command_position(&self, command_id: &str) -> Result<Option<u64>, StoreError> {
         self.guarded(|| {
             let txn = self.read_txn()?;
@@ -867,6 +891,36 @@ impl Store for RedbStore {
                 let mut w = Writer::open(&txn)?;
                 for (stream, s) in summaries {
                     w.put_summary(stream, s.stream_version, &s.bytes)?;
+                }
+            }
+            txn.commit().map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError> {
+        self.guarded(|| {
+            let txn = self.write_txn()?;
+            {
+                let mut w = Writer::open(&txn)?;
+                for stream in stream_ids {
+                    let mut tags = Vec::new();
+                    for entry in (w.tags)
+                        .range((stream.as_str(), "")..=(stream.as_str(), "\u{10ffff}"))
+                        .map_err(backend)?
+                    {
+                        let (k, v) = entry.map_err(backend)?;
+                        tags.push((k.value().1.to_owned(), v.value().to_owned()));
+                    }
+                    for (key, value) in &tags {
+                        w.tags
+                            .remove((stream.as_str(), key.as_str()))
+                            .map_err(backend)?;
+                        w.tags_by_value
+                            .remove((key.as_str(), value.as_str(), stream.as_str()))
+                            .map_err(backend)?;
+                    }
+                    w.summaries.remove(stream.as_str()).map_err(backend)?;
                 }
             }
             txn.commit().map_err(backend)?;

@@ -70,6 +70,7 @@ macro_rules! __conformance_checks {
             append_sealed_rejects_records_that_do_not_continue
             records_are_sealed_by_the_store_clock_never_going_back
             a_command_id_is_recorded_once
+            derived_bytes_are_kept_by_name
             concurrent_appends_keep_one_valid_chain
             readers_see_only_whole_batches
             append_tags_are_found_by_value_and_replace_by_key
@@ -79,6 +80,7 @@ macro_rules! __conformance_checks {
             tags_are_found_by_a_range_of_values
             summaries_follow_appends_and_never_go_back
             summaries_page_by_stream_id
+            forgotten_streams_lose_their_tags_and_summaries
         }
     };
 }
@@ -650,6 +652,28 @@ fn seal_elsewhere_at(
             .seal_batch(&batch(stream, ExpectedVersion::Any, n), current, clock)
             .map(|(r, _)| r),
     )
+}
+
+pub fn derived_bytes_are_kept_by_name(store: &dyn Store) {
+    assert_eq!(must("derived", store.derived("map-leaves")), None);
+    must("put_derived", store.put_derived("map-leaves", b"one"));
+    must("put_derived", store.put_derived("other", b""));
+    assert_eq!(
+        must("derived", store.derived("map-leaves")).as_deref(),
+        Some(&b"one"[..])
+    );
+    must("put_derived", store.put_derived("map-leaves", b"two"));
+    assert_eq!(
+        must("derived", store.derived("map-leaves")).as_deref(),
+        Some(&b"two"[..]),
+        "conformance: put_derived replaces"
+    );
+    assert_eq!(must("derived", store.derived("other")), Some(Vec::new()));
+    assert_eq!(
+        must("head", store.head()).size,
+        0,
+        "derived bytes are no records"
+    );
 }
 
 pub fn a_command_id_is_recorded_once(store: &dyn Store) {
@@ -1409,6 +1433,46 @@ pub fn summaries_page_by_stream_id(store: &dyn Store) {
     assert!(
         must("summaries_after", store.summaries_after("plan-6", 3)).is_empty(),
         "conformance: nothing after the last"
+    );
+}
+
+/// `forget_streams` removes every tag and the summary of the streams named (weeding), and
+/// nothing of any other stream.
+pub fn forgotten_streams_lose_their_tags_and_summaries(store: &dyn Store) {
+    must(
+        "put_tags",
+        store.put_tags(&[
+            tag("plan-1", "unit", "u1"),
+            tag("plan-1", "client", "k1"),
+            tag("plan-2", "unit", "u1"),
+            tag("plan-2", "client", "k2"),
+        ]),
+    );
+    must(
+        "put_summaries",
+        store.put_summaries(&[
+            ("plan-1".to_owned(), summary(1, b"a")),
+            ("plan-2".to_owned(), summary(1, b"b")),
+        ]),
+    );
+    must(
+        "forget_streams",
+        store.forget_streams(&["plan-1".to_owned(), "plan-9".to_owned()]),
+    );
+    assert!(must("stream_tags", store.stream_tags("plan-1")).is_empty());
+    assert!(must("streams_tagged", store.streams_tagged("client", "k1")).is_empty());
+    assert_eq!(
+        must("streams_tagged", store.streams_tagged("unit", "u1")),
+        ["plan-2"],
+        "conformance: other streams keep their tags"
+    );
+    assert_eq!(
+        must(
+            "summaries",
+            store.summaries(&["plan-1".to_owned(), "plan-2".to_owned()])
+        ),
+        [None, Some(summary(1, b"b"))],
+        "conformance: a forgotten stream has no summary; others keep theirs"
     );
 }
 

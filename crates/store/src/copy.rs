@@ -164,6 +164,12 @@ mod tests {
         fn command_position(&self, id: &str) -> Result<Option<u64>, StoreError> {
             self.0.command_position(id)
         }
+        fn derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            self.0.derived(name)
+        }
+        fn put_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+            self.0.put_derived(name, bytes)
+        }
         fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
             self.0.append_sealed(records)
         }
@@ -218,6 +224,10 @@ mod tests {
             summaries: &[(String, crate::StreamSummary)],
         ) -> Result<(), StoreError> {
             self.0.put_summaries(summaries)
+        }
+
+        fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError> {
+            self.0.forget_streams(stream_ids)
         }
     }
 

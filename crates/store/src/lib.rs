@@ -243,6 +243,19 @@ pub trait Store: Send + Sync {
     /// Stores `summaries`, each unless its stream's stored summary is of a later stream
     /// version; durable on return.
     fn put_summaries(&self, summaries: &[(String, StreamSummary)]) -> Result<(), StoreError>;
+
+    /// Removes every tag and the summary of each of `stream_ids` in one transaction,
+    /// durable on return (weeding: the read model forgets a weeded client's plans; the
+    /// records stay). Streams without any are ignored.
+    fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError>;
+
+    /// Derived bytes the application keeps under `name` beside the records (what a
+    /// prover resumes from, such as the map's leaves as of a checkpoint), if any. Never
+    /// hashed: whoever reads them checks them against what was signed.
+    fn derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Replaces the derived bytes under `name`; durable on return.
+    fn put_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError>;
 }
 
 /// Errors of every store operation.

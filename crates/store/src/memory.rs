@@ -28,6 +28,7 @@ struct Inner {
     summaries: BTreeMap<String, StreamSummary>,
     /// Command id -> the position of its first record.
     commands: HashMap<String, u64>,
+    derived: HashMap<String, Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -181,6 +182,15 @@ impl Store for MemoryStore {
         Ok(self.lock().commands.get(command_id).copied())
     }
 
+    fn derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock().derived.get(name).cloned())
+    }
+
+    fn put_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.lock().derived.insert(name.to_owned(), bytes.to_vec());
+        Ok(())
+    }
+
     fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
         let mut inner = self.lock();
         let mut chain = inner.chain.clone();
@@ -273,6 +283,15 @@ impl Store for MemoryStore {
         let mut inner = self.lock();
         for (stream, summary) in summaries {
             inner.put_summary(stream, summary.clone());
+        }
+        Ok(())
+    }
+
+    fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for s in stream_ids {
+            inner.tags.retain(|(stream, _), _| stream != s);
+            inner.summaries.remove(s);
         }
         Ok(())
     }

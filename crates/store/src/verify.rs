@@ -888,6 +888,12 @@ mod tests {
         fn command_position(&self, id: &str) -> Result<Option<u64>, StoreError> {
             self.inner.command_position(id)
         }
+        fn derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            self.inner.derived(name)
+        }
+        fn put_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+            self.inner.put_derived(name, bytes)
+        }
         fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
             self.inner.append_sealed(records)
         }
@@ -942,6 +948,10 @@ mod tests {
             summaries: &[(String, crate::StreamSummary)],
         ) -> Result<(), StoreError> {
             self.inner.put_summaries(summaries)
+        }
+
+        fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError> {
+            self.inner.forget_streams(stream_ids)
         }
     }
 

@@ -1,0 +1,460 @@
+//! A store whose personal data is encrypted under per-client keys (FORMAT.md §9): wraps
+//! a backend's [`Store`] and a [`KeyStore`], so that every reader and writer of the
+//! application (the recorder, the projection, the read model, `verify`, bundles) works
+//! unchanged and none of them sees a key.
+//!
+//! - **Appends**: each event of a plan's stream is sealed under its client's data key
+//!   (made on the client's first order), its associated data binding stream id, stream
+//!   version and event type; the summary is sealed too, and the `client` tag holds the
+//!   client's key id (`k:<hex>`), never the number. Events that come sealed already, and
+//!   streams without a client (the retention stream), pass as they are.
+//! - **Reads**: records come back with their payloads opened
+//!   ([`Record::with_opened_payload`]): their stored bytes, and so their hashes, are the
+//!   ciphertext. A record whose key is destroyed (a weeded client) comes back sealed,
+//!   and the projection refuses to fold it ([`planledger_plan::EntryError::Encrypted`]);
+//!   a summary whose key is destroyed reads as none.
+//! - `read_all_bytes`, the head, nodes: the backend's, untouched (verification hashes
+//!   what is stored).
+//!
+//! Plaintext records and summaries of a ledger written before encryption read as they
+//! are.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use planledger_ledger::{Envelope, Hash, NodeId, Record};
+use planledger_store::{
+    AppendBatch, Appended, BatchOutcome, ExpectedVersion, Head, Store, StoreError, StreamSummary,
+    StreamTag,
+};
+
+use crate::crypt::{self, KeyId};
+use crate::keystore::KeyStore;
+
+/// The tag that names a plan's client (as in `planledger_projection::TAG_CLIENT`).
+const TAG_CLIENT: &str = "client";
+/// How a key id is written in the `client` tag.
+const KEY_TAG_PREFIX: &str = "k:";
+/// The first bytes of an encrypted summary: `magic || key id || nonce || ciphertext`.
+/// Plaintext summaries are JSON and start with `{`.
+const SUMMARY_MAGIC: &[u8] = b"PLS1";
+
+/// A store with per-client encryption.
+pub struct KeyedStore {
+    inner: Box<dyn Store>,
+    keys: Arc<dyn KeyStore>,
+}
+
+fn key_error(e: crate::Error) -> StoreError {
+    StoreError::Backend(e.to_string().into())
+}
+
+/// The key id a `client` tag's value names, if it names one.
+pub fn key_of_tag(value: &str) -> Option<KeyId> {
+    KeyId::from_hex(value.strip_prefix(KEY_TAG_PREFIX)?)
+}
+
+/// The `client` tag's value for a key id.
+pub fn tag_of_key(id: KeyId) -> String {
+    format!("{KEY_TAG_PREFIX}{}", id.to_hex())
+}
+
+impl KeyedStore {
+    pub fn new(inner: Box<dyn Store>, keys: Arc<dyn KeyStore>) -> KeyedStore {
+        KeyedStore { inner, keys }
+    }
+
+    /// The key store.
+    pub fn keys(&self) -> &Arc<dyn KeyStore> {
+        &self.keys
+    }
+
+    /// The backend, for what must see the bytes as stored.
+    pub fn inner(&self) -> &dyn Store {
+        self.inner.as_ref()
+    }
+
+    /// The key id of the client whose number is `digits`, making one if `create`.
+    fn key_of_client(&self, digits: &str, create: bool) -> Result<Option<KeyId>, StoreError> {
+        self.keys.key_of_client(digits, create).map_err(key_error)
+    }
+
+    /// The key id of a stream's client as the backend's tags say; a plaintext tag (a
+    /// plan begun before encryption) gets its client a key.
+    fn stream_key(&self, stream_id: &str) -> Result<Option<KeyId>, StoreError> {
+        let tags = self.inner.stream_tags(stream_id)?;
+        let Some((_, value)) = tags.iter().find(|(k, _)| k == TAG_CLIENT) else {
+            return Ok(None);
+        };
+        match key_of_tag(value) {
+            Some(id) => Ok(Some(id)),
+            None => self.key_of_client(value, true),
+        }
+    }
+
+    /// Seals `batch` for the backend; `keys` remembers the client keys of streams opened
+    /// earlier in the same call (their tags are not stored yet).
+    fn seal_batch(
+        &self,
+        mut batch: AppendBatch,
+        keys: &mut HashMap<String, Option<KeyId>>,
+    ) -> Result<AppendBatch, StoreError> {
+        let mut key = None;
+        for (k, v) in batch.tags.iter_mut() {
+            if k == TAG_CLIENT && key_of_tag(v).is_none() {
+                let id = self.key_of_client(v, true)?;
+                if let Some(id) = id {
+                    *v = tag_of_key(id);
+                }
+                key = id;
+            }
+        }
+        let key = match key {
+            Some(id) => Some(id),
+            None => match keys.get(&batch.stream_id) {
+                Some(k) => *k,
+                None => {
+                    let k = self.stream_key(&batch.stream_id)?;
+                    // A plan begun in plaintext: from now on its tag names the key.
+                    if let Some(id) = k {
+                        if !batch.tags.iter().any(|(k, _)| k == TAG_CLIENT) {
+                            let plaintext_tag = self
+                                .inner
+                                .stream_tags(&batch.stream_id)?
+                                .into_iter()
+                                .any(|(k, v)| k == TAG_CLIENT && key_of_tag(&v).is_none());
+                            if plaintext_tag {
+                                batch.tags.push((TAG_CLIENT.to_owned(), tag_of_key(id)));
+                            }
+                        }
+                    }
+                    k
+                }
+            },
+        };
+        keys.insert(batch.stream_id.clone(), key);
+        let Some(id) = key else {
+            return Ok(batch);
+        };
+        let data_key = self
+            .keys
+            .data_key(id)
+            .map_err(key_error)?
+            .ok_or_else(|| StoreError::Backend("the client's key has been destroyed (the client was weeded); nothing is recorded for it".into()))?;
+        let first = match batch.expected {
+            ExpectedVersion::NoStream => 1,
+            ExpectedVersion::Exact(v) => v + 1,
+            ExpectedVersion::Any => self.inner.stream_version(&batch.stream_id)? + 1,
+        };
+        for (i, e) in batch.events.iter_mut().enumerate() {
+            if !e.envelope.is_plaintext() {
+                continue;
+            }
+            let ad = crypt::payload_ad(&batch.stream_id, first + i as u64, &e.event_type);
+            let (nonce, ct) = crypt::seal(&data_key, &ad, &e.payload).map_err(key_error)?;
+            e.envelope = Envelope {
+                key_id: id.0.to_vec(),
+                nonce: nonce.to_vec(),
+            };
+            e.payload = ct;
+        }
+        if let Some(summary) = batch.summary.take() {
+            let version = first + batch.events.len() as u64 - 1;
+            batch.summary = Some(self.seal_summary(id, &batch.stream_id, version, &summary)?);
+        }
+        Ok(batch)
+    }
+
+    fn seal_summary(
+        &self,
+        id: KeyId,
+        stream_id: &str,
+        version: u64,
+        bytes: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        if bytes.starts_with(SUMMARY_MAGIC) {
+            return Ok(bytes.to_vec());
+        }
+        let key = self
+            .keys
+            .data_key(id)
+            .map_err(key_error)?
+            .ok_or_else(|| StoreError::Backend("the client's key has been destroyed".into()))?;
+        let (nonce, ct) =
+            crypt::seal(&key, &crypt::summary_ad(stream_id, version), bytes).map_err(key_error)?;
+        Ok([SUMMARY_MAGIC, &id.0, &nonce, &ct].concat())
+    }
+
+    /// A stored summary opened; `None` when its key is destroyed.
+    fn open_summary(
+        &self,
+        stream_id: &str,
+        s: StreamSummary,
+    ) -> Result<Option<StreamSummary>, StoreError> {
+        let Some(rest) = s.bytes.strip_prefix(SUMMARY_MAGIC) else {
+            return Ok(Some(s));
+        };
+        let corrupt = || {
+            StoreError::Backend(
+                format!("the summary of stream {stream_id} is not a sealed summary").into(),
+            )
+        };
+        let (id, sealed) = rest
+            .split_at_checked(crypt::KEY_ID_LEN)
+            .ok_or_else(corrupt)?;
+        let id = KeyId::from_slice(id).ok_or_else(corrupt)?;
+        let Some(key) = self.keys.data_key(id).map_err(key_error)? else {
+            return Ok(None);
+        };
+        let (nonce, ct) = crypt::split_nonce(sealed).ok_or_else(corrupt)?;
+        let bytes = crypt::open(
+            &key,
+            nonce,
+            &crypt::summary_ad(stream_id, s.stream_version),
+            ct,
+        )
+        .ok_or_else(|| {
+            StoreError::Backend(
+                format!("the summary of stream {stream_id} does not decrypt (changed bytes?)")
+                    .into(),
+            )
+        })?;
+        Ok(Some(StreamSummary {
+            stream_version: s.stream_version,
+            bytes,
+        }))
+    }
+
+    /// A record with its payload opened, or as stored when plaintext or its key is
+    /// destroyed.
+    fn open_record(&self, record: Record) -> Result<Record, StoreError> {
+        let envelope = &record.entry().envelope;
+        if envelope.is_plaintext() {
+            return Ok(record);
+        }
+        let position = record.position();
+        let Some(id) = KeyId::from_slice(&envelope.key_id) else {
+            return Ok(record);
+        };
+        let Some(key) = self.keys.data_key(id).map_err(key_error)? else {
+            return Ok(record);
+        };
+        let e = record.entry();
+        let ad = crypt::payload_ad(&e.stream_id, e.stream_version, &e.event_type);
+        match crypt::open(&key, &e.envelope.nonce, &ad, &e.payload) {
+            Some(plain) => Ok(record.with_opened_payload(plain)),
+            None => Err(StoreError::Corrupt {
+                position,
+                reason: "the payload does not decrypt under its client's key (its bytes, nonce or place were changed)".into(),
+            }),
+        }
+    }
+
+    fn open_records(&self, records: Vec<Record>) -> Result<Vec<Record>, StoreError> {
+        records.into_iter().map(|r| self.open_record(r)).collect()
+    }
+
+    /// Tags for the backend: a client's number becomes its key id.
+    fn seal_tags(&self, tags: &[StreamTag]) -> Result<Vec<StreamTag>, StoreError> {
+        tags.iter()
+            .map(|t| {
+                if t.key != TAG_CLIENT || key_of_tag(&t.value).is_some() {
+                    return Ok(t.clone());
+                }
+                let id = self.key_of_client(&t.value, true)?;
+                Ok(StreamTag {
+                    value: id.map_or_else(|| t.value.clone(), tag_of_key),
+                    ..t.clone()
+                })
+            })
+            .collect()
+    }
+
+    /// A `client` tag's value as readers know it: the number (`None`: the key is gone).
+    fn open_tag_value(&self, value: String) -> Result<Option<String>, StoreError> {
+        match key_of_tag(&value) {
+            Some(id) => self.keys.client_of(id).map_err(key_error),
+            None => Ok(Some(value)),
+        }
+    }
+}
+
+impl Store for KeyedStore {
+    fn append(&self, batch: AppendBatch) -> Result<Appended, StoreError> {
+        let batch = self.seal_batch(batch, &mut HashMap::new())?;
+        self.inner.append(batch)
+    }
+
+    fn append_many(&self, batches: Vec<AppendBatch>) -> Result<Vec<BatchOutcome>, StoreError> {
+        let mut keys = HashMap::new();
+        let sealed = batches
+            .into_iter()
+            .map(|b| self.seal_batch(b, &mut keys))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.inner.append_many(sealed)
+    }
+
+    fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        self.open_records(self.inner.read_stream(stream_id, from_version, limit)?)
+    }
+
+    fn read_all(&self, from_position: u64, limit: usize) -> Result<Vec<Record>, StoreError> {
+        self.open_records(self.inner.read_all(from_position, limit)?)
+    }
+
+    fn read_all_bytes(&self, from_position: u64, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.inner.read_all_bytes(from_position, limit)
+    }
+
+    fn head(&self) -> Result<Head, StoreError> {
+        self.inner.head()
+    }
+
+    fn node(&self, id: NodeId) -> Result<Hash, StoreError> {
+        self.inner.node(id)
+    }
+
+    fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Option<Hash>>, StoreError> {
+        self.inner.nodes(ids)
+    }
+
+    fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
+        self.inner.stream_version(stream_id)
+    }
+
+    fn command_position(&self, command_id: &str) -> Result<Option<u64>, StoreError> {
+        self.inner.command_position(command_id)
+    }
+
+    fn append_sealed(&self, records: &[Record]) -> Result<Head, StoreError> {
+        self.inner.append_sealed(records)
+    }
+
+    fn streams_tagged(&self, key: &str, value: &str) -> Result<Vec<String>, StoreError> {
+        let mut streams = self.inner.streams_tagged(key, value)?;
+        if key == TAG_CLIENT && key_of_tag(value).is_none() {
+            if let Some(id) = self.key_of_client(value, false)? {
+                streams.extend(self.inner.streams_tagged(key, &tag_of_key(id))?);
+                streams.sort();
+                streams.dedup();
+            }
+        }
+        Ok(streams)
+    }
+
+    fn streams_tagged_between(
+        &self,
+        key: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        if key == TAG_CLIENT {
+            let mut all: Vec<_> = self
+                .tag_values(key)?
+                .into_iter()
+                .filter(|(v, _)| v.as_str() >= from && v.as_str() < to)
+                .collect();
+            all.sort();
+            return Ok(all);
+        }
+        self.inner.streams_tagged_between(key, from, to)
+    }
+
+    fn tag_values(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let values = self.inner.tag_values(key)?;
+        if key != TAG_CLIENT {
+            return Ok(values);
+        }
+        let mut out = Vec::with_capacity(values.len());
+        for (value, stream) in values {
+            if let Some(v) = self.open_tag_value(value)? {
+                out.push((v, stream));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn stream_tags(&self, stream_id: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for (key, value) in self.inner.stream_tags(stream_id)? {
+            if key == TAG_CLIENT {
+                if let Some(v) = self.open_tag_value(value)? {
+                    out.push((key, v));
+                }
+            } else {
+                out.push((key, value));
+            }
+        }
+        Ok(out)
+    }
+
+    fn put_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
+        self.inner.put_tags(&self.seal_tags(tags)?)
+    }
+
+    fn replace_tags(&self, tags: &[StreamTag]) -> Result<(), StoreError> {
+        self.inner.replace_tags(&self.seal_tags(tags)?)
+    }
+
+    fn summaries(&self, stream_ids: &[String]) -> Result<Vec<Option<StreamSummary>>, StoreError> {
+        let stored = self.inner.summaries(stream_ids)?;
+        let mut out = Vec::with_capacity(stored.len());
+        for (id, s) in stream_ids.iter().zip(stored) {
+            out.push(match s {
+                Some(s) => self.open_summary(id, s)?,
+                None => None,
+            });
+        }
+        Ok(out)
+    }
+
+    fn summaries_after(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, StreamSummary)>, StoreError> {
+        let mut out = Vec::new();
+        for (id, s) in self.inner.summaries_after(after, limit)? {
+            if let Some(s) = self.open_summary(&id, s)? {
+                out.push((id, s));
+            }
+        }
+        Ok(out)
+    }
+
+    fn put_summaries(&self, summaries: &[(String, StreamSummary)]) -> Result<(), StoreError> {
+        let mut sealed = Vec::with_capacity(summaries.len());
+        for (stream, s) in summaries {
+            let bytes = match self.stream_key(stream)? {
+                Some(id) => self.seal_summary(id, stream, s.stream_version, &s.bytes)?,
+                None => s.bytes.clone(),
+            };
+            sealed.push((
+                stream.clone(),
+                StreamSummary {
+                    stream_version: s.stream_version,
+                    bytes,
+                },
+            ));
+        }
+        self.inner.put_summaries(&sealed)
+    }
+
+    fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError> {
+        self.inner.forget_streams(stream_ids)
+    }
+
+    fn derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.derived(name)
+    }
+
+    fn put_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.inner.put_derived(name, bytes)
+    }
+}

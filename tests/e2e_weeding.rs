@@ -1,0 +1,369 @@
+//! End to end: per-client encryption, legal holds and weeding (gallring) by
+//! crypto-shredding (issue 16), through the command line.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::e2e_integrity::keys;
+use crate::util::TestLedger;
+
+/// Synthetic clients: A is weeded, B is held, C was born on the 25th (kept for research).
+const A: &str = "196408233234";
+const B: &str = "197010632391";
+const C: &str = "196408253232";
+
+const WEED_DAY: &str = "2032-01-10T10:00:00Z";
+
+struct Keyed {
+    t: TestLedger,
+    kek: String,
+}
+
+impl Keyed {
+    fn new() -> Keyed {
+        let t = TestLedger::new();
+        let kek = t.path("ledger.kek");
+        let out = t.ok(&["kek-gen", "--out", kek.to_str().unwrap()]);
+        assert!(out.contains("mode 0600"), "{out}");
+        let mode = std::fs::metadata(&kek).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        Keyed {
+            kek: kek.to_str().unwrap().to_owned(),
+            t,
+        }
+    }
+
+    fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        let mut a = vec!["--kek", self.kek.as_str()];
+        a.extend_from_slice(args);
+        a
+    }
+
+    fn ok_at(&self, now: &str, args: &[&str]) -> String {
+        self.t.ok_at(now, &self.args(args))
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        self.t.ok(&self.args(args))
+    }
+
+    fn fails_at(&self, now: &str, args: &[&str], code: i32) -> String {
+        self.t.fails_at(now, &self.args(args), code)
+    }
+
+    fn order(&self, plan: &str, client: &str) {
+        self.ok(&[
+            "order",
+            "--as",
+            "h7",
+            "--role",
+            "case_officer",
+            "--plan",
+            plan,
+            "--order",
+            &format!("best-{plan}"),
+            "--unit",
+            "hemtjanst-norr",
+            "--act",
+            "home_care",
+            "--client",
+            client,
+            "--received-on",
+            "2026-03-02",
+            "--service",
+            "dusch",
+        ]);
+    }
+
+    fn keys_file(&self) -> std::path::PathBuf {
+        self.t.ledger().join("keys.redb")
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The key id of the first record of `plan`, and its wrapped key as the key store holds it.
+fn key_of(k: &Keyed, plan: &str) -> (Vec<u8>, Vec<u8>) {
+    let id =
+        k.t.entries()
+            .into_iter()
+            .find(|e| e.stream_id == plan)
+            .expect("the plan has records")
+            .envelope
+            .key_id;
+    assert_eq!(id.len(), 16, "the plan's payloads are encrypted");
+    let db = redb::Database::open(k.keys_file()).expect("open the key store");
+    let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
+    let table: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("keys");
+    let table = txn.open_table(table).unwrap();
+    let wrapped = table
+        .get(id.as_slice())
+        .unwrap()
+        .expect("the key is there")
+        .value()
+        .to_vec();
+    (id, wrapped)
+}
+
+/// Every entry of the key store's `keys` table.
+fn key_table(k: &Keyed) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let db = redb::Database::open(k.keys_file()).expect("open the key store");
+    let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
+    let table: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("keys");
+    let table = txn.open_table(table).unwrap();
+    redb::ReadableTable::iter(&table)
+        .unwrap()
+        .map(|r| {
+            let (a, b) = r.unwrap();
+            (a.value().to_vec(), b.value().to_vec())
+        })
+        .collect()
+}
+
+#[test]
+fn weeding_destroys_a_clients_key_and_everything_still_verifies() {
+    let k = Keyed::new();
+    let t = &k.t;
+    k.order("plan-a", A);
+    k.order("plan-b", B);
+    k.order("plan-c", C);
+    let mode = std::fs::metadata(k.keys_file())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the key store is private");
+
+    // No personnummer is stored in the clear: payloads, summaries and client tags are
+    // sealed under the clients' keys.
+    let ledger = std::fs::read(t.redb_file()).unwrap();
+    for pnr in [A, B, C] {
+        assert!(
+            !contains(&ledger, pnr.as_bytes()),
+            "a number in the ledger file"
+        );
+        assert!(!contains(
+            &std::fs::read(k.keys_file()).unwrap(),
+            pnr.as_bytes()
+        ));
+    }
+    // Readers with the KEK see everything; without it the ledger is refused.
+    let history = k.ok(&["history", "--client", A]);
+    assert!(history.contains("plan-a"), "{history}");
+    let err = t.fails_at("2026-03-02T09:00:00Z", &["history", "--plan", "plan-a"], 2);
+    assert!(err.contains("--kek"), "{err}");
+
+    let (secret, pubkey) = keys(t);
+    let witness = t.path("witness");
+    let witness = witness.to_str().unwrap();
+    k.ok(&["checkpoint", "--key", &secret, "--witness", witness]);
+
+    // A hold on B; C is kept for research; A is due five years after its last entry.
+    k.ok_at(
+        "2031-06-01T09:00:00Z",
+        &[
+            "hold",
+            "add",
+            "--client",
+            B,
+            "--reason",
+            "IVO 2031-77",
+            "--as",
+            "adm1",
+            "--role",
+            "admin",
+        ],
+    );
+    let err = k.fails_at(
+        "2031-06-01T09:00:00Z",
+        &[
+            "hold", "add", "--client", B, "--reason", "again", "--as", "adm1", "--role", "admin",
+        ],
+        2,
+    );
+    assert!(!err.contains(B) && !err.contains("19701063-2391"), "{err}");
+
+    let head = t.head();
+    let keys_before = std::fs::read(k.keys_file()).unwrap();
+    let table_before = key_table(&k);
+    let dry = k.ok_at(WEED_DAY, &["weed", "--as-of", "2032-01-10", "--dry-run"]);
+    assert!(
+        dry.contains("19640823-**** last entry 2026-03-02 plans 1: due under SoL"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("19701063-****") && dry.contains("held"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("19640825-****") && dry.contains("research"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("dry run: 1 clients due, 1 held; nothing was written"),
+        "{dry}"
+    );
+    for pnr in [A, B, C] {
+        assert!(!dry.contains(pnr), "an unmasked number in {dry}");
+    }
+    assert_eq!(t.head(), head, "a dry run writes nothing to the ledger");
+    assert!(key_table(&k) == table_before, "nor to the key store");
+
+    let (id_a, wrapped_a) = key_of(&k, "plan-a");
+    assert!(contains(&keys_before, &wrapped_a));
+    let out = k.ok_at(
+        WEED_DAY,
+        &[
+            "weed",
+            "--as-of",
+            "2032-01-10",
+            "--decision",
+            "GB-2032-1",
+            "--as",
+            "adm1",
+            "--role",
+            "admin",
+        ],
+    );
+    assert!(
+        out.contains("19640823-****") && out.contains("weeded (event at position"),
+        "{out}"
+    );
+    assert!(out.contains("weeded 1 clients; 1 held"), "{out}");
+
+    // The key's bytes are gone from the key-store file; the other clients' keys stay.
+    let keys_after = std::fs::read(k.keys_file()).unwrap();
+    assert!(
+        !contains(&keys_after, &wrapped_a),
+        "the wrapped key is still in the file"
+    );
+    assert!(
+        !contains(&keys_after, &id_a),
+        "the key id is still in the file"
+    );
+    let (_, wrapped_b) = key_of(&k, "plan-b");
+    assert!(contains(&keys_after, &wrapped_b));
+
+    // The chain and the checkpoint signed before the weeding still verify, and so do
+    // the index and read model (A's plan is out of them).
+    let out = k.ok(&["verify", "--witness", witness, "--pubkey", &pubkey]);
+    assert!(out.contains("1 checkpoints matched"), "{out}");
+
+    // History and show say that A's plan was weeded, and when and under what.
+    let history = k.ok(&["history", "--plan", "plan-a", "--lang", "en"]);
+    assert!(
+        history.contains("weeded on 2032-01-10 under SoL (decision GB-2032-1)"),
+        "{history}"
+    );
+    let shown = k.ok(&["show", "plan-a", "--lang", "en"]);
+    assert!(shown.contains("weeded on 2032-01-10"), "{shown}");
+    let json = k.ok(&["history", "--plan", "plan-a", "--format", "json"]);
+    assert!(json.contains("\"rule\":\"SoL\""), "{json}");
+    // A can no longer be found by number; the other clients read as before.
+    let by_number = k.fails_at(WEED_DAY, &["history", "--client", A], 4);
+    assert!(
+        by_number.contains("19640823-**** has no plan"),
+        "{by_number}"
+    );
+    let b = k.ok(&["history", "--plan", "plan-b"]);
+    assert!(b.contains("best-plan-b mottagen"), "{b}");
+    let overview = k.ok_at(WEED_DAY, &["audit", "overview"]);
+    assert!(
+        overview.contains("plan-b") && !overview.contains("plan-a"),
+        "{overview}"
+    );
+
+    // Releasing the hold lets B be weeded in a later run; a second run weeds no one twice.
+    k.ok_at(
+        WEED_DAY,
+        &[
+            "hold",
+            "release",
+            "--client",
+            B,
+            "--reason",
+            "IVO closed",
+            "--as",
+            "adm1",
+            "--role",
+            "admin",
+        ],
+    );
+    let out = k.ok_at(
+        WEED_DAY,
+        &[
+            "weed",
+            "--as-of",
+            "2032-01-10",
+            "--decision",
+            "GB-2032-1",
+            "--as",
+            "adm1",
+            "--role",
+            "admin",
+        ],
+    );
+    assert!(out.contains("weeded 1 clients; 0 held"), "{out}");
+    assert!(!out.contains("19640823"), "A is weeded once: {out}");
+    k.ok(&["verify", "--witness", witness, "--pubkey", &pubkey]);
+    // A weeded client is unknown: no hold can be placed on them.
+    k.fails_at(
+        WEED_DAY,
+        &[
+            "hold", "add", "--client", A, "--reason", "late", "--as", "adm1", "--role", "admin",
+        ],
+        4,
+    );
+}
+
+#[test]
+fn a_weeding_killed_after_its_event_is_finished_by_the_next_run() {
+    let k = Keyed::new();
+    k.order("plan-a", A);
+    let (_, wrapped) = key_of(&k, "plan-a");
+    let args = k.args(&[
+        "weed",
+        "--as-of",
+        "2032-01-10",
+        "--decision",
+        "GB-1",
+        "--as",
+        "adm1",
+        "--role",
+        "admin",
+    ]);
+    let out =
+        k.t.cmd()
+            .env("PLANLEDGER_TEST_WEED_ABORT", "after-event")
+            .args(["--claimed-at", WEED_DAY])
+            .args(&args)
+            .output()
+            .unwrap();
+    assert!(!out.status.success(), "aborted after the event");
+    // The event is recorded and the key not yet destroyed: not judged again, and the
+    // next run finishes it.
+    let out = k.ok_at(WEED_DAY, &["weed", "--as-of", "2032-01-10", "--dry-run"]);
+    assert!(
+        !out.contains("19640823"),
+        "a recorded weeding is not judged again: {out}"
+    );
+    let out = k.ok_at(
+        WEED_DAY,
+        &[
+            "weed",
+            "--as-of",
+            "2032-01-10",
+            "--decision",
+            "GB-1",
+            "--as",
+            "adm1",
+            "--role",
+            "admin",
+        ],
+    );
+    assert!(out.contains("finished 1 weedings"), "{out}");
+    assert!(!contains(&std::fs::read(k.keys_file()).unwrap(), &wrapped));
+    k.ok(&["verify"]);
+    let h = k.ok(&["history", "--plan", "plan-a", "--lang", "en"]);
+    assert!(h.contains("weeded on 2032-01-10 under SoL"), "{h}");
+}
