@@ -10,9 +10,36 @@ use crate::{Context, stdout};
 
 pub fn output(o: &OutputArgs) -> Output {
     Output {
-        format: o.format,
+        format: if o.spreadsheet {
+            planledger_audit::Format::Csv
+        } else {
+            o.format
+        },
         lang: o.lang,
     }
+}
+
+/// Writes what `write` writes, made spreadsheet CSV when `--spreadsheet` asks for it.
+fn written(
+    o: &OutputArgs,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
+) -> Result<()> {
+    use std::io::Write;
+    if !o.spreadsheet {
+        return write(&mut stdout());
+    }
+    let mut csv = Vec::new();
+    write(&mut csv)?;
+    let sheet = planledger_audit::spreadsheet_csv(&csv, o.lang).map_err(|e| {
+        planledger_app::Error::new(
+            planledger_app::Kind::Storage,
+            format!("cannot write the CSV: {e}"),
+        )
+    })?;
+    let mut out = stdout();
+    out.write_all(&sheet)
+        .and_then(|()| out.flush())
+        .map_err(|e| planledger_app::Error::io("cannot write the output", e))
 }
 
 /// The scope of a read: as of a Swedish day (today by default), a unit, masking.
@@ -32,8 +59,22 @@ fn subject(
 pub fn history(ctx: &Context, a: HistoryArgs) -> Result<()> {
     let scope = scope(ctx, a.as_of, &a.output);
     let subject = subject(a.plan, a.client).expect("clap requires --plan or --client");
+    let store = ctx.open()?;
+    if a.output.spreadsheet {
+        // One rectangular table: every record, its version's columns beside it.
+        let plans = read::plans(store.as_ref())?;
+        let history = planledger_audit::history(&plans, &scope, &subject)?;
+        return written(&a.output, |out| {
+            history.render_sheet(a.output.lang, out).map_err(|e| {
+                planledger_app::Error::new(
+                    planledger_app::Kind::Storage,
+                    format!("cannot write the CSV: {e}"),
+                )
+            })
+        });
+    }
     read::history(
-        ctx.open()?.as_ref(),
+        store.as_ref(),
         &scope,
         &subject,
         output(&a.output),
@@ -47,13 +88,16 @@ pub fn audit(ctx: &Context, a: AuditArgs) -> Result<()> {
     let subject = subject(a.plan, a.client);
     let policy = ctx.policy()?;
     let store = ctx.open()?;
-    read::write_report(
-        &read::plans(store.as_ref())?,
-        a.report,
-        &policy,
-        &scope,
-        subject.as_ref(),
-        output(&a.output),
-        &mut stdout(),
-    )
+    let plans = read::plans(store.as_ref())?;
+    written(&a.output, |out| {
+        read::write_report(
+            &plans,
+            a.report,
+            &policy,
+            &scope,
+            subject.as_ref(),
+            output(&a.output),
+            out,
+        )
+    })
 }

@@ -5,6 +5,7 @@ mod crash;
 mod e2e;
 mod e2e_app;
 mod e2e_audit;
+mod e2e_dossier;
 mod e2e_flip;
 mod e2e_hardening;
 mod e2e_integrity;
