@@ -14,7 +14,11 @@ use crate::{Context, stdout};
 
 pub fn output(o: &OutputArgs) -> Output {
     Output {
-        format: o.format,
+        format: if o.spreadsheet {
+            planledger_audit::Format::Csv
+        } else {
+            o.format
+        },
         lang: o.lang,
     }
 }
@@ -48,6 +52,29 @@ pub fn purpose(o: &OutputArgs, personal: bool) -> Result<Option<String>> {
     }
 }
 
+/// Writes what `write` writes, made spreadsheet CSV when `--spreadsheet` asks for it.
+fn written(
+    o: &OutputArgs,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
+) -> Result<()> {
+    use std::io::Write;
+    if !o.spreadsheet {
+        return write(&mut stdout());
+    }
+    let mut csv = Vec::new();
+    write(&mut csv)?;
+    let sheet = planledger_audit::spreadsheet_csv(&csv, o.lang).map_err(|e| {
+        planledger_app::Error::new(
+            planledger_app::Kind::Storage,
+            format!("cannot write the CSV: {e}"),
+        )
+    })?;
+    let mut out = stdout();
+    out.write_all(&sheet)
+        .and_then(|()| out.flush())
+        .map_err(|e| planledger_app::Error::io("cannot write the output", e))
+}
+
 /// The scope of a read: as of a Swedish day (today by default), a unit, masking.
 fn scope(ctx: &Context, as_of: Option<chrono::NaiveDate>, o: &OutputArgs) -> Scope {
     let mut scope = Scope::new(as_of.unwrap_or_else(|| swedish_date(ctx.claimed_now)));
@@ -78,6 +105,12 @@ fn print(body: &[u8]) -> Result<()> {
 
 pub fn history(ctx: &Context, a: HistoryArgs) -> Result<()> {
     if let Some(server) = ctx.server()? {
+        if a.output.spreadsheet {
+            return Err(Error::new(
+                Kind::BadInput,
+                "with --server, history takes --format csv but not --spreadsheet",
+            ));
+        }
         let purpose = purpose(&a.output, true)?;
         let q = query(&[
             ("as_of", remote_as_of(ctx, a.as_of)),
@@ -85,7 +118,7 @@ pub fn history(ctx: &Context, a: HistoryArgs) -> Result<()> {
                 "reveal_personnummer",
                 a.output.show_personnummer.then(|| "true".into()),
             ),
-            ("format", Some(format_name(a.output.format).into())),
+            ("format", Some(format_name(output(&a.output).format).into())),
             ("lang", Some(lang_name(a.output.lang).into())),
         ]);
         let body = match (&a.plan, &a.client) {
@@ -112,8 +145,22 @@ pub fn history(ctx: &Context, a: HistoryArgs) -> Result<()> {
     }
     let scope = scope(ctx, a.as_of, &a.output);
     let subject = subject(a.plan, a.client).expect("clap requires --plan or --client");
+    let store = ctx.open()?;
+    if a.output.spreadsheet {
+        // One rectangular table: every record, its version's columns beside it.
+        let plans = read::plans(store.as_ref())?;
+        let history = planledger_audit::history(&plans, &scope, &subject)?;
+        return written(&a.output, |out| {
+            history.render_sheet(a.output.lang, out).map_err(|e| {
+                planledger_app::Error::new(
+                    planledger_app::Kind::Storage,
+                    format!("cannot write the CSV: {e}"),
+                )
+            })
+        });
+    }
     read::history(
-        ctx.open()?.as_ref(),
+        store.as_ref(),
         &scope,
         &subject,
         output(&a.output),
@@ -140,24 +187,31 @@ pub fn audit(ctx: &Context, a: AuditArgs) -> Result<()> {
                     "reveal_personnummer",
                     a.output.show_personnummer.then(|| "true".into()),
                 ),
-                ("format", Some(format_name(a.output.format).into())),
+                ("format", Some(format_name(output(&a.output).format).into())),
                 ("lang", Some(lang_name(a.output.lang).into())),
             ])
         );
-        return print(&server.get(&path, purpose.as_deref())?);
+        let body = server.get(&path, purpose.as_deref())?;
+        return written(&a.output, |out| {
+            out.write_all(&body)
+                .map_err(|e| Error::io("cannot write the output", e))
+        });
     }
     let mut scope = scope(ctx, a.as_of, &a.output);
     scope.unit = a.unit;
     let subject = subject(a.plan, a.client);
     let policy = ctx.policy()?;
     let store = ctx.open()?;
-    read::write_report(
-        &read::plans(store.as_ref())?,
-        a.report,
-        &policy,
-        &scope,
-        subject.as_ref(),
-        output(&a.output),
-        &mut stdout(),
-    )
+    let plans = read::plans(store.as_ref())?;
+    written(&a.output, |out| {
+        read::write_report(
+            &plans,
+            a.report,
+            &policy,
+            &scope,
+            subject.as_ref(),
+            output(&a.output),
+            out,
+        )
+    })
 }

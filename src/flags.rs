@@ -301,6 +301,12 @@ pub enum Cmd {
     /// Write an evidence bundle of one client: their records, an inclusion proof per
     /// record and the signed checkpoint they lead to (check it with `verify-bundle`).
     Export(ExportArgs),
+    /// The complaint dossier: one client's plans as a readable, printable document
+    /// (every version in full, who did what and when, diffs, deviations, corrections,
+    /// deadlines met or missed), then the proof (checkpoint, witnesses, record hashes)
+    /// with the evidence bundle embedded and written beside it as FILE.bundle.json.
+    /// HTML, or PDF printed by headless Chromium; both files mode 0600.
+    Dossier(DossierArgs),
     /// Independent witnesses (FORMAT.md §13): a second party (the regional archive, IVO, a
     /// neighbouring municipality) cosigns the log's checkpoints with its own key, after
     /// checking that the log extends what it cosigned before; `verify` and
@@ -669,6 +675,11 @@ pub struct OutputArgs {
     /// --show-personnummer.
     #[arg(long, env = "PLANLEDGER_PURPOSE", value_name = "TEXT")]
     pub purpose: Option<String>,
+    /// CSV for a spreadsheet program (implies --format csv): a UTF-8 byte order mark,
+    /// `;` between fields, dates, times and versions in columns of their own, and a
+    /// history as one rectangular table.
+    #[arg(long)]
+    pub spreadsheet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -768,6 +779,33 @@ pub struct WitnessPolicyArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct DossierArgs {
+    /// The client's personnummer (12 digits).
+    #[arg(long, value_name = "PNR")]
+    pub client: Personnummer,
+    /// The dossier to write: FILE.html, or FILE.pdf (printed by headless Chromium);
+    /// mode 0600, never overwritten. The bundle goes beside it as FILE.bundle.json.
+    #[arg(long, value_name = "FILE.html|FILE.pdf")]
+    pub out: PathBuf,
+    /// The dossier's language.
+    #[arg(long, default_value = "sv", value_parser = langs())]
+    pub lang: Lang,
+    /// Sign a fresh checkpoint of the current head with this key into --witness first
+    /// (as `export --key`).
+    #[arg(long, value_name = "KEYFILE", requires = "witness")]
+    pub key: Option<PathBuf>,
+    /// The witness directory; without --key, the proof is against its latest checkpoint.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub witness: Option<PathBuf>,
+    /// The verifier key to check the witness checkpoint with (without --key).
+    #[arg(long, value_name = "FILE", required_unless_present = "key")]
+    pub pubkey: Option<PathBuf>,
+    /// The map key, needed when the checkpoint commits a map (as `export`).
+    #[arg(long, value_name = "MAPKEYFILE")]
+    pub map_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The client's personnummer (12 digits).
     #[arg(long, value_name = "PNR")]

@@ -6,6 +6,7 @@ mod audit;
 mod checkpoint;
 mod client;
 mod demo;
+mod dossier;
 mod exit;
 mod export;
 mod flags;
@@ -207,6 +208,7 @@ fn run(cli: Cli) -> Result<()> {
             origin,
         } => checkpoint::checkpoint(&ctx, &key, &witness, origin.as_deref(), map_key.as_deref()),
         Cmd::Export(a) => export::export(&ctx, a),
+        Cmd::Dossier(a) => dossier::dossier(&ctx, a),
         Cmd::Proof { from, to } => export::proof(&ctx, from, to),
         Cmd::Witness { command } => witness::run(&ctx, command),
         Cmd::Copy { from, to } => {

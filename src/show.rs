@@ -24,7 +24,7 @@ pub fn show(ctx: &Context, a: ShowArgs) -> Result<()> {
                 ),
                 (
                     "format",
-                    Some(crate::audit::format_name(a.output.format).into())
+                    Some(crate::audit::format_name(crate::audit::output(&a.output).format).into())
                 ),
                 ("lang", Some(crate::audit::lang_name(a.output.lang).into())),
             ])

@@ -6,6 +6,7 @@ mod e2e;
 mod e2e_app;
 mod e2e_audit;
 mod e2e_client;
+mod e2e_dossier;
 mod e2e_flip;
 mod e2e_hardening;
 mod e2e_integrity;

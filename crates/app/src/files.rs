@@ -16,6 +16,11 @@ use crate::error::{Error, Kind, Result};
 /// directory fsynced. On any failure (a full disk) nothing is left behind: `path` either
 /// holds the whole text or does not exist.
 pub fn write_new(path: &Path, text: &str, private: bool) -> Result<()> {
+    write_new_bytes(path, text.as_bytes(), private)
+}
+
+/// [`write_new`] for bytes that need not be text (a PDF).
+pub fn write_new_bytes(path: &Path, text: &[u8], private: bool) -> Result<()> {
     let exists = || {
         Error::new(
             Kind::BadInput,
@@ -49,7 +54,7 @@ pub fn write_new(path: &Path, text: &str, private: bool) -> Result<()> {
         opts.mode(0o600);
     }
     let mut f = opts.open(&temp).map_err(cannot)?;
-    let written = f.write_all(text.as_bytes()).and_then(|()| f.sync_all());
+    let written = f.write_all(text).and_then(|()| f.sync_all());
     drop(f);
     let linked = written.and_then(|()| std::fs::hard_link(&temp, path));
     // The temporary name goes whether the link worked or not.

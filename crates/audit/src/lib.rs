@@ -50,7 +50,8 @@ mod overdue;
 mod overview;
 mod render;
 mod scope;
-mod text;
+mod sheet;
+pub mod text;
 
 pub use backdated::{BackdatedRow, backdated};
 pub use compliance::{
@@ -66,6 +67,7 @@ pub use overdue::{LateRow, OverdueRow, late, overdue};
 pub use overview::{OverviewRow, PlanStatus, overview};
 pub use render::{
     Column, Format, Lang, RenderError, Row, UnknownFormat, UnknownLang, render, render_to_string,
+    spreadsheet_csv,
 };
 pub use scope::Scope;
 

@@ -144,6 +144,165 @@ pub fn render<R: Row>(
     Ok(())
 }
 
+/// Rewrites CSV (as [`render`] writes it) into what a spreadsheet program opens
+/// right in a Swedish locale: a UTF-8 byte order mark first (so that å, ä, ö are read
+/// as UTF-8), `;` between fields (the comma is the decimal separator there), and dates
+/// in columns of their own: a column whose every filled cell is `DATE (vN)` becomes a
+/// date column and a version column, one of `DATE HH:MM +HH:MM` a date, a time and a UTC
+/// offset column (headings suffixed in `lang`). Each table (a history has two, a blank
+/// line between) is split on its own.
+pub fn spreadsheet_csv(csv_bytes: &[u8], lang: Lang) -> Result<Vec<u8>, RenderError> {
+    let mut out = "\u{feff}".as_bytes().to_vec();
+    let mut tables: Vec<Vec<Vec<String>>> = vec![Vec::new()];
+    // Blank lines separate tables; the csv reader skips them, so split first.
+    for chunk in split_tables(csv_bytes) {
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(chunk.as_slice());
+        let mut t = Vec::new();
+        for record in r.records() {
+            t.push(record?.iter().map(str::to_owned).collect());
+        }
+        tables.push(t);
+    }
+    let tables: Vec<Vec<Vec<String>>> = tables.into_iter().filter(|t| !t.is_empty()).collect();
+    for (i, t) in tables.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+        }
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(b';')
+            .flexible(true)
+            .from_writer(&mut out);
+        for row in split_date_columns(t, lang) {
+            w.write_record(&row)?;
+        }
+        w.flush()?;
+    }
+    Ok(out)
+}
+
+fn split_tables(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut tables = vec![Vec::new()];
+    let mut in_quotes = false;
+    for line in text.split_inclusive('\n') {
+        if !in_quotes && line.trim().is_empty() {
+            tables.push(Vec::new());
+            continue;
+        }
+        in_quotes ^= line.matches('"').count() % 2 == 1;
+        tables
+            .last_mut()
+            .expect("one table")
+            .extend_from_slice(line.as_bytes());
+    }
+    tables
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum DateShape {
+    Version,
+    Instant,
+}
+
+fn is_date(s: &str) -> bool {
+    s.len() == 10 && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+}
+
+fn shape(cell: &str) -> Option<DateShape> {
+    let (date, rest) = (cell.get(..10)?, cell.get(10..)?);
+    if !is_date(date) {
+        return None;
+    }
+    if let Some(v) = rest.strip_prefix(" (v").and_then(|r| r.strip_suffix(')')) {
+        return v.parse::<u32>().ok().map(|_| DateShape::Version);
+    }
+    let parts: Vec<&str> = rest.split_whitespace().collect();
+    match parts.as_slice() {
+        [time, offset] if time.len() == 5 && offset.len() == 6 && time.as_bytes()[2] == b':' => {
+            Some(DateShape::Instant)
+        }
+        _ => None,
+    }
+}
+
+fn empty(cell: &str) -> bool {
+    cell.is_empty() || cell == "–"
+}
+
+fn split_date_columns(table: &[Vec<String>], lang: Lang) -> Vec<Vec<String>> {
+    let Some((head, body)) = table.split_first() else {
+        return Vec::new();
+    };
+    let shapes: Vec<Option<DateShape>> = (0..head.len())
+        .map(|i| {
+            let mut found = None;
+            for row in body {
+                let cell = row.get(i).map(String::as_str).unwrap_or("");
+                if empty(cell) {
+                    continue;
+                }
+                match (shape(cell), found) {
+                    (Some(s), None) => found = Some(s),
+                    (Some(s), Some(f)) if s == f => {}
+                    _ => return None,
+                }
+            }
+            found
+        })
+        .collect();
+    let mut out = Vec::with_capacity(table.len());
+    let mut h = Vec::new();
+    for (i, name) in head.iter().enumerate() {
+        match shapes[i] {
+            None => h.push(name.clone()),
+            Some(DateShape::Version) => {
+                h.push(format!("{name} ({})", lang.pick("datum", "date")));
+                h.push(format!("{name} ({})", lang.pick("version", "version")));
+            }
+            Some(DateShape::Instant) => {
+                h.push(format!("{name} ({})", lang.pick("datum", "date")));
+                h.push(format!("{name} ({})", lang.pick("tid", "time")));
+                h.push(format!(
+                    "{name} ({})",
+                    lang.pick("UTC-förskjutning", "UTC offset")
+                ));
+            }
+        }
+    }
+    out.push(h);
+    for row in body {
+        let mut r = Vec::new();
+        for (i, cell) in row.iter().enumerate() {
+            match shapes.get(i).copied().flatten() {
+                None => r.push(cell.clone()),
+                Some(_) if empty(cell) => {
+                    let n = if shapes[i] == Some(DateShape::Version) {
+                        2
+                    } else {
+                        3
+                    };
+                    r.extend(std::iter::repeat_n(String::new(), n));
+                }
+                Some(DateShape::Version) => {
+                    r.push(cell[..10].to_owned());
+                    r.push(cell[13..cell.len() - 1].to_owned());
+                }
+                Some(DateShape::Instant) => {
+                    let parts: Vec<&str> = cell[10..].split_whitespace().collect();
+                    r.push(cell[..10].to_owned());
+                    r.push(parts[0].to_owned());
+                    r.push(parts[1].to_owned());
+                }
+            }
+        }
+        out.push(r);
+    }
+    out
+}
+
 /// Renders to a string (for tests and small reports).
 pub fn render_to_string<R: Row>(
     rows: &[R],
@@ -249,6 +408,21 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&t).unwrap();
         assert_eq!(v[1]["days_late"], 12);
         assert_eq!(v[0]["name"], "Förmiddag");
+    }
+
+    #[test]
+    fn spreadsheet_csv_has_a_bom_semicolons_and_dates_in_columns_of_their_own() {
+        let csv = "plan,skickad,av\nplan-1,2026-08-05 (v2),kim\nplan-2,–,\"a, b\"\n\nnr,när\n1,2026-03-10 10:00 +01:00\n";
+        let out = String::from_utf8(spreadsheet_csv(csv.as_bytes(), Lang::Sv).unwrap()).unwrap();
+        assert_eq!(
+            out,
+            "\u{feff}plan;skickad (datum);skickad (version);av\n\
+             plan-1;2026-08-05;2;kim\n\
+             plan-2;;;a, b\n\
+             \n\
+             nr;när (datum);när (tid);när (UTC-förskjutning)\n\
+             1;2026-03-10;10:00;+01:00\n"
+        );
     }
 
     #[test]

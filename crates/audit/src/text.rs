@@ -9,7 +9,7 @@ use planledger_plan::{
 
 use crate::Lang;
 
-pub(crate) fn yes_no(lang: Lang, b: bool) -> String {
+pub fn yes_no(lang: Lang, b: bool) -> String {
     match (lang, b) {
         (Lang::Sv, true) => "ja",
         (Lang::Sv, false) => "nej",
@@ -19,15 +19,15 @@ pub(crate) fn yes_no(lang: Lang, b: bool) -> String {
     .to_owned()
 }
 
-pub(crate) fn date(d: Option<NaiveDate>) -> String {
+pub fn date(d: Option<NaiveDate>) -> String {
     d.map_or_else(|| "–".to_owned(), |d| d.to_string())
 }
 
-pub(crate) fn opt<T: ToString>(v: Option<T>) -> String {
+pub fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "–".to_owned(), |v| v.to_string())
 }
 
-pub(crate) fn act(lang: Lang, act: ActKind) -> &'static str {
+pub fn act(lang: Lang, act: ActKind) -> &'static str {
     match act {
         ActKind::ResidentialCare => lang.pick("särskilt boende", "residential care"),
         ActKind::HomeCare => lang.pick("hemtjänst", "home care"),
@@ -36,7 +36,7 @@ pub(crate) fn act(lang: Lang, act: ActKind) -> &'static str {
     }
 }
 
-pub(crate) fn due_kind(lang: Lang, kind: DueKind) -> &'static str {
+pub fn due_kind(lang: Lang, kind: DueKind) -> &'static str {
     match kind {
         DueKind::DrawUp => lang.pick("upprätta plan", "draw up plan"),
         DueKind::Submit => lang.pick("skicka till handläggare", "send to case officer"),
@@ -46,7 +46,7 @@ pub(crate) fn due_kind(lang: Lang, kind: DueKind) -> &'static str {
     }
 }
 
-pub(crate) fn signature_requirement(lang: Lang, r: SignatureRequirement) -> &'static str {
+pub fn signature_requirement(lang: Lang, r: SignatureRequirement) -> &'static str {
     match r {
         SignatureRequirement::ClientOrRepresentative => lang.pick(
             "kunden eller god man/förvaltare",
@@ -56,7 +56,7 @@ pub(crate) fn signature_requirement(lang: Lang, r: SignatureRequirement) -> &'st
     }
 }
 
-pub(crate) fn signer(lang: Lang, s: &Signer) -> String {
+pub fn signer(lang: Lang, s: &Signer) -> String {
     match s {
         Signer::Client => lang.pick("kunden", "the client").to_owned(),
         Signer::Representative(RepresentativeKind::Trustee) => {
@@ -69,7 +69,7 @@ pub(crate) fn signer(lang: Lang, s: &Signer) -> String {
     }
 }
 
-pub(crate) fn revision_reason(lang: Lang, r: RevisionReason) -> &'static str {
+pub fn revision_reason(lang: Lang, r: RevisionReason) -> &'static str {
     match r {
         RevisionReason::NewDecision => lang.pick("nytt beslut", "new decision"),
         RevisionReason::ChangedNeeds => lang.pick("ändrade behov", "changed needs"),
@@ -82,7 +82,7 @@ pub(crate) fn revision_reason(lang: Lang, r: RevisionReason) -> &'static str {
     }
 }
 
-pub(crate) fn close_reason(lang: Lang, r: CloseReason) -> &'static str {
+pub fn close_reason(lang: Lang, r: CloseReason) -> &'static str {
     match r {
         CloseReason::Moved => lang.pick("flyttat", "moved"),
         CloseReason::Ended => lang.pick("insatsen avslutad", "service ended"),
@@ -116,7 +116,7 @@ fn life_area_field(lang: Lang, f: LifeAreaField) -> &'static str {
 }
 
 /// A gap in the reader's language. English uses the domain's own text.
-pub(crate) fn gap(lang: Lang, g: &Gap) -> String {
+pub fn gap(lang: Lang, g: &Gap) -> String {
     if lang == Lang::En {
         return g.to_string();
     }
@@ -162,7 +162,7 @@ pub(crate) fn gap(lang: Lang, g: &Gap) -> String {
 }
 
 /// Why the new-client fee is or is not payable, in the reader's language.
-pub(crate) fn fee_reason(lang: Lang, r: &FeeReason) -> String {
+pub fn fee_reason(lang: Lang, r: &FeeReason) -> String {
     if lang == Lang::En {
         return r.to_string();
     }

@@ -176,7 +176,7 @@ async fn blocking<T: Send + 'static>(
 // ---- authorisation ----
 
 /// The role a caller reads in.
-fn reading_role(p: &Principal) -> ApiResult<Role> {
+pub(crate) fn reading_role(p: &Principal) -> ApiResult<Role> {
     p.role.ok_or_else(|| {
         ApiError::forbidden(
             "no_role",
@@ -185,7 +185,7 @@ fn reading_role(p: &Principal) -> ApiResult<Role> {
     })
 }
 
-fn may_read_unit(p: &Principal, unit: &UnitId) -> ApiResult<()> {
+pub(crate) fn may_read_unit(p: &Principal, unit: &UnitId) -> ApiResult<()> {
     let role = reading_role(p)?;
     if role == Role::Inspector || p.units.contains(unit) {
         Ok(())
@@ -197,7 +197,7 @@ fn may_read_unit(p: &Principal, unit: &UnitId) -> ApiResult<()> {
     }
 }
 
-fn role_in(p: &Principal, allowed: &[Role], what: &str) -> ApiResult<Role> {
+pub(crate) fn role_in(p: &Principal, allowed: &[Role], what: &str) -> ApiResult<Role> {
     let role = reading_role(p)?;
     if allowed.contains(&role) {
         Ok(role)
@@ -211,7 +211,10 @@ fn role_in(p: &Principal, allowed: &[Role], what: &str) -> ApiResult<Role> {
 }
 
 /// A plan's unit and client, from the store's tags (no fold).
-fn plan_tags(state: &AppState, plan: &PlanId) -> ApiResult<(Option<UnitId>, Option<Personnummer>)> {
+pub(crate) fn plan_tags(
+    state: &AppState,
+    plan: &PlanId,
+) -> ApiResult<(Option<UnitId>, Option<Personnummer>)> {
     let tags = state
         .store
         .stream_tags(plan.as_str())
@@ -321,7 +324,7 @@ fn purpose(headers: &HeaderMap) -> ApiResult<String> {
     Ok(planledger_plan::json::mask_personnummer(text))
 }
 
-fn ledger_actor(p: &Principal) -> planledger_ledger::Actor {
+pub(crate) fn ledger_actor(p: &Principal) -> planledger_ledger::Actor {
     planledger_ledger::Actor {
         user_id: p.id.as_str().to_owned(),
         role: p.role.map(Role::as_str).unwrap_or("none").to_owned(),
@@ -329,7 +332,11 @@ fn ledger_actor(p: &Principal) -> planledger_ledger::Actor {
 }
 
 /// Logs `entries` as read by the caller now; the answer is sent only after this.
-async fn log_reads(state: &AppState, p: &Principal, entries: Vec<AccessEntry>) -> ApiResult<()> {
+pub(crate) async fn log_reads(
+    state: &AppState,
+    p: &Principal,
+    entries: Vec<AccessEntry>,
+) -> ApiResult<()> {
     let n = entries.len() as u64;
     state
         .access
@@ -631,7 +638,7 @@ struct ShowQuery {
     lang: Option<String>,
 }
 
-fn output(format: Option<&str>, lang: Option<&str>) -> ApiResult<Output> {
+pub(crate) fn output(format: Option<&str>, lang: Option<&str>) -> ApiResult<Output> {
     let format = match format.unwrap_or("json") {
         "json" => Format::Json,
         "csv" => Format::Csv,
@@ -652,7 +659,7 @@ fn plan_id(text: &str) -> ApiResult<PlanId> {
 }
 
 /// A plan's unit and client for a read by `p`, authorised.
-fn plan_for_read(
+pub(crate) fn plan_for_read(
     state: &AppState,
     p: &Principal,
     plan: &PlanId,

@@ -57,6 +57,20 @@ impl Issuer {
 
     /// Fetches the discovery document and the key set it names (blocking).
     fn fetch(&self) -> Result<JwkSet, String> {
+        let doc = self.discovery()?;
+        let jwks_uri = doc
+            .get("jwks_uri")
+            .and_then(|u| u.as_str())
+            .ok_or("the issuer's discovery document has no jwks_uri")?;
+        self.agent
+            .get(jwks_uri)
+            .call()
+            .and_then(|mut r| r.body_mut().read_json::<JwkSet>())
+            .map_err(|e| format!("cannot read the issuer's keys: {e}"))
+    }
+
+    /// The issuer's discovery document, checked to name this issuer (blocking).
+    pub fn discovery(&self) -> Result<serde_json::Value, String> {
         let discovery = format!(
             "{}/.well-known/openid-configuration",
             self.oidc.issuer.trim_end_matches('/')
@@ -70,15 +84,12 @@ impl Issuer {
         if doc.get("issuer").and_then(|i| i.as_str()) != Some(self.oidc.issuer.as_str()) {
             return Err("the issuer's discovery document names another issuer".into());
         }
-        let jwks_uri = doc
-            .get("jwks_uri")
-            .and_then(|u| u.as_str())
-            .ok_or("the issuer's discovery document has no jwks_uri")?;
-        self.agent
-            .get(jwks_uri)
-            .call()
-            .and_then(|mut r| r.body_mut().read_json::<JwkSet>())
-            .map_err(|e| format!("cannot read the issuer's keys: {e}"))
+        Ok(doc)
+    }
+
+    /// The agent the issuer is called with (timeouts set).
+    pub fn agent(&self) -> &ureq::Agent {
+        &self.agent
     }
 
     /// The key `kid` names (the only key when the token names none), fetching the key
@@ -117,6 +128,30 @@ impl Issuer {
     /// The user id the token names, if its signature, issuer, audience and times hold
     /// (blocking: it may fetch keys).
     pub fn check(&self, token: &str) -> Result<String, ApiError> {
+        let claims = self.claims(token, &self.oidc.audience)?;
+        self.user_of(&claims)
+    }
+
+    /// The user id the configured user claim of `claims` names.
+    pub fn user_of(
+        &self,
+        claims: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<String, ApiError> {
+        claims
+            .get(&self.oidc.user_claim)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::unauthenticated("the token lacks the configured user claim"))
+    }
+
+    /// The claims of a token for `audience` (an access token: the configured audience;
+    /// an ID token of the pages' login: their client id), if its signature, issuer,
+    /// audience and times hold (blocking: it may fetch keys).
+    pub fn claims(
+        &self,
+        token: &str,
+        audience: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
         let bad = |why: &str| ApiError::unauthenticated(why);
         let header =
             jsonwebtoken::decode_header(token).map_err(|_| bad("the token is not a JWT"))?;
@@ -138,7 +173,7 @@ impl Issuer {
         let key = DecodingKey::from_jwk(&jwk).map_err(|_| bad("the issuer's key is unusable"))?;
         let mut v = Validation::new(header.alg);
         v.set_issuer(&[&self.oidc.issuer]);
-        v.set_audience(&[&self.oidc.audience]);
+        v.set_audience(&[audience]);
         v.set_required_spec_claims(&["exp", "iss", "aud"]);
         v.leeway = self.oidc.leeway_seconds;
         v.validate_nbf = true;
@@ -156,11 +191,7 @@ impl Issuer {
                         _ => "the token is not valid",
                     })
                 })?;
-        data.claims
-            .get(&self.oidc.user_claim)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-            .ok_or_else(|| bad("the token lacks the configured user claim"))
+        Ok(data.claims)
     }
 }
 

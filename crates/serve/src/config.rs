@@ -50,6 +50,9 @@ pub struct Config {
     /// Signing checkpoints (`POST /v1/checkpoint`) and proving bundles against them.
     #[serde(default)]
     pub checkpoint: Option<CheckpointConfig>,
+    /// The pages' OpenID Connect client (`/ui/`); without it there are no pages.
+    #[serde(default)]
+    pub pages: Option<crate::pages::session::PagesConfig>,
     /// The largest request body, in bytes (an import), default 16 MiB.
     #[serde(default = "default_body_limit")]
     pub max_body_bytes: usize,

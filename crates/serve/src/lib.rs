@@ -18,6 +18,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod metrics;
+pub mod pages;
 pub mod writer;
 
 use std::net::SocketAddr;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     pub clock: Clock,
     pub limits: Limits,
+    /// The pages' sessions and state.
+    pub pages: pages::PagesState,
 }
 
 /// Where the access log of the ledger `config` names lives: the configured place, else
@@ -176,8 +179,11 @@ pub async fn start_with_stores(
         metrics: metrics::Metrics::default(),
         clock,
         limits,
+        pages: pages::PagesState::default(),
     });
-    let app = api::router(state).into_make_service();
+    let app = api::router(state.clone())
+        .merge(pages::router(state))
+        .into_make_service();
     let handle = axum_server::Handle::new();
     let server = match &tls {
         Some(t) => {

@@ -771,3 +771,37 @@ pub fn render_history(proven: &Proven, show_personnummer: bool) -> String {
     }
     out
 }
+
+/// The id of the `<script type="application/json">` element that carries the bundle in
+/// an HTML complaint dossier (`planledger dossier --out FILE.html`).
+pub const DOSSIER_BUNDLE_ID: &str = "planledger-evidence-bundle";
+
+/// The bundle text of `text`: `text` itself, or, when it is an HTML complaint dossier,
+/// the bundle embedded in it (`None` for HTML that embeds none). The dossier escapes
+/// `</` in the JSON as `<\/`, which is still the same JSON.
+pub fn bundle_text(text: &str) -> Option<&str> {
+    if !text.trim_start().starts_with('<') {
+        return Some(text);
+    }
+    let open = format!("<script type=\"application/json\" id=\"{DOSSIER_BUNDLE_ID}\">");
+    let start = text.find(&open)? + open.len();
+    let end = start + text[start..].find("</script>")?;
+    Some(&text[start..end])
+}
+
+#[cfg(test)]
+mod dossier_tests {
+    use super::*;
+
+    #[test]
+    fn a_bundle_is_found_in_a_dossier_and_plain_json_is_itself() {
+        let html = format!(
+            "<!DOCTYPE html><html><body><p>x</p><script type=\"application/json\" id=\"{DOSSIER_BUNDLE_ID}\">{{\"a\":\"<\\/b>\"}}</script></body></html>"
+        );
+        let json = bundle_text(&html).unwrap();
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(v["a"], "</b>");
+        assert_eq!(bundle_text("{\"x\":1}"), Some("{\"x\":1}"));
+        assert_eq!(bundle_text("<html></html>"), None);
+    }
+}

@@ -14,7 +14,8 @@ USAGE:
                   [--show-personnummer] [--max-bundle-bytes N]
 
 ARGS:
-    BUNDLE                 the bundle file written by `planledger export`
+    BUNDLE                 the bundle file written by `planledger export`, or an HTML
+                           complaint dossier (`planledger dossier`), which embeds it
     --pubkey FILE          the ledger's public verifier key text (printed by
                            `planledger keygen`), obtained from the organisation by a
                            channel of your own — not from the bundle's sender alone
@@ -206,6 +207,17 @@ fn main() -> ExitCode {
         (Ok(b), Ok(k)) => (b, k),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("verify-bundle: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // A complaint dossier (HTML) carries its bundle embedded.
+    let bundle = match verify_bundle::bundle_text(&bundle) {
+        Some(b) => b.to_owned(),
+        None => {
+            eprintln!(
+                "verify-bundle: {} is HTML without an embedded bundle; give the bundle file or a dossier from `planledger dossier`",
+                planledger_plan::json::mask_personnummer(&args.bundle)
+            );
             return ExitCode::from(2);
         }
     };
