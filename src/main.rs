@@ -275,6 +275,7 @@ fn works_over_server(command: &Cmd) -> bool {
             | Cmd::RotateKek { .. }
             | Cmd::Hold { .. }
             | Cmd::Weed(_)
+            | Cmd::Dossier(_)
     )
 }
 
