@@ -41,8 +41,18 @@ fn leak(output: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `line` with every run of 32 or more lowercase hex digits replaced by `<hash>`.
+/// `line` with every run of 32 or more lowercase hex digits replaced by `<hash>`, and
+/// every checkpoint file name (`<size, 20 digits>-<µs>.checkpoint`, a clock reading) by
+/// `<checkpoint>`.
 fn without_hashes(line: &str) -> String {
+    let mut line = line.to_owned();
+    while let Some(end) = line.find(".checkpoint") {
+        let start = line[..end]
+            .rfind(|c: char| !(c.is_ascii_digit() || c == '-'))
+            .map_or(0, |i| i + 1);
+        line.replace_range(start..end + ".checkpoint".len(), "<checkpoint>");
+    }
+    let line = line.as_str();
     let mut out = String::new();
     let mut run = String::new();
     for c in line.chars().chain(std::iter::once(' ')) {
