@@ -363,6 +363,8 @@ pub struct RecordHeader<'a> {
     pub event_type: &'a str,
     pub actor_id: &'a str,
     pub actor_role: &'a str,
+    /// See [`Entry::command_id`].
+    pub command_id: &'a str,
     /// See [`Record::sealed_at_micros`].
     pub sealed_at_micros: Option<i64>,
     /// See [`Entry::claimed_at_micros`].
@@ -380,6 +382,7 @@ impl<'a> RecordHeader<'a> {
             event_type: v.event_type,
             actor_id: v.user_id,
             actor_role: v.role,
+            command_id: v.command_id,
             sealed_at_micros: v.sealed_at_micros,
             claimed_at_micros: v.claimed_at_micros,
         })

@@ -347,6 +347,9 @@ pub enum Derived {
     /// `history`, `show` and `export` do) does not give the stream's records, in order,
     /// or [`Store::stream_version`] is not their number.
     Stream { stream_id: String },
+    /// The command index ([`Store::command_position`]) does not name the record at
+    /// `position` as the first of its command: a replay of it would not be recognised.
+    Command { position: u64 },
 }
 
 impl std::fmt::Display for Derived {
@@ -369,6 +372,10 @@ impl std::fmt::Display for Derived {
             Derived::Stream { stream_id } => write!(
                 f,
                 "the stream index of {stream_id} does not give that stream's records (their number, positions or bytes differ)"
+            ),
+            Derived::Command { position } => write!(
+                f,
+                "the command index does not name record {position} as the first of its command (a replay of the command would be recorded again)"
             ),
         }
     }
@@ -402,7 +409,8 @@ impl StreamFold {
 
 /// Compares what the store keeps beside its first `size` records, derived from them, with
 /// what the records give: every perfect-subtree Merkle node ([`Store::nodes`], what proofs
-/// are built from) with the tree recomputed from the records' stored bytes, and every
+/// are built from) with the tree recomputed from the records' stored bytes, every
+/// command's first record with the command index ([`Store::command_position`]), and every
 /// stream's index ([`Store::read_stream`], [`Store::stream_version`]) with the stream's
 /// records in position order. For a store whose records have verified. One more read of
 /// the records, and one of each stream; `progress(done, size)` hears of each chunk of
@@ -453,11 +461,15 @@ pub fn check_derived(
         size,
         &mut |from, limit| store.read_all_bytes(from, limit),
         &|ids| store.nodes(ids),
+        &|id| store.command_position(id),
         streams,
         &mut || Ok(store.head()?.size),
         progress,
     )
 }
+
+/// What [`check_derived_with`] looks a command id up with: [`Store::command_position`].
+type CommandOf<'a> = dyn Fn(&str) -> Result<Option<u64>, StoreError> + 'a;
 
 /// What [`check_derived_with`] reads stored nodes with: [`Store::nodes`].
 type NodesOf<'a> = dyn Fn(&[NodeId]) -> Result<Vec<Option<Hash>>, StoreError> + 'a;
@@ -490,6 +502,7 @@ fn check_derived_with(
     size: u64,
     read_all: &mut dyn FnMut(u64, usize) -> Result<Vec<Vec<u8>>, StoreError>,
     nodes_of: &NodesOf<'_>,
+    command_of: &CommandOf<'_>,
     stream_of: &StreamOf<'_>,
     head_size: &mut dyn FnMut() -> Result<u64, StoreError>,
     progress: &mut dyn FnMut(u64, u64),
@@ -498,6 +511,9 @@ fn check_derived_with(
     let mut computed: Vec<(NodeId, Hash)> = Vec::with_capacity(2 * CHUNK);
     let mut folds: std::collections::BTreeMap<String, StreamFold> = Default::default();
     let mut nodes = 0;
+    // The command id of the record before: a command's records are consecutive, so a
+    // record whose id differs from its predecessor's is its command's first.
+    let mut last_command = String::new();
     let found = |nodes: u64, streams: u64, d: Derived| DerivedCheck {
         nodes,
         streams,
@@ -531,6 +547,12 @@ fn check_derived_with(
                     let mut f = StreamFold::default();
                     f.push(position);
                     folds.insert(header.stream_id.to_owned(), f);
+                }
+            }
+            if header.command_id != last_command {
+                last_command = header.command_id.to_owned();
+                if !last_command.is_empty() && command_of(&last_command)? != Some(position) {
+                    return Ok(found(nodes, 0, Derived::Command { position }));
                 }
             }
             frontier.push_leaf(leaf, |id, h| computed.push((id, h)));
@@ -638,6 +660,53 @@ mod tests {
     }
 
     #[test]
+    fn every_commands_first_record_is_checked_against_the_command_index() {
+        let store = MemoryStore::new();
+        for (i, id) in ["cmd-a", "cmd-b", "cmd-c"].into_iter().enumerate() {
+            store
+                .append(crate::AppendBatch {
+                    command_id: Some(id.into()),
+                    ..batch(&format!("plan-{i}"), ExpectedVersion::NoStream, 2)
+                })
+                .unwrap();
+        }
+        let size = store.head().unwrap().size;
+        assert_eq!(
+            check_derived(&store, size, &mut |_, _| {}).unwrap().differs,
+            None
+        );
+        let streams = |id: &str, count: u64| {
+            let mut fold = StreamFold::default();
+            for r in store.read_stream(id, 1, count as usize).unwrap() {
+                fold.push(r.position());
+            }
+            Ok(StreamRead {
+                fold,
+                version: count,
+                beyond: false,
+            })
+        };
+        // An index that forgot cmd-b, or names another record for it.
+        for damaged in [None, Some(3)] {
+            let differs = check_derived_with(
+                size,
+                &mut |from, limit| store.read_all_bytes(from, limit),
+                &|ids| store.nodes(ids),
+                &|id| match id {
+                    "cmd-b" => Ok(damaged),
+                    id => store.command_position(id),
+                },
+                &streams,
+                &mut || Ok(size),
+                &mut |_, _| {},
+            )
+            .unwrap()
+            .differs;
+            assert_eq!(differs, Some(Derived::Command { position: 2 }));
+        }
+    }
+
+    #[test]
     fn every_stored_node_and_stream_index_is_compared_and_a_damaged_one_is_named() {
         let store = filled(7); // 21 records, 3 in each of plan-0 .. plan-6
         let size = store.head().unwrap().size;
@@ -651,6 +720,7 @@ mod tests {
                 size,
                 &mut |from, limit| store.read_all_bytes(from, limit),
                 nodes,
+                &|id| store.command_position(id),
                 stream_of,
                 &mut || Ok(head),
                 &mut |_, _| {},
