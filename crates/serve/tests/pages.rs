@@ -232,6 +232,57 @@ fn eval_string(tab: &Tab, script: &str) -> String {
         .unwrap_or_else(|| panic!("the script gave no string: {script}"))
 }
 
+/// axe-core (tests/assets/README.md), injected into the pages the tests open.
+const AXE: &str = include_str!("assets/axe.min.js");
+
+/// Runs axe-core on the page in `tab` with the WCAG 2.0 and 2.1 A and AA rules: each
+/// violation as `rule (impact): help at [targets]`.
+fn axe_violations(tab: &Tab, page: &str) -> Vec<String> {
+    let loaded = tab
+        .evaluate(&format!("{AXE}\n;typeof axe"), false)
+        .unwrap()
+        .value;
+    assert_eq!(
+        loaded.as_ref().and_then(|v| v.as_str()),
+        Some("object"),
+        "axe-core did not load on {page}"
+    );
+    let report = eval_string(
+        tab,
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}).then(r => JSON.stringify({passes: r.passes.length, violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map(n => n.target.join(' '))}))}))",
+    );
+    let report: Value = serde_json::from_str(&report).unwrap();
+    assert!(
+        report["passes"].as_u64().unwrap() > 0,
+        "axe-core checked nothing on {page}"
+    );
+    report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            format!(
+                "{} ({}): {} at {}",
+                v["id"].as_str().unwrap_or_default(),
+                v["impact"].as_str().unwrap_or_default(),
+                v["help"].as_str().unwrap_or_default(),
+                v["targets"]
+            )
+        })
+        .collect()
+}
+
+/// Fails, naming each rule and the elements it found, on any WCAG 2.1 A/AA violation
+/// axe-core finds on the page in `tab`.
+fn accessible(tab: &Tab, page: &str) {
+    let violations = axe_violations(tab, page);
+    assert!(
+        violations.is_empty(),
+        "axe-core finds WCAG 2.1 A/AA violations on {page}:\n  {}",
+        violations.join("\n  ")
+    );
+}
+
 struct World {
     rt: tokio::runtime::Runtime,
     running: Option<planledger_serve::Running>,
@@ -428,6 +479,7 @@ fn an_inspector_browses_the_pages_and_makes_a_dossier_in_a_real_browser() {
     );
     assert!(!overview.contains("19640823-3234"));
     shot(&tab, "overview");
+    accessible(&tab, "the overview");
 
     // The session cookie is HttpOnly and SameSite=Lax: page scripts cannot read it.
     assert_eq!(eval_string(&tab, "Promise.resolve(document.cookie)"), "");
@@ -442,15 +494,18 @@ fn an_inspector_browses_the_pages_and_makes_a_dossier_in_a_real_browser() {
     );
     assert!(a < b, "descending by plan");
     assert!(sorted.contains(r#"aria-sort="descending""#));
+    accessible(&tab, "the overview, filtered and sorted");
 
     // English.
     let en = go(&tab, &format!("{}/ui/lang?to=en&back=/ui/overview", w.base));
     assert!(en.contains(r#"<html lang="en">"#) && en.contains("Overview"));
+    accessible(&tab, "the overview in English");
     go(&tab, &format!("{}/ui/lang?to=sv&back=/ui/overview", w.base));
 
     // A report's CSV, downloaded with the session (plain and for spreadsheets).
     let report = go(&tab, &format!("{}/ui/reports/backdated", w.base));
     assert!(report.contains("Ladda ner CSV"));
+    accessible(&tab, "a report");
     let csv = eval_string(
         &tab,
         "fetch(document.querySelector('a[download]').href).then(r => r.text())",
@@ -472,6 +527,7 @@ fn an_inspector_browses_the_pages_and_makes_a_dossier_in_a_real_browser() {
         "the purpose is asked first"
     );
     assert_eq!(reads_of(&w, PNR).len(), 0, "nothing shown, nothing logged");
+    accessible(&tab, "the purpose form");
     tab.wait_for_element("#purpose").unwrap().click().unwrap();
     tab.type_str("klagomål 2026-17").unwrap();
     tab.press_key("Enter").unwrap();
@@ -498,6 +554,7 @@ fn an_inspector_browses_the_pages_and_makes_a_dossier_in_a_real_browser() {
         );
     }
     shot(&tab, "timeline");
+    accessible(&tab, "the timeline");
 
     // The plan as of a day: version 1 in force on 2026-03-15.
     let as_of = go(
@@ -505,6 +562,7 @@ fn an_inspector_browses_the_pages_and_makes_a_dossier_in_a_real_browser() {
         &format!("{}/ui/plans/plan-0001/as-of?date=2026-03-15", w.base),
     );
     assert!(as_of.contains("Två personal") && !as_of.contains("En personal"));
+    accessible(&tab, "the plan as of a day");
 
     // The dossier, from the timeline's button (HTML), checked against the scenario.
     go(&tab, &format!("{}/ui/plans/plan-0001", w.base));
@@ -529,6 +587,7 @@ fn an_inspector_browses_the_pages_and_makes_a_dossier_in_a_real_browser() {
     std::fs::write(&dossier_file, &dossier).unwrap();
     go(&tab, &format!("file://{}", dossier_file.display()));
     shot(&tab, "dossier");
+    accessible(&tab, "the dossier");
 
     // The same as PDF: its text extracted by pdftotext, å, ä, ö right.
     go(&tab, &format!("{}/ui/plans/plan-0001", w.base));
@@ -561,6 +620,7 @@ fn an_inspector_browses_the_pages_and_makes_a_dossier_in_a_real_browser() {
     tab.wait_until_navigated().unwrap();
     tab.wait_for_element("span.good").unwrap();
     shot(&tab, "verify");
+    accessible(&tab, "the verification");
 
     // Every page with personal data is in the access log, with its purpose; the
     // overview, the reports and the verification are not.
@@ -609,11 +669,13 @@ fn a_unit_manager_sees_only_their_unit_and_no_dossier() {
     );
     let refused = go(&tab, &format!("{}/ui/overview?unit=hemtjanst-syd", w.base));
     assert!(refused.contains("unit_not_assigned"), "{refused}");
+    accessible(&tab, "a refusal");
     let home = go(&tab, &format!("{}/ui/", w.base));
     assert!(
         !home.contains("dossier-button"),
         "no dossier button for a unit manager"
     );
+    accessible(&tab, "the start page");
     // The other unit's plan: refused before anything is shown or logged.
     go(&tab, &format!("{}/ui/plans/plan-0001", w.base));
     tab.wait_for_element("#purpose").unwrap().click().unwrap();
@@ -627,4 +689,22 @@ fn a_unit_manager_sees_only_their_unit_and_no_dossier() {
     // A forged callback (no login begun in this browser) is refused.
     let forged = go(&tab, &format!("{}/ui/callback?code=x&state=y", w.base));
     assert!(forged.contains("Inte inloggad"), "{forged}");
+    accessible(&tab, "the not-logged-in page");
+
+    // The check itself finds what it is for: a page without a language, an unlabelled
+    // field, an image without a text and grey on white.
+    let bad = w.dir.path().join("inaccessible.html");
+    std::fs::write(
+        &bad,
+        "<!DOCTYPE html><html><head><title>x</title></head><body><main><input type=text><img src=x.png><p style=\"color:#aaa\">grå text</p></main></body></html>",
+    )
+    .unwrap();
+    go(&tab, &format!("file://{}", bad.display()));
+    let found = axe_violations(&tab, "a page made inaccessible");
+    for rule in ["html-has-lang", "label", "image-alt", "color-contrast"] {
+        assert!(
+            found.iter().any(|v| v.starts_with(&format!("{rule} "))),
+            "axe-core misses {rule}: {found:?}"
+        );
+    }
 }

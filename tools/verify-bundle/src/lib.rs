@@ -30,6 +30,8 @@
 //! it holds *all* of the client's records up to the checkpoint and *only* the client's
 //! ([`Proven::complete`]); every plan cut short, left out, or foreign is named.
 
+pub mod report;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -41,7 +43,7 @@ use planledger_ledger::{
     CosignatureError, Hash, InclusionProof, InvalidProof, MapProof, Record, WitnessPolicy,
     client_key, client_value, stream_key, stream_value,
 };
-use planledger_plan::{Event, Personnummer, Signer};
+use planledger_plan::{Event, Personnummer};
 use serde::{Deserialize, Serialize};
 
 /// The `format` value of the bundles this crate reads and writes.
@@ -606,168 +608,24 @@ pub fn format_micros(micros: i64) -> String {
         .unwrap_or_else(|| format!("{micros}µs"))
 }
 
-/// One line saying what an event recorded, for people. Personnummer are masked
-/// (`19640823-****`) unless `show_personnummer`; free text the event carries (notes,
-/// findings) is shown, as it is what the history is about.
+/// One line saying what an event recorded, in English ([`report::event_line`] for
+/// Swedish). Personnummer are masked (`19640823-****`) unless `show_personnummer`.
 pub fn describe_event(event: &Event, show_personnummer: bool) -> String {
-    match event {
-        Event::OrderReceived(e) => format!(
-            "order {} received {} for unit {}, act {}, client {}{}",
-            e.order,
-            e.received_on,
-            e.unit,
-            e.act,
-            if show_personnummer {
-                e.client.expose()
-            } else {
-                e.client.to_string()
-            },
-            if e.granted_services.is_empty() {
-                String::new()
-            } else {
-                format!("; granted: {}", e.granted_services.join(", "))
-            }
-        ),
-        Event::PlanDrafted(e) => format!(
-            "version {} drawn up ({} services, {} goals)",
-            e.version,
-            e.content.services.len(),
-            e.content.goals.len()
-        ),
-        Event::PlanRevised(e) => format!(
-            "version {} made ({}){}",
-            e.version,
-            e.reason.as_str(),
-            note(&e.note)
-        ),
-        Event::PlanSigned(e) => format!(
-            "version {} signed by {}",
-            e.version,
-            match &e.signer {
-                Signer::StaffMember(user) => format!("staff member {user}"),
-                other => other.describe().to_owned(),
-            }
-        ),
-        Event::PlanSubmitted(e) => format!("version {} submitted to the authority", e.version),
-        Event::PlanApproved(e) => format!("version {} approved", e.version),
-        Event::SupplementRequested(e) => format!(
-            "supplement to version {} requested by {}: {}",
-            e.version, e.due_on, e.reason
-        ),
-        Event::SupplementProvided(e) => {
-            format!(
-                "supplement provided as version {}{}",
-                e.version,
-                note(&e.note)
-            )
-        }
-        Event::ReviewDone(e) => format!(
-            "version {} reviewed ({}){}",
-            e.version,
-            if e.checklist.all_clear() {
-                "all points clear"
-            } else {
-                "points need action"
-            },
-            note(&e.findings)
-        ),
-        Event::FollowUpDone(e) => format!(
-            "version {} followed up{}{}",
-            e.version,
-            e.next_follow_up_on
-                .map(|d| format!(", next on {d}"))
-                .unwrap_or_default(),
-            note(&e.findings)
-        ),
-        Event::DeviationRecorded(e) => format!(
-            "deviation on {}{}: {}",
-            e.occurred_on,
-            e.service
-                .as_deref()
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default(),
-            e.description
-        ),
-        Event::CorrectionNoted(e) => {
-            format!("correction of record {}: {}", e.refers_to, e.note)
-        }
-        Event::PlanClosed(e) => format!("plan closed {} ({:?})", e.closed_on, e.reason),
-        other => format!("{} event", other.event_type()),
-    }
+    report::event_line(event, report::Lang::En, show_personnummer)
 }
 
-fn note(text: &str) -> String {
-    if text.is_empty() {
-        String::new()
-    } else {
-        format!(": {text}")
-    }
-}
-
-/// The plan history a verified bundle proves, as text for people.
+/// The plan history a verified bundle proves, as English text for people: the
+/// checkpoint, every record with its time in Swedish local time, who and what, each
+/// version's content in full, and whether the history is proven complete.
+/// [`report::text`], [`report::html`] and [`report::json`] give every form.
 pub fn render_history(proven: &Proven, show_personnummer: bool) -> String {
-    let cp = &proven.checkpoint;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "checkpoint: {} at size {}, signed {}, root {}",
-        cp.origin,
-        cp.size,
-        format_micros(cp.time_micros),
-        cp.root
-    );
-    let mut current: Option<&str> = None;
-    for p in &proven.records {
-        let r = &p.record;
-        if current != Some(r.stream_id()) {
-            current = Some(r.stream_id());
-            let _ = writeln!(out, "\nplan {}", r.stream_id());
-        }
-        let actor = &r.entry().actor;
-        // The time the entry claims, and when the ledger sealed it if that reads
-        // differently to the second.
-        let claimed = format_micros(r.entry().claimed_at_micros);
-        let sealed = match r.sealed_at_micros().map(format_micros) {
-            Some(t) if t != claimed => format!(" (sealed {t})"),
-            _ => String::new(),
-        };
-        let _ = writeln!(
-            out,
-            "  #{:<3} position {:<6} {}{sealed}  {} ({})  {}",
-            r.stream_version(),
-            r.position(),
-            claimed,
-            actor.user_id,
-            actor.role,
-            describe_event(&p.event, show_personnummer)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n{} records proven by the checkpoint's signature and inclusion proofs",
-        proven.records.len()
-    );
-    match &proven.complete {
-        Some(c) => {
-            let _ = writeln!(
-                out,
-                "complete history of {} plan{} as of checkpoint {} (client {}): the checkpoint's map proves the bundle holds every record of the client's plans and no other",
-                c.plans,
-                if c.plans == 1 { "" } else { "s" },
-                cp.size,
-                if show_personnummer {
-                    c.client.expose()
-                } else {
-                    c.client.to_string()
-                }
-            );
-        }
-        None => {
-            let _ = writeln!(
-                out,
-                "inclusion only: the checkpoint commits no map (it was made before the map existed, or without a map key), so the bundle does not prove that these are all of the client's records"
-            );
-        }
+    let o = report::Options {
+        show_personnummer,
+        ..report::Options::default()
+    };
+    let mut out = report::history_text(proven, &o);
+    for line in report::summary_lines(proven, &o).into_iter().take(2) {
+        let _ = writeln!(out, "{line}");
     }
     out
 }

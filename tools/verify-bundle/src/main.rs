@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use planledger_ledger::{CheckpointVerifier, WitnessPolicy, WitnessVerifier};
+use verify_bundle::report::{self, Lang};
 
 const USAGE: &str = "\
 verify-bundle — check a planledger evidence bundle offline
@@ -12,6 +13,8 @@ USAGE:
     verify-bundle BUNDLE --pubkey VERIFIERKEY [--since OLD.checkpoint] [--client FILE]
                   [--witness-key FILE ... [--witness-threshold K]]
                   [--show-personnummer] [--max-bundle-bytes N]
+                  [--format text|html|json] [--lang sv|en]
+    verify-bundle --version
 
 ARGS:
     BUNDLE                 the bundle file written by `planledger export`, or an HTML
@@ -35,6 +38,13 @@ ARGS:
     --show-personnummer    print personnummer in full (masked as 19640823-**** otherwise)
     --max-bundle-bytes N   refuse a bundle longer than N bytes (default 268435456,
                            256 MiB); it is never read further
+    --format FORMAT        text (the default): the history for people; html: the same
+                           as one HTML page (no script) to keep or print; json: a report
+                           for programs, and on failure {\"ok\": false, \"error\": …}
+    --lang LANG            sv (Swedish) or en (English, the default) for the history,
+                           its events and the verdict; times are always Swedish local
+                           time (Europe/Stockholm) with the offset
+    --version              print the version and the bundle format it reads
 
 Checks the checkpoint's ed25519 signature, each record's hash over its stored bytes,
 each record's inclusion proof against the signed root, and that each plan's records
@@ -62,6 +72,15 @@ struct Args {
     witness_threshold: Option<usize>,
     show_personnummer: bool,
     max_bundle_bytes: u64,
+    format: Format,
+    lang: Lang,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text,
+    Html,
+    Json,
 }
 
 /// The default bundle limit: a client's whole history is a few MB at most.
@@ -78,12 +97,43 @@ fn parse_args() -> Result<Args, String> {
     let mut witness_threshold = None;
     let mut show_personnummer = false;
     let mut max_bundle_bytes = DEFAULT_MAX_BUNDLE_BYTES;
+    let mut format = Format::Text;
+    let mut lang = Lang::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        let (arg, inline) = match arg.split_once('=') {
+            Some((name, value)) if name == "--format" || name == "--lang" => {
+                (name.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg, None),
+        };
         match arg.as_str() {
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
+            }
+            "-V" | "--version" => {
+                println!(
+                    "verify-bundle {} (reads {})",
+                    env!("CARGO_PKG_VERSION"),
+                    verify_bundle::BUNDLE_FORMAT
+                );
+                std::process::exit(0);
+            }
+            "--format" => {
+                format = match inline.or_else(|| args.next()).as_deref() {
+                    Some("text") => Format::Text,
+                    Some("html") => Format::Html,
+                    Some("json") => Format::Json,
+                    _ => return Err("--format needs text, html or json".into()),
+                }
+            }
+            "--lang" => {
+                lang = inline
+                    .or_else(|| args.next())
+                    .as_deref()
+                    .and_then(Lang::parse)
+                    .ok_or("--lang needs sv or en")?
             }
             "--pubkey" => pubkey = Some(args.next().ok_or("--pubkey needs a file")?),
             "--since" => since = Some(args.next().ok_or("--since needs a checkpoint file")?),
@@ -133,6 +183,8 @@ fn parse_args() -> Result<Args, String> {
         witness_threshold,
         show_personnummer,
         max_bundle_bytes,
+        format,
+        lang,
     })
 }
 
@@ -182,6 +234,22 @@ fn witness_policy(args: &Args) -> Result<Option<WitnessPolicy>, String> {
         .map_err(|e| format!("--witness-key / --witness-threshold: {e}"))
 }
 
+/// Says why the bundle was not verified: on standard error, and with `--format json`
+/// also as `{"ok": false, "error": {kind, message, exit_code}}` on standard output. The
+/// message never holds a personnummer in full.
+fn fail(format: Format, code: u8, kind: &str, message: &str) -> ExitCode {
+    let message = planledger_plan::json::mask_personnummer(message);
+    eprintln!("verify-bundle: {message}");
+    if format == Format::Json {
+        let report = serde_json::json!({
+            "ok": false,
+            "error": { "kind": kind, "message": message, "exit_code": code },
+        });
+        println!("{report:#}");
+    }
+    ExitCode::from(code)
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
@@ -190,6 +258,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let f = args.format;
     let (bundle, key) = match (
         read(
             &args.bundle,
@@ -205,31 +274,36 @@ fn main() -> ExitCode {
         ),
     ) {
         (Ok(b), Ok(k)) => (b, k),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("verify-bundle: {e}");
-            return ExitCode::from(2);
-        }
+        (Err(e), _) | (_, Err(e)) => return fail(f, 2, "bad_input", &e),
     };
     // A complaint dossier (HTML) carries its bundle embedded.
     let bundle = match verify_bundle::bundle_text(&bundle) {
         Some(b) => b.to_owned(),
         None => {
-            eprintln!(
-                "verify-bundle: {} is HTML without an embedded bundle; give the bundle file or a dossier from `planledger dossier`",
-                planledger_plan::json::mask_personnummer(&args.bundle)
+            return fail(
+                f,
+                2,
+                "bad_input",
+                &format!(
+                    "{} is HTML without an embedded bundle; give the bundle file or a dossier from `planledger dossier`",
+                    args.bundle
+                ),
             );
-            return ExitCode::from(2);
         }
     };
     let key = match CheckpointVerifier::from_text(&key) {
         Ok(k) => k,
         Err(e) => {
-            eprintln!(
-                "verify-bundle: {} is not a verifier key: {}; use the key `planledger keygen` printed",
-                args.pubkey,
-                verify_bundle::checkpoint_message(&e)
+            return fail(
+                f,
+                2,
+                "bad_input",
+                &format!(
+                    "{} is not a verifier key: {}; use the key `planledger keygen` printed",
+                    args.pubkey,
+                    verify_bundle::checkpoint_message(&e)
+                ),
             );
-            return ExitCode::from(2);
         }
     };
     let since = match &args.since {
@@ -241,10 +315,7 @@ fn main() -> ExitCode {
             "a checkpoint is a few lines",
         ) {
             Ok(text) => Some(text),
-            Err(e) => {
-                eprintln!("verify-bundle: {e}");
-                return ExitCode::from(2);
-            }
+            Err(e) => return fail(f, 2, "bad_input", &e),
         },
     };
     let client = match &args.client {
@@ -263,22 +334,13 @@ fn main() -> ExitCode {
             });
             match parsed {
                 Ok(p) => Some(p),
-                Err(e) => {
-                    eprintln!("verify-bundle: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(e) => return fail(f, 2, "bad_input", &e),
             }
         }
     };
     let policy = match witness_policy(&args) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!(
-                "verify-bundle: {}",
-                planledger_plan::json::mask_personnummer(&e)
-            );
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(f, 2, "bad_input", &e),
     };
     match verify_bundle::verify_witnessed(
         &bundle,
@@ -288,41 +350,20 @@ fn main() -> ExitCode {
         policy.as_ref(),
     ) {
         Ok(proven) => {
-            print!(
-                "{}",
-                verify_bundle::render_history(&proven, args.show_personnummer)
-            );
-            if let Some(policy) = &policy {
-                let names: Vec<&str> = proven
-                    .cosigned_by
-                    .iter()
-                    .map(|c| c.key_name.as_str())
-                    .collect();
-                println!(
-                    "OK: the checkpoint is cosigned by {} of the {} witnesses you trust ({}; at least {} needed)",
-                    names.len(),
-                    policy.keys().len(),
-                    planledger_plan::json::mask_personnummer(&names.join(", ")),
-                    policy.threshold()
-                );
+            let options = report::Options {
+                lang: args.lang,
+                show_personnummer: args.show_personnummer,
+                witness_policy: policy.as_ref().map(|p| (p.keys().len(), p.threshold())),
+            };
+            match f {
+                Format::Text => print!("{}", report::text(&proven, &options)),
+                Format::Html => print!("{}", report::html(&proven, &options)),
+                Format::Json => println!("{:#}", report::json(&proven, &options)),
             }
-            if let Some(old) = &proven.extends {
-                println!(
-                    "OK: the log of the bundle's checkpoint ({} records) extends the earlier checkpoint of {} records",
-                    proven.checkpoint.size, old.size
-                );
-            }
-            println!("OK: the bundle verifies");
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            // A plan id in the message comes from the bundle, which is not trusted: one
-            // shaped like a personnummer is masked.
-            eprintln!(
-                "verify-bundle: FAILED: {}",
-                planledger_plan::json::mask_personnummer(&e.to_string())
-            );
-            ExitCode::from(1)
-        }
+        // A plan id in the message comes from the bundle, which is not trusted: one
+        // shaped like a personnummer is masked (by `fail`).
+        Err(e) => fail(f, 1, "verification", &format!("FAILED: {e}")),
     }
 }

@@ -527,3 +527,295 @@ fn a_witness_policy_needs_k_valid_cosignatures_on_the_bundles_checkpoint() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// One plan from order to closing, sealed at positions 0..5: the order (case officer),
+/// version 1 with content (key worker), the client's signature, submission, and the plan
+/// closed because the client moved. Returns the bundle's JSON and the verifier key text.
+fn plan_bundle() -> (String, String) {
+    let officer = Actor::new(UserId::new("h7").unwrap(), Role::CaseOfficer);
+    let kim = Actor::new(UserId::new("kim").unwrap(), Role::KeyWorker);
+    // 09:00 UTC on 2 March is 10:00 in Stockholm (CET).
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    let lines = [
+        (
+            &officer,
+            r#"{"command":"receive_order","plan":"plan-0001","order":"best-88","unit":"hemtjanst-norr","act":"home_care","client":"196408233234","received_on":"2026-03-02","granted_services":["dusch"]}"#,
+        ),
+        (
+            &kim,
+            r#"{"command":"draft","plan":"plan-0001","content":{"provider":"Hemtjänst Norr","unit":"hemtjanst-norr","act":"home_care","client":{"name":"Testperson Ett","personnummer":"196408233234"},"drawn_up_on":"2026-03-03","services":[{"what":"Dusch","when":{"days":["tuesday"],"start":"09:00","end":"09:45"},"how":"Två personal <b>","who":"Hemtjänstgrupp Norr","goal":"Kunden känner sig trygg i duschen"}],"goals":["Bo kvar hemma tryggt"]}}"#,
+        ),
+        (
+            &kim,
+            r#"{"command":"sign","plan":"plan-0001","version":1,"signer":"client"}"#,
+        ),
+        (
+            &kim,
+            r#"{"command":"submit","plan":"plan-0001","version":1}"#,
+        ),
+        (
+            &kim,
+            r#"{"command":"close","plan":"plan-0001","reason":"moved","closed_on":"2026-03-06"}"#,
+        ),
+    ];
+    let mut state = PlanState::new();
+    let mut tree = MemoryTree::new();
+    let mut prev = Hash::ZERO;
+    let mut records = Vec::new();
+    for (i, (actor, line)) in lines.into_iter().enumerate() {
+        let now = t0 + chrono::Duration::days(i as i64);
+        let command = serde_json::from_str(line).unwrap();
+        let event = decide(&state, &command, actor, now).unwrap().remove(0);
+        state.apply(&event, now, actor);
+        let entry = Entry {
+            stream_id: "plan-0001".into(),
+            stream_version: i as u64 + 1,
+            claimed_at_micros: now.timestamp_micros(),
+            command_id: String::new(),
+            actor: actor.into(),
+            event_type: event.event_type().into(),
+            schema_version: SCHEMA_VERSION,
+            envelope: Envelope::plaintext(),
+            payload: event.encode(),
+        };
+        let record = seal(i as u64, prev, now.timestamp_micros(), &entry).unwrap();
+        prev = record.hash();
+        tree.push(record.hash());
+        records.push(record);
+    }
+    let signer = CheckpointSigner::from_seed("test.example/log", [7; 32]).unwrap();
+    let note = signer
+        .sign(&Checkpoint {
+            origin: "test.example/log".into(),
+            size: tree.size(),
+            root: tree.root(),
+            time_micros: (t0 + chrono::Duration::days(10)).timestamp_micros(),
+            map_root: None,
+        })
+        .unwrap();
+    let bundle = Bundle {
+        format: BUNDLE_FORMAT.into(),
+        checkpoint: note,
+        records: records
+            .iter()
+            .map(|r| {
+                let proof = inclusion_proof(&tree, r.position(), tree.size()).unwrap();
+                BundleRecord::new(r, &proof)
+            })
+            .collect(),
+        consistency: None,
+        completeness: None,
+    };
+    (
+        serde_json::to_string(&bundle).unwrap(),
+        signer.verifier().to_text(),
+    )
+}
+
+fn run_plan(extra: &[&str]) -> (Output, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, key) = plan_bundle();
+    let file = write(dir.path(), "b.json", &b);
+    let key = write(dir.path(), "k.pub", &key);
+    let out = run(&[&file, Path::new("--pubkey"), &key], extra);
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out, stdout, stderr)
+}
+
+#[test]
+fn text_in_english_shows_the_plan_content_in_local_time_without_enum_names() {
+    let (out, stdout, stderr) = run_plan(&["--format", "text", "--lang", "en"]);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // The content of version 1 in full, not counts.
+    for want in [
+        "version 1 drawn up",
+        "Provider: Hemtjänst Norr",
+        "What: Dusch",
+        "Days: Tuesday",
+        "How: Två personal <b>",
+        "Goals: Bo kvar hemma tryggt",
+        "Type of service: home care",
+        "version 1 signed by the client",
+        "version 1 submitted to the authority",
+        "plan closed 2026-03-06 (moved)",
+        "kim (key worker)",
+        "h7 (case officer)",
+        // 09:00 UTC is 10:00 in Stockholm in March (CET, +01:00).
+        "2026-03-02 10:00 +01:00",
+        "OK: the bundle verifies",
+    ] {
+        assert!(stdout.contains(want), "{want:?} missing from:\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("(Moved)") && !stdout.contains("services,"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("09:00:00Z"), "{stdout}");
+    assert!(
+        stdout.contains("19640823-****") && !stdout.contains("3234"),
+        "{stdout}"
+    );
+    // English is the default.
+    let (_, default, _) = run_plan(&[]);
+    assert_eq!(default, stdout);
+}
+
+#[test]
+fn text_in_swedish_names_events_and_fields_in_swedish() {
+    let (out, stdout, stderr) = run_plan(&["--lang", "sv"]);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for want in [
+        "kontrollpunkt: test.example/log vid storlek 5, signerad 2026-03-12 10:00 +01:00",
+        "beställning best-88 mottagen 2026-03-02 för enhet hemtjanst-norr, hemtjänst, den enskilde 19640823-****; beviljat: dusch",
+        "version 1 upprättad",
+        "Utförare: Hemtjänst Norr",
+        "Insatser:",
+        "Vad: Dusch",
+        "Dagar: tisdag",
+        "version 1 undertecknad av den enskilde",
+        "version 1 avgiven till myndigheten",
+        "planen avslutad 2026-03-06 (flyttat)",
+        "kim (kontaktperson)",
+        "h7 (biståndshandläggare)",
+        "endast inkludering",
+        "OK: paketet är verifierat",
+    ] {
+        assert!(stdout.contains(want), "{want:?} missing from:\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("moved") && !stdout.contains("drawn up"),
+        "{stdout}"
+    );
+    let (_, shown, _) = run_plan(&["--lang", "sv", "--show-personnummer"]);
+    assert!(shown.contains("Personnummer: 196408233234"), "{shown}");
+}
+
+#[test]
+fn html_is_one_escaped_page_in_the_language_asked_for() {
+    for (lang, want) in [
+        (
+            "sv",
+            [
+                "<html lang=\"sv\">",
+                "Utförare",
+                "planen avslutad 2026-03-06 (flyttat)",
+                "OK: paketet är verifierat",
+            ],
+        ),
+        (
+            "en",
+            [
+                "<html lang=\"en\">",
+                "Provider",
+                "plan closed 2026-03-06 (moved)",
+                "OK: the bundle verifies",
+            ],
+        ),
+    ] {
+        let (out, stdout, stderr) = run_plan(&["--format=html", "--lang", lang]);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(stdout.starts_with("<!DOCTYPE html>"), "{stdout}");
+        for w in want {
+            assert!(stdout.contains(w), "{w:?} missing from:\n{stdout}");
+        }
+        // Text from the bundle is escaped; the page has no script.
+        assert!(stdout.contains("Två personal &lt;b&gt;"), "{stdout}");
+        assert!(
+            !stdout.contains("<b>") && !stdout.contains("<script"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("2026-03-02 10:00 +01:00"), "{stdout}");
+        assert!(!stdout.contains("3234"), "{stdout}");
+        assert!(stdout.trim_end().ends_with("</html>"));
+    }
+}
+
+#[test]
+fn json_is_a_machine_readable_report_and_failures_are_json_too() {
+    let (out, stdout, stderr) = run_plan(&["--format", "json", "--lang", "sv"]);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["lang"], "sv");
+    assert_eq!(v["checkpoint"]["size"], 5);
+    assert_eq!(v["records"], 5);
+    assert!(v["complete"].is_null());
+    let records = v["plans"][0]["records"].as_array().unwrap();
+    assert_eq!(v["plans"][0]["plan"], "plan-0001");
+    assert_eq!(records.len(), 5);
+    assert_eq!(records[0]["claimed_at"], "2026-03-02T09:00:00.000000Z");
+    assert_eq!(records[0]["claimed_at_local"], "2026-03-02 10:00 +01:00");
+    assert_eq!(records[0]["actor"]["role"], "case_officer");
+    assert_eq!(records[0]["event"]["client"], "19640823-****");
+    assert_eq!(records[1]["event_type"], "plan_drafted");
+    assert_eq!(
+        records[1]["event"]["content"]["services"][0]["what"],
+        "Dusch"
+    );
+    assert_eq!(
+        records[1]["event"]["content"]["client"]["personnummer"],
+        "19640823-****"
+    );
+    assert_eq!(
+        records[4]["summary"],
+        "planen avslutad 2026-03-06 (flyttat)"
+    );
+    assert_eq!(records[4]["event"]["reason"], "moved");
+    assert_eq!(records[1]["hash"].as_str().unwrap().len(), 64);
+    assert!(!stdout.contains("3234"), "{stdout}");
+
+    // A failure is one JSON object on standard output too, with the same exit code.
+    let dir = tempfile::tempdir().unwrap();
+    let (b, _) = plan_bundle();
+    let file = write(dir.path(), "b.json", &b);
+    let other = CheckpointSigner::from_seed("test.example/log", [8; 32])
+        .unwrap()
+        .verifier()
+        .to_text();
+    let other = write(dir.path(), "other.pub", &other);
+    let out = run(
+        &[&file, Path::new("--pubkey"), &other],
+        &["--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["error"]["kind"], "verification");
+    assert_eq!(v["error"]["exit_code"], 1);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("checkpoint does not verify")
+    );
+    let missing = dir.path().join("missing.json");
+    let out = run(
+        &[&missing, Path::new("--pubkey"), &other],
+        &["--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "bad_input");
+}
+
+#[test]
+fn version_and_bad_format_or_language() {
+    let out = Command::new(env!("CARGO_BIN_EXE_verify-bundle"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!(
+            "verify-bundle {} (reads {BUNDLE_FORMAT})\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    for bad in [["--format", "pdf"], ["--lang", "de"]] {
+        let (out, _, stderr) = run_plan(&bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(stderr.contains(bad[0]), "{stderr}");
+    }
+}
