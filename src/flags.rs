@@ -878,4 +878,9 @@ pub struct WeedArgs {
     /// Their role (unit_manager or admin). Required without --dry-run.
     #[arg(long, value_name = "ROLE", value_parser = roles(), required_unless_present = "dry_run")]
     pub role: Option<Role>,
+    /// The map key from `map-keygen`, when checkpoints sign a map: each weeded client's
+    /// map key (a salted hash, never the number) is kept before their key is destroyed, so
+    /// that `verify --map-key` can still rebuild maps signed before the weeding.
+    #[arg(long, value_name = "MAPKEYFILE")]
+    pub map_key: Option<PathBuf>,
 }

@@ -85,6 +85,7 @@ fn verdict(c: &Candidate) -> String {
 }
 
 pub fn weed(ctx: &Context, a: WeedArgs) -> Result<()> {
+    let map_key = ctx.map_key(a.map_key.as_deref())?;
     let (store, _) = keyed(ctx)?;
     let policy = retention_policy(ctx)?;
     if !a.dry_run {
@@ -116,6 +117,9 @@ pub fn weed(ctx: &Context, a: WeedArgs) -> Result<()> {
         );
         match &actor {
             Some(actor) if c.weeds() => {
+                if let Some(key) = &map_key {
+                    planledger_app::map::remember_weeded(&store, key, &c.client, &c.plans)?;
+                }
                 let position =
                     weeding::weed_one(&store, c, &decision, a.as_of, actor, ctx.claimed_now)?;
                 weeded += 1;

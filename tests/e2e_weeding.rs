@@ -156,7 +156,18 @@ fn weeding_destroys_a_clients_key_and_everything_still_verifies() {
     let (secret, pubkey) = keys(t);
     let witness = t.path("witness");
     let witness = witness.to_str().unwrap();
-    k.ok(&["checkpoint", "--key", &secret, "--witness", witness]);
+    let map_key = t.path("map.key");
+    let map_key = map_key.to_str().unwrap();
+    t.ok(&["map-keygen", "--out", map_key]);
+    k.ok(&[
+        "checkpoint",
+        "--key",
+        &secret,
+        "--witness",
+        witness,
+        "--map-key",
+        map_key,
+    ]);
 
     // A hold on B; C is kept for research; A is due five years after its last entry.
     k.ok_at(
@@ -223,6 +234,8 @@ fn weeding_destroys_a_clients_key_and_everything_still_verifies() {
             "adm1",
             "--role",
             "admin",
+            "--map-key",
+            map_key,
         ],
     );
     assert!(
@@ -248,6 +261,22 @@ fn weeding_destroys_a_clients_key_and_everything_still_verifies() {
     // the index and read model (A's plan is out of them).
     let out = k.ok(&["verify", "--witness", witness, "--pubkey", &pubkey]);
     assert!(out.contains("1 checkpoints matched"), "{out}");
+    // The map signed before the weeding is rebuilt from the records too: the weeded
+    // client's first order can no longer be read, and its client's map key, kept by the
+    // weeding, stands in for it.
+    let out = k.ok(&[
+        "verify",
+        "--witness",
+        witness,
+        "--pubkey",
+        &pubkey,
+        "--map-key",
+        map_key,
+    ]);
+    assert!(
+        out.contains("the maps of 1 checkpoints rebuilt from the records"),
+        "{out}"
+    );
 
     // History and show say that A's plan was weeded, and when and under what.
     let history = k.ok(&["history", "--plan", "plan-a", "--lang", "en"]);

@@ -142,7 +142,7 @@ pub fn build(
             return Ok(map);
         }
         Some((scan, _)) => (scan, true),
-        None => (Scan::new(key), false),
+        None => (Scan::new(store, key)?, false),
     };
     let kept_at = scan.at;
     scan.advance_to(store, size)?;
@@ -154,10 +154,65 @@ pub fn build(
     Ok(map)
 }
 
+/// The name of the weeded clients' map keys kept in the store, by plan (see
+/// [`remember_weeded`]).
+const WEEDED: &str = "map-weeded-clients";
+
+/// The map keys of weeded clients' plans, for one map key: postcard of this.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct WeededClients {
+    key_check: [u8; 32],
+    plans: Vec<(String, [u8; 32])>,
+}
+
+/// Keeps, before `client` is weeded, the client's map key (FORMAT.md §12.3, a salted
+/// hash under the map key, never the number) for each of `plans`: once the client's
+/// key is destroyed their first order cannot be read, and a map rebuilt from the
+/// records (`verify --map-key` against checkpoints signed before the weeding) takes the
+/// client's leaf from here. A hint, never trusted: a wrong one makes the rebuilt map's
+/// root differ from the signed one, which `verify` reports.
+pub fn remember_weeded(
+    store: &dyn Store,
+    key: &MapKey,
+    client: &Personnummer,
+    plans: &[String],
+) -> Result<()> {
+    let mut kept = weeded_clients(store, key)?;
+    let client_key = client_map_key(key, client);
+    for plan in plans {
+        if !kept.iter().any(|(p, _)| p == plan) {
+            kept.push((plan.clone(), client_key));
+        }
+    }
+    let bytes = postcard::to_allocvec(&WeededClients {
+        key_check: key_check(key),
+        plans: kept.into_iter().map(|(p, k)| (p, k.0)).collect(),
+    })
+    .expect("plain data serialises");
+    store.put_derived(WEEDED, &bytes)?;
+    Ok(())
+}
+
+/// The weeded plans' client map keys kept for `key` (none for another key's).
+fn weeded_clients(store: &dyn Store, key: &MapKey) -> Result<Vec<(String, Hash)>> {
+    let Some(bytes) = store.derived(WEEDED)? else {
+        return Ok(Vec::new());
+    };
+    Ok(match postcard::from_bytes::<WeededClients>(&bytes) {
+        Ok(w) if w.key_check == key_check(key) => {
+            w.plans.into_iter().map(|(p, k)| (p, Hash(k))).collect()
+        }
+        _ => Vec::new(),
+    })
+}
+
 /// The leaves of the records read so far, from position 0. No `Debug`: it holds the
 /// map key.
 struct Scan {
     key: MapKey,
+    /// Weeded plans' client map keys ([`remember_weeded`]), for orders that can no
+    /// longer be read.
+    weeded: BTreeMap<String, Hash>,
     at: u64,
     streams: BTreeMap<String, (u64, Hash)>,
     clients: BTreeMap<Hash, BTreeSet<String>>,
@@ -175,13 +230,14 @@ struct Kept {
 }
 
 impl Scan {
-    fn new(key: &MapKey) -> Scan {
-        Scan {
+    fn new(store: &dyn Store, key: &MapKey) -> Result<Scan> {
+        Ok(Scan {
             key: key.clone(),
+            weeded: weeded_clients(store, key)?.into_iter().collect(),
             at: 0,
             streams: BTreeMap::new(),
             clients: BTreeMap::new(),
-        }
+        })
     }
 
     /// The kept leaves and their map, if they are of `key` and their map has a root
@@ -203,6 +259,7 @@ impl Scan {
         }
         let scan = Scan {
             key: key.clone(),
+            weeded: weeded_clients(store, key)?.into_iter().collect(),
             at: kept.at,
             streams: (kept.streams.into_iter())
                 .map(|(id, length, last)| (id, (length, Hash(last))))
@@ -274,11 +331,19 @@ impl Scan {
         let mut record = Record::decode(bytes).map_err(|e| corrupt(position, e))?;
         if !record.entry().envelope.is_plaintext() {
             // Encrypted: read through the store, which opens it with the client's key. A
-            // weeded client's order stays sealed: the map has no leaf for them any more
-            // (README, "Weeding": maps signed before the weeding are not rebuilt).
+            // weeded client's order stays sealed: its client's map key was kept when it
+            // was weeded with the map key (`remember_weeded`), or it has no leaf.
             match store.read_all(position, 1)?.pop() {
                 Some(r) if r.entry().envelope.is_plaintext() => record = r,
-                _ => return Ok(()),
+                _ => {
+                    if let Some(client) = self.weeded.get(record.stream_id()) {
+                        self.clients
+                            .entry(*client)
+                            .or_default()
+                            .insert(record.stream_id().to_owned());
+                    }
+                    return Ok(());
+                }
             }
         }
         let event = Event::decode_versioned(record.entry().schema_version, record.payload())
@@ -342,7 +407,7 @@ pub fn check(
         .filter_map(|c| c.map_root.map(|root| (c.size, c.time_micros, root)))
         .collect();
     with_map.sort_by_key(|c| c.0);
-    let mut scan = Scan::new(key);
+    let mut scan = Scan::new(store, key)?;
     for (i, (size, time, root)) in with_map.iter().enumerate() {
         scan.advance_to(store, *size)?;
         if scan.map()?.root() != *root {
