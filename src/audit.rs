@@ -8,9 +8,9 @@ use planledger_app::{Error, Kind, Result};
 use planledger_audit::{Format, Lang, Scope, Subject};
 use planledger_plan::swedish_date;
 
-use crate::client::{query, segment};
 use crate::flags::{AuditArgs, HistoryArgs, OutputArgs};
 use crate::{Context, stdout};
+use planledger_serve::client::{query, segment};
 
 pub fn output(o: &OutputArgs) -> Output {
     Output {

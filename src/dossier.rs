@@ -1,7 +1,7 @@
 //! `dossier`: the complaint dossier of one client, HTML or PDF, with its evidence bundle.
 
 use planledger_app::dossier::{self, DossierInput};
-use planledger_app::{Result, keys, witness};
+use planledger_app::{Result, witness};
 
 use crate::Context;
 use crate::flags::DossierArgs;
@@ -13,30 +13,14 @@ pub fn dossier(ctx: &Context, a: DossierArgs) -> Result<()> {
     let policy = ctx.policy()?;
     let store = ctx.open()?;
     let dir = a.witness.as_deref().expect("clap requires --witness");
-    let (checkpoint, verifier) = match (&a.key, &a.pubkey) {
-        (Some(key), _) => {
-            let signer = keys::load_signer(key, &ctx.limits)?;
-            let c = witness::checkpoint(
-                store.as_ref(),
-                &signer,
-                dir,
-                None,
-                chrono::Utc::now(),
-                &ctx.limits,
-                map_key.as_ref(),
-            )?
-            .0;
-            (c, signer.verifier())
-        }
-        (None, Some(pubkey)) => {
-            let key = keys::load_verifier(pubkey, &ctx.limits)?;
-            (
-                witness::latest(store.as_ref(), dir, &key, &ctx.limits)?,
-                key,
-            )
-        }
-        (None, None) => unreachable!("clap requires --key or --pubkey"),
-    };
+    let (checkpoint, verifier) = witness::proving(
+        store.as_ref(),
+        dir,
+        a.key.as_deref(),
+        a.pubkey.as_deref(),
+        &ctx.limits,
+        map_key.as_ref(),
+    )?;
     let made_by = std::env::var("USER").unwrap_or_else(|_| "planledger dossier".into());
     let d = dossier::build(&DossierInput {
         store: store.as_ref(),

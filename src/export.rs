@@ -1,6 +1,6 @@
 //! `export`: one client's evidence bundle, proven against a signed checkpoint.
 
-use planledger_app::{Result, evidence, keys, witness};
+use planledger_app::{Result, evidence, witness};
 
 use crate::Context;
 use crate::flags::ExportArgs;
@@ -8,31 +8,15 @@ use crate::flags::ExportArgs;
 pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
     let map_key = ctx.map_key(a.map_key.as_deref())?;
     let store = ctx.open()?;
-    let verifier;
-    let checkpoint = match (&a.key, &a.witness, &a.pubkey) {
-        (Some(key), Some(dir), _) => {
-            let signer = keys::load_signer(key, &ctx.limits)?;
-            verifier = signer.verifier();
-            let store = store.as_ref();
-            witness::checkpoint(
-                store,
-                &signer,
-                dir,
-                None,
-                chrono::Utc::now(),
-                &ctx.limits,
-                map_key.as_ref(),
-            )?
-            .0
-        }
-        (None, Some(dir), Some(pubkey)) => {
-            let key = keys::load_verifier(pubkey, &ctx.limits)?;
-            let latest = witness::latest(store.as_ref(), dir, &key, &ctx.limits)?;
-            verifier = key;
-            latest
-        }
-        _ => unreachable!("clap requires --witness, with --key or --pubkey"),
-    };
+    let dir = a.witness.as_deref().expect("clap requires --witness");
+    let (checkpoint, verifier) = witness::proving(
+        store.as_ref(),
+        dir,
+        a.key.as_deref(),
+        a.pubkey.as_deref(),
+        &ctx.limits,
+        map_key.as_ref(),
+    )?;
     let since = match &a.since {
         Some(file) => Some(witness::read_one(file, &verifier, &ctx.limits)?),
         None => None,

@@ -820,7 +820,7 @@ pub struct ExportArgs {
     pub key: Option<PathBuf>,
     /// The witness directory; without --key, the bundle is proven against its latest
     /// checkpoint.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", required = true)]
     pub witness: Option<PathBuf>,
     /// A checkpoint the recipient already holds (from an earlier export): the bundle
     /// also carries the proof that the log it is proven against extends that one.

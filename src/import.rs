@@ -117,7 +117,7 @@ struct LineError {
 /// `import` over `--server`: the lines in requests of up to [`REMOTE_LINES`] lines, in
 /// file order; each line's outcome reported as a local import reports it (line numbers
 /// of the whole file), and the same summary, also when a request fails.
-fn import_on(server: &crate::client::Server, reader: &mut dyn BufRead) -> Result<()> {
+fn import_on(server: &planledger_serve::client::Server, reader: &mut dyn BufRead) -> Result<()> {
     let mut c = Counts::default();
     let mut first = 1u64; // the file's line number of the chunk's first line
     let mut number = 0u64;
@@ -187,7 +187,12 @@ struct Counts {
 
 /// Sends one chunk of lines, the first of them line `first` of the file; reports each
 /// line's outcome.
-fn send(server: &crate::client::Server, chunk: &str, first: u64, c: &mut Counts) -> Result<()> {
+fn send(
+    server: &planledger_serve::client::Server,
+    chunk: &str,
+    first: u64,
+    c: &mut Counts,
+) -> Result<()> {
     let answer: ImportAnswer = server.post_json(
         "/v1/import",
         None,

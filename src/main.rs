@@ -4,7 +4,6 @@
 
 mod audit;
 mod checkpoint;
-mod client;
 mod demo;
 mod dossier;
 mod exit;
@@ -73,10 +72,12 @@ impl Context {
     }
 
     /// The server to send the command to, if `--server` was given.
-    pub fn server(&self) -> Result<Option<client::Server>> {
+    pub fn server(&self) -> Result<Option<planledger_serve::client::Server>> {
         self.server
             .as_ref()
-            .map(|(url, token_file)| client::Server::new(url, token_file.as_deref(), &self.limits))
+            .map(|(url, token_file)| {
+                planledger_serve::client::Server::new(url, token_file.as_deref(), &self.limits)
+            })
             .transpose()
     }
 

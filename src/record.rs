@@ -150,7 +150,7 @@ struct RecordedEvent {
 /// command the server holds already (the same line sent again) is reported, not
 /// recorded twice.
 fn record_on(
-    server: &crate::client::Server,
+    server: &planledger_serve::client::Server,
     ctx: &Context,
     command: Command,
     actor: Actor,

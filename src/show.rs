@@ -5,9 +5,9 @@ use std::io::Write;
 use planledger_app::read::{self, Which};
 use planledger_app::{Error, Result};
 
-use crate::client::{query, segment};
 use crate::flags::ShowArgs;
 use crate::{Context, stdout};
+use planledger_serve::client::{query, segment};
 
 pub fn show(ctx: &Context, a: ShowArgs) -> Result<()> {
     if let Some(server) = ctx.server()? {

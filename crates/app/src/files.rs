@@ -30,6 +30,37 @@ pub fn write_new_bytes(path: &Path, text: &[u8], private: bool) -> Result<()> {
     if path.symlink_metadata().is_ok() {
         return Err(exists());
     }
+    let (dir, temp) = written_beside(path, text, private)?;
+    let linked = std::fs::hard_link(&temp, path);
+    // The temporary name goes whether the link worked or not.
+    let _ = std::fs::remove_file(&temp);
+    match linked {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(exists()),
+        Err(e) => return Err(Error::io(format!("cannot write {}", path.display()), e)),
+        Ok(()) => {}
+    }
+    sync_dir(&dir)
+}
+
+/// Writes `text` to `path`, replacing what stands there atomically and durably: into a
+/// temporary file in the same directory (mode 0600 when `private`), fsynced, renamed
+/// over `path`, and the directory fsynced. A reader sees the old text or the whole new
+/// one, never a mix; on any failure the old text stays. Only for the files that are
+/// rewritten by design: a witness's state and a checkpoint that gains cosignatures.
+pub fn replace(path: &Path, text: &str, private: bool) -> Result<()> {
+    let (dir, temp) = written_beside(path, text.as_bytes(), private)?;
+    if let Err(e) = std::fs::rename(&temp, path) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(Error::io(format!("cannot write {}", path.display()), e));
+    }
+    sync_dir(&dir)
+}
+
+/// `text` in a new temporary file beside `path` (mode 0600 when `private`), fsynced:
+/// its directory and name. Hidden, and unique to this process and instant, so that two
+/// writers never share one; a leftover from a killed process has no `.checkpoint` ending
+/// and is ignored. On failure nothing is left behind.
+fn written_beside(path: &Path, text: &[u8], private: bool) -> Result<(PathBuf, PathBuf)> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -37,8 +68,6 @@ pub fn write_new_bytes(path: &Path, text: &[u8], private: bool) -> Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| Error::new(Kind::BadInput, format!("{} names no file", path.display())))?;
-    // Hidden, and unique to this process and instant, so that two writers never share
-    // one; a leftover from a killed process has no `.checkpoint` ending and is ignored.
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
@@ -56,55 +85,15 @@ pub fn write_new_bytes(path: &Path, text: &[u8], private: bool) -> Result<()> {
     let mut f = opts.open(&temp).map_err(cannot)?;
     let written = f.write_all(text).and_then(|()| f.sync_all());
     drop(f);
-    let linked = written.and_then(|()| std::fs::hard_link(&temp, path));
-    // The temporary name goes whether the link worked or not.
-    let _ = std::fs::remove_file(&temp);
-    match linked {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(exists()),
-        Err(e) => return Err(cannot(e)),
-        Ok(()) => {}
-    }
-    File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(format!("cannot sync the directory {}", dir.display()), e))
-}
-
-/// Writes `text` to `path`, replacing what stands there atomically and durably: into a
-/// temporary file in the same directory (mode 0600 when `private`), fsynced, renamed
-/// over `path`, and the directory fsynced. A reader sees the old text or the whole new
-/// one, never a mix; on any failure the old text stays. Only for the files that are
-/// rewritten by design: a witness's state and a checkpoint that gains cosignatures.
-pub fn replace(path: &Path, text: &str, private: bool) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::new(Kind::BadInput, format!("{} names no file", path.display())))?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let temp = dir.join(format!(
-        ".{}.{}-{nanos}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let cannot = |e| Error::io(format!("cannot write {}", path.display()), e);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    if private {
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&temp).map_err(cannot)?;
-    let written = f.write_all(text.as_bytes()).and_then(|()| f.sync_all());
-    drop(f);
-    let renamed = written.and_then(|()| std::fs::rename(&temp, path));
-    if let Err(e) = renamed {
+    if let Err(e) = written {
         let _ = std::fs::remove_file(&temp);
         return Err(cannot(e));
     }
-    File::open(&dir)
+    Ok((dir, temp))
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io(format!("cannot sync the directory {}", dir.display()), e))
 }

@@ -14,13 +14,7 @@ use crate::witness::check_name;
 /// never overwritten) and returns the signer.
 pub fn keygen(name: &str, out: &Path) -> Result<CheckpointSigner> {
     check_name(name, "--name")?;
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| {
-        Error::new(
-            Kind::Storage,
-            format!("the OS random number generator failed: {e}"),
-        )
-    })?;
+    let seed = crate::crypt::random()?;
     let signer = CheckpointSigner::from_seed(name, seed).map_err(|e| {
         Error::new(
             Kind::BadInput,
@@ -68,13 +62,7 @@ pub fn load_verifier(path: &Path, limits: &Limits) -> Result<CheckpointVerifier>
 /// (mode 0600, never overwritten) and returns the signer.
 pub fn witness_keygen(name: &str, out: &Path) -> Result<WitnessSigner> {
     check_name(name, "--name")?;
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| {
-        Error::new(
-            Kind::Storage,
-            format!("the OS random number generator failed: {e}"),
-        )
-    })?;
+    let seed = crate::crypt::random()?;
     let signer = WitnessSigner::from_seed(name, seed).map_err(|e| {
         Error::new(
             Kind::BadInput,

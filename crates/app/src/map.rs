@@ -64,13 +64,7 @@ impl MapKey {
 /// Makes a new map key from the OS random number generator and writes it to `out`
 /// (mode 0600, never overwritten).
 pub fn keygen(out: &Path) -> Result<MapKey> {
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key).map_err(|e| {
-        Error::new(
-            Kind::Storage,
-            format!("the OS random number generator failed: {e}"),
-        )
-    })?;
+    let key = crate::crypt::random()?;
     let key = MapKey(key);
     write_new(out, &format!("{}\n", key.to_text()), true)?;
     Ok(key)
@@ -133,7 +127,8 @@ pub fn build(
     key: &MapKey,
     signed: &[(u64, Hash)],
 ) -> Result<LedgerMap> {
-    let resumed = Scan::resume(store, key, signed)?.filter(|(scan, _)| scan.at <= size);
+    let weeded = weeded_clients(store, key)?;
+    let resumed = Scan::resume(store, key, signed, &weeded)?.filter(|(scan, _)| scan.at <= size);
     let (mut scan, checked) = match resumed {
         // The kept leaves are the map asked for: the one their check built.
         Some((scan, map)) if scan.at == size => {
@@ -142,7 +137,7 @@ pub fn build(
             return Ok(map);
         }
         Some((scan, _)) => (scan, true),
-        None => (Scan::new(store, key)?, false),
+        None => (Scan::new(key, weeded), false),
     };
     let kept_at = scan.at;
     scan.advance_to(store, size)?;
@@ -180,9 +175,7 @@ pub fn remember_weeded(
     let mut kept = weeded_clients(store, key)?;
     let client_key = client_map_key(key, client);
     for plan in plans {
-        if !kept.iter().any(|(p, _)| p == plan) {
-            kept.push((plan.clone(), client_key));
-        }
+        kept.entry(plan.clone()).or_insert(client_key);
     }
     let bytes = postcard::to_allocvec(&WeededClients {
         key_check: key_check(key),
@@ -194,15 +187,15 @@ pub fn remember_weeded(
 }
 
 /// The weeded plans' client map keys kept for `key` (none for another key's).
-fn weeded_clients(store: &dyn Store, key: &MapKey) -> Result<Vec<(String, Hash)>> {
+fn weeded_clients(store: &dyn Store, key: &MapKey) -> Result<BTreeMap<String, Hash>> {
     let Some(bytes) = store.derived(WEEDED)? else {
-        return Ok(Vec::new());
+        return Ok(BTreeMap::new());
     };
     Ok(match postcard::from_bytes::<WeededClients>(&bytes) {
         Ok(w) if w.key_check == key_check(key) => {
             w.plans.into_iter().map(|(p, k)| (p, Hash(k))).collect()
         }
-        _ => Vec::new(),
+        _ => BTreeMap::new(),
     })
 }
 
@@ -230,14 +223,14 @@ struct Kept {
 }
 
 impl Scan {
-    fn new(store: &dyn Store, key: &MapKey) -> Result<Scan> {
-        Ok(Scan {
+    fn new(key: &MapKey, weeded: BTreeMap<String, Hash>) -> Scan {
+        Scan {
             key: key.clone(),
-            weeded: weeded_clients(store, key)?.into_iter().collect(),
+            weeded,
             at: 0,
             streams: BTreeMap::new(),
             clients: BTreeMap::new(),
-        })
+        }
     }
 
     /// The kept leaves and their map, if they are of `key` and their map has a root
@@ -247,6 +240,7 @@ impl Scan {
         store: &dyn Store,
         key: &MapKey,
         signed: &[(u64, Hash)],
+        weeded: &BTreeMap<String, Hash>,
     ) -> Result<Option<(Scan, LedgerMap)>> {
         let Some(bytes) = store.derived(LEAVES)? else {
             return Ok(None);
@@ -259,7 +253,7 @@ impl Scan {
         }
         let scan = Scan {
             key: key.clone(),
-            weeded: weeded_clients(store, key)?.into_iter().collect(),
+            weeded: weeded.clone(),
             at: kept.at,
             streams: (kept.streams.into_iter())
                 .map(|(id, length, last)| (id, (length, Hash(last))))
@@ -407,7 +401,7 @@ pub fn check(
         .filter_map(|c| c.map_root.map(|root| (c.size, c.time_micros, root)))
         .collect();
     with_map.sort_by_key(|c| c.0);
-    let mut scan = Scan::new(store, key)?;
+    let mut scan = Scan::new(key, weeded_clients(store, key)?);
     for (i, (size, time, root)) in with_map.iter().enumerate() {
         scan.advance_to(store, *size)?;
         if scan.map()?.root() != *root {

@@ -164,6 +164,35 @@ pub fn latest(
     })
 }
 
+/// The checkpoint a bundle is proven against, with its verifier: with the secret key in
+/// `key`, a new checkpoint of the head signed now into `dir` (after the checks of
+/// [`checkpoint`]); with only the verifier key in `pubkey`, the latest checkpoint in `dir`,
+/// checked ([`latest`]).
+pub fn proving(
+    store: &dyn Store,
+    dir: &Path,
+    key: Option<&Path>,
+    pubkey: Option<&Path>,
+    limits: &Limits,
+    map_key: Option<&MapKey>,
+) -> Result<(Witnessed, CheckpointVerifier)> {
+    match (key, pubkey) {
+        (Some(key), _) => {
+            let signer = crate::keys::load_signer(key, limits)?;
+            let (signed, _) = checkpoint(store, &signer, dir, None, Utc::now(), limits, map_key)?;
+            Ok((signed, signer.verifier()))
+        }
+        (None, Some(pubkey)) => {
+            let verifier = crate::keys::load_verifier(pubkey, limits)?;
+            Ok((latest(store, dir, &verifier, limits)?, verifier))
+        }
+        (None, None) => Err(Error::new(
+            Kind::BadInput,
+            "give --key (sign a new checkpoint) or --pubkey (prove against the latest one)",
+        )),
+    }
+}
+
 /// Signs the store's current head at `now`, with `origin` or the key's name; with
 /// `map_key`, the checkpoint also commits the map of the ledger at that head
 /// (FORMAT.md §12), built from the records after the map of the latest of `earlier`

@@ -173,26 +173,12 @@ impl CheckpointSigner {
 
     /// The key file text: `PRIVATE+KEY+<name>+<key id, 8 hex digits>+<base64(0x01 || seed)>`.
     pub fn to_key_text(&self) -> String {
-        let mut raw = vec![ALG_ED25519];
-        raw.extend_from_slice(&self.key.to_bytes());
-        format!(
-            "PRIVATE+KEY+{}+{:08x}+{}",
-            self.name,
-            self.key_id(),
-            B64.encode(raw)
-        )
+        private_key_text(&self.name, self.key_id(), ALG_ED25519, &self.key.to_bytes())
     }
 
     /// Parses [`to_key_text`](Self::to_key_text)'s form (surrounding whitespace ignored).
     pub fn from_key_text(text: &str) -> Result<CheckpointSigner, CheckpointError> {
-        let rest = text
-            .trim()
-            .strip_prefix("PRIVATE+KEY+")
-            .ok_or_else(|| bad_key("a private key starts with PRIVATE+KEY+"))?;
-        let (name, id, raw) = split_key_text(rest, ALG_ED25519)?;
-        let seed: [u8; 32] = raw
-            .try_into()
-            .map_err(|_| bad_key("an ed25519 private key is 32 bytes"))?;
+        let (name, id, seed) = parse_private_key_text(text, ALG_ED25519)?;
         let signer = CheckpointSigner::from_seed(name, seed)?;
         if signer.key_id() != id {
             return Err(bad_key("the key id does not match the name and key"));
@@ -212,6 +198,31 @@ impl CheckpointSigner {
             B64.encode(raw)
         ))
     }
+}
+
+/// A private key file's text: `PRIVATE+KEY+<name>+<key id, 8 hex digits>+<base64(alg ||
+/// seed)>`, for a checkpoint key and a witness key alike.
+pub(crate) fn private_key_text(name: &str, key_id: u32, alg: u8, seed: &[u8; 32]) -> String {
+    let mut raw = vec![alg];
+    raw.extend_from_slice(seed);
+    format!("PRIVATE+KEY+{name}+{key_id:08x}+{}", B64.encode(raw))
+}
+
+/// Parses [`private_key_text`]'s form for `alg` (surrounding whitespace ignored): the
+/// name, the key id it states (the caller checks it against the key) and the seed.
+pub(crate) fn parse_private_key_text(
+    text: &str,
+    alg: u8,
+) -> Result<(&str, u32, [u8; 32]), CheckpointError> {
+    let rest = text
+        .trim()
+        .strip_prefix("PRIVATE+KEY+")
+        .ok_or_else(|| bad_key("a private key starts with PRIVATE+KEY+"))?;
+    let (name, id, raw) = split_key_text(rest, alg)?;
+    let seed: [u8; 32] = raw
+        .try_into()
+        .map_err(|_| bad_key("an ed25519 private key is 32 bytes"))?;
+    Ok((name, id, seed))
 }
 
 /// `name+hash+base64` → (name, key id, decoded key bytes after the algorithm byte), for a

@@ -19,7 +19,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
 use crate::checkpoint::{
-    NoteSignature, SIG_PREFIX, SignedNote, bad_key, check_key_name, key_id_of, split_key_text,
+    NoteSignature, SIG_PREFIX, SignedNote, bad_key, check_key_name, key_id_of,
+    parse_private_key_text, private_key_text, split_key_text,
 };
 use crate::{CheckpointError, ConsistencyProof, Hash, TreeHead, empty_root};
 
@@ -146,26 +147,17 @@ impl WitnessSigner {
 
     /// The key file text: `PRIVATE+KEY+<name>+<key id, 8 hex digits>+<base64(0x04 || seed)>`.
     pub fn to_key_text(&self) -> String {
-        let mut raw = vec![ALG_COSIGNATURE_V1];
-        raw.extend_from_slice(&self.key.to_bytes());
-        format!(
-            "PRIVATE+KEY+{}+{:08x}+{}",
-            self.name,
+        private_key_text(
+            &self.name,
             self.key_id(),
-            B64.encode(raw)
+            ALG_COSIGNATURE_V1,
+            &self.key.to_bytes(),
         )
     }
 
     /// Parses [`to_key_text`](Self::to_key_text)'s form (surrounding whitespace ignored).
     pub fn from_key_text(text: &str) -> Result<WitnessSigner, CheckpointError> {
-        let rest = text
-            .trim()
-            .strip_prefix("PRIVATE+KEY+")
-            .ok_or_else(|| bad_key("a private key starts with PRIVATE+KEY+"))?;
-        let (name, id, raw) = split_key_text(rest, ALG_COSIGNATURE_V1)?;
-        let seed: [u8; 32] = raw
-            .try_into()
-            .map_err(|_| bad_key("an ed25519 private key is 32 bytes"))?;
+        let (name, id, seed) = parse_private_key_text(text, ALG_COSIGNATURE_V1)?;
         let signer = WitnessSigner::from_seed(name, seed)?;
         if signer.key_id() != id {
             return Err(bad_key("the key id does not match the name and key"));

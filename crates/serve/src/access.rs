@@ -105,20 +105,10 @@ impl AccessLog {
         at: DateTime<Utc>,
         entries: Vec<AccessEntry>,
     ) -> Result<(), String> {
-        if entries.is_empty() {
-            return Ok(());
+        match self.send(actor, at, entries)? {
+            Some(done) => done.await.map_err(|_| STOPPED.to_owned())?,
+            None => Ok(()),
         }
-        let (reply, done) = tokio::sync::oneshot::channel();
-        self.tx
-            .send(Job {
-                actor,
-                at,
-                entries,
-                reply,
-            })
-            .map_err(|_| "the access log's writer has stopped".to_owned())?;
-        done.await
-            .map_err(|_| "the access log's writer has stopped".to_owned())?
     }
 
     /// [`AccessLog::log`] for callers outside a runtime (the CLI): blocks until durable.
@@ -128,8 +118,22 @@ impl AccessLog {
         at: DateTime<Utc>,
         entries: Vec<AccessEntry>,
     ) -> Result<(), String> {
+        match self.send(actor, at, entries)? {
+            Some(done) => done.blocking_recv().map_err(|_| STOPPED.to_owned())?,
+            None => Ok(()),
+        }
+    }
+
+    /// Hands `entries` to the writer; the answer comes when they are durable (`None`:
+    /// nothing to log).
+    fn send(
+        &self,
+        actor: planledger_ledger::Actor,
+        at: DateTime<Utc>,
+        entries: Vec<AccessEntry>,
+    ) -> Result<Option<tokio::sync::oneshot::Receiver<Result<(), String>>>, String> {
         if entries.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let (reply, done) = tokio::sync::oneshot::channel();
         self.tx
@@ -139,9 +143,8 @@ impl AccessLog {
                 entries,
                 reply,
             })
-            .map_err(|_| "the access log's writer has stopped".to_owned())?;
-        done.blocking_recv()
-            .map_err(|_| "the access log's writer has stopped".to_owned())?
+            .map_err(|_| STOPPED.to_owned())?;
+        Ok(Some(done))
     }
 
     /// Every logged read of `client`'s data, oldest first (blocking; reads the whole log).
@@ -235,6 +238,8 @@ pub fn sample(mut reads: Vec<LoggedRead>, n: usize) -> Vec<LoggedRead> {
     reads.sort_by_key(|r| r.position);
     reads
 }
+
+const STOPPED: &str = "the access log's writer has stopped";
 
 /// Takes every job waiting, appends their entries in one commit, answers each.
 fn write_loop(store: &dyn Store, rx: mpsc::Receiver<Job>) {

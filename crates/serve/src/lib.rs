@@ -15,6 +15,7 @@
 pub mod access;
 pub mod api;
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod metrics;
