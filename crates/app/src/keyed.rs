@@ -323,6 +323,10 @@ impl Store for KeyedStore {
         self.inner.nodes(ids)
     }
 
+    fn nodes_kept_from_level(&self) -> u8 {
+        self.inner.nodes_kept_from_level()
+    }
+
     fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
         self.inner.stream_version(stream_id)
     }
