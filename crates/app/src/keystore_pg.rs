@@ -1,0 +1,175 @@
+//! The key store of a PostgreSQL ledger: the same keys, wrappings, lookup hashes and
+//! sealed owners as [`crate::keystore::RedbKeyStore`]'s, kept in the ledger's database
+//! (`planledger.key_stores`, one row per ledger: the lookup secret wrapped by the KEK;
+//! `planledger.client_keys`, one row per client: key id, lookup hash, wrapped key,
+//! sealed owner). The rows are read and written by
+//! [`planledger_store_postgres::PostgresKeyTable`]; the keys are made, wrapped and
+//! opened here, so no key leaves this process unwrapped.
+//!
+//! [`KeyStore::destroy`] and [`KeyStore::rotate`] rewrite the key table (TRUNCATE and
+//! the rows that stay, in one transaction), so that a destroyed key, or a key's
+//! wrapping under the old KEK, is in no file of the table afterwards. The server's WAL,
+//! its archives, base backups and replicas keep what they kept: see the README,
+//! "Weeding", on rotating the KEK after weeding.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use planledger_store::StoreError;
+use planledger_store_postgres::{KeyRow, PostgresKeyTable};
+
+use crate::crypt::{self, DataKey, Kek, KeyId};
+use crate::error::Result;
+use crate::keystore::{
+    KeyStore, backend, lookup_hash, open_owner, seal_owner, unwrap_secret, wrap_secret,
+};
+
+/// The key store of one PostgreSQL ledger.
+pub struct PostgresKeyStore {
+    table: PostgresKeyTable,
+    kek: Mutex<Kek>,
+    lookup: [u8; 32],
+    cache: Mutex<HashMap<KeyId, DataKey>>,
+}
+
+impl std::fmt::Debug for PostgresKeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresKeyStore").finish_non_exhaustive()
+    }
+}
+
+/// Whether the PostgreSQL ledger `ledger` at `url` has a key store (its personal data
+/// is encrypted, and it is not to be opened without its KEK).
+pub fn has_key_store(url: &str, ledger: &str) -> Result<bool> {
+    Ok(PostgresKeyTable::open(url, ledger)?.secret()?.is_some())
+}
+
+impl PostgresKeyStore {
+    /// Opens the key store of the ledger `ledger` at `url`, creating it under `kek` if
+    /// the ledger has none; a KEK other than the one it was made with is refused.
+    pub fn open_or_create(url: &str, ledger: &str, kek: &Kek) -> Result<PostgresKeyStore> {
+        let table = PostgresKeyTable::open(url, ledger)?;
+        let wrapped = match table.secret()? {
+            Some(w) => w,
+            None => table.create(&wrap_secret(kek, &crypt::random()?)?)?,
+        };
+        let lookup = unwrap_secret(kek, &wrapped)?;
+        Ok(PostgresKeyStore {
+            table,
+            kek: Mutex::new(kek.clone()),
+            lookup,
+            cache: Mutex::default(),
+        })
+    }
+
+    fn kek(&self) -> Kek {
+        self.kek.lock().expect("the KEK lock").clone()
+    }
+}
+
+fn key_id(bytes: &[u8]) -> Result<KeyId> {
+    KeyId::from_slice(bytes).ok_or_else(|| backend("a key id has the wrong length"))
+}
+
+impl KeyStore for PostgresKeyStore {
+    fn key_of_client(&self, digits: &str, create: bool) -> Result<Option<KeyId>> {
+        let lookup = lookup_hash(&self.lookup, digits);
+        if let Some(id) = self.table.key_of(&lookup)? {
+            return key_id(&id).map(Some);
+        }
+        if !create {
+            return Ok(None);
+        }
+        let id = KeyId::random()?;
+        let key = DataKey::random()?;
+        let held = key_id(&self.table.insert(&KeyRow {
+            key_id: id.0.to_vec(),
+            lookup: lookup.to_vec(),
+            wrapped: self.kek().wrap(id, &key)?,
+            owner: seal_owner(&key, id, digits)?,
+        })?)?;
+        // Another writer may have made the client's key meanwhile: theirs counts.
+        if held == id {
+            self.cache.lock().expect("the cache lock").insert(id, key);
+        }
+        Ok(Some(held))
+    }
+
+    fn data_key(&self, id: KeyId) -> Result<Option<DataKey>> {
+        if let Some(k) = self.cache.lock().expect("the cache lock").get(&id) {
+            return Ok(Some(k.clone()));
+        }
+        let Some(row) = self.table.row(&id.0)? else {
+            return Ok(None);
+        };
+        let key = self
+            .kek()
+            .unwrap(id, &row.wrapped)
+            .ok_or_else(|| backend("a wrapped key does not unwrap (changed bytes?)"))?;
+        self.cache
+            .lock()
+            .expect("the cache lock")
+            .insert(id, key.clone());
+        Ok(Some(key))
+    }
+
+    fn client_of(&self, id: KeyId) -> Result<Option<String>> {
+        let Some(key) = self.data_key(id)? else {
+            return Ok(None);
+        };
+        let Some(row) = self.table.row(&id.0)? else {
+            return Ok(None);
+        };
+        open_owner(&key, id, &row.owner).map(Some)
+    }
+
+    fn key_ids(&self) -> Result<Vec<KeyId>> {
+        self.table.key_ids()?.iter().map(|b| key_id(b)).collect()
+    }
+
+    fn destroy(&self, ids: &[KeyId]) -> Result<usize> {
+        let doomed: Vec<&[u8]> = ids.iter().map(|i| i.0.as_slice()).collect();
+        // Nothing to rewrite when none of them is held (a weeding finished earlier).
+        let mut held = false;
+        for id in &doomed {
+            held |= self.table.row(id)?.is_some();
+        }
+        if !held {
+            return Ok(0);
+        }
+        let destroyed = self.table.rewrite(
+            &mut |row| Ok((!doomed.contains(&row.key_id.as_slice())).then(|| row.wrapped.clone())),
+            None,
+        )?;
+        let mut cache = self.cache.lock().expect("the cache lock");
+        for id in ids {
+            cache.remove(id);
+        }
+        Ok(destroyed)
+    }
+
+    fn rotate(&self, new: &Kek) -> Result<usize> {
+        let mut kek = self.kek.lock().expect("the KEK lock");
+        let mut n = 0;
+        let secret = wrap_secret(new, &self.lookup)?;
+        self.table.rewrite(
+            &mut |row| {
+                let unwrapped = KeyId::from_slice(&row.key_id)
+                    .and_then(|id| Some((id, kek.unwrap(id, &row.wrapped)?)));
+                let Some((id, key)) = unwrapped else {
+                    return Err(StoreError::Backend(
+                        "the key store: a wrapped key does not unwrap (changed bytes?)".into(),
+                    ));
+                };
+                let wrapped = new
+                    .wrap(id, &key)
+                    .map_err(|e| StoreError::Backend(e.to_string().into()))?;
+                n += 1;
+                Ok(Some(wrapped))
+            },
+            Some(&secret),
+        )?;
+        *kek = new.clone();
+        Ok(n)
+    }
+}
