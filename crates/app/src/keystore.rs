@@ -18,6 +18,10 @@
 //! new file and renames it over the old one, so the destroyed keys' bytes are not left
 //! in freed pages of the file (what a copy of the file kept elsewhere holds is the
 //! operator's: see the README on backing up the key store).
+//!
+//! A PostgreSQL ledger keeps the same entries in tables of its database
+//! ([`crate::keystore_pg::PostgresKeyStore`]); what both do alike (the lookup hash, the
+//! wrapped lookup secret, the sealed owner) is here.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

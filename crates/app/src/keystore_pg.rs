@@ -173,3 +173,103 @@ impl KeyStore for PostgresKeyStore {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Kind;
+    use planledger_store_postgres::{PostgresStore, migrate, postgres, testing};
+
+    const A: &str = "196408233234";
+    const B: &str = "197010632391";
+
+    /// A migrated database with the ledgers `main` and `other`.
+    fn database() -> String {
+        let url = testing::shared().create_database().unwrap();
+        migrate(&url).unwrap();
+        PostgresStore::create(&url, "main").unwrap();
+        PostgresStore::create(&url, "other").unwrap();
+        url
+    }
+
+    /// A login role with the application's grants only, and the database's URL as it.
+    fn as_app_role(url: &str) -> String {
+        let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(
+                "DO $$ BEGIN CREATE ROLE keeper LOGIN IN ROLE planledger_app;
+                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;",
+            )
+            .unwrap();
+        let db = url.rsplit('/').next().unwrap().split('?').next().unwrap();
+        testing::shared().url_as("keeper", db)
+    }
+
+    fn count(url: &str, query: &str, arg: &[u8]) -> i64 {
+        postgres::Client::connect(url, postgres::NoTls)
+            .unwrap()
+            .query_one(query, &[&arg])
+            .unwrap()
+            .get(0)
+    }
+
+    #[test]
+    fn keys_are_made_once_found_by_number_destroyed_and_rotated_in_postgres() {
+        let admin_url = database();
+        // Everything below needs no more than the application role's grants.
+        let url = as_app_role(&admin_url);
+        let kek = Kek::from_bytes([1; 32]);
+        assert!(!has_key_store(&url, "main").unwrap());
+        let ks = PostgresKeyStore::open_or_create(&url, "main", &kek).unwrap();
+        assert!(has_key_store(&url, "main").unwrap());
+        assert!(!has_key_store(&url, "other").unwrap());
+        // Another ledger in the same database keeps keys of its own, under its own KEK.
+        let other_kek = Kek::from_bytes([9; 32]);
+        let other = PostgresKeyStore::open_or_create(&url, "other", &other_kek).unwrap();
+        let o = other.key_of_client(A, true).unwrap().unwrap();
+        let key_o = other.data_key(o).unwrap().unwrap();
+
+        let a = ks.key_of_client(A, true).unwrap().unwrap();
+        let b = ks.key_of_client(B, true).unwrap().unwrap();
+        assert_ne!(a, b);
+        assert_ne!(a, o);
+        assert_eq!(ks.key_of_client(A, true).unwrap(), Some(a));
+        assert_eq!(ks.client_of(a).unwrap().as_deref(), Some(A));
+        let key_a = ks.data_key(a).unwrap().unwrap();
+        // The number is in no column: lookup hashes and sealed owners only.
+        let clear = count(
+            &admin_url,
+            "SELECT count(*) FROM planledger.client_keys
+             WHERE position($1 IN key_id || lookup || wrapped || owner) > 0",
+            A.as_bytes(),
+        );
+        assert_eq!(clear, 0);
+
+        // Another KEK is refused; rotation moves to a new one.
+        let err =
+            PostgresKeyStore::open_or_create(&url, "main", &Kek::from_bytes([2; 32])).unwrap_err();
+        assert_eq!(err.kind(), Kind::BadInput, "{err}");
+        let new = Kek::from_bytes([3; 32]);
+        assert_eq!(ks.rotate(&new).unwrap(), 2);
+        assert!(PostgresKeyStore::open_or_create(&url, "main", &kek).is_err());
+        let ks = PostgresKeyStore::open_or_create(&url, "main", &new).unwrap();
+        assert_eq!(ks.data_key(a).unwrap(), Some(key_a));
+        assert_eq!(ks.client_of(a).unwrap().as_deref(), Some(A));
+
+        assert_eq!(ks.destroy(&[a]).unwrap(), 1);
+        assert_eq!(ks.destroy(&[a]).unwrap(), 0);
+        assert_eq!(ks.data_key(a).unwrap(), None);
+        assert_eq!(ks.client_of(a).unwrap(), None);
+        assert_eq!(ks.key_of_client(A, false).unwrap(), None);
+        assert!(ks.data_key(b).unwrap().is_some());
+        assert_eq!(ks.key_ids().unwrap(), vec![b]);
+        // A client weeded and ordered for again gets a new key.
+        let again = ks.key_of_client(A, true).unwrap().unwrap();
+        assert_ne!(again, a);
+
+        // The other ledger's key went through both rewrites untouched.
+        let other = PostgresKeyStore::open_or_create(&url, "other", &other_kek).unwrap();
+        assert_eq!(other.data_key(o).unwrap(), Some(key_o));
+        assert_eq!(other.key_ids().unwrap(), vec![o]);
+    }
+}

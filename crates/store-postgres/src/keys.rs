@@ -32,6 +32,10 @@ pub struct KeyRow {
     pub owner: Vec<u8>,
 }
 
+/// What [`PostgresKeyTable::rewrite`] asks of each of the ledger's rows: the wrapped key
+/// to store instead, or `None` to drop the row.
+pub type Keep<'a> = dyn FnMut(&KeyRow) -> Result<Option<Vec<u8>>, StoreError> + 'a;
+
 /// The key store rows of one ledger, over a connection of its own.
 pub struct PostgresKeyTable {
     url: String,
@@ -202,11 +206,7 @@ impl PostgresKeyTable {
     /// ledger's lookup secret is replaced too. The table gets new files (see the module
     /// documentation), so dropped rows and replaced wrappings are in none of them. A
     /// failure of `keep` rolls everything back. Returns how many rows it dropped.
-    pub fn rewrite(
-        &self,
-        keep: &mut dyn FnMut(&KeyRow) -> Result<Option<Vec<u8>>, StoreError>,
-        secret: Option<&[u8]>,
-    ) -> Result<usize, StoreError> {
+    pub fn rewrite(&self, keep: &mut Keep<'_>, secret: Option<&[u8]>) -> Result<usize, StoreError> {
         self.with(|c| {
             let mut tx = c.transaction().map_err(sql("begin rewriting the key table"))?;
             // Readers and writers of every ledger's keys wait for the commit (the table

@@ -32,7 +32,7 @@ mod store;
 pub mod testing;
 mod tls;
 
-pub use keys::{KeyRow, PostgresKeyTable};
+pub use keys::{Keep, KeyRow, PostgresKeyTable};
 /// The client crate, re-exported: [`testing::TestServer::admin`] hands out its
 /// `Client`, and benches and tests speak plain SQL through it.
 pub use postgres;
