@@ -2,7 +2,8 @@
 //! (README, "Weeding"), over HTTP on loopback with systems' API tokens: the
 //! configuration's `kek` opens it keyed, so writes are sealed and reads opened; a weeded
 //! client's plan reads as weeded; a ledger with a key store is refused without its KEK,
-//! and so is a KEK file others may read. Synthetic data only.
+//! and so is a KEK file others may read. On the embedded ledger and on PostgreSQL (a
+//! throwaway server, `testing::shared`). Synthetic data only.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use planledger_app::{Location, weeding};
 use planledger_plan::retention::RetentionPolicy;
 use planledger_plan::{Actor, Role, UserId};
 use planledger_serve::{Config, Running, auth::token_sha256};
+use planledger_store_postgres::{migrate, postgres, testing};
 use serde_json::{Value, json};
 
 /// Synthetic clients: A is weeded, B is not.
@@ -29,14 +31,14 @@ struct Service {
     agent: ureq::Agent,
 }
 
-fn config_text(ledger: &Path, kek: Option<&Path>) -> String {
+fn config_text(ledger: &str, kek: Option<&Path>) -> String {
     let kek = kek
         .map(|k| format!("kek = \"{}\"\n", k.display()))
         .unwrap_or_default();
     format!(
         r#"
 listen = "127.0.0.1:0"
-ledger = "{}"
+ledger = "{ledger}"
 {kek}
 [[systems]]
 name = "registrar"
@@ -49,7 +51,6 @@ name = "ivo"
 token_sha256 = "{}"
 role = "inspector"
 "#,
-        ledger.display(),
         token_sha256(CASE_OFFICER_TOKEN),
         token_sha256(INSPECTOR_TOKEN),
     )
@@ -65,7 +66,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Starts the service on `ledger` with the configuration's `kek`; the reason when it
 /// does not start.
-fn start(ledger: &Path, kek: Option<&Path>) -> Result<Service, String> {
+fn start(ledger: &str, kek: Option<&Path>) -> Result<Service, String> {
     let rt = runtime();
     let config = Config::parse(&config_text(ledger, kek)).unwrap();
     let running = rt
@@ -133,12 +134,19 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// A new ledger in `dir` with a key store, and its KEK file.
-fn keyed_ledger(dir: &Path) -> (PathBuf, PathBuf, Kek) {
-    let ledger = dir.join("ledger");
+/// A new ledger with a key store (a directory in `dir`, or the ledger `main` of a new
+/// database), its location as the configuration names it, and its KEK file.
+fn keyed_ledger(dir: &Path, postgres: bool) -> (String, PathBuf, Kek) {
+    let ledger = if postgres {
+        let url = testing::shared().create_database().unwrap();
+        migrate(&url).unwrap();
+        url
+    } else {
+        dir.join("ledger").to_str().unwrap().to_owned()
+    };
     let kek_file = dir.join("ledger.kek");
     let kek = crypt::kek_gen(&kek_file).unwrap();
-    let at = Location::Dir(ledger.clone());
+    let at = Location::parse(&ledger, "main");
     at.create().unwrap();
     // As `planledger --kek FILE init` does: the key store is made with the ledger.
     at.open_keyed(&kek).unwrap();
@@ -146,8 +154,8 @@ fn keyed_ledger(dir: &Path) -> (PathBuf, PathBuf, Kek) {
 }
 
 /// Weeds `client` as `planledger weed` does, as of 2032-01-10.
-fn weed(ledger: &Path, kek: &Kek, client: &str) {
-    let store = Location::Dir(ledger.to_path_buf()).open_keyed(kek).unwrap();
+fn weed(ledger: &str, kek: &Kek, client: &str) {
+    let store = Location::parse(ledger, "main").open_keyed(kek).unwrap();
     let as_of = NaiveDate::from_ymd_opt(2032, 1, 10).unwrap();
     let candidates = weeding::candidates(&store, &RetentionPolicy::default(), as_of).unwrap();
     let c = candidates
@@ -160,10 +168,44 @@ fn weed(ledger: &Path, kek: &Kek, client: &str) {
     weeding::weed_one(&store, c, "GB-2032-1", as_of, &actor, at).unwrap();
 }
 
+/// Whether `clear` is in the plans' stored records: the embedded ledger's file, or the
+/// records' bytes in PostgreSQL.
+fn stored(ledger: &str, clear: &[u8]) -> bool {
+    if ledger.starts_with("postgresql://") {
+        let n: i64 = postgres::Client::connect(ledger, postgres::NoTls)
+            .unwrap()
+            .query_one(
+                // The plans' ledger's records (the access log beside it, the ledger
+                // `main-access-log`, names the clients read: README, "Weeding").
+                "SELECT count(*) FROM planledger.records r
+                 JOIN planledger.ledgers l ON l.id = r.ledger
+                 WHERE l.name = 'main' AND position($1 IN r.bytes) > 0",
+                &[&clear],
+            )
+            .unwrap()
+            .get(0);
+        n > 0
+    } else {
+        contains(
+            &std::fs::read(Path::new(ledger).join("ledger.redb")).unwrap(),
+            clear,
+        )
+    }
+}
+
 #[test]
-fn a_keyed_ledger_is_served_encrypted_and_a_weeded_plan_reads_as_weeded() {
+fn a_keyed_embedded_ledger_is_served_encrypted_and_a_weeded_plan_reads_as_weeded() {
+    served_keyed_and_weeded(false);
+}
+
+#[test]
+fn a_keyed_postgres_ledger_is_served_encrypted_and_a_weeded_plan_reads_as_weeded() {
+    served_keyed_and_weeded(true);
+}
+
+fn served_keyed_and_weeded(postgres: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let (ledger, kek_file, kek) = keyed_ledger(dir.path());
+    let (ledger, kek_file, kek) = keyed_ledger(dir.path(), postgres);
 
     // Without its KEK the ledger is not served (nothing may be written in plaintext).
     let err = start(&ledger, None).err().expect("refused without the KEK");
@@ -180,12 +222,11 @@ fn a_keyed_ledger_is_served_encrypted_and_a_weeded_plan_reads_as_weeded() {
     assert!(body.contains("best-plan-a mottagen"), "{body}");
     s.stop();
 
-    // What was written over HTTP is sealed: no number, no order id in the ledger file.
-    let file = std::fs::read(ledger.join("ledger.redb")).unwrap();
+    // What was written over HTTP is sealed: no number, no order id in the records.
     for clear in [A.as_bytes(), B.as_bytes(), b"best-plan-a"] {
-        assert!(!contains(&file, clear), "personal data in the clear");
+        assert!(!stored(&ledger, clear), "personal data in the clear");
     }
-    assert!(contains(&file, b"plan-a"), "the search reads the records");
+    assert!(stored(&ledger, b"plan-a"), "the search reads the records");
 
     weed(&ledger, &kek, A);
     let s = start(&ledger, Some(&kek_file)).unwrap();
@@ -215,7 +256,7 @@ fn a_keyed_ledger_is_served_encrypted_and_a_weeded_plan_reads_as_weeded() {
 #[test]
 fn a_kek_file_others_may_read_is_refused_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
-    let (ledger, kek_file, _) = keyed_ledger(dir.path());
+    let (ledger, kek_file, _) = keyed_ledger(dir.path(), false);
     std::fs::set_permissions(&kek_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let err = start(&ledger, Some(&kek_file))
         .err()
