@@ -41,7 +41,7 @@ impl std::fmt::Debug for PostgresKeyStore {
 /// Whether the PostgreSQL ledger `ledger` at `url` has a key store (its personal data
 /// is encrypted, and it is not to be opened without its KEK).
 pub fn has_key_store(url: &str, ledger: &str) -> Result<bool> {
-    Ok(PostgresKeyTable::open(url, ledger)?.secret()?.is_some())
+    Ok(PostgresKeyTable::open(url, ledger)?.exists()?)
 }
 
 impl PostgresKeyStore {
@@ -64,6 +64,19 @@ impl PostgresKeyStore {
 
     fn kek(&self) -> Kek {
         self.kek.lock().expect("the KEK lock").clone()
+    }
+
+    /// The data key of `id` from its wrapping, remembered for the next use.
+    fn unwrap_and_cache(&self, id: KeyId, wrapped: &[u8]) -> Result<DataKey> {
+        let key = self
+            .kek()
+            .unwrap(id, wrapped)
+            .ok_or_else(|| backend("a wrapped key does not unwrap (changed bytes?)"))?;
+        self.cache
+            .lock()
+            .expect("the cache lock")
+            .insert(id, key.clone());
+        Ok(key)
     }
 }
 
@@ -102,23 +115,18 @@ impl KeyStore for PostgresKeyStore {
         let Some(row) = self.table.row(&id.0)? else {
             return Ok(None);
         };
-        let key = self
-            .kek()
-            .unwrap(id, &row.wrapped)
-            .ok_or_else(|| backend("a wrapped key does not unwrap (changed bytes?)"))?;
-        self.cache
-            .lock()
-            .expect("the cache lock")
-            .insert(id, key.clone());
-        Ok(Some(key))
+        self.unwrap_and_cache(id, &row.wrapped).map(Some)
     }
 
     fn client_of(&self, id: KeyId) -> Result<Option<String>> {
-        let Some(key) = self.data_key(id)? else {
-            return Ok(None);
-        };
+        // One query: the row has the wrapped key and the owner both.
         let Some(row) = self.table.row(&id.0)? else {
             return Ok(None);
+        };
+        let cached = self.cache.lock().expect("the cache lock").get(&id).cloned();
+        let key = match cached {
+            Some(k) => k,
+            None => self.unwrap_and_cache(id, &row.wrapped)?,
         };
         open_owner(&key, id, &row.owner).map(Some)
     }
@@ -205,6 +213,22 @@ mod tests {
         testing::shared().url_as("keeper", db)
     }
 
+    /// A login role that may read the tables a reader had before the key store tables
+    /// existed, and the database's URL as it.
+    fn as_old_reader(url: &str) -> String {
+        let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(
+                "DO $$ BEGIN CREATE ROLE old_reader LOGIN;
+                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+                 GRANT USAGE ON SCHEMA planledger TO old_reader;
+                 GRANT SELECT ON planledger.ledgers, planledger.schema_migrations TO old_reader;",
+            )
+            .unwrap();
+        let db = url.rsplit('/').next().unwrap().split('?').next().unwrap();
+        testing::shared().url_as("old_reader", db)
+    }
+
     fn count(url: &str, query: &str, arg: &[u8]) -> i64 {
         postgres::Client::connect(url, postgres::NoTls)
             .unwrap()
@@ -223,6 +247,10 @@ mod tests {
         let ks = PostgresKeyStore::open_or_create(&url, "main", &kek).unwrap();
         assert!(has_key_store(&url, "main").unwrap());
         assert!(!has_key_store(&url, "other").unwrap());
+        // A reader's role granted nothing on the key tables still learns it.
+        let reader = as_old_reader(&admin_url);
+        assert!(has_key_store(&reader, "main").unwrap());
+        assert!(!has_key_store(&reader, "other").unwrap());
         // Another ledger in the same database keeps keys of its own, under its own KEK.
         let other_kek = Kek::from_bytes([9; 32]);
         let other = PostgresKeyStore::open_or_create(&url, "other", &other_kek).unwrap();

@@ -112,6 +112,20 @@ impl PostgresKeyTable {
         })
     }
 
+    /// Whether the ledger has a key store. Reads only the `ledger` column, which every
+    /// role may read (migration 8), so that a reader's role set up before the key store
+    /// tables existed still learns that the ledger is encrypted.
+    pub fn exists(&self) -> Result<bool, StoreError> {
+        self.with(|c| {
+            Ok(c.query_one(
+                "SELECT EXISTS (SELECT 1 FROM planledger.key_stores WHERE ledger = $1)",
+                &[&self.ledger_id],
+            )
+            .map_err(sql("read the key store"))?
+            .get(0))
+        })
+    }
+
     /// Makes the ledger's key store with the wrapped lookup secret `wrapped`, unless it
     /// has one; returns the one it has now (another process's, if it was first).
     pub fn create(&self, wrapped: &[u8]) -> Result<Vec<u8>, StoreError> {

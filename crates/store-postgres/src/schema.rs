@@ -290,6 +290,10 @@ CREATE TABLE planledger.client_keys (
     UNIQUE (ledger, lookup)
 );
 GRANT SELECT, INSERT, UPDATE ON planledger.key_stores TO planledger_app;
+-- Which ledgers are encrypted is no secret, and every reader must learn it (a ledger with
+-- a key store is not opened without its KEK), also a role granted SELECT on the tables
+-- that existed before this migration: the ledger column only, to everyone.
+GRANT SELECT (ledger) ON planledger.key_stores TO PUBLIC;
 GRANT SELECT, INSERT, TRUNCATE ON planledger.client_keys TO planledger_app;
 -- A sealed summary (`PLS1`, key id, nonce, ciphertext) is not JSON: the analysts' view
 -- shows the plans whose summaries are plaintext, instead of failing on the others.
