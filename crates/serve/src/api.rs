@@ -712,7 +712,7 @@ fn plan_or_weeding(
     params(("plan" = String, Path, description = "The plan id"), ShowQuery,
            ("X-Purpose" = String, Header, description = "Why the plan is read (logged)")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The version, as `planledger show --format json`", content_type = "application/json"),
+    responses((status = 200, description = "The version, as `planledger show --format json`; for a weeded plan its weeding instead (`weeded_on`, `rule`, `decision`, `last_entry`: no personal data, not logged)", content_type = "application/json"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn show_plan(
     State(state): S,
@@ -803,7 +803,7 @@ struct HistoryQuery {
     params(("plan" = String, Path, description = "The plan id"), HistoryQuery,
            ("X-Purpose" = String, Header, description = "Why the history is read (logged)")),
     security(("bearer" = [])),
-    responses((status = 200, description = "As `planledger history`", content_type = "application/json"),
+    responses((status = 200, description = "As `planledger history`; for a weeded plan its weeding instead (as for `GET /v1/plans/{plan}`)", content_type = "application/json"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn plan_history(
     State(state): S,
