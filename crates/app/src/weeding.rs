@@ -8,8 +8,11 @@
 //! appended (durable), (2) its plans' tags and summaries are removed, (3) its key is
 //! destroyed. The event is the decision: a run killed after (1) leaves a client whose
 //! event is recorded and whose key still exists, and every later `weed` (dry runs
-//! excepted) first finishes such clients ([`finish_pending`]). Killed before (1), the
-//! client is untouched.
+//! excepted) first finishes such clients ([`finish_pending`]). Meanwhile every reader
+//! sees the client weeded: the [`KeyedStore`] treats a key whose weeding is recorded as
+//! destroyed and the weeded plans as gone from the read model. Killed before (1), the
+//! client is untouched. `tests/e2e_weeding_crash.rs` kills real `weed` processes at
+//! random moments and checks both.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -139,6 +142,11 @@ pub fn hold(
         .key_of_client(&client.digits(), false)?
         .ok_or_else(no_client)?;
     let state = retention_state(store)?;
+    // Recorded as weeded, its key not yet destroyed (a `weed` killed between its
+    // steps): the client is weeded, and unknown like any other weeded client.
+    if state.weeded.contains_key(&id) {
+        return Err(no_client());
+    }
     if add && state.held.contains(&id) {
         return Err(Error::new(
             Kind::BadInput,
@@ -319,19 +327,9 @@ pub fn weed_one(
             payload: retention::encode_weeded(&w),
         },
     ))?;
-    crash_point("after-event");
     store.forget_streams(&c.plans)?;
-    crash_point("after-forget");
     store.keys().destroy(&[c.key_id])?;
     Ok(appended.first_position)
-}
-
-/// For the crash test: `PLANLEDGER_TEST_WEED_ABORT=<point>` aborts the process there,
-/// as a SIGKILL would.
-fn crash_point(point: &str) {
-    if std::env::var("PLANLEDGER_TEST_WEED_ABORT").is_ok_and(|p| p == point) {
-        std::process::abort();
-    }
 }
 
 /// Whether `plan` was weeded, and how: for readers that find its records sealed.
