@@ -514,3 +514,101 @@ fn a_weeded_clients_bundle_verifies_without_plaintext_and_says_when_and_under_wh
     );
     assert!(!err.contains("3234"), "{err}");
 }
+
+#[test]
+fn holds_and_weeding_by_a_role_the_domain_refuses_exit_2_and_write_nothing() {
+    let k = Keyed::new();
+    k.order("plan-a", A);
+    let head = k.t.head();
+    let keys_before = key_table(&k);
+    let refused = |args: &[&str], command: &str| {
+        let err = k.fails_at(WEED_DAY, args, 2);
+        assert!(
+            err.contains(&format!("may not {command}"))
+                && err.contains("unit manager, administrator"),
+            "{err}"
+        );
+        assert!(!err.contains("3234"), "no personnummer in {err}");
+        assert_eq!(k.t.head(), head, "nothing is written to the ledger");
+        assert!(key_table(&k) == keys_before, "nor to the key store");
+    };
+    for role in ["staff", "key_worker", "case_officer", "inspector"] {
+        refused(
+            &[
+                "hold",
+                "add",
+                "--client",
+                A,
+                "--reason",
+                "IVO 2031-77",
+                "--as",
+                "u1",
+                "--role",
+                role,
+            ],
+            "add_hold",
+        );
+    }
+    refused(
+        &[
+            "hold",
+            "release",
+            "--client",
+            A,
+            "--reason",
+            "closed",
+            "--as",
+            "u1",
+            "--role",
+            "administrative_officer",
+        ],
+        "release_hold",
+    );
+    for role in ["staff", "case_officer", "inspector"] {
+        refused(
+            &[
+                "weed",
+                "--as-of",
+                "2032-01-10",
+                "--decision",
+                "GB-2032-1",
+                "--as",
+                "u1",
+                "--role",
+                role,
+            ],
+            "weed",
+        );
+    }
+    // The roles the domain gives: a unit manager holds, an administrator weeds.
+    k.ok_at(
+        WEED_DAY,
+        &[
+            "hold",
+            "add",
+            "--client",
+            A,
+            "--reason",
+            "IVO 2031-77",
+            "--as",
+            "chef1",
+            "--role",
+            "unit_manager",
+        ],
+    );
+    let out = k.ok_at(
+        WEED_DAY,
+        &[
+            "weed",
+            "--as-of",
+            "2032-01-10",
+            "--decision",
+            "GB-2032-1",
+            "--as",
+            "adm1",
+            "--role",
+            "admin",
+        ],
+    );
+    assert!(out.contains("weeded 0 clients; 1 held"), "{out}");
+}

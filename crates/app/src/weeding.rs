@@ -22,7 +22,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use planledger_ledger::Envelope;
 use planledger_plan::retention::{
     self, CLIENT_WEEDED, Due, HOLD_ADDED, HOLD_RELEASED, Hold, RETENTION_SCHEMA, RETENTION_STREAM,
-    RetentionPolicy, Weeded,
+    RetentionCommand, RetentionPolicy, Weeded,
 };
 use planledger_plan::{ActKind, Actor, Personnummer, PlanId, swedish_date};
 use planledger_projection::fold_stream;
@@ -120,9 +120,15 @@ fn no_client() -> Error {
     )
 }
 
+/// Whether `actor` may give `command`: the domain's rule
+/// ([`planledger_plan::retention::authorize`]), a [`Error::Rejected`] when not.
+pub fn authorize(command: RetentionCommand, actor: &Actor) -> Result<()> {
+    retention::authorize(command, actor).map_err(Error::Rejected)
+}
+
 /// Places (`add`) or releases a legal hold on `client`, recorded as an event sealed
 /// under the client's key. Releasing a client not held, or holding one held already,
-/// is refused.
+/// is refused; so is an actor whose role may not ([`authorize`]).
 pub fn hold(
     store: &KeyedStore,
     client: &Personnummer,
@@ -131,6 +137,14 @@ pub fn hold(
     actor: &Actor,
     at: DateTime<Utc>,
 ) -> Result<u64> {
+    authorize(
+        if add {
+            RetentionCommand::AddHold
+        } else {
+            RetentionCommand::ReleaseHold
+        },
+        actor,
+    )?;
     if reason.trim().is_empty() {
         return Err(Error::new(
             Kind::BadInput,
@@ -292,7 +306,9 @@ pub fn finish_pending(store: &KeyedStore) -> Result<usize> {
     Ok(finished)
 }
 
-/// Weeds `c`: its event, its plans out of the read model, its key destroyed.
+/// Weeds `c`: its event, its plans out of the read model, its key destroyed. Refused
+/// for an actor whose role may not weed ([`authorize`]); a caller weeding many clients
+/// asks [`authorize`] first, before anything is written.
 pub fn weed_one(
     store: &KeyedStore,
     c: &Candidate,
@@ -301,6 +317,7 @@ pub fn weed_one(
     actor: &Actor,
     at: DateTime<Utc>,
 ) -> Result<u64> {
+    authorize(RetentionCommand::Weed, actor)?;
     let Due::Due { rule, .. } = &c.due else {
         return Err(Error::new(
             Kind::BadInput,
