@@ -164,6 +164,16 @@ fn encryption(c: &mut Criterion) {
         p
     };
     let stores: [(&str, &dyn Store); 2] = [("plaintext", &f.plain), ("encrypted", &f.keyed)];
+    // What verify hashes: the stored bytes, larger when sealed (key id, nonce, tag).
+    for (name, store) in stores {
+        let bytes: usize = store
+            .read_all_bytes(0, usize::MAX)
+            .expect("the records")
+            .iter()
+            .map(Vec::len)
+            .sum();
+        eprintln!("{name}: {bytes} stored record bytes");
+    }
     // The same history either way: decryption gives back what was written.
     let folded: Vec<_> = stores
         .iter()
