@@ -1,7 +1,10 @@
 //! A store whose personal data is encrypted under per-client keys (FORMAT.md §9): wraps
 //! a backend's [`Store`] and a [`KeyStore`], so that every reader and writer of the
-//! application (the recorder, the projection, the read model, `verify`, bundles) works
-//! unchanged and none of them sees a key.
+//! application (the recorder, the projection, the read model, `verify`) works unchanged
+//! and none of them sees a key. Evidence bundles carry records as stored, so a bundle of
+//! an encrypted client carries ciphertext: `verify-bundle` reads it only when the client
+//! was weeded (the bundle then says so); for a client not weeded it cannot read the
+//! records yet (README, "Weeding").
 //!
 //! - **Appends**: each event of a plan's stream is sealed under its client's data key
 //!   (made on the client's first order), its associated data binding stream id, stream
