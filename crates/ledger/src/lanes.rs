@@ -1,0 +1,428 @@
+//! BLAKE3 of many short inputs at once, one input per SIMD lane.
+//!
+//! A record is about 300 bytes: far less than blake3's 1 KiB chunk, so the `blake3`
+//! crate hashes it one block after another, one compression at a time, while over a big
+//! buffer it compresses 8 or 16 chunks side by side (AVX2, AVX-512). Its multi-input
+//! `hash_many` is not public API. This module is that, for inputs of one chunk: the
+//! state word `i` of `N` inputs is one `[u32; N]`, so every step of the compression is
+//! the same operation on `N` lanes, which the compiler turns into vector instructions.
+//!
+//! Safe Rust only (the workspace forbids `unsafe`): the lane code is plain array code,
+//! always inlined into [`pulp::Arch::dispatch`], which runs it inside a function compiled
+//! for the widest vector extension the CPU has (AVX-512, AVX2, else the baseline SSE2)
+//! after checking at run time that the CPU has it.
+//!
+//! What is hashed is exactly `blake3::hash(prefix || input)`: the unkeyed hash mode, a
+//! single chunk (chunk counter 0) of up to 16 blocks, `CHUNK_START` on the first block,
+//! `CHUNK_END | ROOT` on the last. Inputs longer than one chunk are handed to the
+//! `blake3` crate. Inputs are grouped by their count of blocks, so that every lane of a
+//! batch compresses the same number of blocks with the same flags; only the length of
+//! the last block differs from lane to lane.
+
+use crate::Hash;
+
+/// The BLAKE3 initialisation vector (the SHA-256 IV).
+const IV: [u32; 8] = [
+    0x6A09_E667,
+    0xBB67_AE85,
+    0x3C6E_F372,
+    0xA54F_F53A,
+    0x510E_527F,
+    0x9B05_688C,
+    0x1F83_D9AB,
+    0x5BE0_CD19,
+];
+
+const CHUNK_START: u32 = 1;
+const CHUNK_END: u32 = 2;
+const ROOT: u32 = 8;
+
+const BLOCK_LEN: usize = 64;
+/// One blake3 chunk: the most bytes hashed here; longer inputs go to the `blake3` crate.
+pub const CHUNK_LEN: usize = 1024;
+const MAX_BLOCKS: usize = CHUNK_LEN / BLOCK_LEN;
+
+/// The message word order of each of the 7 rounds: the BLAKE3 permutation applied
+/// `round` times, computed rather than copied so that it cannot be mistyped.
+const SCHEDULE: [[usize; 16]; 7] = {
+    const PERMUTATION: [usize; 16] = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8];
+    let mut s = [[0usize; 16]; 7];
+    let mut i = 0;
+    while i < 16 {
+        s[0][i] = i;
+        i += 1;
+    }
+    let mut r = 1;
+    while r < 7 {
+        let mut i = 0;
+        while i < 16 {
+            s[r][i] = s[r - 1][PERMUTATION[i]];
+            i += 1;
+        }
+        r += 1;
+    }
+    s
+};
+
+/// Lanes per batch. 16 fills an AVX-512 register per state word, two AVX2 registers or
+/// four SSE2 ones; more lanes than the vector holds still pays, as independent
+/// instructions, up to running out of registers.
+const LANES: usize = 16;
+
+/// One word of the state or message, in every lane.
+type Word<const N: usize> = [u32; N];
+
+#[inline(always)]
+fn add<const N: usize>(a: &mut Word<N>, b: &Word<N>) {
+    for i in 0..N {
+        a[i] = a[i].wrapping_add(b[i]);
+    }
+}
+
+#[inline(always)]
+fn xor_rot<const N: usize>(a: &mut Word<N>, b: &Word<N>, by: u32) {
+    for i in 0..N {
+        a[i] = (a[i] ^ b[i]).rotate_right(by);
+    }
+}
+
+/// The quarter-round on state words `a`, `b`, `c`, `d` with message words `x`, `y`.
+#[inline(always)]
+fn g<const N: usize>(v: &mut [Word<N>; 16], [a, b, c, d]: [usize; 4], x: &Word<N>, y: &Word<N>) {
+    let (mut va, mut vb, mut vc, mut vd) = (v[a], v[b], v[c], v[d]);
+    add(&mut va, &vb);
+    add(&mut va, x);
+    xor_rot(&mut vd, &va, 16);
+    add(&mut vc, &vd);
+    xor_rot(&mut vb, &vc, 12);
+    add(&mut va, &vb);
+    add(&mut va, y);
+    xor_rot(&mut vd, &va, 8);
+    add(&mut vc, &vd);
+    xor_rot(&mut vb, &vc, 7);
+    (v[a], v[b], v[c], v[d]) = (va, vb, vc, vd);
+}
+
+/// Round `R` of the compression: the columns, then the diagonals. A function per round,
+/// so that every message index is a constant.
+#[inline(always)]
+fn round<const R: usize, const N: usize>(v: &mut [Word<N>; 16], m: &[Word<N>; 16]) {
+    let s = &SCHEDULE[R];
+    g(v, [0, 4, 8, 12], &m[s[0]], &m[s[1]]);
+    g(v, [1, 5, 9, 13], &m[s[2]], &m[s[3]]);
+    g(v, [2, 6, 10, 14], &m[s[4]], &m[s[5]]);
+    g(v, [3, 7, 11, 15], &m[s[6]], &m[s[7]]);
+    g(v, [0, 5, 10, 15], &m[s[8]], &m[s[9]]);
+    g(v, [1, 6, 11, 12], &m[s[10]], &m[s[11]]);
+    g(v, [2, 7, 8, 13], &m[s[12]], &m[s[13]]);
+    g(v, [3, 4, 9, 14], &m[s[14]], &m[s[15]]);
+}
+
+/// Compresses one block in every lane: `cv` becomes the chaining value after it (for
+/// the last block of a chunk with `ROOT`, the first 32 bytes of the hash). The chunk
+/// counter is 0: every input here is the first and only chunk.
+#[inline(always)]
+fn compress<const N: usize>(
+    cv: &mut [Word<N>; 8],
+    m: &[Word<N>; 16],
+    block_len: &Word<N>,
+    flags: u32,
+) {
+    let mut v = [[0u32; N]; 16];
+    v[..8].copy_from_slice(cv);
+    for i in 0..4 {
+        v[8 + i] = [IV[i]; N];
+    }
+    // v[12], v[13]: the counter, 0.
+    v[14] = *block_len;
+    v[15] = [flags; N];
+    round::<0, N>(&mut v, m);
+    round::<1, N>(&mut v, m);
+    round::<2, N>(&mut v, m);
+    round::<3, N>(&mut v, m);
+    round::<4, N>(&mut v, m);
+    round::<5, N>(&mut v, m);
+    round::<6, N>(&mut v, m);
+    let (lo, hi) = v.split_at(8);
+    for (c, (lo, hi)) in cv.iter_mut().zip(lo.iter().zip(hi)) {
+        for l in 0..N {
+            c[l] = lo[l] ^ hi[l];
+        }
+    }
+}
+
+/// A lane's message: `prefix || input`, then zeros to the end of its last block. The
+/// prefix is written once per call; each input is one copy, and every block is then read
+/// at a fixed size (copies of a variable length, block by block, cost more than the
+/// compressions did).
+const SCRATCH: usize = CHUNK_LEN + BLOCK_LEN;
+
+/// Hashes `prefix || inputs[k]` for `N` inputs of `blocks` blocks each, using `scratch`
+/// (each lane's buffer starts with `prefix`).
+#[inline(always)]
+fn hash_batch<const N: usize>(
+    prefix: &[u8],
+    inputs: [&[u8]; N],
+    blocks: usize,
+    scratch: &mut [[u8; SCRATCH]; N],
+) -> [Hash; N] {
+    let mut len = [0u32; N];
+    for l in 0..N {
+        let total = prefix.len() + inputs[l].len();
+        scratch[l][prefix.len()..total].copy_from_slice(inputs[l]);
+        scratch[l][total..total + BLOCK_LEN].fill(0);
+        // The length of the last block: 1..=64 (0 for the empty input).
+        len[l] = (total - (blocks - 1) * BLOCK_LEN) as u32;
+    }
+    let mut cv = [[0u32; N]; 8];
+    for i in 0..8 {
+        cv[i] = [IV[i]; N];
+    }
+    let mut m = [[0u32; N]; 16];
+    for b in 0..blocks {
+        // Transposed: word w of every lane's block side by side.
+        for (w, word) in m.iter_mut().enumerate() {
+            let at = b * BLOCK_LEN + 4 * w;
+            for l in 0..N {
+                let s = &scratch[l];
+                word[l] = u32::from_le_bytes([s[at], s[at + 1], s[at + 2], s[at + 3]]);
+            }
+        }
+        let mut flags = 0;
+        if b == 0 {
+            flags |= CHUNK_START;
+        }
+        if b + 1 == blocks {
+            flags |= CHUNK_END | ROOT;
+        }
+        let block_len = if b + 1 == blocks {
+            len
+        } else {
+            [BLOCK_LEN as u32; N]
+        };
+        compress(&mut cv, &m, &block_len, flags);
+    }
+    let mut out = [Hash::ZERO; N];
+    for (l, h) in out.iter_mut().enumerate() {
+        for i in 0..8 {
+            h.0[4 * i..4 * i + 4].copy_from_slice(&cv[i][l].to_le_bytes());
+        }
+    }
+    out
+}
+
+/// Blocks of a one-chunk input of `len` bytes: the empty input is one (empty) block.
+fn blocks_of(len: usize) -> usize {
+    len.div_ceil(BLOCK_LEN).max(1)
+}
+
+/// `blake3::hash(prefix || input)` for every input, into `out` (same length), hashed
+/// [`LANES`] at a time on the calling thread. Inputs that with the prefix exceed one
+/// chunk ([`CHUNK_LEN`]) are hashed by the `blake3` crate.
+pub fn hash_many<B: AsRef<[u8]>>(prefix: &[u8], inputs: &[B], out: &mut [Hash]) {
+    hash_many_on(prefix, inputs, out, |batches| {
+        pulp::Arch::new().dispatch(batches)
+    });
+}
+
+/// [`hash_many`], with the one-chunk inputs hashed by `run` (tests run each vector
+/// extension this way, not only the widest).
+fn hash_many_on<B: AsRef<[u8]>>(
+    prefix: &[u8],
+    inputs: &[B],
+    out: &mut [Hash],
+    run: impl FnOnce(Batches<'_, B>),
+) {
+    assert_eq!(inputs.len(), out.len(), "one output per input");
+    // Positions of the inputs, ordered by their count of blocks (a counting sort), so
+    // that a batch of lanes compresses the same number of blocks.
+    let mut count = [0usize; MAX_BLOCKS + 2];
+    let class = |b: &B| {
+        let len = prefix.len() + b.as_ref().len();
+        if len > CHUNK_LEN { 0 } else { blocks_of(len) }
+    };
+    for b in inputs {
+        count[class(b) + 1] += 1;
+    }
+    for c in 1..count.len() {
+        count[c] += count[c - 1];
+    }
+    let starts = count;
+    let mut order = vec![0usize; inputs.len()];
+    for (i, b) in inputs.iter().enumerate() {
+        let c = class(b);
+        order[count[c]] = i;
+        count[c] += 1;
+    }
+    // Class 0: longer than a chunk.
+    for &i in &order[starts[0]..starts[1]] {
+        let mut h = blake3::Hasher::new();
+        h.update(prefix);
+        h.update(inputs[i].as_ref());
+        out[i] = h.finalize().into();
+    }
+    run(Batches {
+        prefix,
+        inputs,
+        order: &order,
+        starts: &starts,
+        out,
+    });
+}
+
+/// The one-chunk inputs of [`hash_many`], by class, for [`pulp::Arch::dispatch`]: its
+/// `with_simd` is compiled once per vector extension, and everything it calls is
+/// inlined into it (`inline(always)`), so that the lane code is vectorised for each.
+struct Batches<'a, B> {
+    prefix: &'a [u8],
+    inputs: &'a [B],
+    order: &'a [usize],
+    starts: &'a [usize; MAX_BLOCKS + 2],
+    out: &'a mut [Hash],
+}
+
+impl<B: AsRef<[u8]>> pulp::WithSimd for Batches<'_, B> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Batches {
+            prefix,
+            inputs,
+            order,
+            starts,
+            out,
+        } = self;
+        let mut scratch = Box::new([[0u8; SCRATCH]; LANES]);
+        for lane in scratch.iter_mut() {
+            lane[..prefix.len()].copy_from_slice(prefix);
+        }
+        for blocks in 1..=MAX_BLOCKS {
+            for batch in order[starts[blocks]..starts[blocks + 1]].chunks(LANES) {
+                // A short last batch fills its spare lanes with its first input.
+                let lanes: [&[u8]; LANES] =
+                    std::array::from_fn(|l| inputs[batch[l.min(batch.len() - 1)]].as_ref());
+                let hashes = hash_batch(prefix, lanes, blocks, &mut scratch);
+                for (&i, h) in batch.iter().zip(hashes) {
+                    out[i] = h;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn reference(prefix: &[u8], input: &[u8]) -> Hash {
+        let mut h = blake3::Hasher::new();
+        h.update(prefix);
+        h.update(input);
+        h.finalize().into()
+    }
+
+    /// `hash_many` on every vector extension this CPU has, not only the widest: what
+    /// the dispatch picks on another machine.
+    fn on_every_isa<B: AsRef<[u8]>>(prefix: &[u8], inputs: &[B]) -> Vec<Vec<Hash>> {
+        use pulp::Simd;
+        let mut outs = Vec::new();
+        let mut out = vec![Hash::ZERO; inputs.len()];
+        hash_many(prefix, inputs, &mut out);
+        outs.push(out);
+        let mut out = vec![Hash::ZERO; inputs.len()];
+        hash_many_on(prefix, inputs, &mut out, |b| {
+            Simd::vectorize(pulp::Scalar, b)
+        });
+        outs.push(out);
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        {
+            if let Some(v3) = pulp::x86::V3::try_new() {
+                let mut out = vec![Hash::ZERO; inputs.len()];
+                hash_many_on(prefix, inputs, &mut out, |b| Simd::vectorize(v3, b));
+                outs.push(out);
+            }
+            if let Some(v4) = pulp::x86::V4::try_new() {
+                let mut out = vec![Hash::ZERO; inputs.len()];
+                hash_many_on(prefix, inputs, &mut out, |b| Simd::vectorize(v4, b));
+                outs.push(out);
+            }
+        }
+        outs
+    }
+
+    fn check(prefix: &[u8], inputs: &[Vec<u8>]) {
+        for out in on_every_isa(prefix, inputs) {
+            for (input, h) in inputs.iter().zip(&out) {
+                assert_eq!(
+                    *h,
+                    reference(prefix, input),
+                    "prefix of {} bytes, input of {} bytes",
+                    prefix.len(),
+                    input.len()
+                );
+            }
+        }
+    }
+
+    fn bytes(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
+    }
+
+    /// Every length class: empty, one byte, each side of every block boundary, a whole
+    /// chunk, and longer (the fallback), with the prefixes the format uses.
+    #[test]
+    fn every_length_class_matches_the_blake3_crate() {
+        let mut lens = vec![0, 1, 2, 31, 32, 33];
+        for b in 1..=17 {
+            lens.extend([64 * b - 1, 64 * b, 64 * b + 1]);
+        }
+        lens.extend([2047, 2048, 2049, 5000]);
+        for prefix in [&b""[..], &[0u8], &[1u8], crate::record::RECORD_DOMAIN] {
+            // Alone, and all together in one call (mixed batches, every class).
+            for &len in &lens {
+                check(prefix, &[bytes(len, 7)]);
+            }
+            let all: Vec<Vec<u8>> = lens
+                .iter()
+                .enumerate()
+                .map(|(k, &len)| bytes(len, k as u8))
+                .collect();
+            check(prefix, &all);
+        }
+    }
+
+    /// Every input length of one chunk, each in a full batch of lanes and in a short one.
+    #[test]
+    fn every_length_up_to_a_chunk_in_full_and_short_batches() {
+        for len in 0..=CHUNK_LEN {
+            let full: Vec<Vec<u8>> = (0..LANES + 3).map(|k| bytes(len, k as u8)).collect();
+            check(b"", &full);
+            check(crate::record::RECORD_DOMAIN, &full[..1]);
+        }
+    }
+
+    #[test]
+    fn no_inputs_no_outputs() {
+        hash_many::<&[u8]>(b"", &[], &mut []);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_inputs_hash_as_the_blake3_crate_does(
+            prefix in proptest::collection::vec(any::<u8>(), 0..80),
+            inputs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..1300), 0..40),
+        ) {
+            for out in on_every_isa(&prefix, &inputs) {
+                for (input, h) in inputs.iter().zip(&out) {
+                    prop_assert_eq!(*h, reference(&prefix, input));
+                }
+            }
+        }
+    }
+}
