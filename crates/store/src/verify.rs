@@ -94,7 +94,7 @@ pub fn verify_store_from(
     verify_records(
         head,
         verifier,
-        &mut |from, limit| store.read_all_bytes(from, limit),
+        &|from, limit| store.read_all_bytes(from, limit),
         progress,
     )
 }
@@ -262,12 +262,20 @@ fn as_violation(e: StoreError, position: u64, what: &str) -> Result<Violation, S
     }
 }
 
+/// What [`verify_records`] reads records with: [`Store::read_all_bytes`]. Called from
+/// the rayon pool's threads.
+type ReadAll<'a> = dyn Fn(u64, usize) -> Result<Vec<Vec<u8>>, StoreError> + Sync + 'a;
+
 /// [`verify_store`] over a head and a `read_all_bytes`, so tests can damage what is read
 /// without implementing the whole [`Store`] trait.
+///
+/// The next chunk is read while this one is hashed (`rayon::join`): reading is serial,
+/// so on a pool of more than one thread one of them reads while the others hash, and
+/// joins the hashing when it is done. On a pool of one thread the two run in turn.
 fn verify_records(
     head: Head,
     mut verifier: Verifier,
-    read_all: &mut dyn FnMut(u64, usize) -> Result<Vec<Vec<u8>>, StoreError>,
+    read_all: &ReadAll<'_>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyReport, StoreError> {
     let report = |v: &Verifier, violation: Option<Violation>| {
@@ -281,13 +289,18 @@ fn verify_records(
             violation,
         }
     };
+    let want = |from: u64| {
+        usize::try_from(head.size - from)
+            .unwrap_or(usize::MAX)
+            .min(CHUNK)
+    };
     progress(verifier.position(), head.size);
+    // The chunk read ahead, from the position the verifier reaches when the chunk before
+    // it verifies (and only then is it used).
+    let mut ahead = None;
     while verifier.position() < head.size {
         let from = verifier.position();
-        let want = usize::try_from(head.size - from)
-            .unwrap_or(usize::MAX)
-            .min(CHUNK);
-        let records = match read_all(from, want) {
+        let records = match ahead.take().unwrap_or_else(|| read_all(from, want(from))) {
             Ok(r) => r,
             Err(StoreError::Corrupt { position, reason }) => {
                 let v = Violation {
@@ -302,9 +315,15 @@ fn verify_records(
             // Fewer records than the head claims: `finish` reports where they stop.
             break;
         }
-        if let Err(v) = verifier.feed(&records) {
+        let next = from + records.len() as u64;
+        let (fed, read) = rayon::join(
+            || verifier.feed(&records),
+            || (next < head.size).then(|| read_all(next, want(next))),
+        );
+        if let Err(v) = fed {
             return Ok(report(&verifier, Some(v)));
         }
+        ahead = read;
         progress(verifier.position(), head.size);
     }
     let end = ClaimedEnd {
@@ -810,7 +829,7 @@ mod tests {
     /// damaged on the way: one bit of byte `byte` flipped and decoded again as a backend
     /// would (reported corrupt if it no longer decodes), or, with `byte` `None`, left out.
     fn verify_tampered(store: &MemoryStore, position: u64, byte: Option<usize>) -> VerifyReport {
-        let mut read = |from: u64, limit: usize| -> Result<Vec<Vec<u8>>, StoreError> {
+        let read = |from: u64, limit: usize| -> Result<Vec<Vec<u8>>, StoreError> {
             store
                 .read_all(from, limit)?
                 .into_iter()
@@ -830,7 +849,7 @@ mod tests {
                 .collect()
         };
         let head = store.head().unwrap();
-        verify_records(head, Verifier::new(), &mut read, &mut |_, _| {}).unwrap()
+        verify_records(head, Verifier::new(), &read, &mut |_, _| {}).unwrap()
     }
 
     #[test]
