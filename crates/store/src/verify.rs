@@ -15,7 +15,7 @@ use planledger_ledger::{
     TreeHead, Verifier, Violation, ViolationKind, inclusion_proof, peak_ids,
 };
 
-use crate::{Head, Store, StoreError};
+use crate::{Head, RecordBytes, Store, StoreError};
 
 /// Records read per chunk: about 4 MB of ~500-byte records, enough for the parallel
 /// hashing to keep every core busy, small enough to keep memory flat.
@@ -94,7 +94,7 @@ pub fn verify_store_from(
     verify_records(
         head,
         verifier,
-        &|from, limit| store.read_all_bytes(from, limit),
+        &|from, limit, out| store.read_all_bytes_into(from, limit, out),
         progress,
     )
 }
@@ -262,9 +262,9 @@ fn as_violation(e: StoreError, position: u64, what: &str) -> Result<Violation, S
     }
 }
 
-/// What [`verify_records`] reads records with: [`Store::read_all_bytes`]. Called from
-/// the rayon pool's threads.
-type ReadAll<'a> = dyn Fn(u64, usize) -> Result<Vec<Vec<u8>>, StoreError> + Sync + 'a;
+/// What [`verify_records`] reads records with: [`Store::read_all_bytes_into`]. Called
+/// from the rayon pool's threads.
+type ReadAll<'a> = dyn Fn(u64, usize, &mut RecordBytes) -> Result<(), StoreError> + Sync + 'a;
 
 /// [`verify_store`] over a head and a `read_all_bytes`, so tests can damage what is read
 /// without implementing the whole [`Store`] trait.
@@ -295,13 +295,21 @@ fn verify_records(
             .min(CHUNK)
     };
     progress(verifier.position(), head.size);
-    // The chunk read ahead, from the position the verifier reaches when the chunk before
-    // it verifies (and only then is it used).
-    let mut ahead = None;
+    // Two buffers, reused: the chunk being hashed, and the one read ahead from the
+    // position the verifier reaches when this chunk verifies (and only then is it used).
+    let (mut chunk, mut ahead) = (RecordBytes::new(), RecordBytes::new());
+    let mut read_ahead = None;
     while verifier.position() < head.size {
         let from = verifier.position();
-        let records = match ahead.take().unwrap_or_else(|| read_all(from, want(from))) {
-            Ok(r) => r,
+        let read = match read_ahead.take() {
+            Some(read) => {
+                std::mem::swap(&mut chunk, &mut ahead);
+                read
+            }
+            None => read_all(from, want(from), &mut chunk),
+        };
+        match read {
+            Ok(()) => {}
             Err(StoreError::Corrupt { position, reason }) => {
                 let v = Violation {
                     position,
@@ -310,20 +318,21 @@ fn verify_records(
                 return Ok(report(&verifier, Some(v)));
             }
             Err(e) => return Err(e),
-        };
-        if records.is_empty() {
+        }
+        if chunk.is_empty() {
             // Fewer records than the head claims: `finish` reports where they stop.
             break;
         }
+        let records: Vec<&[u8]> = chunk.iter().collect();
         let next = from + records.len() as u64;
         let (fed, read) = rayon::join(
             || verifier.feed(&records),
-            || (next < head.size).then(|| read_all(next, want(next))),
+            || (next < head.size).then(|| read_all(next, want(next), &mut ahead)),
         );
         if let Err(v) = fed {
             return Ok(report(&verifier, Some(v)));
         }
-        ahead = read;
+        read_ahead = read;
         progress(verifier.position(), head.size);
     }
     let end = ClaimedEnd {
@@ -849,7 +858,14 @@ mod tests {
                 .collect()
         };
         let head = store.head().unwrap();
-        verify_records(head, Verifier::new(), &read, &mut |_, _| {}).unwrap()
+        let read_into = |from: u64, limit: usize, out: &mut RecordBytes| {
+            out.clear();
+            for bytes in read(from, limit)? {
+                out.push(&bytes);
+            }
+            Ok(())
+        };
+        verify_records(head, Verifier::new(), &read_into, &mut |_, _| {}).unwrap()
     }
 
     #[test]
