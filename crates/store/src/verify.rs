@@ -487,7 +487,7 @@ pub fn check_derived(
     };
     check_derived_with(
         size,
-        &mut |from, limit| store.read_all_bytes(from, limit),
+        &mut |from, limit, out| store.read_all_bytes_into(from, limit, out),
         &|ids| store.nodes(ids),
         &|id| store.command_position(id),
         streams,
@@ -528,7 +528,7 @@ impl StreamRead {
 /// damage nodes and streams without implementing the whole [`Store`] trait.
 fn check_derived_with(
     size: u64,
-    read_all: &mut dyn FnMut(u64, usize) -> Result<Vec<Vec<u8>>, StoreError>,
+    read_all: &mut dyn FnMut(u64, usize, &mut RecordBytes) -> Result<(), StoreError>,
     nodes_of: &NodesOf<'_>,
     command_of: &CommandOf<'_>,
     stream_of: &StreamOf<'_>,
@@ -537,6 +537,7 @@ fn check_derived_with(
 ) -> Result<DerivedCheck, StoreError> {
     let mut frontier = Frontier::new();
     let mut computed: Vec<(NodeId, Hash)> = Vec::with_capacity(2 * CHUNK);
+    let mut buffer = RecordBytes::new();
     let mut folds: std::collections::BTreeMap<String, StreamFold> = Default::default();
     let mut nodes = 0;
     // The command id of the record before: a command's records are consecutive, so a
@@ -552,18 +553,20 @@ fn check_derived_with(
         let want = usize::try_from(size - from)
             .unwrap_or(usize::MAX)
             .min(CHUNK);
-        let chunk = read_all(from, want)?;
-        if chunk.is_empty() {
+        read_all(from, want, &mut buffer)?;
+        if buffer.is_empty() {
             return Err(StoreError::Corrupt {
                 position: from,
                 reason: "the ledger ends before its head".into(),
             });
         }
+        let chunk: Vec<&[u8]> = buffer.iter().collect();
         computed.clear();
-        // Hashing is most of this pass: on every core, as the records' check does.
+        // Hashing is most of this pass: in SIMD lanes on every core, as the records'
+        // check does.
         let leaves = planledger_ledger::leaf_hashes(&chunk);
-        for (bytes, leaf) in chunk.iter().zip(leaves) {
-            let position = frontier.size();
+        for (k, bytes) in chunk.iter().enumerate() {
+            let position = from + k as u64;
             let header =
                 planledger_ledger::RecordHeader::parse(bytes).map_err(|e| StoreError::Corrupt {
                     position,
@@ -583,8 +586,8 @@ fn check_derived_with(
                     return Ok(found(nodes, 0, Derived::Command { position }));
                 }
             }
-            frontier.push_leaf(leaf, |id, h| computed.push((id, h)));
         }
+        frontier.extend_leaves(&leaves, |id, h| computed.push((id, h)));
         // In key order, so the store reads each level's nodes side by side.
         computed.sort_unstable_by_key(|c| (c.0.level, c.0.index));
         let ids: Vec<NodeId> = computed.iter().map(|c| c.0).collect();
@@ -718,7 +721,7 @@ mod tests {
         for damaged in [None, Some(3)] {
             let differs = check_derived_with(
                 size,
-                &mut |from, limit| store.read_all_bytes(from, limit),
+                &mut |from, limit, out| store.read_all_bytes_into(from, limit, out),
                 &|ids| store.nodes(ids),
                 &|id| match id {
                     "cmd-b" => Ok(damaged),
@@ -746,7 +749,7 @@ mod tests {
         let run = |nodes: &NodesOf<'_>, stream_of: &StreamOf<'_>, head: u64| -> Option<Derived> {
             check_derived_with(
                 size,
-                &mut |from, limit| store.read_all_bytes(from, limit),
+                &mut |from, limit, out| store.read_all_bytes_into(from, limit, out),
                 nodes,
                 &|id| store.command_position(id),
                 stream_of,
