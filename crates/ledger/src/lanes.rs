@@ -157,6 +157,86 @@ fn compress<const N: usize>(
     }
 }
 
+/// Rotates each lane of `x` right by `n` bits (shifts and an or, which the compiler
+/// makes one rotate where the CPU has one).
+#[inline(always)]
+fn rotr<S: pulp::Simd>(simd: S, x: S::u32s, n: u32) -> S::u32s {
+    simd.or_u32s(
+        simd.wrapping_dyn_shr_u32s(x, simd.splat_u32s(n)),
+        simd.wrapping_dyn_shl_u32s(x, simd.splat_u32s(32 - n)),
+    )
+}
+
+/// [`compress`] on `S`'s vectors, a vector of lanes at a time: the state is sixteen
+/// vector values (not an array in memory), so it stays in registers.
+#[inline(always)]
+fn compress_simd<S: pulp::Simd>(
+    simd: S,
+    cv: &mut [Word<LANES>; 8],
+    m: &[Word<LANES>; 16],
+    block_len: &Word<LANES>,
+    counter: &Word<LANES>,
+    flags: u32,
+) {
+    let width = core::mem::size_of::<S::u32s>() / 4;
+    if width == 0 || width > LANES || LANES % width != 0 {
+        return compress(cv, m, block_len, counter, flags);
+    }
+    for group in 0..LANES / width {
+        let lanes = group * width..(group + 1) * width;
+        let load = |w: &Word<LANES>| S::as_simd_u32s(&w[lanes.clone()]).0[0];
+        let msg: [S::u32s; 16] = std::array::from_fn(|i| load(&m[i]));
+        let mut v: [S::u32s; 16] = [
+            load(&cv[0]),
+            load(&cv[1]),
+            load(&cv[2]),
+            load(&cv[3]),
+            load(&cv[4]),
+            load(&cv[5]),
+            load(&cv[6]),
+            load(&cv[7]),
+            simd.splat_u32s(IV[0]),
+            simd.splat_u32s(IV[1]),
+            simd.splat_u32s(IV[2]),
+            simd.splat_u32s(IV[3]),
+            load(counter),
+            simd.splat_u32s(0),
+            load(block_len),
+            simd.splat_u32s(flags),
+        ];
+        macro_rules! g {
+            ($a:literal, $b:literal, $c:literal, $d:literal, $x:expr, $y:expr) => {
+                v[$a] = simd.add_u32s(simd.add_u32s(v[$a], v[$b]), $x);
+                v[$d] = rotr(simd, simd.xor_u32s(v[$d], v[$a]), 16);
+                v[$c] = simd.add_u32s(v[$c], v[$d]);
+                v[$b] = rotr(simd, simd.xor_u32s(v[$b], v[$c]), 12);
+                v[$a] = simd.add_u32s(simd.add_u32s(v[$a], v[$b]), $y);
+                v[$d] = rotr(simd, simd.xor_u32s(v[$d], v[$a]), 8);
+                v[$c] = simd.add_u32s(v[$c], v[$d]);
+                v[$b] = rotr(simd, simd.xor_u32s(v[$b], v[$c]), 7);
+            };
+        }
+        // Seven rounds, unrolled so that every message index is a constant.
+        macro_rules! rounds {
+            ($($r:literal)*) => {$(
+                let s = &SCHEDULE[$r];
+                g!(0, 4, 8, 12, msg[s[0]], msg[s[1]]);
+                g!(1, 5, 9, 13, msg[s[2]], msg[s[3]]);
+                g!(2, 6, 10, 14, msg[s[4]], msg[s[5]]);
+                g!(3, 7, 11, 15, msg[s[6]], msg[s[7]]);
+                g!(0, 5, 10, 15, msg[s[8]], msg[s[9]]);
+                g!(1, 6, 11, 12, msg[s[10]], msg[s[11]]);
+                g!(2, 7, 8, 13, msg[s[12]], msg[s[13]]);
+                g!(3, 4, 9, 14, msg[s[14]], msg[s[15]]);
+            )*};
+        }
+        rounds!(0 1 2 3 4 5 6);
+        for i in 0..8 {
+            S::as_mut_simd_u32s(&mut cv[i][lanes.clone()]).0[0] = simd.xor_u32s(v[i], v[i + 8]);
+        }
+    }
+}
+
 /// A lane's message: its chunk of `prefix || input`, then zeros to the end of its last
 /// block. Each chunk is copied once, and every block is then read at a fixed size
 /// (copies of a variable length, block by block, cost more than the compressions did).
@@ -186,14 +266,16 @@ fn copy_range(prefix: &[u8], input: &[u8], start: usize, end: usize, dst: &mut [
 /// `ROOT` on the last block when `root` (an input of one chunk): each lane's chaining
 /// value, or with `root` the hash's words. `scratch` is any buffer.
 #[inline(always)]
-fn hash_batch<const N: usize, B: AsRef<[u8]>>(
+fn hash_batch<S: pulp::Simd, B: AsRef<[u8]>>(
+    simd: S,
     prefix: &[u8],
     inputs: &[B],
-    jobs: [Job; N],
+    jobs: [Job; LANES],
     blocks: usize,
     root: bool,
-    scratch: &mut [[u8; SCRATCH]; N],
-) -> [[u32; 8]; N] {
+    scratch: &mut [[u8; SCRATCH]; LANES],
+) -> [[u32; 8]; LANES] {
+    const N: usize = LANES;
     let mut len = [0u32; N];
     let mut counter = [0u32; N];
     for l in 0..N {
@@ -236,7 +318,7 @@ fn hash_batch<const N: usize, B: AsRef<[u8]>>(
         } else {
             [BLOCK_LEN as u32; N]
         };
-        compress(&mut cv, &m, &block_len, &counter, flags);
+        compress_simd(simd, &mut cv, &m, &block_len, &counter, flags);
     }
     std::array::from_fn(|l| std::array::from_fn(|i| cv[i][l]))
 }
@@ -384,7 +466,7 @@ impl<B: AsRef<[u8]>> pulp::WithSimd for Batches<'_, B> {
     type Output = ();
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) {
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
         let Batches {
             prefix,
             inputs,
@@ -402,7 +484,7 @@ impl<B: AsRef<[u8]>> pulp::WithSimd for Batches<'_, B> {
                     // A short last batch fills its spare lanes with its first job.
                     let lanes: [Job; LANES] =
                         std::array::from_fn(|l| batch[l.min(batch.len() - 1)]);
-                    let words = hash_batch(prefix, inputs, lanes, blocks, root, &mut scratch);
+                    let words = hash_batch(simd, prefix, inputs, lanes, blocks, root, &mut scratch);
                     for (job, words) in batch.iter().zip(&words) {
                         if root {
                             out[job.input] = to_hash(words);
