@@ -263,19 +263,56 @@ fn as_violation(e: StoreError, position: u64, what: &str) -> Result<Violation, S
 }
 
 /// What [`verify_records`] reads records with: [`Store::read_all_bytes_into`]. Called
-/// from the rayon pool's threads.
+/// from the rayon pool's threads, two at a time.
 type ReadAll<'a> = dyn Fn(u64, usize, &mut RecordBytes) -> Result<(), StoreError> + Sync + 'a;
 
 /// [`verify_store`] over a head and a `read_all_bytes`, so tests can damage what is read
 /// without implementing the whole [`Store`] trait.
-///
-/// The next chunk is read while this one is hashed (`rayon::join`): reading is serial,
-/// so on a pool of more than one thread one of them reads while the others hash, and
-/// joins the hashing when it is done. On a pool of one thread the two run in turn.
 fn verify_records(
+    head: Head,
+    verifier: Verifier,
+    read_all: &ReadAll<'_>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, StoreError> {
+    verify_in_chunks(head, verifier, read_all, CHUNK, progress)
+}
+
+/// The reads of two chunks side by side: positions `from ..` into `bufs[0]`, and `from
+/// + chunk ..` into `bufs[1]` (`None`: past the head). The second is the chunk after
+/// the first only when the first is whole, which [`verify_in_chunks`] checks.
+fn read_two(
+    read_all: &ReadAll<'_>,
+    size: u64,
+    from: u64,
+    chunk: usize,
+    bufs: &mut [RecordBytes; 2],
+) -> [Option<Result<(), StoreError>>; 2] {
+    let want = |from: u64| {
+        usize::try_from(size - from)
+            .unwrap_or(usize::MAX)
+            .min(chunk)
+    };
+    let second = from + chunk as u64;
+    let [a, b] = bufs;
+    let (first, second) = rayon::join(
+        || (from < size).then(|| read_all(from, want(from), a)),
+        || (second < size).then(|| read_all(second, want(second), b)),
+    );
+    [first, second]
+}
+
+/// [`verify_records`] in chunks of `chunk` records (tests use small ones).
+///
+/// Reading is serial within a read transaction and costs more than hashing, so two
+/// chunks are read side by side, and the next two while these are hashed, all on the
+/// rayon pool's threads (`rayon::join`): on a pool of several threads reading and
+/// hashing share the cores; on a pool of one they run in turn. A chunk read ahead is
+/// used only once the records before it have verified.
+fn verify_in_chunks(
     head: Head,
     mut verifier: Verifier,
     read_all: &ReadAll<'_>,
+    chunk: usize,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyReport, StoreError> {
     let report = |v: &Verifier, violation: Option<Violation>| {
@@ -289,50 +326,59 @@ fn verify_records(
             violation,
         }
     };
-    let want = |from: u64| {
-        usize::try_from(head.size - from)
-            .unwrap_or(usize::MAX)
-            .min(CHUNK)
+    let unreadable = |e: StoreError| match e {
+        StoreError::Corrupt { position, reason } => Ok(Violation {
+            position,
+            kind: ViolationKind::Unreadable { reason },
+        }),
+        e => Err(e),
     };
     progress(verifier.position(), head.size);
-    // Two buffers, reused: the chunk being hashed, and the one read ahead from the
-    // position the verifier reaches when this chunk verifies (and only then is it used).
-    let (mut chunk, mut ahead) = (RecordBytes::new(), RecordBytes::new());
-    let mut read_ahead = None;
+    // Buffers reused from chunk to chunk: the two being hashed, the two read ahead.
+    let mut bufs = [RecordBytes::new(), RecordBytes::new()];
+    let mut ahead = [RecordBytes::new(), RecordBytes::new()];
+    let mut reads = None;
     while verifier.position() < head.size {
         let from = verifier.position();
-        let read = match read_ahead.take() {
-            Some(read) => {
-                std::mem::swap(&mut chunk, &mut ahead);
-                read
+        let [first, second] = match reads.take() {
+            Some(reads) => {
+                std::mem::swap(&mut bufs, &mut ahead);
+                reads
             }
-            None => read_all(from, want(from), &mut chunk),
+            None => read_two(read_all, head.size, from, chunk, &mut bufs),
         };
-        match read {
-            Ok(()) => {}
-            Err(StoreError::Corrupt { position, reason }) => {
-                let v = Violation {
-                    position,
-                    kind: ViolationKind::Unreadable { reason },
-                };
-                return Ok(report(&verifier, Some(v)));
-            }
-            Err(e) => return Err(e),
+        if let Some(Err(e)) = first {
+            return Ok(report(&verifier, Some(unreadable(e)?)));
         }
-        if chunk.is_empty() {
+        if bufs[0].is_empty() {
             // Fewer records than the head claims: `finish` reports where they stop.
             break;
         }
-        let records: Vec<&[u8]> = chunk.iter().collect();
+        let mut records: Vec<&[u8]> = bufs[0].iter().collect();
+        // The second chunk follows the first only if the first is whole; its read's
+        // failure counts after the first chunk's records.
+        let whole = records.len() as u64 == (head.size - from).min(chunk as u64);
+        let mut failed = None;
+        match second {
+            Some(Ok(())) if whole => records.extend(bufs[1].iter()),
+            Some(Err(e)) if whole => failed = Some(e),
+            _ => {}
+        }
         let next = from + records.len() as u64;
         let (fed, read) = rayon::join(
             || verifier.feed(&records),
-            || (next < head.size).then(|| read_all(next, want(next), &mut ahead)),
+            || {
+                (failed.is_none() && next < head.size)
+                    .then(|| read_two(read_all, head.size, next, chunk, &mut ahead))
+            },
         );
         if let Err(v) = fed {
             return Ok(report(&verifier, Some(v)));
         }
-        read_ahead = read;
+        if let Some(e) = failed {
+            return Ok(report(&verifier, Some(unreadable(e)?)));
+        }
+        reads = read;
         progress(verifier.position(), head.size);
     }
     let end = ClaimedEnd {
@@ -841,11 +887,14 @@ mod tests {
     /// damaged on the way: one bit of byte `byte` flipped and decoded again as a backend
     /// would (reported corrupt if it no longer decodes), or, with `byte` `None`, left out.
     fn verify_tampered(store: &MemoryStore, position: u64, byte: Option<usize>) -> VerifyReport {
+        // As a store without the record would: `limit` records from `from` on, the
+        // left-out one skipped.
         let read = |from: u64, limit: usize| -> Result<Vec<Vec<u8>>, StoreError> {
             store
-                .read_all(from, limit)?
+                .read_all(from, limit + 1)?
                 .into_iter()
                 .filter(|r| byte.is_some() || r.position() != position)
+                .take(limit)
                 .map(|r| {
                     let Some(byte) = byte.filter(|_| r.position() == position) else {
                         return Ok(r);
@@ -868,7 +917,15 @@ mod tests {
             }
             Ok(())
         };
-        verify_records(head, Verifier::new(), &read_into, &mut |_, _| {}).unwrap()
+        let whole = verify_records(head, Verifier::new(), &read_into, &mut |_, _| {}).unwrap();
+        // Read in small chunks, two side by side, the damage is found the same (how
+        // many records verified before it depends on where the chunks end).
+        for chunk in [1, 2, 3, 4, 7] {
+            let report =
+                verify_in_chunks(head, Verifier::new(), &read_into, chunk, &mut |_, _| {}).unwrap();
+            assert_eq!(report.violation, whole.violation, "in chunks of {chunk}");
+        }
+        whole
     }
 
     #[test]
@@ -892,6 +949,27 @@ mod tests {
         assert_eq!((r.last_hash, r.root), (head.last_hash, head.root));
         assert_eq!(calls.first(), Some(&(0, 30)));
         assert_eq!(calls.last(), Some(&(30, 30)));
+    }
+
+    #[test]
+    fn an_intact_store_verifies_alike_in_any_chunks() {
+        let store = filled(6);
+        let head = store.head().unwrap();
+        let read = |from: u64, limit: usize, out: &mut RecordBytes| {
+            store.read_all_bytes_into(from, limit, out)
+        };
+        let whole = verify_records(head, Verifier::new(), &read, &mut |_, _| {}).unwrap();
+        assert!(whole.is_ok(), "{}", whole.message());
+        assert_eq!((whole.records, whole.root), (18, head.root));
+        for chunk in 1..=19 {
+            let mut calls = Vec::new();
+            let report = verify_in_chunks(head, Verifier::new(), &read, chunk, &mut |d, t| {
+                calls.push((d, t))
+            })
+            .unwrap();
+            assert_eq!(report, whole, "in chunks of {chunk}");
+            assert_eq!(calls.last(), Some(&(18, 18)));
+        }
     }
 
     #[test]
