@@ -3,9 +3,11 @@
 //!
 //! [`Verifier`] is fed the stored bytes in chunks, so a ledger of any length needs no
 //! more memory than one chunk. Within a chunk every record is parsed and hashed in
-//! parallel (rayon): a record's hash does not depend on any other record, only its
-//! *check* does, because each record stores its predecessor's hash. A cheap sequential
-//! pass then checks positions and links and grows the Merkle frontier.
+//! parallel, 16 records at a time in SIMD lanes (`lanes`) and on every core (rayon): a
+//! record's hash and Merkle leaf do not depend on any other record, only its *check*
+//! does, because each record stores its predecessor's hash. A cheap sequential pass then
+//! checks positions and links, and the Merkle frontier grows by runs of records, each
+//! level of their subtrees hashed in lanes too.
 //!
 //! ## Where a broken link is reported
 //!

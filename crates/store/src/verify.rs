@@ -17,8 +17,9 @@ use planledger_ledger::{
 
 use crate::{Head, RecordBytes, Store, StoreError};
 
-/// Records read per chunk: about 4 MB of ~500-byte records, enough for the parallel
-/// hashing to keep every core busy, small enough to keep memory flat.
+/// Records read per chunk: about 2.5 MB of ~300-byte records, enough for the parallel
+/// hashing to keep every core busy, small enough to keep memory flat (verification holds
+/// four chunks: two being hashed, two read ahead).
 const CHUNK: usize = 8192;
 
 /// The outcome of [`verify_store`].
