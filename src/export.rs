@@ -36,6 +36,12 @@ pub fn export(ctx: &Context, a: ExportArgs) -> Result<()> {
         done.size,
         crate::exit::mask(a.out.display())
     );
+    if done.weeded > 0 {
+        println!(
+            "{} of the plans were weeded: their records are sealed (their content destroyed), with the weeding that destroyed the key, proven too",
+            done.weeded
+        );
+    }
     match checkpoint.checkpoint.map_root {
         Some(_) => println!(
             "with the checkpoint's map proof that these are all of the client's records as of it"

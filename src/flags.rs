@@ -149,8 +149,10 @@ pub struct Cli {
 
     /// The key-encryption key (from `kek-gen`, mode 0600): with it, each client's
     /// personal data is encrypted under a key of its own, kept in the key store beside
-    /// the ledger (`keys.redb`, made the first time a KEK is given) and wrapped by this
-    /// key. A ledger with a key store cannot be opened without it.
+    /// the ledger (`keys.redb`, or for a postgres:// ledger the tables
+    /// planledger.key_stores and planledger.client_keys of its database; made the first
+    /// time a KEK is given) and wrapped by this key. A ledger with a key store cannot be
+    /// opened without it.
     #[arg(long, global = true, env = "PLANLEDGER_KEK", value_name = "FILE")]
     pub kek: Option<PathBuf>,
 
@@ -200,7 +202,9 @@ pub enum Cmd {
         out: PathBuf,
     },
     /// Rewrap every client key in the key store under a new KEK (--kek is the old one).
-    /// Afterwards only the new KEK opens the ledger.
+    /// Afterwards only the new KEK opens the ledger. After weeding, rotate and then
+    /// destroy the old KEK: the copies of destroyed keys that backups, WAL or replicas
+    /// still hold are wrapped by it (README, "Weeding").
     RotateKek {
         /// The new KEK (from `kek-gen`).
         #[arg(long, value_name = "KEKFILE")]
@@ -216,7 +220,9 @@ pub enum Cmd {
     /// Weeding (gallring): list who is due under the policy's retention rules as of a
     /// day and who is held (numbers masked); without --dry-run, weed those due: record
     /// one weeding event per client and destroy the client's key, so that their content
-    /// cannot be read by anyone. The chain and every checkpoint still verify.
+    /// cannot be read by anyone: the key store is rewritten without it (keys.redb
+    /// replaced; on PostgreSQL the key table truncated and refilled). The chain and
+    /// every checkpoint still verify.
     Weed(WeedArgs),
     /// Record the authority's order (beställning): starts the plan and its deadlines.
     Order(OrderArgs),

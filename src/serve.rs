@@ -16,7 +16,8 @@ use crate::Context;
 #[command(after_help = "\
 The configuration file (TOML; examples/serve.toml is a commented example) names the
 address to listen on, the ledger (a directory made by `init`, or a postgres:// URL), TLS
-certificate files, the OpenID Connect issuer whose tokens identify people, and who is who:
+certificate files, the key-encryption key of a ledger that encrypts personal data (`kek`,
+as --kek), the OpenID Connect issuer whose tokens identify people, and who is who:
 [[users]] (user id as the token names it, role, units) and [[systems]] (the SHA-256 of an
 API token, its role and units, whether it records on behalf of users). Roles and units
 come from this file only, never from a request. A bad file is refused with its line and

@@ -7,8 +7,8 @@ use planledger_app::crypt::{self, Kek};
 use planledger_app::keyed::KeyedStore;
 use planledger_app::weeding::{self, Candidate};
 use planledger_app::{Error, Kind, Result};
-use planledger_plan::retention::{Due, RetentionPolicy};
-use planledger_plan::{Actor, Role};
+use planledger_plan::Actor;
+use planledger_plan::retention::{Due, RetentionCommand, RetentionPolicy};
 
 use crate::Context;
 use crate::flags::{HoldCmd, WeedArgs};
@@ -42,23 +42,13 @@ pub fn rotate_kek(ctx: &Context, new: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Holds and weedings are given by a unit manager or an administrator.
-fn actor(user: planledger_plan::UserId, role: Role) -> Result<Actor> {
-    if !matches!(role, Role::UnitManager | Role::Admin) {
-        return Err(Error::new(
-            Kind::BadInput,
-            "--role: holds and weeding are for unit_manager or admin",
-        ));
-    }
-    Ok(Actor { user, role })
-}
-
 pub fn hold(ctx: &Context, command: HoldCmd) -> Result<()> {
     let (add, a) = match command {
         HoldCmd::Add(a) => (true, a),
         HoldCmd::Release(a) => (false, a),
     };
-    let actor = actor(a.user, a.role)?;
+    // Who may place or release a hold is the domain's rule, applied by `weeding::hold`.
+    let actor = Actor::new(a.user, a.role);
     let (store, _) = keyed(ctx)?;
     let position = weeding::hold(&store, &a.client, add, &a.reason, &actor, ctx.claimed_now)?;
     println!(
@@ -85,6 +75,22 @@ fn verdict(c: &Candidate) -> String {
 }
 
 pub fn weed(ctx: &Context, a: WeedArgs) -> Result<()> {
+    let actor = match (&a.user, a.role) {
+        (Some(u), Some(r)) if !a.dry_run => Some(Actor::new(u.clone(), r)),
+        _ => None,
+    };
+    // The domain's rule, before anything is opened or written: a role that may not weed
+    // does not finish earlier runs' weedings either.
+    if let Some(actor) = &actor {
+        weeding::authorize(RetentionCommand::Weed, actor)?;
+    }
+    let decision = a.decision.clone().unwrap_or_default();
+    if !a.dry_run && decision.trim().is_empty() {
+        return Err(Error::new(
+            Kind::BadInput,
+            "--decision: weeding needs the decision it is done under",
+        ));
+    }
     let map_key = ctx.map_key(a.map_key.as_deref())?;
     let (store, _) = keyed(ctx)?;
     let policy = retention_policy(ctx)?;
@@ -95,17 +101,6 @@ pub fn weed(ctx: &Context, a: WeedArgs) -> Result<()> {
         }
     }
     let candidates = weeding::candidates(&store, &policy, a.as_of)?;
-    let actor = match (&a.user, a.role) {
-        (Some(u), Some(r)) if !a.dry_run => Some(actor(u.clone(), r)?),
-        _ => None,
-    };
-    let decision = a.decision.clone().unwrap_or_default();
-    if !a.dry_run && decision.trim().is_empty() {
-        return Err(Error::new(
-            Kind::BadInput,
-            "--decision: weeding needs the decision it is done under",
-        ));
-    }
     let mut weeded = 0;
     for c in &candidates {
         let line = format!(

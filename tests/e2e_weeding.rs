@@ -346,35 +346,255 @@ fn weeding_destroys_a_clients_key_and_everything_still_verifies() {
 }
 
 #[test]
-fn a_weeding_killed_after_its_event_is_finished_by_the_next_run() {
+fn a_weeded_clients_bundle_verifies_without_plaintext_and_says_when_and_under_what() {
     let k = Keyed::new();
+    let t = &k.t;
     k.order("plan-a", A);
-    let (_, wrapped) = key_of(&k, "plan-a");
-    let args = k.args(&[
+    k.order("plan-c", C);
+    let (secret, pubkey) = keys(t);
+    let witness = t.path("witness");
+    let witness = witness.to_str().unwrap();
+    let map_key = t.path("map.key");
+    let map_key = map_key.to_str().unwrap();
+    t.ok(&["map-keygen", "--out", map_key]);
+    k.ok(&[
+        "checkpoint",
+        "--key",
+        &secret,
+        "--witness",
+        witness,
+        "--map-key",
+        map_key,
+    ]);
+    let weed = [
         "weed",
         "--as-of",
         "2032-01-10",
         "--decision",
-        "GB-1",
+        "GB-2032-1",
         "--as",
         "adm1",
         "--role",
         "admin",
-    ]);
-    let out =
-        k.t.cmd()
-            .env("PLANLEDGER_TEST_WEED_ABORT", "after-event")
-            .args(["--claimed-at", WEED_DAY])
-            .args(&args)
-            .output()
-            .unwrap();
-    assert!(!out.status.success(), "aborted after the event");
-    // The event is recorded and the key not yet destroyed: not judged again, and the
-    // next run finishes it.
-    let out = k.ok_at(WEED_DAY, &["weed", "--as-of", "2032-01-10", "--dry-run"]);
+        "--map-key",
+        map_key,
+    ];
+    let out = k.ok_at(WEED_DAY, &weed);
+    assert!(out.contains("weeded 1 clients"), "{out}");
+
+    let bundle = t.path("a.bundle.json");
+    let out = k.ok_at(
+        WEED_DAY,
+        &[
+            "export",
+            "--client",
+            A,
+            "--key",
+            &secret,
+            "--witness",
+            witness,
+            "--map-key",
+            map_key,
+            "--out",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("wrote 1 records of 1 plans"), "{out}");
+    assert!(out.contains("1 of the plans were weeded"), "{out}");
+    let mode = std::fs::metadata(&bundle).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    let parsed: verify_bundle::Bundle = serde_json::from_str(&text).unwrap();
+    assert_eq!(parsed.records.len(), 1);
+    assert_eq!(parsed.weedings.len(), 1, "the weeding, proven");
+    // No plaintext of the client's: the records are the ciphertext the chain hashes.
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for r in parsed.records.iter().chain(&parsed.weedings) {
+        let bytes = base64::Engine::decode(&b64, &r.record).unwrap();
+        for plain in ["best-plan-a", "dusch", "hemtjanst-norr", A] {
+            assert!(!contains(&bytes, plain.as_bytes()), "plaintext in a record");
+        }
+    }
+    assert!(!text.contains("best-plan-a") && !text.contains("dusch"));
+
+    // It verifies, is proven complete by the map signed now, and says weeded on DATE
+    // under RULE in every form.
+    let key = planledger_ledger::CheckpointVerifier::from_text(
+        std::fs::read_to_string(&pubkey).unwrap().trim(),
+    )
+    .unwrap();
+    let client: planledger_plan::Personnummer = A.parse().unwrap();
+    let proven = verify_bundle::verify_with(&text, &key, None, Some(&client)).unwrap();
+    assert!(proven.records.is_empty(), "nothing readable");
+    assert_eq!(proven.weeded.len(), 1);
+    assert_eq!(proven.complete.as_ref().map(|c| c.plans), Some(1));
+    use verify_bundle::report::{self, Lang, Options};
+    let en = Options {
+        lang: Lang::En,
+        ..Options::default()
+    };
+    let said = "weeded on 2032-01-10 under SoL (decision GB-2032-1; last entry 2026-03-02)";
+    let out = report::text(&proven, &en);
+    assert!(out.contains(said), "{out}");
+    assert!(out.contains("1 records proven") && out.contains("OK: the bundle verifies"));
+    assert!(report::html(&proven, &en).contains(said));
+    let sv = report::text(
+        &proven,
+        &Options {
+            lang: Lang::Sv,
+            ..Options::default()
+        },
+    );
+    assert!(sv.contains("gallrad 2032-01-10 enligt SoL"), "{sv}");
+    let json = report::json(&proven, &en);
+    assert_eq!(json["weeded"][0]["plan"], "plan-a");
+    assert_eq!(json["weeded"][0]["weeded_on"], "2032-01-10");
+    assert_eq!(json["weeded"][0]["rule"], "SoL");
+    assert_eq!(json["records"], 1);
+
+    // Without its weeding the sealed record proves nothing readable: refused.
+    let mut stripped = parsed.clone();
+    stripped.weedings.clear();
+    let err = verify_bundle::verify(&serde_json::to_string(&stripped).unwrap(), &key).unwrap_err();
     assert!(
-        !out.contains("19640823"),
-        "a recorded weeding is not judged again: {out}"
+        matches!(err, verify_bundle::BundleError::Sealed { .. }),
+        "{err}"
+    );
+    // A record that is not a weeding (here the sealed record itself, whose proof holds)
+    // does not pass for one.
+    let mut not_a_weeding = parsed.clone();
+    not_a_weeding.weedings = vec![parsed.records[0].clone()];
+    let err =
+        verify_bundle::verify(&serde_json::to_string(&not_a_weeding).unwrap(), &key).unwrap_err();
+    assert!(
+        matches!(err, verify_bundle::BundleError::Weeding { .. }),
+        "{err}"
+    );
+    // An unweeded client's bundle carries no weeding.
+    let c_bundle = t.path("c.bundle.json");
+    k.ok_at(
+        WEED_DAY,
+        &[
+            "export",
+            "--client",
+            C,
+            "--key",
+            &secret,
+            "--witness",
+            witness,
+            "--map-key",
+            map_key,
+            "--out",
+            c_bundle.to_str().unwrap(),
+        ],
+    );
+    let c: verify_bundle::Bundle =
+        serde_json::from_str(&std::fs::read_to_string(&c_bundle).unwrap()).unwrap();
+    assert!(c.weedings.is_empty(), "C is not weeded");
+
+    // Without the map key nothing links the number to the weeded plans any more.
+    let err = k.fails_at(
+        WEED_DAY,
+        &[
+            "export",
+            "--client",
+            A,
+            "--key",
+            &secret,
+            "--witness",
+            witness,
+            "--out",
+            t.path("nomap.json").to_str().unwrap(),
+        ],
+        4,
+    );
+    assert!(
+        err.contains("no plan in the ledger has that client"),
+        "{err}"
+    );
+    assert!(!err.contains("3234"), "{err}");
+}
+
+#[test]
+fn holds_and_weeding_by_a_role_the_domain_refuses_exit_2_and_write_nothing() {
+    let k = Keyed::new();
+    k.order("plan-a", A);
+    let head = k.t.head();
+    let keys_before = key_table(&k);
+    let refused = |args: &[&str], command: &str| {
+        let err = k.fails_at(WEED_DAY, args, 2);
+        assert!(
+            err.contains(&format!("may not {command}"))
+                && err.contains("unit manager, administrator"),
+            "{err}"
+        );
+        assert!(!err.contains("3234"), "no personnummer in {err}");
+        assert_eq!(k.t.head(), head, "nothing is written to the ledger");
+        assert!(key_table(&k) == keys_before, "nor to the key store");
+    };
+    for role in ["staff", "key_worker", "case_officer", "inspector"] {
+        refused(
+            &[
+                "hold",
+                "add",
+                "--client",
+                A,
+                "--reason",
+                "IVO 2031-77",
+                "--as",
+                "u1",
+                "--role",
+                role,
+            ],
+            "add_hold",
+        );
+    }
+    refused(
+        &[
+            "hold",
+            "release",
+            "--client",
+            A,
+            "--reason",
+            "closed",
+            "--as",
+            "u1",
+            "--role",
+            "administrative_officer",
+        ],
+        "release_hold",
+    );
+    for role in ["staff", "case_officer", "inspector"] {
+        refused(
+            &[
+                "weed",
+                "--as-of",
+                "2032-01-10",
+                "--decision",
+                "GB-2032-1",
+                "--as",
+                "u1",
+                "--role",
+                role,
+            ],
+            "weed",
+        );
+    }
+    // The roles the domain gives: a unit manager holds, an administrator weeds.
+    k.ok_at(
+        WEED_DAY,
+        &[
+            "hold",
+            "add",
+            "--client",
+            A,
+            "--reason",
+            "IVO 2031-77",
+            "--as",
+            "chef1",
+            "--role",
+            "unit_manager",
+        ],
     );
     let out = k.ok_at(
         WEED_DAY,
@@ -383,16 +603,12 @@ fn a_weeding_killed_after_its_event_is_finished_by_the_next_run() {
             "--as-of",
             "2032-01-10",
             "--decision",
-            "GB-1",
+            "GB-2032-1",
             "--as",
             "adm1",
             "--role",
             "admin",
         ],
     );
-    assert!(out.contains("finished 1 weedings"), "{out}");
-    assert!(!contains(&std::fs::read(k.keys_file()).unwrap(), &wrapped));
-    k.ok(&["verify"]);
-    let h = k.ok(&["history", "--plan", "plan-a", "--lang", "en"]);
-    assert!(h.contains("weeded on 2032-01-10 under SoL"), "{h}");
+    assert!(out.contains("weeded 0 clients; 1 held"), "{out}");
 }

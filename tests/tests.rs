@@ -14,6 +14,8 @@ mod e2e_ops;
 mod e2e_pii;
 mod e2e_postgres;
 mod e2e_weeding;
+mod e2e_weeding_crash;
+mod e2e_weeding_pg;
 mod e2e_witness;
 mod postgres;
 mod util;

@@ -1,11 +1,19 @@
 //! Evidence bundles (FORMAT.md §11): one client's records as stored, an inclusion proof
 //! per record, and the signed checkpoint they lead to; `verify-bundle` checks one
 //! offline with nothing but the verifier key.
+//!
+//! A weeded client's bundle holds their records as stored (ciphertext whose key is
+//! destroyed: what the chain hashes, no plaintext) and the weeding records that
+//! destroyed the key, each with its proof, so that it verifies and says the client was
+//! weeded, when and under what. The client is found by number through the ledger's map
+//! (the weeding keeps the client's map key when given `--map-key`): nothing else links
+//! a weeded client's number to their plans.
 
 use std::path::Path;
 
-use planledger_ledger::inclusion_proof;
+use planledger_ledger::{Record, inclusion_proof};
 use planledger_plan::Personnummer;
+use planledger_plan::retention::{self, CLIENT_WEEDED, RETENTION_STREAM};
 use planledger_projection::TAG_CLIENT;
 use planledger_store::{Store, StoreNodes};
 use verify_bundle::{BUNDLE_FORMAT, Bundle, BundleConsistency, BundleRecord};
@@ -24,6 +32,8 @@ pub struct Exported {
     pub size: u64,
     /// The client's records after the checkpoint, left out.
     pub later: usize,
+    /// How many of the plans were weeded (their records sealed, their weeding included).
+    pub weeded: usize,
 }
 
 /// The bundle of `client`'s records proven against `checkpoint`. When the checkpoint
@@ -73,10 +83,17 @@ pub fn bundle(
                 "the checkpoint commits a map of the ledger: give the map key with --map-key, so that the bundle proves it holds all of the client's records",
             ));
         }
-        (None, _) => {
+        (None, key) => {
             // The index names the client's plans; their streams are read once, below.
             crate::read::plans(store)?;
-            let plans = store.streams_tagged(TAG_CLIENT, &client.digits())?;
+            let mut plans = store.streams_tagged(TAG_CLIENT, &client.digits())?;
+            // A weeded client's plans are known by number only through the map keys
+            // the weeding kept.
+            if let Some(key) = key {
+                plans.extend(crate::map::weeded_plans_of(store, key, client)?);
+                plans.sort();
+                plans.dedup();
+            }
             if plans.is_empty() {
                 return Err(no_plan());
             }
@@ -84,7 +101,19 @@ pub fn bundle(
         }
     };
     let nodes = StoreNodes(store);
+    let prove = |record: &Record| {
+        inclusion_proof(&nodes, record.position(), size)
+            .map(|proof| BundleRecord::new(record, &proof))
+            .map_err(|e| {
+                Error::new(
+                    Kind::Storage,
+                    format!("cannot prove a record's inclusion: {e}"),
+                )
+            })
+    };
     let (mut records, mut later) = (Vec::new(), 0);
+    // The plans whose records come sealed: their client was weeded.
+    let mut sealed = std::collections::BTreeSet::new();
     for plan in &plans {
         // Read as many versions as the stream has, never "until the index gives no
         // more": a damaged index could give entries without end.
@@ -104,13 +133,10 @@ pub fn bundle(
                     later += 1;
                     continue;
                 }
-                let proof = inclusion_proof(&nodes, record.position(), size).map_err(|e| {
-                    Error::new(
-                        Kind::Storage,
-                        format!("cannot prove a record's inclusion: {e}"),
-                    )
-                })?;
-                records.push(BundleRecord::new(&record, &proof));
+                if !record.entry().envelope.is_plaintext() {
+                    sealed.insert(plan.clone());
+                }
+                records.push(prove(&record)?);
             }
         }
     }
@@ -120,11 +146,16 @@ pub fn bundle(
             "the client's records all come after the checkpoint; make a new checkpoint first",
         ));
     }
+    let weedings = weedings_of(store, &sealed, size)?
+        .iter()
+        .map(prove)
+        .collect::<Result<Vec<_>>>()?;
     let exported = Exported {
         records: records.len(),
         plans: plans.len(),
         size,
         later,
+        weeded: sealed.len(),
     };
     let consistency = match since {
         None => None,
@@ -136,8 +167,67 @@ pub fn bundle(
         records,
         consistency,
         completeness,
+        weedings,
     };
     Ok((bundle, exported))
+}
+
+/// The `client_weeded` records that weeded `plans` (whose records read sealed), all
+/// below `size`, so that the bundle can prove them against its checkpoint.
+fn weedings_of(
+    store: &dyn Store,
+    plans: &std::collections::BTreeSet<String>,
+    size: u64,
+) -> Result<Vec<Record>> {
+    if plans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut uncovered = plans.clone();
+    let mut out = Vec::new();
+    let length = store.stream_version(RETENTION_STREAM)?;
+    let mut from = 1;
+    while from <= length {
+        let chunk = store.read_stream(RETENTION_STREAM, from, 1024)?;
+        if chunk.is_empty() {
+            break;
+        }
+        from += chunk.len() as u64;
+        for r in chunk {
+            if r.entry().event_type != CLIENT_WEEDED {
+                continue;
+            }
+            let w = retention::decode_weeded(r.payload()).ok_or_else(|| {
+                Error::new(
+                    Kind::Storage,
+                    format!(
+                        "the weeding record at position {} does not decode",
+                        r.position()
+                    ),
+                )
+            })?;
+            if !w.plans.iter().any(|p| plans.contains(p)) {
+                continue;
+            }
+            if r.position() >= size {
+                return Err(Error::new(
+                    Kind::NotFound,
+                    "the client was weeded after the checkpoint, so the bundle could not prove the weeding; make a new checkpoint first",
+                ));
+            }
+            for p in &w.plans {
+                uncovered.remove(p);
+            }
+            out.push(r);
+        }
+    }
+    if !uncovered.is_empty() {
+        return Err(Error::new(
+            Kind::Storage,
+            "some of the client's records cannot be decrypted and no weeding of them is recorded: \
+             is the key store the one written with this ledger?",
+        ));
+    }
+    Ok(out)
 }
 
 fn no_plan() -> Error {

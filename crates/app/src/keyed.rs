@@ -1,7 +1,10 @@
 //! A store whose personal data is encrypted under per-client keys (FORMAT.md §9): wraps
 //! a backend's [`Store`] and a [`KeyStore`], so that every reader and writer of the
-//! application (the recorder, the projection, the read model, `verify`, bundles) works
-//! unchanged and none of them sees a key.
+//! application (the recorder, the projection, the read model, `verify`) works unchanged
+//! and none of them sees a key. Evidence bundles carry records as stored, so a bundle of
+//! an encrypted client carries ciphertext: `verify-bundle` reads it only when the client
+//! was weeded (the bundle then says so); for a client not weeded it cannot read the
+//! records yet (README, "Weeding").
 //!
 //! - **Appends**: each event of a plan's stream is sealed under its client's data key
 //!   (made on the client's first order), its associated data binding stream id, stream
@@ -16,13 +19,23 @@
 //! - `read_all_bytes`, the head, nodes: the backend's, untouched (verification hashes
 //!   what is stored).
 //!
+//! - **A recorded weeding is a weeding.** A client whose `client_weeded` event is in the
+//!   retention stream reads as weeded whether or not their key is destroyed yet (a
+//!   `weed` killed between its steps leaves the key until the next run finishes it): the
+//!   key is treated as gone (records sealed, summaries and the `client` tag unreadable,
+//!   nothing more recorded under it), and the weeded plans are out of every tag and
+//!   summary read, as after the weeding's later steps. So no reader ever sees a client
+//!   half-weeded. The store follows the retention stream as it grows (one look at its
+//!   version per read call; the stream is only appended to).
+//!
 //! Plaintext records and summaries of a ledger written before encryption read as they
 //! are.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use planledger_ledger::{Envelope, Hash, NodeId, Record};
+use planledger_plan::retention::{self, CLIENT_WEEDED, RETENTION_STREAM};
 use planledger_store::{
     AppendBatch, Appended, BatchOutcome, ExpectedVersion, Head, Store, StoreError, StreamSummary,
     StreamTag,
@@ -43,6 +56,16 @@ const SUMMARY_MAGIC: &[u8] = b"PLS1";
 pub struct KeyedStore {
     inner: Box<dyn Store>,
     keys: Arc<dyn KeyStore>,
+    /// The weedings recorded, as of a version of the retention stream.
+    weeded: Mutex<Arc<WeededSet>>,
+}
+
+/// The clients and plans the retention stream records as weeded, read up to `version`.
+#[derive(Debug, Default)]
+struct WeededSet {
+    version: u64,
+    keys: HashSet<KeyId>,
+    plans: HashSet<String>,
 }
 
 fn key_error(e: crate::Error) -> StoreError {
@@ -61,7 +84,64 @@ pub fn tag_of_key(id: KeyId) -> String {
 
 impl KeyedStore {
     pub fn new(inner: Box<dyn Store>, keys: Arc<dyn KeyStore>) -> KeyedStore {
-        KeyedStore { inner, keys }
+        KeyedStore {
+            inner,
+            keys,
+            weeded: Mutex::default(),
+        }
+    }
+
+    /// The weedings recorded now: the cached set, extended by the retention records
+    /// appended since it was read (by this process or another).
+    fn weeded(&self) -> Result<Arc<WeededSet>, StoreError> {
+        let version = self.inner.stream_version(RETENTION_STREAM)?;
+        let cached = self.weeded.lock().expect("the weeded lock").clone();
+        if cached.version >= version {
+            return Ok(cached);
+        }
+        let (mut keys, mut plans) = (cached.keys.clone(), cached.plans.clone());
+        let mut from = cached.version + 1;
+        while from <= version {
+            let records = self.inner.read_stream(RETENTION_STREAM, from, 1024)?;
+            if records.is_empty() {
+                break;
+            }
+            for r in &records {
+                from = r.stream_version() + 1;
+                let e = r.entry();
+                // Holds are sealed and say nothing of weeding; a weeding is plaintext.
+                if e.event_type != CLIENT_WEEDED {
+                    continue;
+                }
+                let corrupt = || StoreError::Corrupt {
+                    position: r.position(),
+                    reason: "the weeding record does not decode".into(),
+                };
+                let w = retention::decode_weeded(&e.payload).ok_or_else(corrupt)?;
+                keys.insert(KeyId::from_hex(&w.key_id).ok_or_else(corrupt)?);
+                plans.extend(w.plans);
+            }
+        }
+        let fresh = Arc::new(WeededSet {
+            version: from - 1,
+            keys,
+            plans,
+        });
+        *self.weeded.lock().expect("the weeded lock") = fresh.clone();
+        Ok(fresh)
+    }
+
+    /// The data key of `id`, unless it is destroyed or its client's weeding recorded.
+    fn live_key(&self, id: KeyId) -> Result<Option<crypt::DataKey>, StoreError> {
+        if self.weeded()?.keys.contains(&id) {
+            return Ok(None);
+        }
+        self.keys.data_key(id).map_err(key_error)
+    }
+
+    /// Whether `stream_id` is a plan whose weeding is recorded.
+    pub fn is_weeded_plan(&self, stream_id: &str) -> Result<bool, StoreError> {
+        Ok(self.weeded()?.plans.contains(stream_id))
     }
 
     /// The key store.
@@ -137,9 +217,7 @@ impl KeyedStore {
             return Ok(batch);
         };
         let data_key = self
-            .keys
-            .data_key(id)
-            .map_err(key_error)?
+            .live_key(id)?
             .ok_or_else(|| StoreError::Backend("the client's key has been destroyed (the client was weeded); nothing is recorded for it".into()))?;
         let first = match batch.expected {
             ExpectedVersion::NoStream => 1,
@@ -176,9 +254,7 @@ impl KeyedStore {
             return Ok(bytes.to_vec());
         }
         let key = self
-            .keys
-            .data_key(id)
-            .map_err(key_error)?
+            .live_key(id)?
             .ok_or_else(|| StoreError::Backend("the client's key has been destroyed".into()))?;
         let (nonce, ct) =
             crypt::seal(&key, &crypt::summary_ad(stream_id, version), bytes).map_err(key_error)?;
@@ -203,7 +279,7 @@ impl KeyedStore {
             .split_at_checked(crypt::KEY_ID_LEN)
             .ok_or_else(corrupt)?;
         let id = KeyId::from_slice(id).ok_or_else(corrupt)?;
-        let Some(key) = self.keys.data_key(id).map_err(key_error)? else {
+        let Some(key) = self.live_key(id)? else {
             return Ok(None);
         };
         let (nonce, ct) = crypt::split_nonce(sealed).ok_or_else(corrupt)?;
@@ -236,7 +312,7 @@ impl KeyedStore {
         let Some(id) = KeyId::from_slice(&envelope.key_id) else {
             return Ok(record);
         };
-        let Some(key) = self.keys.data_key(id).map_err(key_error)? else {
+        let Some(key) = self.live_key(id)? else {
             return Ok(record);
         };
         let e = record.entry();
@@ -273,6 +349,7 @@ impl KeyedStore {
     /// A `client` tag's value as readers know it: the number (`None`: the key is gone).
     fn open_tag_value(&self, value: String) -> Result<Option<String>, StoreError> {
         match key_of_tag(&value) {
+            Some(id) if self.weeded()?.keys.contains(&id) => Ok(None),
             Some(id) => self.keys.client_of(id).map_err(key_error),
             None => Ok(Some(value)),
         }
@@ -332,6 +409,10 @@ impl Store for KeyedStore {
         self.inner.nodes(ids)
     }
 
+    fn nodes_kept_from_level(&self) -> u8 {
+        self.inner.nodes_kept_from_level()
+    }
+
     fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
         self.inner.stream_version(stream_id)
     }
@@ -353,6 +434,8 @@ impl Store for KeyedStore {
                 streams.dedup();
             }
         }
+        let weeded = self.weeded()?;
+        streams.retain(|s| !weeded.plans.contains(s));
         Ok(streams)
     }
 
@@ -371,11 +454,16 @@ impl Store for KeyedStore {
             all.sort();
             return Ok(all);
         }
-        self.inner.streams_tagged_between(key, from, to)
+        let mut all = self.inner.streams_tagged_between(key, from, to)?;
+        let weeded = self.weeded()?;
+        all.retain(|(_, s)| !weeded.plans.contains(s));
+        Ok(all)
     }
 
     fn tag_values(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let values = self.inner.tag_values(key)?;
+        let mut values = self.inner.tag_values(key)?;
+        let weeded = self.weeded()?;
+        values.retain(|(_, s)| !weeded.plans.contains(s));
         if key != TAG_CLIENT {
             return Ok(values);
         }
@@ -390,6 +478,9 @@ impl Store for KeyedStore {
     }
 
     fn stream_tags(&self, stream_id: &str) -> Result<Vec<(String, String)>, StoreError> {
+        if self.is_weeded_plan(stream_id)? {
+            return Ok(Vec::new());
+        }
         let mut out = Vec::new();
         for (key, value) in self.inner.stream_tags(stream_id)? {
             if key == TAG_CLIENT {
@@ -413,9 +504,11 @@ impl Store for KeyedStore {
 
     fn summaries(&self, stream_ids: &[String]) -> Result<Vec<Option<StreamSummary>>, StoreError> {
         let stored = self.inner.summaries(stream_ids)?;
+        let weeded = self.weeded()?;
         let mut out = Vec::with_capacity(stored.len());
         for (id, s) in stream_ids.iter().zip(stored) {
             out.push(match s {
+                Some(_) if weeded.plans.contains(id) => None,
                 Some(s) => self.open_summary(id, s)?,
                 None => None,
             });
@@ -428,18 +521,35 @@ impl Store for KeyedStore {
         after: &str,
         limit: usize,
     ) -> Result<Vec<(String, StreamSummary)>, StoreError> {
+        let weeded = self.weeded()?;
+        // A page whose every summary is a weeded plan's would read as the end: page on
+        // until one is readable or the backend has no more.
+        let mut after = after.to_owned();
         let mut out = Vec::new();
-        for (id, s) in self.inner.summaries_after(after, limit)? {
-            if let Some(s) = self.open_summary(&id, s)? {
-                out.push((id, s));
+        while out.is_empty() {
+            let page = self.inner.summaries_after(&after, limit)?;
+            let Some((last, _)) = page.last() else { break };
+            after = last.clone();
+            for (id, s) in page {
+                if weeded.plans.contains(&id) {
+                    continue;
+                }
+                if let Some(s) = self.open_summary(&id, s)? {
+                    out.push((id, s));
+                }
             }
         }
         Ok(out)
     }
 
     fn put_summaries(&self, summaries: &[(String, StreamSummary)]) -> Result<(), StoreError> {
+        let weeded = self.weeded()?;
         let mut sealed = Vec::with_capacity(summaries.len());
         for (stream, s) in summaries {
+            // A weeded plan gets no read model again.
+            if weeded.plans.contains(stream) {
+                continue;
+            }
             let bytes = match self.stream_key(stream)? {
                 Some(id) => self.seal_summary(id, stream, s.stream_version, &s.bytes)?,
                 None => s.bytes.clone(),

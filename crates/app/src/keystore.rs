@@ -18,6 +18,10 @@
 //! new file and renames it over the old one, so the destroyed keys' bytes are not left
 //! in freed pages of the file (what a copy of the file kept elsewhere holds is the
 //! operator's: see the README on backing up the key store).
+//!
+//! A PostgreSQL ledger keeps the same entries in tables of its database
+//! ([`crate::keystore_pg::PostgresKeyStore`]); what both do alike (the lookup hash, the
+//! wrapped lookup secret, the sealed owner) is here.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -59,8 +63,50 @@ pub trait KeyStore: Send + Sync {
     fn rotate(&self, new: &Kek) -> Result<usize>;
 }
 
-fn backend(e: impl std::fmt::Display) -> Error {
+pub(crate) fn backend(e: impl std::fmt::Display) -> Error {
     Error::new(Kind::Storage, format!("the key store: {e}"))
+}
+
+// What every key store does alike, whatever keeps its bytes (this file, or PostgreSQL:
+// `crate::keystore_pg`).
+
+/// A client's lookup hash: the personnummer digits hashed with the store's lookup
+/// secret, so that the store finds a client by number without holding the number.
+pub(crate) fn lookup_hash(secret: &[u8; 32], digits: &str) -> [u8; 32] {
+    let mut input = b"planledger/key-lookup/v1\0".to_vec();
+    input.extend_from_slice(digits.as_bytes());
+    *blake3::keyed_hash(secret, &input).as_bytes()
+}
+
+/// The lookup secret wrapped by `kek`.
+pub(crate) fn wrap_secret(kek: &Kek, secret: &[u8; 32]) -> Result<Vec<u8>> {
+    kek.wrap(LOOKUP_ID, &DataKey::from_bytes(*secret))
+}
+
+/// The lookup secret from its wrapping; a KEK other than the one it was wrapped with is
+/// refused (this is how a wrong KEK is told apart before anything is read).
+pub(crate) fn unwrap_secret(kek: &Kek, wrapped: &[u8]) -> Result<[u8; 32]> {
+    kek.unwrap(LOOKUP_ID, wrapped).map(|k| k.0).ok_or_else(|| {
+        Error::new(
+            Kind::BadInput,
+            "the key-encryption key given is not the one the key store was written with",
+        )
+    })
+}
+
+/// The client's number sealed under the client's own data key: `nonce || ciphertext`.
+pub(crate) fn seal_owner(key: &DataKey, id: KeyId, digits: &str) -> Result<Vec<u8>> {
+    let (nonce, ct) = crypt::seal(key, &[OWNER_AD, &id.0].concat(), digits.as_bytes())?;
+    Ok([nonce.as_slice(), &ct].concat())
+}
+
+/// The number [`seal_owner`] sealed.
+pub(crate) fn open_owner(key: &DataKey, id: KeyId, sealed: &[u8]) -> Result<String> {
+    let (nonce, ct) =
+        crypt::split_nonce(sealed).ok_or_else(|| backend("a key's owner entry is short"))?;
+    let digits = crypt::open(key, nonce, &[OWNER_AD, &id.0].concat(), ct)
+        .ok_or_else(|| backend("a key's owner entry does not open (changed bytes?)"))?;
+    String::from_utf8(digits).map_err(|_| backend("a key's owner entry is not text"))
 }
 
 /// The embedded key store (`keys.redb`).
@@ -98,7 +144,7 @@ impl RedbKeyStore {
         create_private(path)?;
         let db = Database::create(path).map_err(backend)?;
         let lookup: [u8; 32] = crypt::random()?;
-        let wrapped = kek.wrap(LOOKUP_ID, &DataKey::from_bytes(lookup))?;
+        let wrapped = wrap_secret(kek, &lookup)?;
         let mut txn = db.begin_write().map_err(backend)?;
         txn.set_durability(Durability::Immediate).map_err(backend)?;
         {
@@ -130,14 +176,7 @@ impl RedbKeyStore {
                 .get(META_LOOKUP)
                 .map_err(backend)?
                 .ok_or_else(|| backend("it has no lookup secret"))?;
-            kek.unwrap(LOOKUP_ID, wrapped.value())
-                .ok_or_else(|| {
-                    Error::new(
-                        Kind::BadInput,
-                        "the key-encryption key given is not the one the key store was written with",
-                    )
-                })?
-                .0
+            unwrap_secret(kek, wrapped.value())?
         };
         Ok(RedbKeyStore {
             path: path.to_path_buf(),
@@ -146,12 +185,6 @@ impl RedbKeyStore {
             lookup,
             cache: Mutex::default(),
         })
-    }
-
-    fn lookup_hash(&self, digits: &str) -> [u8; 32] {
-        let mut input = b"planledger/key-lookup/v1\0".to_vec();
-        input.extend_from_slice(digits.as_bytes());
-        *blake3::keyed_hash(&self.lookup, &input).as_bytes()
     }
 
     fn with_db<T>(&self, f: impl FnOnce(&Database) -> Result<T>) -> Result<T> {
@@ -167,7 +200,7 @@ impl RedbKeyStore {
 
 impl KeyStore for RedbKeyStore {
     fn key_of_client(&self, digits: &str, create: bool) -> Result<Option<KeyId>> {
-        let lookup = self.lookup_hash(digits);
+        let lookup = lookup_hash(&self.lookup, digits);
         let kek = self.kek.lock().expect("the KEK lock").clone();
         self.with_db(|db| {
             {
@@ -183,8 +216,7 @@ impl KeyStore for RedbKeyStore {
             let id = KeyId::random()?;
             let key = DataKey::random()?;
             let wrapped = kek.wrap(id, &key)?;
-            let (nonce, owner) = crypt::seal(&key, &[OWNER_AD, &id.0].concat(), digits.as_bytes())?;
-            let owner = [lookup.as_slice(), &nonce, &owner].concat();
+            let owner = [lookup.as_slice(), &seal_owner(&key, id, digits)?].concat();
             let mut txn = db.begin_write().map_err(backend)?;
             txn.set_durability(Durability::Immediate).map_err(backend)?;
             {
@@ -247,14 +279,7 @@ impl KeyStore for RedbKeyStore {
                 .map(|v| v.value().to_vec()))
         })?;
         let Some(owner) = owner else { return Ok(None) };
-        let sealed = owner.get(32..).unwrap_or_default();
-        let (nonce, ct) =
-            crypt::split_nonce(sealed).ok_or_else(|| backend("a key's owner entry is short"))?;
-        let digits = crypt::open(&key, nonce, &[OWNER_AD, &id.0].concat(), ct)
-            .ok_or_else(|| backend("a key's owner entry does not open (changed bytes?)"))?;
-        String::from_utf8(digits)
-            .map(Some)
-            .map_err(|_| backend("a key's owner entry is not text"))
+        open_owner(&key, id, owner.get(32..).unwrap_or_default()).map(Some)
     }
 
     fn key_ids(&self) -> Result<Vec<KeyId>> {
@@ -407,7 +432,7 @@ impl KeyStore for RedbKeyStore {
                     n += 1;
                 }
                 let mut meta = txn.open_table(META).map_err(backend)?;
-                let lookup = new.wrap(LOOKUP_ID, &DataKey::from_bytes(self.lookup))?;
+                let lookup = wrap_secret(new, &self.lookup)?;
                 meta.insert(META_LOOKUP, lookup.as_slice())
                     .map_err(backend)?;
             }

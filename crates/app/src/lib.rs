@@ -47,6 +47,7 @@ pub mod index;
 pub mod keyed;
 pub mod keys;
 pub mod keystore;
+pub mod keystore_pg;
 pub mod limits;
 pub mod map;
 pub mod read;

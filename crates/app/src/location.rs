@@ -106,40 +106,51 @@ impl Location {
 
     /// Opens the existing ledger for the application: with a key-encryption key, its
     /// personal data is encrypted under per-client keys ([`crate::keyed::KeyedStore`];
-    /// the key store is created beside an embedded ledger the first time a KEK is given,
-    /// from when on new writes are encrypted). Without one, a ledger that has a key
-    /// store is refused (its payloads cannot be read, and nothing may be written to it in
-    /// plaintext); one without reads and writes plaintext as before.
+    /// the key store is created the first time a KEK is given, `keys.redb` beside an
+    /// embedded ledger or rows of the PostgreSQL database's key tables, and from then on
+    /// new writes are encrypted). Without one, a ledger that has a key store is refused
+    /// (its payloads cannot be read, and nothing may be written to it in plaintext); one
+    /// without reads and writes plaintext as before.
     pub fn open_with(&self, kek: Option<&crate::crypt::Kek>) -> Result<Box<dyn Store>> {
         match kek {
             Some(kek) => Ok(Box::new(self.open_keyed(kek)?)),
             None => {
-                if let Location::Dir(dir) = self {
-                    if dir.join(crate::keystore::KEYS_FILE).exists() {
-                        return Err(Error::new(
-                            Kind::BadInput,
-                            "this ledger encrypts personal data: give its key-encryption key (--kek FILE or PLANLEDGER_KEK)",
-                        ));
+                let refused = || {
+                    Error::new(
+                        Kind::BadInput,
+                        "this ledger encrypts personal data: give its key-encryption key (--kek FILE or PLANLEDGER_KEK)",
+                    )
+                };
+                match self {
+                    Location::Dir(dir) if dir.join(crate::keystore::KEYS_FILE).exists() => {
+                        Err(refused())
+                    }
+                    Location::Dir(_) => self.open(),
+                    // Opened first: its errors say what to do about a missing ledger.
+                    Location::Postgres { url, name } => {
+                        let store = self.open()?;
+                        if crate::keystore_pg::has_key_store(url, name)
+                            .map_err(|e| self.context("cannot read the key store of", e))?
+                        {
+                            return Err(refused());
+                        }
+                        Ok(store)
                     }
                 }
-                self.open()
             }
         }
     }
 
     /// Opens the ledger with its key store under `kek` (see [`Location::open_with`]).
     pub fn open_keyed(&self, kek: &crate::crypt::Kek) -> Result<crate::keyed::KeyedStore> {
-        match self {
-            Location::Dir(dir) => {
-                let store = self.open()?;
-                let keys = crate::weeding::open_key_store(dir, kek)?;
-                Ok(crate::keyed::KeyedStore::new(store, keys))
-            }
-            Location::Postgres { .. } => Err(Error::new(
-                Kind::BadInput,
-                "--kek: per-client encryption is built for the embedded ledger only so far, not for PostgreSQL",
-            )),
-        }
+        let store = self.open()?;
+        let keys: std::sync::Arc<dyn crate::keystore::KeyStore> = match self {
+            Location::Dir(dir) => crate::weeding::open_key_store(dir, kek)?,
+            Location::Postgres { url, name } => std::sync::Arc::new(
+                crate::keystore_pg::PostgresKeyStore::open_or_create(url, name, kek)?,
+            ),
+        };
+        Ok(crate::keyed::KeyedStore::new(store, keys))
     }
 
     /// Creates a new, empty ledger; an existing one is refused and left unchanged.

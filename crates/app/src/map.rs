@@ -186,6 +186,21 @@ pub fn remember_weeded(
     Ok(())
 }
 
+/// The weeded plans of `client` whose map key the weeding kept for `key` (none for
+/// another key's): the one link from a weeded client's number to their plans.
+pub fn weeded_plans_of(
+    store: &dyn Store,
+    key: &MapKey,
+    client: &Personnummer,
+) -> Result<Vec<String>> {
+    let wanted = client_map_key(key, client);
+    Ok(weeded_clients(store, key)?
+        .into_iter()
+        .filter(|(_, k)| *k == wanted)
+        .map(|(plan, _)| plan)
+        .collect())
+}
+
 /// The weeded plans' client map keys kept for `key` (none for another key's).
 fn weeded_clients(store: &dyn Store, key: &MapKey) -> Result<BTreeMap<String, Hash>> {
     let Some(bytes) = store.derived(WEEDED)? else {

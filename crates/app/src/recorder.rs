@@ -213,8 +213,11 @@ impl<'s> Recorder<'s> {
                 self.plans.remove(plan);
             }
             if !tentative.contains_key(plan) {
-                let state = match self.plans.get(plan) {
-                    Some(state) => state.clone(),
+                // Moved, not copied (a copy of every plan's state was a tenth of an
+                // import): a plan of the group goes back to the cache after the commit,
+                // or is dropped from it where its append failed, as a copy would be.
+                let state = match self.plans.remove(plan) {
+                    Some(state) => state,
                     None => match load_plan(self.store, plan) {
                         Ok(state) => state,
                         Err(e) if e.kind() == Kind::Storage => return Err(e),

@@ -8,8 +8,11 @@
 //! appended (durable), (2) its plans' tags and summaries are removed, (3) its key is
 //! destroyed. The event is the decision: a run killed after (1) leaves a client whose
 //! event is recorded and whose key still exists, and every later `weed` (dry runs
-//! excepted) first finishes such clients ([`finish_pending`]). Killed before (1), the
-//! client is untouched.
+//! excepted) first finishes such clients ([`finish_pending`]). Meanwhile every reader
+//! sees the client weeded: the [`KeyedStore`] treats a key whose weeding is recorded as
+//! destroyed and the weeded plans as gone from the read model. Killed before (1), the
+//! client is untouched. `tests/e2e_weeding_crash.rs` kills real `weed` processes at
+//! random moments and checks both.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -19,7 +22,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use planledger_ledger::Envelope;
 use planledger_plan::retention::{
     self, CLIENT_WEEDED, Due, HOLD_ADDED, HOLD_RELEASED, Hold, RETENTION_SCHEMA, RETENTION_STREAM,
-    RetentionPolicy, Weeded,
+    RetentionCommand, RetentionPolicy, Weeded,
 };
 use planledger_plan::{ActKind, Actor, Personnummer, PlanId, swedish_date};
 use planledger_projection::fold_stream;
@@ -117,9 +120,15 @@ fn no_client() -> Error {
     )
 }
 
+/// Whether `actor` may give `command`: the domain's rule
+/// ([`planledger_plan::retention::authorize`]), a [`Error::Rejected`] when not.
+pub fn authorize(command: RetentionCommand, actor: &Actor) -> Result<()> {
+    retention::authorize(command, actor).map_err(Error::Rejected)
+}
+
 /// Places (`add`) or releases a legal hold on `client`, recorded as an event sealed
 /// under the client's key. Releasing a client not held, or holding one held already,
-/// is refused.
+/// is refused; so is an actor whose role may not ([`authorize`]).
 pub fn hold(
     store: &KeyedStore,
     client: &Personnummer,
@@ -128,6 +137,14 @@ pub fn hold(
     actor: &Actor,
     at: DateTime<Utc>,
 ) -> Result<u64> {
+    authorize(
+        if add {
+            RetentionCommand::AddHold
+        } else {
+            RetentionCommand::ReleaseHold
+        },
+        actor,
+    )?;
     if reason.trim().is_empty() {
         return Err(Error::new(
             Kind::BadInput,
@@ -139,6 +156,11 @@ pub fn hold(
         .key_of_client(&client.digits(), false)?
         .ok_or_else(no_client)?;
     let state = retention_state(store)?;
+    // Recorded as weeded, its key not yet destroyed (a `weed` killed between its
+    // steps): the client is weeded, and unknown like any other weeded client.
+    if state.weeded.contains_key(&id) {
+        return Err(no_client());
+    }
     if add && state.held.contains(&id) {
         return Err(Error::new(
             Kind::BadInput,
@@ -284,7 +306,9 @@ pub fn finish_pending(store: &KeyedStore) -> Result<usize> {
     Ok(finished)
 }
 
-/// Weeds `c`: its event, its plans out of the read model, its key destroyed.
+/// Weeds `c`: its event, its plans out of the read model, its key destroyed. Refused
+/// for an actor whose role may not weed ([`authorize`]); a caller weeding many clients
+/// asks [`authorize`] first, before anything is written.
 pub fn weed_one(
     store: &KeyedStore,
     c: &Candidate,
@@ -293,6 +317,7 @@ pub fn weed_one(
     actor: &Actor,
     at: DateTime<Utc>,
 ) -> Result<u64> {
+    authorize(RetentionCommand::Weed, actor)?;
     let Due::Due { rule, .. } = &c.due else {
         return Err(Error::new(
             Kind::BadInput,
@@ -319,19 +344,9 @@ pub fn weed_one(
             payload: retention::encode_weeded(&w),
         },
     ))?;
-    crash_point("after-event");
     store.forget_streams(&c.plans)?;
-    crash_point("after-forget");
     store.keys().destroy(&[c.key_id])?;
     Ok(appended.first_position)
-}
-
-/// For the crash test: `PLANLEDGER_TEST_WEED_ABORT=<point>` aborts the process there,
-/// as a SIGKILL would.
-fn crash_point(point: &str) {
-    if std::env::var("PLANLEDGER_TEST_WEED_ABORT").is_ok_and(|p| p == point) {
-        std::process::abort();
-    }
 }
 
 /// Whether `plan` was weeded, and how: for readers that find its records sealed.

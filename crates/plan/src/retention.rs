@@ -11,7 +11,9 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::content::ActKind;
+use crate::decide::Rejection;
 use crate::id::Personnummer;
+use crate::role::{Actor, Role};
 
 /// The stream of holds and weedings.
 pub const RETENTION_STREAM: &str = "planledger retention";
@@ -21,6 +23,56 @@ pub const RETENTION_SCHEMA: u16 = 1;
 pub const HOLD_ADDED: &str = "hold_added";
 pub const HOLD_RELEASED: &str = "hold_released";
 pub const CLIENT_WEEDED: &str = "client_weeded";
+
+/// The retention commands: legal holds and weeding. Like a plan's commands
+/// ([`crate::decide`]), who may give each is the domain's rule, so that every entry
+/// point (the command line, an HTTP service) applies the same one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RetentionCommand {
+    /// Place a legal hold on a client (`hold add`).
+    AddHold,
+    /// Release it (`hold release`).
+    ReleaseHold,
+    /// Weed the clients due (`weed`, without `--dry-run`).
+    Weed,
+}
+
+impl RetentionCommand {
+    /// The stable name, as in rejection messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            RetentionCommand::AddHold => "add_hold",
+            RetentionCommand::ReleaseHold => "release_hold",
+            RetentionCommand::Weed => "weed",
+        }
+    }
+}
+
+/// The roles that may give each retention command: a legal hold and a weeding are the
+/// organisation's decisions about a client's whole file, taken by whoever answers for
+/// the unit (its manager) or the system's administrator; the staff who write in the
+/// plans, the case officer, and the readers (administrative officer, inspector) do not.
+pub fn retention_roles(command: RetentionCommand) -> &'static [Role] {
+    match command {
+        RetentionCommand::AddHold | RetentionCommand::ReleaseHold | RetentionCommand::Weed => {
+            &[Role::UnitManager, Role::Admin]
+        }
+    }
+}
+
+/// Whether `actor` may give `command`, or the rejection that says who may.
+pub fn authorize(command: RetentionCommand, actor: &Actor) -> Result<(), Rejection> {
+    let allowed = retention_roles(command);
+    if allowed.contains(&actor.role) {
+        Ok(())
+    } else {
+        Err(Rejection::NotPermitted {
+            role: actor.role,
+            command: command.name(),
+            allowed,
+        })
+    }
+}
 
 /// A legal hold placed or released on a client (sealed under the client's key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -410,5 +462,33 @@ mod tests {
         };
         assert_eq!(decode_hold(&encode_hold(&h)), Some(h));
         assert_eq!(decode_hold(&[1, 2, 3]), None);
+    }
+}
+
+#[cfg(test)]
+mod authorize_tests {
+    use super::*;
+    use crate::id::UserId;
+
+    #[test]
+    fn holds_and_weeding_are_for_unit_managers_and_administrators_only() {
+        for command in [
+            RetentionCommand::AddHold,
+            RetentionCommand::ReleaseHold,
+            RetentionCommand::Weed,
+        ] {
+            for role in Role::ALL {
+                let actor = Actor::new(UserId::new("u1").unwrap(), role);
+                let verdict = authorize(command, &actor);
+                let may = matches!(role, Role::UnitManager | Role::Admin);
+                assert_eq!(verdict.is_ok(), may, "{role} {}", command.name());
+                if let Err(e) = verdict {
+                    assert_eq!(e.rule(), "not_permitted");
+                    let text = e.to_string();
+                    assert!(text.contains(command.name()), "{text}");
+                    assert!(text.contains("unit manager, administrator"), "{text}");
+                }
+            }
+        }
     }
 }

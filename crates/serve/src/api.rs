@@ -676,13 +676,43 @@ pub(crate) fn plan_for_read(
     }
 }
 
+/// What a read of a plan finds: the plan, of the unit and client its tags name (read,
+/// and logged); or, for a plan weeded (gallrad), what the reader is told instead of its
+/// content ("weeded on DATE under RULE", as `history` and `show` say it).
+enum PlanRead {
+    Live(UnitId, Personnummer),
+    Weeded(Vec<u8>),
+}
+
+/// A plan for reading, as [`plan_for_read`], or its weeding. A weeded plan's tags went
+/// with its client's key, so there is no unit to check: what is said of it (the day, the
+/// rule, the decision) holds no personal data, so any caller with a reading role is told
+/// it, and no read of personal data is logged.
+fn plan_or_weeding(
+    state: &AppState,
+    p: &Principal,
+    plan: &PlanId,
+    out: Output,
+) -> ApiResult<PlanRead> {
+    match plan_for_read(state, p, plan) {
+        Ok((unit, client)) => Ok(PlanRead::Live(unit, client)),
+        Err(e) if e.status == StatusCode::NOT_FOUND => {
+            match read::weeded_text(state.store.as_ref(), plan, out)? {
+                Some(text) => Ok(PlanRead::Weeded(text.into_bytes())),
+                None => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// One version of a plan (the current one, a numbered one, or the one in force on a
 /// day). Personal data: logged, needs `X-Purpose`.
 #[utoipa::path(get, path = "/v1/plans/{plan}", tag = "reads",
     params(("plan" = String, Path, description = "The plan id"), ShowQuery,
            ("X-Purpose" = String, Header, description = "Why the plan is read (logged)")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The version, as `planledger show --format json`", content_type = "application/json"),
+    responses((status = 200, description = "The version, as `planledger show --format json`; for a weeded plan its weeding instead (`weeded_on`, `rule`, `decision`, `last_entry`: no personal data, not logged)", content_type = "application/json"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn show_plan(
     State(state): S,
@@ -709,8 +739,11 @@ async fn show_plan(
             _ => String::new(),
         }
     );
-    let (bytes, unit, client) = blocking(move || {
-        let (unit, client) = plan_for_read(&st, &pp, &plan)?;
+    let read = blocking(move || {
+        let (unit, client) = match plan_or_weeding(&st, &pp, &plan, out)? {
+            PlanRead::Live(unit, client) => (unit, client),
+            PlanRead::Weeded(bytes) => return Ok(Err(bytes)),
+        };
         let mut bytes = Vec::new();
         read::show(
             st.store.as_ref(),
@@ -720,9 +753,13 @@ async fn show_plan(
             out,
             &mut bytes,
         )?;
-        Ok((bytes, unit, client))
+        Ok(Ok((bytes, unit, client)))
     })
     .await?;
+    let (bytes, unit, client) = match read {
+        Ok(read) => read,
+        Err(weeded) => return Ok(body(weeded, out.format)),
+    };
     log_reads(
         &state,
         &p,
@@ -766,7 +803,7 @@ struct HistoryQuery {
     params(("plan" = String, Path, description = "The plan id"), HistoryQuery,
            ("X-Purpose" = String, Header, description = "Why the history is read (logged)")),
     security(("bearer" = [])),
-    responses((status = 200, description = "As `planledger history`", content_type = "application/json"),
+    responses((status = 200, description = "As `planledger history`; for a weeded plan its weeding instead (as for `GET /v1/plans/{plan}`)", content_type = "application/json"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn plan_history(
     State(state): S,
@@ -782,8 +819,11 @@ async fn plan_history(
     let st = state.clone();
     let pp = p.clone();
     let id = plan.to_string();
-    let (bytes, unit, client) = blocking(move || {
-        let (unit, client) = plan_for_read(&st, &pp, &plan)?;
+    let read = blocking(move || {
+        let (unit, client) = match plan_or_weeding(&st, &pp, &plan, out)? {
+            PlanRead::Live(unit, client) => (unit, client),
+            PlanRead::Weeded(bytes) => return Ok(Err(bytes)),
+        };
         let mut scope = Scope::new(as_of);
         scope.reveal_personnummer = q.reveal_personnummer;
         let mut bytes = Vec::new();
@@ -794,9 +834,13 @@ async fn plan_history(
             out,
             &mut bytes,
         )?;
-        Ok((bytes, unit, client))
+        Ok(Ok((bytes, unit, client)))
     })
     .await?;
+    let (bytes, unit, client) = match read {
+        Ok(read) => read,
+        Err(weeded) => return Ok(body(weeded, out.format)),
+    };
     log_reads(
         &state,
         &p,

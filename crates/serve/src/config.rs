@@ -31,6 +31,12 @@ pub struct Config {
     /// ledger name followed by `-access-log`).
     #[serde(default)]
     pub access_log: Option<String>,
+    /// The key-encryption key file (`planledger kek-gen`, mode 0600), as `--kek`: for
+    /// a ledger that encrypts personal data under per-client keys. Writes are then
+    /// encrypted and reads decrypted, and a weeded client's plans read as weeded. A
+    /// ledger with a key store is refused without it.
+    #[serde(default)]
+    pub kek: Option<PathBuf>,
     /// The deadline policy file (TOML), as `--policy`.
     #[serde(default)]
     pub policy: Option<PathBuf>,

@@ -79,6 +79,13 @@ pub fn access_log_location(ledger: &Location, configured: Option<&str>) -> Locat
 #[error("{0}")]
 pub struct StartError(pub String);
 
+impl StartError {
+    /// The error, said of the configuration's field `field`.
+    fn in_field(self, field: &str) -> StartError {
+        StartError(format!("the configuration's `{field}`: {}", self.0))
+    }
+}
+
 impl From<planledger_app::Error> for StartError {
     fn from(e: planledger_app::Error) -> StartError {
         StartError(planledger_plan::json::mask_personnummer(&e.to_string()))
@@ -133,10 +140,19 @@ impl Running {
 pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> {
     // A bad policy file is refused before anything is opened.
     planledger_app::load_policy(config.policy.as_deref(), &Limits::default())?;
+    // So is a KEK file others may read, or one that is not a KEK.
+    let kek = config
+        .kek
+        .as_deref()
+        .map(|path| planledger_app::crypt::load_kek(path, &Limits::default()))
+        .transpose()
+        .map_err(|e| StartError::from(e).in_field("kek"))?;
     let ledger = Location::parse(&config.ledger, &config.ledger_name);
     let access_at = access_log_location(&ledger, config.access_log.as_deref());
     let (store, access_store) = tokio::task::spawn_blocking(move || {
-        let store: Arc<dyn Store> = Arc::from(ledger.open()?);
+        // With the KEK, a keyed store: writes encrypted, reads decrypted. Without it, a
+        // ledger that has a key store is refused, as on the command line.
+        let store: Arc<dyn Store> = Arc::from(ledger.open_with(kek.as_ref())?);
         let access: Arc<dyn Store> = Arc::from(access_at.open_or_create()?);
         Ok::<_, planledger_app::Error>((store, access))
     })

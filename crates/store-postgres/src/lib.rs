@@ -20,13 +20,19 @@
 //!   group commit, [`planledger_store::GroupCommit`]); it returns once the commit is
 //!   durable (`synchronous_commit`, and on a replicated cluster the synchronous standby
 //!   too).
+//! - [`PostgresKeyTable`] keeps the rows of a ledger's key store (per-client data keys,
+//!   wrapped by the key-encryption key, for weeding by crypto-shredding) in
+//!   `planledger.key_stores` and `planledger.client_keys`; the application layer
+//!   encrypts and decrypts (`planledger_app::keystore`).
 //! - [`testing`] starts a throwaway server for tests and benches.
 
+mod keys;
 mod schema;
 mod store;
 pub mod testing;
 mod tls;
 
+pub use keys::{Keep, KeyRow, PostgresKeyTable};
 /// The client crate, re-exported: [`testing::TestServer::admin`] hands out its
 /// `Client`, and benches and tests speak plain SQL through it.
 pub use postgres;

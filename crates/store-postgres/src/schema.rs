@@ -260,6 +260,55 @@ CREATE TABLE planledger.derived (
 GRANT SELECT, INSERT, UPDATE, DELETE ON planledger.derived TO planledger_app;
 "#,
     },
+    Migration {
+        version: 8,
+        description: "per-client data keys (weeding by crypto-shredding)",
+        sql: r#"
+-- The key store of a ledger whose personal data is encrypted under per-client keys
+-- (README, "Weeding"). Not part of the ledger: nothing here is hashed, and nothing of
+-- the ledger is here. One row per ledger that has a key store: its lookup secret (which
+-- makes a client's lookup hash), wrapped by the key-encryption key (KEK), which is never
+-- in the database.
+CREATE TABLE planledger.key_stores (
+    ledger        integer PRIMARY KEY REFERENCES planledger.ledgers (id),
+    lookup_secret bytea NOT NULL
+);
+-- One row per client key: the key wrapped by the KEK; the client's lookup hash (a keyed
+-- hash of the personnummer, never the number); the number sealed under the client's own
+-- key (`owner`). Weeding removes rows by rewriting the table (TRUNCATE and inserting the
+-- rows that stay, in one transaction): TRUNCATE gives the table and its indexes new
+-- files, so the removed rows' bytes are in none of them, whatever old snapshots exist;
+-- a DELETE would leave them in dead tuples until VACUUM, and even VACUUM FULL copies
+-- rows some open snapshot can still see.
+CREATE TABLE planledger.client_keys (
+    ledger  integer NOT NULL REFERENCES planledger.key_stores (ledger),
+    key_id  bytea NOT NULL CHECK (length(key_id) = 16),
+    lookup  bytea NOT NULL CHECK (length(lookup) = 32),
+    wrapped bytea NOT NULL,
+    owner   bytea NOT NULL,
+    PRIMARY KEY (ledger, key_id),
+    UNIQUE (ledger, lookup)
+);
+GRANT SELECT, INSERT, UPDATE ON planledger.key_stores TO planledger_app;
+-- Which ledgers are encrypted is no secret, and every reader must learn it (a ledger with
+-- a key store is not opened without its KEK), also a role granted SELECT on the tables
+-- that existed before this migration: the ledger column only, to everyone.
+GRANT SELECT (ledger) ON planledger.key_stores TO PUBLIC;
+GRANT SELECT, INSERT, TRUNCATE ON planledger.client_keys TO planledger_app;
+-- A sealed summary (`PLS1`, key id, nonce, ciphertext) is not JSON: the analysts' view
+-- shows the plans whose summaries are plaintext, instead of failing on the others.
+CREATE OR REPLACE VIEW planledger.plan_states AS
+SELECT s.ledger, s.stream_id AS plan, s.stream_version,
+       u.value AS unit, c.value AS client,
+       convert_from(s.summary, 'UTF8')::jsonb AS state
+FROM planledger.stream_summaries s
+LEFT JOIN planledger.stream_tags u
+       ON u.ledger = s.ledger AND u.stream_id = s.stream_id AND u.key = 'unit'
+LEFT JOIN planledger.stream_tags c
+       ON c.ledger = s.ledger AND c.stream_id = s.stream_id AND c.key = 'client'
+WHERE substring(s.summary FROM 1 FOR 4) <> '\x504c5331'::bytea;
+"#,
+    },
 ];
 
 /// The schema version this build reads and writes.

@@ -9,7 +9,21 @@ use planledger_store::{Chain, StoreError};
 /// The layout this crate writes and reads, stored under the `layout` key of the meta
 /// table. A file without it is not a planledger store; a file with another value was
 /// written by another layout.
-pub const LAYOUT: &str = "planledger-store-redb/2";
+pub const LAYOUT: &str = "planledger-store-redb/3";
+
+/// The layout that kept every Merkle node, leaves included. A file of it is read as it
+/// is (its low nodes are ignored: they are computed from the records) and upgraded to
+/// [`LAYOUT`] when opened for writing, which deletes the nodes below
+/// [`LOWEST_KEPT_LEVEL`]. Builds of layout 2 refuse a file of layout 3, so an old binary
+/// never reads a node that is not there.
+pub const LAYOUT_V2: &str = "planledger-store-redb/2";
+
+/// The lowest level of the Merkle tree kept in [`NODES`]. A node below it covers at
+/// most 8 records and is computed from them when a proof needs it (at most 15 leaf
+/// and node hashes per proof step): keeping the leaves and the three levels above
+/// them cost 1.9 node inserts per appended record and half the file beside the
+/// records (BENCHMARKS.md, issue 15); from level 4 up it is 1 node per 8 records.
+pub const LOWEST_KEPT_LEVEL: u8 = 4;
 
 /// The layout before the stream tags (the plan index). A file of it is read as it is and
 /// upgraded to [`LAYOUT`] when opened for writing; its index is then rebuilt with
@@ -26,7 +40,7 @@ pub(crate) const DERIVED: TableDefinition<&str, &[u8]> = TableDefinition::new("d
 pub(crate) const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
 /// `(stream id, stream version) -> position`.
 pub(crate) const STREAMS: TableDefinition<(&str, u64), u64> = TableDefinition::new("streams");
-/// Merkle perfect-subtree nodes: `(level, index) -> hash`.
+/// Merkle perfect-subtree nodes from [`LOWEST_KEPT_LEVEL`] up: `(level, index) -> hash`.
 pub(crate) const NODES: TableDefinition<(u8, u64), &[u8; 32]> = TableDefinition::new("nodes");
 /// Stream tags (`Store`'s derived index, not part of the ledger): `(stream, key) -> value`.
 pub(crate) const TAGS: TableDefinition<(&str, &str), &str> = TableDefinition::new("tags");

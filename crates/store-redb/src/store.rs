@@ -4,7 +4,7 @@ use std::fmt;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
-use planledger_ledger::{Hash, NodeId, Record, peak_ids};
+use planledger_ledger::{Hash, NodeId, Record, hash_record_bytes, leaf_hash, node_hash, peak_ids};
 use planledger_store::{
     AppendBatch, Appended, BatchOutcome, Chain, GroupCommit, Head, RecordBytes, Store, StoreError,
     StreamSummary, StreamTag,
@@ -15,8 +15,9 @@ use redb::{
 };
 
 use crate::layout::{
-    COMMANDS, DERIVED, LAYOUT, LAYOUT_V1, META, META_HEAD, META_LAYOUT, META_SEALED, NODES,
-    RECORDS, STREAMS, SUMMARIES, TAGS, TAGS_BY_VALUE, decode_head, encode_head,
+    COMMANDS, DERIVED, LAYOUT, LAYOUT_V1, LAYOUT_V2, LOWEST_KEPT_LEVEL, META, META_HEAD,
+    META_LAYOUT, META_SEALED, NODES, RECORDS, STREAMS, SUMMARIES, TAGS, TAGS_BY_VALUE, decode_head,
+    encode_head,
 };
 
 /// The embedded store: one redb file, immediate durability, group commit.
@@ -94,6 +95,36 @@ fn decode(position: u64, bytes: &[u8]) -> Result<Record, StoreError> {
         });
     }
     Ok(record)
+}
+
+/// The Merkle node `id`: read from `nodes` from [`LOWEST_KEPT_LEVEL`] up, computed from
+/// the records it covers below; `None` while the records it covers are not all there.
+fn node_in(
+    records: &impl ReadableTable<u64, &'static [u8]>,
+    nodes: &impl ReadableTable<(u8, u64), &'static [u8; 32]>,
+    id: NodeId,
+) -> Result<Option<Hash>, StoreError> {
+    if id.level >= LOWEST_KEPT_LEVEL {
+        let found = nodes.get((id.level, id.index)).map_err(backend)?;
+        return Ok(found.map(|h| Hash(*h.value())));
+    }
+    let first = id.index << id.level;
+    let count = 1u64 << id.level;
+    let mut level = Vec::with_capacity(count as usize);
+    for entry in records.range(first..first + count).map_err(backend)? {
+        let (_, bytes) = entry.map_err(backend)?;
+        level.push(leaf_hash(&hash_record_bytes(bytes.value())));
+    }
+    if level.len() as u64 != count {
+        return Ok(None);
+    }
+    while level.len() > 1 {
+        level = level
+            .chunks_exact(2)
+            .map(|pair| node_hash(&pair[0], &pair[1]))
+            .collect();
+    }
+    Ok(level.pop())
 }
 
 /// The stream's last version in `streams`, 0 if it has none.
@@ -175,7 +206,7 @@ impl<'t> Writer<'t> {
                 self.commands.insert(id, r.position()).map_err(backend)?;
             }
         }
-        for (id, h) in nodes {
+        for (id, h) in nodes.iter().filter(|(id, _)| id.level >= LOWEST_KEPT_LEVEL) {
             self.nodes
                 .insert((id.level, id.index), h.as_bytes())
                 .map_err(backend)?;
@@ -312,7 +343,8 @@ impl RedbStore {
             .expect("the database is open until the store is dropped")
     }
 
-    /// Marks a file of layout 1 as layout 2 (see [`LAYOUT_V1`]).
+    /// Brings a file of layout 1 or 2 to [`LAYOUT`] (see [`LAYOUT_V1`], [`LAYOUT_V2`]):
+    /// deletes the Merkle nodes below [`LOWEST_KEPT_LEVEL`], in one transaction.
     fn upgrade_layout(&self) -> Result<(), StoreError> {
         let found = {
             let txn = self.read_txn()?;
@@ -321,10 +353,17 @@ impl RedbStore {
                 .map_err(backend)?
                 .map(|v| v.value().to_vec())
         };
-        if found.as_deref() == Some(LAYOUT_V1.as_bytes()) {
+        if [LAYOUT_V1, LAYOUT_V2]
+            .map(str::as_bytes)
+            .iter()
+            .any(|old| found.as_deref() == Some(old))
+        {
             let txn = self.write_txn()?;
             {
                 let mut w = Writer::open(&txn)?;
+                w.nodes
+                    .retain_in((0u8, 0u64)..(LOWEST_KEPT_LEVEL, 0u64), |_, _| false)
+                    .map_err(backend)?;
                 w.meta
                     .insert(META_LAYOUT, LAYOUT.as_bytes())
                     .map_err(backend)?;
@@ -383,7 +422,11 @@ impl RedbStore {
                     path: self.path.clone(),
                 })));
             }
-            Some(v) if v.value() != LAYOUT.as_bytes() && v.value() != LAYOUT_V1.as_bytes() => {
+            Some(v)
+                if ![LAYOUT, LAYOUT_V2, LAYOUT_V1]
+                    .map(str::as_bytes)
+                    .contains(&v.value()) =>
+            {
                 return Err(StoreError::Backend(Box::new(
                     OpenError::UnsupportedLayout {
                         path: self.path.clone(),
@@ -443,9 +486,14 @@ impl RedbStore {
             });
         }
         let nodes = txn.open_table(NODES).map_err(backend)?;
-        for (NodeId { level, index }, peak) in peak_ids(size).zip(chain.frontier.peaks()) {
-            let stored = nodes.get((level, index)).map_err(backend)?;
-            if stored.map(|h| Hash(*h.value())) != Some(*peak) {
+        // The kept peaks only: a lower one is computed from the records, whose check
+        // is `verify`'s (which names the record that differs, not this head).
+        let kept = peak_ids(size)
+            .zip(chain.frontier.peaks())
+            .filter(|(id, _)| id.level >= LOWEST_KEPT_LEVEL);
+        for (id, peak) in kept {
+            let NodeId { level, index } = id;
+            if node_in(&records, &nodes, id)? != Some(*peak) {
                 return Err(StoreError::Corrupt {
                     position: size - 1,
                     reason: format!(
@@ -678,13 +726,11 @@ impl Store for RedbStore {
     fn node(&self, id: NodeId) -> Result<Hash, StoreError> {
         self.guarded(|| {
             let txn = self.read_txn()?;
+            let records = txn.open_table(RECORDS).map_err(backend)?;
             let nodes = txn.open_table(NODES).map_err(backend)?;
-            let found = nodes.get((id.level, id.index)).map_err(backend)?;
-            found
-                .map(|h| Hash(*h.value()))
-                .ok_or_else(|| StoreError::NotFound {
-                    what: format!("Merkle node (level {}, index {})", id.level, id.index),
-                })
+            node_in(&records, &nodes, id)?.ok_or_else(|| StoreError::NotFound {
+                what: format!("Merkle node (level {}, index {})", id.level, id.index),
+            })
         })
     }
 
@@ -693,14 +739,16 @@ impl Store for RedbStore {
         // check several times slower than its check of the records.
         self.guarded(|| {
             let txn = self.read_txn()?;
+            let records = txn.open_table(RECORDS).map_err(backend)?;
             let nodes = txn.open_table(NODES).map_err(backend)?;
             ids.iter()
-                .map(|id| {
-                    let found = nodes.get((id.level, id.index)).map_err(backend)?;
-                    Ok(found.map(|h| Hash(*h.value())))
-                })
+                .map(|&id| node_in(&records, &nodes, id))
                 .collect()
         })
+    }
+
+    fn nodes_kept_from_level(&self) -> u8 {
+        LOWEST_KEPT_LEVEL
     }
 
     fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
@@ -1107,11 +1155,108 @@ mod tests {
     #[test]
     fn open_reports_a_merkle_peak_that_differs_from_the_head() {
         let (_dir, path) = store_with_records();
+        let store = RedbStore::open(&path).unwrap();
+        for i in 0..4 {
+            store
+                .append(conformance::batch(
+                    "plan-9",
+                    ExpectedVersion::Any,
+                    2 + i % 2,
+                ))
+                .unwrap();
+        }
+        assert_eq!(store.head().unwrap().size, 20);
+        drop(store);
         tamper(&path, |w| {
-            // 10 records: peaks (3, 0) and (1, 4).
-            w.nodes.insert((1u8, 4u64), &[9u8; 32]).unwrap();
+            // 20 records: peaks (4, 0), kept, and (2, 4), computed from its records.
+            w.nodes.insert((4u8, 0u64), &[9u8; 32]).unwrap();
         });
         expect_corrupt(&path, "a changed Merkle peak");
+    }
+
+    /// Every node of the tree of `size` leaves, by walking the levels.
+    fn every_node(size: u64) -> Vec<NodeId> {
+        (0..64u8)
+            .take_while(|&level| size >> level > 0)
+            .flat_map(|level| (0..size >> level).map(move |index| NodeId { level, index }))
+            .collect()
+    }
+
+    #[test]
+    fn nodes_below_the_kept_level_are_computed_from_their_records_and_a_layout_2_file_drops_them() {
+        let (_dir, path) = store_with_records();
+        let store = RedbStore::open(&path).unwrap();
+        for _ in 0..20 {
+            store
+                .append(conformance::batch("plan-7", ExpectedVersion::Any, 3))
+                .unwrap();
+        }
+        let size = store.head().unwrap().size; // 70: nodes up to level 6
+        let ids = every_node(size);
+        // The tree as the memory store, which keeps every node, has it.
+        let memory = planledger_store::MemoryStore::new();
+        planledger_store::copy_ledger(&store, &memory, &mut |_, _| {}).unwrap();
+        let expected: Vec<Option<Hash>> = ids.iter().map(|&id| memory.node(id).ok()).collect();
+        assert!(expected.iter().all(Option::is_some));
+        assert_eq!(store.nodes(&ids).unwrap(), expected);
+        for (&id, hash) in ids.iter().zip(&expected) {
+            assert_eq!(store.node(id).ok(), *hash, "{id:?}");
+        }
+        // Incomplete nodes are not found, computed or kept.
+        for id in [
+            NodeId {
+                level: 0,
+                index: size,
+            },
+            NodeId { level: 3, index: 8 },
+            NodeId { level: 6, index: 1 },
+        ] {
+            assert!(
+                matches!(store.node(id), Err(StoreError::NotFound { .. })),
+                "{id:?}"
+            );
+        }
+        let kept = |path: &Path| -> Vec<(u8, u64)> {
+            let db = Database::open(path).unwrap();
+            let txn = db.begin_read().unwrap();
+            let nodes = txn.open_table(NODES).unwrap();
+            nodes
+                .iter()
+                .unwrap()
+                .map(|e| e.unwrap().0.value())
+                .collect()
+        };
+        drop(store);
+        let high: Vec<(u8, u64)> = ids
+            .iter()
+            .filter(|id| id.level >= LOWEST_KEPT_LEVEL)
+            .map(|id| (id.level, id.index))
+            .collect();
+        assert_eq!(
+            kept(&path),
+            high,
+            "only the nodes from the kept level up are stored"
+        );
+        // A file of layout 2 kept them all (here: wrong ones, which nobody reads now).
+        tamper(&path, |w| {
+            for id in ids.iter().filter(|id| id.level < LOWEST_KEPT_LEVEL) {
+                w.nodes.insert((id.level, id.index), &[7u8; 32]).unwrap();
+            }
+            w.meta.insert(META_LAYOUT, LAYOUT_V2.as_bytes()).unwrap();
+        });
+        let read_only = RedbStore::open_read_only(&path).unwrap();
+        assert_eq!(read_only.nodes(&ids).unwrap(), expected);
+        drop(read_only);
+        assert_eq!(layout_of(&path), LAYOUT_V2, "a reader writes nothing");
+        let upgraded = RedbStore::open(&path).unwrap();
+        assert_eq!(upgraded.nodes(&ids).unwrap(), expected);
+        drop(upgraded);
+        assert_eq!(layout_of(&path), LAYOUT);
+        assert_eq!(
+            kept(&path),
+            high,
+            "a writer deletes the nodes below the kept level"
+        );
     }
 
     #[test]

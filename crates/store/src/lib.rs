@@ -249,6 +249,14 @@ pub trait Store: Send + Sync {
             .collect()
     }
 
+    /// The lowest level of the Merkle tree whose nodes this store keeps: below it,
+    /// [`Store::node`] and [`Store::nodes`] compute a node from the records it covers
+    /// (a leaf from its record, a node of level `l` from `2^l` records), so `verify`
+    /// compares only the nodes kept from this level up. 0: every node is kept.
+    fn nodes_kept_from_level(&self) -> u8 {
+        0
+    }
+
     /// The current version of a stream; 0 if it does not exist.
     fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError>;
 

@@ -19,6 +19,7 @@
 //! BENCHMARKS.md at the repository root has the method and the figures.
 
 mod build;
+mod copy;
 mod limits;
 mod reads;
 mod report;
@@ -54,6 +55,7 @@ enum Section {
     Import,
     Reads,
     Map,
+    Copy,
 }
 
 /// Whole-ledger benchmarks of planledger, each next to its limit (see BENCHMARKS.md).
@@ -178,13 +180,27 @@ fn main() -> anyhow::Result<()> {
             verify(&ledger, threads, flags.repeat, &mut report)?;
         }
     }
+    // `--postgres throwaway`: a server of our own for this run, as the tests start.
+    let server = match flags.postgres.as_deref() {
+        Some("throwaway") if run(Section::Reads) || run(Section::Copy) => {
+            Some(planledger_store_postgres::testing::TestServer::start()?)
+        }
+        _ => None,
+    };
+    if run(Section::Copy) {
+        let cli = flags.cli.clone().unwrap_or_else(|| beside_me("planledger"));
+        let main = main_ledger(&cache, &base, &per, flags.records, &mut report)?;
+        let postgres = match (&server, &flags.postgres) {
+            (Some(server), _) => Some(server.create_database()?),
+            (None, url) => url.clone(),
+        };
+        if let Some(url) = &postgres {
+            planledger_store_postgres::migrate(url)?;
+        }
+        copy::copy(&cli, &main, postgres.as_deref(), flags.repeat, &mut report)?;
+    }
     if run(Section::Reads) {
         let cli = flags.cli.clone().unwrap_or_else(|| beside_me("planledger"));
-        // `--postgres throwaway`: a server of our own for this run, as the tests start.
-        let server = match flags.postgres.as_deref() {
-            Some("throwaway") => Some(planledger_store_postgres::testing::TestServer::start()?),
-            _ => None,
-        };
         let postgres = match (&server, &flags.postgres) {
             (Some(server), _) => {
                 let url = server.create_database()?;
@@ -246,7 +262,15 @@ fn prepare(flags: &Flags, cache: &Path, run: impl Fn(Section) -> bool) -> anyhow
     };
     let per = build::per_client(&base)?;
     let mut report = Report::default();
-    if run(Section::Verify) || run(Section::Rebuild) || run(Section::Queries) || run(Section::Reads)
+    if [
+        Section::Verify,
+        Section::Rebuild,
+        Section::Queries,
+        Section::Reads,
+        Section::Copy,
+    ]
+    .into_iter()
+    .any(&run)
     {
         main_ledger(cache, &base, &per, flags.records, &mut report)?;
     }
@@ -951,12 +975,31 @@ fn import(
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let store = RedbStore::open(ledger_dir.join("ledger.redb"))?;
-        let head = store.head()?;
-        if head != direct_head {
+        // The same events in the same order: the heads differ (each store seals with
+        // its own clock, and the CLI gives every line a command id).
+        let cli_store = RedbStore::open(ledger_dir.join("ledger.redb"))?;
+        let direct_store = RedbStore::open_read_only(&direct_path)?;
+        let event = |r: &planledger_ledger::Record| {
+            (
+                r.stream_id().to_owned(),
+                r.stream_version(),
+                r.event_type().to_owned(),
+                r.payload().to_vec(),
+            )
+        };
+        let (cli_records, direct_records) = (
+            cli_store.read_all(0, usize::MAX)?,
+            direct_store.read_all(0, usize::MAX)?,
+        );
+        if cli_records.len() as u64 != direct_head.size
+            || !cli_records
+                .iter()
+                .map(event)
+                .eq(direct_records.iter().map(event))
+        {
             bail!(
                 "the CLI's ledger ({} records) differs from the directly appended one ({})",
-                head.size,
+                cli_records.len(),
                 direct_head.size
             );
         }

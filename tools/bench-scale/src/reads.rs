@@ -57,7 +57,7 @@ fn run(cli: &Path, at: &[String], args: &[&str]) -> anyhow::Result<Run> {
 }
 
 /// A directory holding the cached ledger as `ledger.redb`, the shape `--ledger` takes.
-fn ledger_dir(ledger: &Ledger) -> anyhow::Result<PathBuf> {
+pub fn ledger_dir(ledger: &Ledger) -> anyhow::Result<PathBuf> {
     let dir = ledger.path.with_extension("dir");
     std::fs::create_dir_all(&dir)?;
     let link = dir.join("ledger.redb");

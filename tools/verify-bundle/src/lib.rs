@@ -24,6 +24,12 @@
 //! The records of each plan must run from stream version 1 without a gap, so that a
 //! bundle cannot leave out an unwelcome version unnoticed.
 //!
+//! A weeded client's records (FORMAT.md §9) are ciphertext whose key is destroyed: the
+//! bundle carries them as stored (their hashes and proofs verify as any record's) with
+//! the `client_weeded` record that destroyed their key, proven too, in `weedings`; the
+//! verifier then says the plan was weeded, when and under what rule. A sealed record
+//! without its weeding is refused.
+//!
 //! A checkpoint with a `map` line also commits a map of the ledger (`FORMAT.md` §12); a
 //! bundle proven against one carries `completeness`: the client, the client's plans and
 //! each plan's length and last record, each with its map proof. Then the bundle proves
@@ -43,6 +49,7 @@ use planledger_ledger::{
     CosignatureError, Hash, InclusionProof, InvalidProof, MapProof, Record, WitnessPolicy,
     client_key, client_value, stream_key, stream_value,
 };
+use planledger_plan::retention::{self, CLIENT_WEEDED, RETENTION_STREAM};
 use planledger_plan::{Event, Personnummer};
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +73,10 @@ pub struct Bundle {
     /// checkpoint commits a map.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completeness: Option<BundleCompleteness>,
+    /// The `client_weeded` records (FORMAT.md §9) of the clients whose sealed records
+    /// the bundle holds, each with its inclusion proof; absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weedings: Vec<BundleRecord>,
 }
 
 /// The client's part of the checkpoint's map: who the client is, the client's plans,
@@ -144,6 +155,14 @@ pub enum BundleError {
     Checkpoint(#[from] CheckpointError),
     #[error("the bundle holds no records")]
     Empty,
+    /// An encrypted record the bundle cannot show, and no weeding that explains it.
+    #[error(
+        "record at position {position} is encrypted, and the bundle holds no weeding of its client: a bundle carries readable records, or a weeded client's records with the weeding that destroyed their key"
+    )]
+    Sealed { position: u64 },
+    /// A record in `weedings` that is not a weeding of a plan the bundle holds.
+    #[error("the weeding record at position {position}: {reason}")]
+    Weeding { position: u64, reason: String },
     #[error("record at position {position}: {reason}")]
     Record { position: u64, reason: String },
     #[error(
@@ -234,13 +253,32 @@ pub struct ProvenRecord {
     pub event: Event,
 }
 
+/// A weeded plan the bundle proved: its records, sealed (their content destroyed with
+/// the client's key), and the weeding that destroyed the key.
+#[derive(Debug, Clone)]
+pub struct WeededPlan {
+    pub plan: String,
+    /// The plan's records as stored, by stream version.
+    pub records: Vec<Record>,
+    /// The `client_weeded` record, proven included.
+    pub weeding: Record,
+    /// The Swedish day of the weeding (its claimed time).
+    pub on: chrono::NaiveDate,
+    /// The retention rule, the decision and the client's last entry it names.
+    pub rule: String,
+    pub decision: String,
+    pub last_entry: String,
+}
+
 /// What a verified bundle proves: these records are in the ledger whose tree head the
 /// checkpoint signs.
 #[derive(Debug, Clone)]
 pub struct Proven {
     pub checkpoint: Checkpoint,
-    /// By plan, then stream version.
+    /// By plan, then stream version: the readable records.
     pub records: Vec<ProvenRecord>,
+    /// The plans whose records are sealed because their client was weeded.
+    pub weeded: Vec<WeededPlan>,
     /// The earlier checkpoint the bundle's log was proven to extend, if it carried a
     /// consistency proof.
     pub extends: Option<Checkpoint>,
@@ -343,47 +381,37 @@ pub fn verify_witnessed(
     if bundle.records.is_empty() {
         return Err(BundleError::Empty);
     }
-    let mut by_plan: BTreeMap<String, BTreeMap<u64, ProvenRecord>> = BTreeMap::new();
+    let weedings = prove_weedings(&bundle.weedings, &checkpoint)?;
+    let mut by_plan: BTreeMap<String, BTreeMap<u64, (Record, Option<Event>)>> = BTreeMap::new();
     for entry in &bundle.records {
         let position = entry.position;
         let bad = |reason: String| BundleError::Record { position, reason };
-        let bytes = B64
-            .decode(&entry.record)
-            .map_err(|_| bad("the record is not valid base64".into()))?;
-        let record =
-            Record::decode(bytes).map_err(|e| bad(format!("the bytes are not a record: {e}")))?;
-        if record.position() != position {
-            return Err(bad(format!(
-                "the record's bytes say position {}",
-                record.position()
-            )));
-        }
-        let path = entry
-            .proof
-            .iter()
-            .map(|h| Hash::from_hex(h))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| bad(format!("a proof hash is not a hash: {e}")))?;
-        let proof = InclusionProof {
-            index: position,
-            size: checkpoint.size,
-            path,
+        let record = prove_record(entry, &checkpoint)?;
+        let event = if record.entry().envelope.is_plaintext() {
+            let event = Event::decode_versioned(record.entry().schema_version, record.payload())
+                .map_err(|e| bad(format!("the payload does not decode: {e}")))?;
+            if event.event_type() != record.event_type() {
+                return Err(bad(format!(
+                    "the record is typed {} but its payload is {}",
+                    record.event_type(),
+                    event.event_type()
+                )));
+            }
+            Some(event)
+        } else {
+            // Sealed: shown only as weeded, under a weeding of its key and plan.
+            let key = hex(&record.entry().envelope.key_id);
+            let covered = weedings
+                .iter()
+                .any(|(_, w)| w.key_id == key && w.plans.iter().any(|p| p == record.stream_id()));
+            if !covered {
+                return Err(BundleError::Sealed { position });
+            }
+            None
         };
-        proof
-            .verify(&record.hash(), &checkpoint.root)
-            .map_err(|source| BundleError::Proof { position, source })?;
-        let event = Event::decode_versioned(record.entry().schema_version, record.payload())
-            .map_err(|e| bad(format!("the payload does not decode: {e}")))?;
-        if event.event_type() != record.event_type() {
-            return Err(bad(format!(
-                "the record is typed {} but its payload is {}",
-                record.event_type(),
-                event.event_type()
-            )));
-        }
         let stream = by_plan.entry(record.stream_id().to_owned()).or_default();
         if stream
-            .insert(record.stream_version(), ProvenRecord { record, event })
+            .insert(record.stream_version(), (record, event))
             .is_some()
         {
             return Err(bad(
@@ -391,7 +419,7 @@ pub fn verify_witnessed(
             ));
         }
     }
-    let mut records = Vec::with_capacity(bundle.records.len());
+    let mut all = Vec::with_capacity(bundle.records.len());
     for (plan, stream) in by_plan {
         for (expected, (version, _)) in (1u64..).zip(&stream) {
             if *version != expected {
@@ -401,13 +429,58 @@ pub fn verify_witnessed(
                 });
             }
         }
-        records.extend(stream.into_values());
+        all.extend(stream.into_values());
+    }
+    let (mut records, mut weeded) = (Vec::new(), Vec::<WeededPlan>::new());
+    for (record, event) in &all {
+        match event {
+            Some(event) => records.push(ProvenRecord {
+                record: record.clone(),
+                event: event.clone(),
+            }),
+            None => match weeded.last_mut() {
+                Some(w) if w.plan == record.stream_id() => w.records.push(record.clone()),
+                _ => {
+                    let (weeding, w) = weedings
+                        .iter()
+                        .find(|(_, w)| w.plans.iter().any(|p| p == record.stream_id()))
+                        .expect("every sealed record's weeding was found above");
+                    let on =
+                        DateTime::<Utc>::from_timestamp_micros(weeding.entry().claimed_at_micros)
+                            .map(planledger_plan::swedish_date)
+                            .ok_or_else(|| BundleError::Weeding {
+                                position: weeding.position(),
+                                reason: "its time is out of range".into(),
+                            })?;
+                    weeded.push(WeededPlan {
+                        plan: record.stream_id().to_owned(),
+                        records: vec![record.clone()],
+                        weeding: weeding.clone(),
+                        on,
+                        rule: w.rule.clone(),
+                        decision: w.decision.clone(),
+                        last_entry: w.last_entry.clone(),
+                    });
+                }
+            },
+        }
+    }
+    for (weeding, _) in &weedings {
+        if !weeded
+            .iter()
+            .any(|w| w.weeding.position() == weeding.position())
+        {
+            return Err(BundleError::Weeding {
+                position: weeding.position(),
+                reason: "it weeded none of the plans whose records the bundle holds sealed".into(),
+            });
+        }
     }
     let complete = match (&checkpoint.map_root, &bundle.completeness) {
         (None, None) => None,
         (None, Some(_)) => return Err(BundleError::NoMap),
         (Some(_), None) => return Err(BundleError::NoCompleteness),
-        (Some(root), Some(c)) => Some(check_completeness(c, root, &records)?),
+        (Some(root), Some(c)) => Some(check_completeness(c, root, &all)?),
     };
     if let Some(wanted) = client {
         let about_wanted = match &complete {
@@ -424,10 +497,78 @@ pub fn verify_witnessed(
     Ok(Proven {
         checkpoint,
         records,
+        weeded,
         extends,
         cosigned_by,
         complete,
     })
+}
+
+/// `entry`'s record, once its bytes parse, its position is the one given, and its
+/// inclusion proof leads to `checkpoint`'s root.
+fn prove_record(entry: &BundleRecord, checkpoint: &Checkpoint) -> Result<Record, BundleError> {
+    let position = entry.position;
+    let bad = |reason: String| BundleError::Record { position, reason };
+    let bytes = B64
+        .decode(&entry.record)
+        .map_err(|_| bad("the record is not valid base64".into()))?;
+    let record =
+        Record::decode(bytes).map_err(|e| bad(format!("the bytes are not a record: {e}")))?;
+    if record.position() != position {
+        return Err(bad(format!(
+            "the record's bytes say position {}",
+            record.position()
+        )));
+    }
+    let path = entry
+        .proof
+        .iter()
+        .map(|h| Hash::from_hex(h))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("a proof hash is not a hash: {e}")))?;
+    let proof = InclusionProof {
+        index: position,
+        size: checkpoint.size,
+        path,
+    };
+    proof
+        .verify(&record.hash(), &checkpoint.root)
+        .map_err(|source| BundleError::Proof { position, source })?;
+    Ok(record)
+}
+
+/// The bundle's weedings, each proven included and a plaintext `client_weeded` record
+/// of the retention stream.
+fn prove_weedings(
+    entries: &[BundleRecord],
+    checkpoint: &Checkpoint,
+) -> Result<Vec<(Record, retention::Weeded)>, BundleError> {
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let record = prove_record(entry, checkpoint)?;
+        let e = record.entry();
+        if e.stream_id != RETENTION_STREAM
+            || e.event_type != CLIENT_WEEDED
+            || !e.envelope.is_plaintext()
+        {
+            return Err(BundleError::Weeding {
+                position: entry.position,
+                reason:
+                    "it is not a weeding (a plaintext client_weeded record of the retention stream)"
+                        .into(),
+            });
+        }
+        let w = retention::decode_weeded(&e.payload).ok_or_else(|| BundleError::Weeding {
+            position: entry.position,
+            reason: "its payload does not decode".into(),
+        })?;
+        out.push((record, w));
+    }
+    Ok(out)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Hashes written as lowercase hex, or why not.
@@ -445,7 +586,7 @@ fn parse_hashes(hex: &[String], what: &str) -> Result<Vec<Hash>, BundleError> {
 fn check_completeness(
     c: &BundleCompleteness,
     root: &Hash,
-    records: &[ProvenRecord],
+    records: &[(Record, Option<Event>)],
 ) -> Result<Complete, BundleError> {
     let bad = |reason: &str| BundleError::Completeness {
         reason: reason.to_owned(),
@@ -504,18 +645,20 @@ fn check_completeness(
         lengths.insert(s.plan.as_str(), (s.length, last));
     }
     // What the bundle holds of each plan: (records, last version, its hash, first event).
-    let mut held: BTreeMap<&str, (u64, Hash, &ProvenRecord)> = BTreeMap::new();
-    for r in records {
-        let plan = r.record.stream_id();
+    let mut held: BTreeMap<&str, (u64, Hash, Option<&Event>)> = BTreeMap::new();
+    for (record, event) in records {
+        let plan = record.stream_id();
         if !lengths.contains_key(plan) {
             return Err(BundleError::Foreign {
-                position: r.record.position(),
+                position: record.position(),
                 plan: plan.to_owned(),
             });
         }
-        let entry = held.entry(plan).or_insert((0, r.record.hash(), r));
-        entry.0 = r.record.stream_version();
-        entry.1 = r.record.hash();
+        let entry = held
+            .entry(plan)
+            .or_insert((0, record.hash(), event.as_ref()));
+        entry.0 = record.stream_version();
+        entry.1 = record.hash();
     }
     for (plan, (length, last)) in &lengths {
         let Some((holds, last_held, first)) = held.get(plan) else {
@@ -546,8 +689,11 @@ fn check_completeness(
                 ),
             });
         }
-        match &first.event {
-            Event::OrderReceived(o) if o.client == client => {}
+        match first {
+            Some(Event::OrderReceived(o)) if o.client == client => {}
+            // A weeded plan's order is sealed (its weeding was checked): the map's proof
+            // that the plan is the client's stands alone.
+            None => {}
             _ => {
                 return Err(BundleError::OtherClient {
                     plan: (*plan).to_owned(),

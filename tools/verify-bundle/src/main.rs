@@ -54,6 +54,9 @@ line), checks the bundle's map proofs: that it holds every record of each of the
 client's plans up to the checkpoint, every plan of the client, and nothing of anyone
 else; it then prints \"complete history of N plans as of checkpoint S\". A checkpoint made
 before the map proves inclusion only, and the output says so.
+A weeded client's records are sealed (their key destroyed): the bundle carries them as
+stored with the weeding record that destroyed the key, both proven, and the output says
+\"weeded on DATE under RULE\" in place of their content.
 
 EXIT CODES:
     0  the bundle verifies

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use planledger_plan::{CloseReason, Event, Personnummer, RevisionReason, Role, Signer};
 use serde_json::{Value, json};
 
-use crate::{Proven, ProvenRecord};
+use crate::{Proven, ProvenRecord, WeededPlan};
 
 /// The language of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -466,15 +466,14 @@ pub fn content_lines(lang: Lang, v: &Value, indent: usize, out: &mut String) {
 pub(crate) fn summary_lines(proven: &Proven, o: &Options) -> Vec<String> {
     let lang = o.lang;
     let cp = &proven.checkpoint;
+    let n = proven_count(proven);
     let mut lines = vec![match lang {
-        Lang::Sv => format!(
-            "{} poster bevisade av kontrollpunktens signatur och inkluderingsbevisen",
-            proven.records.len()
-        ),
-        Lang::En => format!(
-            "{} records proven by the checkpoint's signature and inclusion proofs",
-            proven.records.len()
-        ),
+        Lang::Sv => {
+            format!("{n} poster bevisade av kontrollpunktens signatur och inkluderingsbevisen")
+        }
+        Lang::En => {
+            format!("{n} records proven by the checkpoint's signature and inclusion proofs")
+        }
     }];
     lines.push(match (&proven.complete, lang) {
         (Some(c), Lang::Sv) => format!(
@@ -529,6 +528,37 @@ pub(crate) fn summary_lines(proven: &Proven, o: &Options) -> Vec<String> {
             .to_owned(),
     );
     lines
+}
+
+/// Every record the bundle proved: the readable ones and the weeded plans' sealed ones.
+fn proven_count(proven: &Proven) -> usize {
+    proven.records.len() + proven.weeded.iter().map(|w| w.records.len()).sum::<usize>()
+}
+
+/// What a weeded plan's bundle says in place of its content: weeded on DATE under RULE.
+pub fn weeded_line(w: &WeededPlan, lang: Lang) -> String {
+    let first = w.records.first().map_or(0, |r| r.position());
+    let last = w.records.last().map_or(0, |r| r.position());
+    match lang {
+        Lang::Sv => format!(
+            "gallrad {} enligt {} (beslut {}; senaste anteckning {}): dess {} poster (position {first}–{last}) är förseglade och innehållet förstört med den enskildes nyckel; deras plats i den signerade liggaren är bevisad, och gallringen är posten på position {}",
+            w.on,
+            w.rule,
+            w.decision,
+            w.last_entry,
+            w.records.len(),
+            w.weeding.position()
+        ),
+        Lang::En => format!(
+            "weeded on {} under {} (decision {}; last entry {}): its {} records (positions {first}–{last}) are sealed, their content destroyed with the client's key; their place in the signed ledger is proven, and the weeding is the record at position {}",
+            w.on,
+            w.rule,
+            w.decision,
+            w.last_entry,
+            w.records.len(),
+            w.weeding.position()
+        ),
+    }
 }
 
 /// The sealing time when it reads differently from the claimed one.
@@ -594,6 +624,10 @@ pub(crate) fn history_text(proven: &Proven, o: &Options) -> String {
         if let Some(content) = content_value(p, o.show_personnummer) {
             content_lines(lang, &content, 8, &mut out);
         }
+    }
+    for w in &proven.weeded {
+        let _ = writeln!(out, "\n{} {}", lang.pick("plan", "plan"), w.plan);
+        let _ = writeln!(out, "  {}", weeded_line(w, lang));
     }
     let _ = writeln!(out);
     out
@@ -726,6 +760,28 @@ pub fn html(proven: &Proven, o: &Options) -> String {
         }
         out.push_str("</section>");
     }
+    for w in &proven.weeded {
+        let _ = write!(
+            out,
+            "<section><h2>{} {}</h2><p>{}</p><table><caption>{}</caption><thead><tr><th scope=\"col\">#</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+            lang.pick("Plan", "Plan"),
+            esc(&w.plan),
+            esc(&weeded_line(w, lang)),
+            lang.pick("Förseglade poster", "Sealed records"),
+            lang.pick("Position", "Position"),
+            lang.pick("Posthash (blake3)", "Record hash (blake3)"),
+        );
+        for r in &w.records {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                r.stream_version(),
+                r.position(),
+                r.hash().to_hex()
+            );
+        }
+        out.push_str("</tbody></table></section>");
+    }
     out.push_str("<h2>");
     out.push_str(lang.pick("Resultat", "Result"));
     out.push_str("</h2>");
@@ -792,7 +848,21 @@ pub fn json(proven: &Proven, o: &Options) -> Value {
             "signed_at_local": local_micros(cp.time_micros),
             "map": cp.map_root.map(|h| h.to_hex()),
         },
-        "records": proven.records.len(),
+        "records": proven_count(proven),
+        "weeded": proven.weeded.iter().map(|w| json!({
+            "plan": w.plan,
+            "weeded_on": w.on.to_string(),
+            "rule": w.rule,
+            "decision": w.decision,
+            "last_entry": w.last_entry,
+            "summary": weeded_line(w, o.lang),
+            "weeding": { "position": w.weeding.position(), "hash": w.weeding.hash().to_hex() },
+            "records": w.records.iter().map(|r| json!({
+                "stream_version": r.stream_version(),
+                "position": r.position(),
+                "hash": r.hash().to_hex(),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
         "complete": proven.complete.as_ref().map(|c| json!({
             "client": pnr(&c.client, o.show_personnummer),
             "plans": c.plans,

@@ -66,6 +66,7 @@ fn bundle() -> (Bundle, String) {
             records: vec![BundleRecord::new(&records[0], &proof)],
             consistency: None,
             completeness: None,
+            weedings: Vec::new(),
         },
         signer.verifier().to_text(),
     )
@@ -327,6 +328,7 @@ fn map_bundle(size: u64, client: &str, positions: &[usize]) -> Bundle {
                 .collect(),
             plans,
         }),
+        weedings: Vec::new(),
     }
 }
 
@@ -605,6 +607,7 @@ fn plan_bundle() -> (String, String) {
             .collect(),
         consistency: None,
         completeness: None,
+        weedings: Vec::new(),
     };
     (
         serde_json::to_string(&bundle).unwrap(),
