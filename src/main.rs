@@ -28,6 +28,10 @@ use planledger_store::Store;
 
 use crate::flags::{Cli, Cmd, DbCmd};
 
+/// See the workspace's Cargo.toml on why not the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// What every command runs with.
 pub struct Context {
     ledger: Option<Location>,

@@ -361,17 +361,48 @@ fn a_weeding_on_postgres_killed_after_its_event_is_finished_by_the_next_run() {
         "--role",
         "admin",
     ];
-    let out =
-        k.t.cmd()
-            .env("PLANLEDGER_TEST_WEED_ABORT", "after-forget")
-            .args(["--claimed-at", WEED_DAY])
-            .args(k.args(&weed))
-            .output()
-            .unwrap();
-    assert!(
-        !out.status.success(),
-        "aborted before the key was destroyed"
-    );
+    // Hold the key table in SHARE mode: `weed` reads keys and records its event, then
+    // waits for the lock its key rewrite needs; killed there, it leaves the client
+    // recorded as weeded with the key still in the table.
+    let mut lock = k.sql();
+    let mut locked = lock.transaction().unwrap();
+    locked
+        .batch_execute("LOCK TABLE planledger.client_keys IN SHARE MODE")
+        .unwrap();
+    let mut weeding = std::process::Command::new(env!("CARGO_BIN_EXE_planledger"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PLANLEDGER_LEDGER", &k.url)
+        .args(["--claimed-at", WEED_DAY])
+        .args(k.args(&weed))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let events = || -> i64 {
+        k.sql()
+            .query_one(
+                "SELECT count(*) FROM planledger.records WHERE stream_id = $1",
+                &[&planledger_plan::retention::RETENTION_STREAM],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let waited = std::time::Instant::now();
+    while events() == 0 {
+        assert!(
+            weeding.try_wait().unwrap().is_none(),
+            "weed ended before recording its event"
+        );
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(120),
+            "no weeding event"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    weeding.kill().unwrap();
+    weeding.wait().unwrap();
+    locked.rollback().unwrap();
     let held: i64 = k
         .sql()
         .query_one(

@@ -43,6 +43,11 @@ use crate::build::Ledger;
 use crate::limits::Records;
 use crate::report::{Report, latency, mb_per_sec, median, median_p99, per_sec, rss, thousands};
 
+/// The CLI's allocator (the workspace's Cargo.toml says why), so that what is measured
+/// in this process allocates as the `planledger` processes do.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Records read from the store per call when copying bytes for the blake3 baselines.
 const COPY_CHUNK: usize = 65_536;
 
