@@ -388,6 +388,15 @@ impl Store for KeyedStore {
         self.inner.read_all_bytes(from_position, limit)
     }
 
+    fn read_all_bytes_into(
+        &self,
+        from_position: u64,
+        limit: usize,
+        out: &mut planledger_store::RecordBytes,
+    ) -> Result<(), StoreError> {
+        self.inner.read_all_bytes_into(from_position, limit, out)
+    }
+
     fn head(&self) -> Result<Head, StoreError> {
         self.inner.head()
     }

@@ -49,6 +49,12 @@ fn hex_digit(c: u8) -> Option<u8> {
     }
 }
 
+impl AsRef<[u8]> for Hash {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 impl From<blake3::Hash> for Hash {
     fn from(h: blake3::Hash) -> Hash {
         Hash(*h.as_bytes())

@@ -64,6 +64,7 @@
 
 mod checkpoint;
 mod hash;
+pub mod lanes;
 mod map;
 mod merkle;
 mod proof;

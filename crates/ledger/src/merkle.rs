@@ -55,29 +55,78 @@ pub fn peak_ids_from(start: u64, len: u64) -> impl Iterator<Item = NodeId> + Clo
         })
 }
 
-/// The Merkle leaf hash of a record hash.
-/// The Merkle leaf hash of each of `records` (stored record bytes), hashed on every core
-/// (rayon): for a reader that recomputes the tree of many records at once.
+/// The first byte of a leaf's hash input (RFC 9162's domain separation).
+const LEAF_PREFIX: u8 = 0x00;
+/// The first byte of an interior node's hash input.
+const NODE_PREFIX: u8 = 0x01;
+
+/// Records (or nodes) one rayon task hashes in SIMD lanes: enough to fill the lanes of
+/// every length class, few enough to share a chunk of records among the cores.
+pub(crate) const LANE_TASK: usize = 1024;
+
+/// The Merkle leaf hash of each of `records` (stored record bytes), hashed in SIMD lanes
+/// on every core (rayon): for a reader that recomputes the tree of many records at once.
 pub fn leaf_hashes<B: AsRef<[u8]> + Sync>(records: &[B]) -> Vec<Hash> {
     use rayon::prelude::*;
+    let mut hashes = vec![Hash::ZERO; records.len()];
+    let mut leaves = vec![Hash::ZERO; records.len()];
     records
-        .par_iter()
-        .map(|b| leaf_hash(&crate::hash_record_bytes(b.as_ref())))
-        .collect()
+        .par_chunks(LANE_TASK)
+        .zip(hashes.par_chunks_mut(LANE_TASK))
+        .zip(leaves.par_chunks_mut(LANE_TASK))
+        .for_each(|((records, hashes), leaves)| {
+            crate::record::hash_records(records, hashes);
+            leaf_hashes_of(hashes, leaves);
+        });
+    leaves
 }
 
+/// The leaf hash of each record hash, in SIMD lanes, into `out`.
+pub(crate) fn leaf_hashes_of(record_hashes: &[Hash], out: &mut [Hash]) {
+    crate::lanes::hash_many(&[LEAF_PREFIX], record_hashes, out);
+}
+
+/// The Merkle leaf hash of a record hash.
 pub fn leaf_hash(record_hash: &Hash) -> Hash {
     // One contiguous input and `blake3::hash`: for these tiny inputs the incremental
     // `Hasher` costs as much again as the compression itself.
-    let mut input = [0u8; 33];
+    let mut input = [LEAF_PREFIX; 33];
     input[1..].copy_from_slice(record_hash.as_bytes());
     blake3::hash(&input).into()
+}
+
+/// The parent of each pair of `children` (left, right), into `out` (half as long): one
+/// level of a tree, whose nodes do not depend on each other, hashed in SIMD lanes and,
+/// for a long level, on every core.
+fn node_hashes(children: &[Hash], out: &mut [Hash]) {
+    use rayon::prelude::*;
+    debug_assert_eq!(children.len(), 2 * out.len());
+    let level = |children: &[Hash], out: &mut [Hash]| {
+        let pairs: Vec<[u8; 64]> = children
+            .chunks_exact(2)
+            .map(|p| {
+                let mut b = [0u8; 64];
+                b[..32].copy_from_slice(p[0].as_bytes());
+                b[32..].copy_from_slice(p[1].as_bytes());
+                b
+            })
+            .collect();
+        crate::lanes::hash_many(&[NODE_PREFIX], &pairs, out);
+    };
+    if out.len() <= LANE_TASK {
+        level(children, out);
+    } else {
+        children
+            .par_chunks(2 * LANE_TASK)
+            .zip(out.par_chunks_mut(LANE_TASK))
+            .for_each(|(c, o)| level(c, o));
+    }
 }
 
 /// The hash of an interior node.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     let mut input = [0u8; 65];
-    input[0] = 0x01;
+    input[0] = NODE_PREFIX;
     input[1..33].copy_from_slice(left.as_bytes());
     input[33..].copy_from_slice(right.as_bytes());
     blake3::hash(&input).into()
@@ -137,6 +186,78 @@ impl Frontier {
         }
         self.peaks.push(h);
         self.size += 1;
+    }
+
+    /// Appends `leaves` (leaf hashes, [`leaf_hash`]) as [`push_leaf`](Self::push_leaf)
+    /// would one by one, reporting the same nodes to `on_node` (in another order), but
+    /// hashing the nodes a level at a time in SIMD lanes: the leaves are cut into the
+    /// largest perfect subtrees that fit where the tree stands, and each is built
+    /// bottom up before it joins the peaks.
+    pub fn extend_leaves(&mut self, leaves: &[Hash], mut on_node: impl FnMut(NodeId, Hash)) {
+        let mut level_hashes: Vec<Hash> = Vec::new();
+        let mut parents: Vec<Hash> = Vec::new();
+        let mut at = 0;
+        while at < leaves.len() {
+            let remaining = (leaves.len() - at) as u64;
+            // Aligned where the tree stands (size 0 is aligned to any level) and no
+            // larger than what remains.
+            let level = self
+                .size
+                .trailing_zeros()
+                .min(63 - remaining.leading_zeros()) as u8;
+            let n = 1usize << level;
+            level_hashes.clear();
+            level_hashes.extend_from_slice(&leaves[at..at + n]);
+            for (k, h) in level_hashes.iter().enumerate() {
+                on_node(
+                    NodeId {
+                        level: 0,
+                        index: self.size + k as u64,
+                    },
+                    *h,
+                );
+            }
+            for up in 1..=level {
+                parents.clear();
+                parents.resize(level_hashes.len() / 2, Hash::ZERO);
+                node_hashes(&level_hashes, &mut parents);
+                let first = self.size >> up;
+                for (k, h) in parents.iter().enumerate() {
+                    on_node(
+                        NodeId {
+                            level: up,
+                            index: first + k as u64,
+                        },
+                        *h,
+                    );
+                }
+                std::mem::swap(&mut level_hashes, &mut parents);
+            }
+            self.push_subtree(level, level_hashes[0], &mut on_node);
+            at += n;
+        }
+    }
+
+    /// Appends the root `h` of a perfect subtree of `level` that starts where the tree
+    /// ends (the size is a multiple of its width), merging it with the peaks it completes.
+    fn push_subtree(&mut self, level: u8, mut h: Hash, on_node: &mut impl FnMut(NodeId, Hash)) {
+        let width = 1u64 << level;
+        debug_assert_eq!(
+            self.size % width,
+            0,
+            "a subtree starts aligned to its width"
+        );
+        let mut index = self.size >> level;
+        let mut at = level;
+        while index & 1 == 1 {
+            let left = self.peaks.pop().expect("a set bit of size has a peak");
+            h = node_hash(&left, &h);
+            at += 1;
+            index >>= 1;
+            on_node(NodeId { level: at, index }, h);
+        }
+        self.peaks.push(h);
+        self.size += width;
     }
 
     /// The tree head's root hash.
@@ -217,6 +338,61 @@ mod tests {
         // Leaves 16..27: 16..24, 24..26, 26..27.
         let ids: Vec<(u8, u64)> = peak_ids_from(16, 11).map(|n| (n.level, n.index)).collect();
         assert_eq!(ids, [(3, 2), (1, 12), (0, 26)]);
+    }
+
+    /// `extend_leaves` gives the tree, the peaks and the nodes `push_leaf` gives one leaf
+    /// at a time, from any size and for any number of leaves.
+    #[test]
+    fn extend_leaves_is_push_leaf_in_lanes() {
+        let leaves: Vec<Hash> = (0..300u16)
+            .map(|i| {
+                let [a, b] = i.to_le_bytes();
+                Hash([a ^ b.wrapping_mul(7); 32])
+            })
+            .collect();
+        for start in [0usize, 1, 2, 3, 5, 8, 13, 64, 100] {
+            for len in [0usize, 1, 2, 3, 7, 16, 31, 64, 100, 199] {
+                let mut one = Frontier::new();
+                let mut many = Frontier::new();
+                for l in &leaves[..start] {
+                    one.push_leaf(*l, |_, _| {});
+                    many.push_leaf(*l, |_, _| {});
+                }
+                let mut by_one = Vec::new();
+                for l in &leaves[start..start + len] {
+                    one.push_leaf(*l, |id, h| by_one.push((id, h)));
+                }
+                let mut by_many = Vec::new();
+                many.extend_leaves(&leaves[start..start + len], |id, h| by_many.push((id, h)));
+                by_one.sort();
+                by_many.sort();
+                assert_eq!(many, one, "from {start}, {len} leaves");
+                assert_eq!(by_many, by_one, "from {start}, {len} leaves");
+            }
+        }
+        // A level long enough to be hashed on several tasks.
+        let big: Vec<Hash> = (0..3 * LANE_TASK as u64)
+            .map(|i| Hash::from(blake3::hash(&i.to_le_bytes())))
+            .collect();
+        let mut one = Frontier::new();
+        for l in &big {
+            one.push_leaf(*l, |_, _| {});
+        }
+        let mut many = Frontier::new();
+        many.extend_leaves(&big, |_, _| {});
+        assert_eq!(many, one);
+    }
+
+    #[test]
+    fn leaf_hashes_are_leaf_hash_of_the_record_hash() {
+        let records: Vec<Vec<u8>> = (0..2 * LANE_TASK + 5)
+            .map(|i| vec![i as u8; i % 700])
+            .collect();
+        let expected: Vec<Hash> = records
+            .iter()
+            .map(|r| leaf_hash(&crate::hash_record_bytes(r)))
+            .collect();
+        assert_eq!(leaf_hashes(&records), expected);
     }
 
     #[test]

@@ -490,6 +490,12 @@ impl Record {
     }
 }
 
+/// The record hash of each of `records` (stored bytes) into `out`, hashed in SIMD lanes
+/// on the calling thread: [`hash_record_bytes`] of each.
+pub(crate) fn hash_records<B: AsRef<[u8]>>(records: &[B], out: &mut [Hash]) {
+    crate::lanes::hash_many(RECORD_DOMAIN, records, out);
+}
+
 /// The record hash of stored bytes, without parsing them: what a verifier computes.
 pub fn hash_record_bytes(bytes: &[u8]) -> Hash {
     let mut h = blake3::Hasher::new();

@@ -3,9 +3,11 @@
 //!
 //! [`Verifier`] is fed the stored bytes in chunks, so a ledger of any length needs no
 //! more memory than one chunk. Within a chunk every record is parsed and hashed in
-//! parallel (rayon): a record's hash does not depend on any other record, only its
-//! *check* does, because each record stores its predecessor's hash. A cheap sequential
-//! pass then checks positions and links and grows the Merkle frontier.
+//! parallel, 16 records at a time in SIMD lanes (`lanes`) and on every core (rayon): a
+//! record's hash and Merkle leaf do not depend on any other record, only its *check*
+//! does, because each record stores its predecessor's hash. A cheap sequential pass then
+//! checks positions and links, and the Merkle frontier grows by runs of records, each
+//! level of their subtrees hashed in lanes too.
 //!
 //! ## Where a broken link is reported
 //!
@@ -24,12 +26,9 @@ use std::fmt;
 
 use rayon::prelude::*;
 
-use crate::record::View;
-use crate::{FormatError, Frontier, Hash, TreeHead, hash_record_bytes, leaf_hash};
-
-/// Smallest number of records one rayon task hashes: below this, scheduling costs more
-/// than hashing ~500-byte records.
-const MIN_RECORDS_PER_TASK: usize = 256;
+use crate::merkle::{LANE_TASK, leaf_hashes_of};
+use crate::record::{View, hash_records};
+use crate::{FormatError, Frontier, Hash, TreeHead};
 
 /// The first thing wrong in a range of records.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -173,6 +172,19 @@ struct Link {
     seal: Seal,
 }
 
+impl Link {
+    fn parse(bytes: &[u8]) -> Result<Link, FormatError> {
+        View::parse(bytes).map(|v| Link {
+            position: v.position,
+            prev_hash: v.prev_hash,
+            seal: Seal {
+                layout: v.format_version,
+                sealed_at_micros: v.sealed_at_micros,
+            },
+        })
+    }
+}
+
 /// A record's layout version and sealing time (none in layout 1): what orders it after
 /// its predecessor in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,10 +221,6 @@ impl Seal {
         }
     }
 }
-
-/// One record after the parallel pass: its header or why it does not parse, its hash,
-/// its Merkle leaf hash, and its length.
-type Hashed = (Result<Link, FormatError>, Hash, Hash, usize);
 
 /// A broken link into record `at`, waiting for a witness of record `at`'s own hash.
 #[derive(Debug, Clone, Copy)]
@@ -265,6 +273,10 @@ pub struct Verifier {
     last_seal: Option<Seal>,
     bytes: u64,
     failed: Option<Violation>,
+    /// The record hashes and Merkle leaves of the chunk being fed, kept from chunk to
+    /// chunk so that feeding allocates nothing for them.
+    hashes: Vec<Hash>,
+    leaves: Vec<Hash>,
 }
 
 impl Default for Verifier {
@@ -293,6 +305,8 @@ impl Verifier {
             last_seal: None,
             bytes: 0,
             failed: None,
+            hashes: Vec::new(),
+            leaves: Vec::new(),
         }
     }
 
@@ -362,48 +376,89 @@ impl Verifier {
 
     /// Feeds the stored bytes of the next records, in position order. After the first
     /// violation every call returns it again.
+    ///
+    /// The records are parsed and hashed first, all of them, in SIMD lanes and on every
+    /// core (rayon): a record's hash and leaf depend on no other record. Then one pass in
+    /// order checks each record's position, link and seal; the leaves of the records it
+    /// accepts join the Merkle tree a run at a time (their nodes hashed in lanes too),
+    /// the runs cut where a checkpoint's root is to be checked.
     pub fn feed<B: AsRef<[u8]> + Sync>(&mut self, records: &[B]) -> Result<(), Violation> {
         if let Some(v) = &self.failed {
             return Err(v.clone());
         }
         let with_tree = self.frontier.is_some();
-        let checked: Vec<Hashed> = records
-            .par_iter()
-            .with_min_len(MIN_RECORDS_PER_TASK)
-            .map(|b| {
-                let b = b.as_ref();
-                let header = View::parse(b).map(|v| Link {
-                    position: v.position,
-                    prev_hash: v.prev_hash,
-                    seal: Seal {
-                        layout: v.format_version,
-                        sealed_at_micros: v.sealed_at_micros,
-                    },
-                });
-                let hash = hash_record_bytes(b);
-                let leaf = if with_tree {
-                    leaf_hash(&hash)
-                } else {
-                    Hash::ZERO
-                };
-                (header, hash, leaf, b.len())
+        let n = records.len();
+        let mut hashes = std::mem::take(&mut self.hashes);
+        let mut leaves = std::mem::take(&mut self.leaves);
+        hashes.clear();
+        hashes.resize(n, Hash::ZERO);
+        leaves.clear();
+        // Left at zero without a tree, but as long as the records for the zip below.
+        leaves.resize(n, Hash::ZERO);
+        let links: Vec<Vec<Result<Link, FormatError>>> = records
+            .par_chunks(LANE_TASK)
+            .zip(hashes.par_chunks_mut(LANE_TASK))
+            .zip(leaves.par_chunks_mut(LANE_TASK))
+            .map(|((records, hashes), leaves)| {
+                hash_records(records, hashes);
+                if with_tree {
+                    leaf_hashes_of(hashes, leaves);
+                }
+                records.iter().map(|b| Link::parse(b.as_ref())).collect()
             })
             .collect();
-        for (header, hash, leaf, len) in checked {
-            if let Err(v) = self.step(header, hash, leaf, len) {
-                self.failed = Some(v.clone());
-                return Err(v);
+        let base = self.next;
+        // The runs end at each size inside this chunk whose root a checkpoint gives, and
+        // at the chunk's end.
+        let mut ends: Vec<usize> = (self.roots.range(base + 1..=base + n as u64))
+            .map(|(&size, _)| (size - base) as usize)
+            .collect();
+        if ends.last() != Some(&n) {
+            ends.push(n);
+        }
+        let mut links = links.into_iter().flatten();
+        let (mut i, mut joined) = (0, 0);
+        let mut result = Ok(());
+        'runs: for end in ends {
+            while i < end {
+                let link = links.next().expect("one link per record");
+                if let Err(v) = self.step(link, hashes[i], records[i].as_ref().len()) {
+                    result = Err(v);
+                    break 'runs;
+                }
+                i += 1;
+            }
+            if let Some(f) = &mut self.frontier {
+                f.extend_leaves(&leaves[joined..end], |_, _| {});
+            }
+            joined = end;
+            if let Err(v) = self.check_roots() {
+                result = Err(v);
+                break;
             }
         }
-        Ok(())
+        if result.is_err() {
+            // The tree holds every record accepted before the violation (the snapshot's
+            // root is theirs), as when records joined it one at a time.
+            let accepted = (self.next - base) as usize;
+            if let Some(f) = &mut self.frontier {
+                f.extend_leaves(&leaves[joined..accepted.max(joined)], |_, _| {});
+            }
+        }
+        self.hashes = hashes;
+        self.leaves = leaves;
+        if let Err(v) = &result {
+            self.failed = Some(v.clone());
+        }
+        result
     }
 
-    /// The sequential check of one record, hashed already.
+    /// The sequential check of one record, hashed already: its position, its link to
+    /// the record before, its seal. The leaf joins the tree in [`feed`](Self::feed).
     fn step(
         &mut self,
         header: Result<Link, FormatError>,
         hash: Hash,
-        leaf: Hash,
         len: usize,
     ) -> Result<(), Violation> {
         let Link {
@@ -454,26 +509,34 @@ impl Verifier {
         self.prev = hash;
         self.next += 1;
         self.bytes += len as u64;
-        if let Some(f) = &mut self.frontier {
-            f.push_leaf(leaf, |_, _| {});
-            if let Some(roots) = self.roots.remove(&self.next) {
-                let computed = f.root();
-                let all_match = roots.iter().all(|r| *r == computed);
-                if let Some(p) = self.pending.take() {
-                    return Err(p.resolve(all_match.then_some(true)));
-                }
-                if let Some(expected) = roots.into_iter().find(|r| *r != computed) {
-                    return Err(Violation {
-                        position: self.next - 1,
-                        kind: ViolationKind::RootMismatch {
-                            size: self.next,
-                            expected,
-                            computed,
-                            by: RootSource::Checkpoint,
-                        },
-                    });
-                }
-            }
+        Ok(())
+    }
+
+    /// Checks the roots checkpoints give for the tree's current size, once the tree
+    /// holds every record up to it. A root that matches is also the witness a broken
+    /// link into the last record waits for.
+    fn check_roots(&mut self) -> Result<(), Violation> {
+        let Some(f) = &self.frontier else {
+            return Ok(());
+        };
+        let Some(roots) = self.roots.remove(&self.next) else {
+            return Ok(());
+        };
+        let computed = f.root();
+        let all_match = roots.iter().all(|r| *r == computed);
+        if let Some(p) = self.pending.take() {
+            return Err(p.resolve(all_match.then_some(true)));
+        }
+        if let Some(expected) = roots.into_iter().find(|r| *r != computed) {
+            return Err(Violation {
+                position: self.next - 1,
+                kind: ViolationKind::RootMismatch {
+                    size: self.next,
+                    expected,
+                    computed,
+                    by: RootSource::Checkpoint,
+                },
+            });
         }
         Ok(())
     }
@@ -692,6 +755,51 @@ mod tests {
         recs[1234][60] ^= 0x10;
         let err = check(&recs, 1500, Some(end)).unwrap_err();
         assert_eq!(err.position, 1234, "{err}");
+    }
+
+    /// One chunk of many lane tasks, with checkpoint roots inside it: every root is
+    /// checked at its size, a wrong one is reported at its last record, and after a
+    /// violation the tree holds exactly the records accepted before it.
+    #[test]
+    fn checkpoints_inside_a_large_chunk_are_checked_at_their_size() {
+        let (recs, heads, end) = ledger(2600);
+        let mut v = Verifier::new();
+        for size in [1, 2, 1023, 1024, 1025, 2048, 2599, 2600] {
+            v.expect_root(heads[size]).unwrap();
+        }
+        v.feed(&recs).unwrap();
+        assert_eq!(v.finish(Some(end)).unwrap().root, Some(end.root));
+
+        let mut v = Verifier::new();
+        v.expect_root(heads[500]).unwrap();
+        v.expect_root(TreeHead {
+            size: 1500,
+            root: heads[1499].root,
+        })
+        .unwrap();
+        let err = v.feed(&recs).unwrap_err();
+        assert_eq!(err.position, 1499);
+        assert!(matches!(
+            err.kind,
+            ViolationKind::RootMismatch { size: 1500, .. }
+        ));
+        assert_eq!(v.snapshot().end, 1500);
+        assert_eq!(v.snapshot().root, Some(heads[1500].root));
+
+        // A record altered mid-chunk: found by the next record's link, which the one
+        // after confirms; the tree holds the records up to that link.
+        let mut bad = recs.clone();
+        *bad[1700].last_mut().unwrap() ^= 1;
+        let mut v = Verifier::new();
+        let err = v.feed(&bad).unwrap_err();
+        assert_eq!(err.position, 1700, "{err}");
+        assert_eq!(v.snapshot().end, 1702);
+        assert_eq!(v.snapshot().end, v.frontier.as_ref().unwrap().size());
+        // Its broken link resolved by a checkpoint at its size, which it contradicts.
+        let mut v = Verifier::new();
+        v.expect_root(heads[1701]).unwrap();
+        let err = v.feed(&bad).unwrap_err();
+        assert_eq!(err.position, 1700, "{err}");
     }
 
     #[test]

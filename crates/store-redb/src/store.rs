@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use planledger_ledger::{Hash, NodeId, Record, hash_record_bytes, leaf_hash, node_hash, peak_ids};
 use planledger_store::{
-    AppendBatch, Appended, BatchOutcome, Chain, GroupCommit, Head, Store, StoreError,
+    AppendBatch, Appended, BatchOutcome, Chain, GroupCommit, Head, RecordBytes, Store, StoreError,
     StreamSummary, StreamTag,
 };
 use redb::{
@@ -690,6 +690,28 @@ impl Store for RedbStore {
                 out.push(entry.map_err(backend)?.1.value().to_vec());
             }
             Ok(out)
+        })
+    }
+
+    fn read_all_bytes_into(
+        &self,
+        from_position: u64,
+        limit: usize,
+        out: &mut RecordBytes,
+    ) -> Result<(), StoreError> {
+        self.guarded(|| {
+            out.clear();
+            if limit == 0 {
+                return Ok(());
+            }
+            let txn = self.read_txn()?;
+            let records = txn.open_table(RECORDS).map_err(backend)?;
+            for entry in records.range(from_position..).map_err(backend)?.take(limit) {
+                // Straight from redb's page into the caller's buffer: no allocation per
+                // record (allocating and freeing them cost more than hashing them).
+                out.push(entry.map_err(backend)?.1.value());
+            }
+            Ok(())
         })
     }
 

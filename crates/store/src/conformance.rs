@@ -1076,6 +1076,18 @@ pub fn read_all_bytes_gives_the_stored_bytes_of_read_all(store: &dyn Store) {
             bytes,
             "conformance: read_all_bytes({from}, {limit}) differs from read_all's bytes"
         );
+        // Into a buffer that held other records before.
+        let mut into = crate::RecordBytes::new();
+        into.push(b"left over from an earlier read");
+        must(
+            "read_all_bytes_into",
+            store.read_all_bytes_into(from, limit, &mut into),
+        );
+        let into: Vec<Vec<u8>> = into.iter().map(<[u8]>::to_vec).collect();
+        assert_eq!(
+            into, bytes,
+            "conformance: read_all_bytes_into({from}, {limit}) differs from read_all's bytes"
+        );
     }
 }
 

@@ -29,6 +29,50 @@ pub use verify::{
 
 use planledger_ledger::{Actor, Envelope, FormatError, Hash, NodeId, Record};
 
+/// The stored bytes of consecutive records in one buffer, reused from read to read
+/// ([`Store::read_all_bytes_into`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordBytes {
+    bytes: Vec<u8>,
+    /// Where each record's bytes end in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl RecordBytes {
+    pub fn new() -> RecordBytes {
+        RecordBytes::default()
+    }
+
+    /// Forgets the records, keeping the memory.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    /// Appends one record's stored bytes.
+    pub fn push(&mut self, record: &[u8]) {
+        self.bytes.extend_from_slice(record);
+        self.ends.push(self.bytes.len());
+    }
+
+    /// The number of records.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Each record's stored bytes, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        (0..self.ends.len()).map(|i| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            &self.bytes[start..self.ends[i]]
+        })
+    }
+}
+
 /// What the caller expects the stream's current version to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpectedVersion {
@@ -165,6 +209,23 @@ pub trait Store: Send + Sync {
     fn read_all_bytes(&self, from_position: u64, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
         let records = self.read_all(from_position, limit)?;
         Ok(records.into_iter().map(Record::into_bytes).collect())
+    }
+
+    /// [`Store::read_all_bytes`] into `out` (cleared first): the stored bytes one after
+    /// another in one buffer the caller keeps from chunk to chunk, so that reading
+    /// allocates nothing per record. Verification reads this way; a backend that can
+    /// copy its stored values straight into the buffer (redb) overrides this.
+    fn read_all_bytes_into(
+        &self,
+        from_position: u64,
+        limit: usize,
+        out: &mut RecordBytes,
+    ) -> Result<(), StoreError> {
+        out.clear();
+        for bytes in self.read_all_bytes(from_position, limit)? {
+            out.push(&bytes);
+        }
+        Ok(())
     }
 
     /// The current head.

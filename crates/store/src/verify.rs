@@ -15,10 +15,11 @@ use planledger_ledger::{
     TreeHead, Verifier, Violation, ViolationKind, inclusion_proof, peak_ids,
 };
 
-use crate::{Head, Store, StoreError};
+use crate::{Head, RecordBytes, Store, StoreError};
 
-/// Records read per chunk: about 4 MB of ~500-byte records, enough for the parallel
-/// hashing to keep every core busy, small enough to keep memory flat.
+/// Records read per chunk: about 2.5 MB of ~300-byte records, enough for the parallel
+/// hashing to keep every core busy, small enough to keep memory flat (verification holds
+/// four chunks: two being hashed, two read ahead).
 const CHUNK: usize = 8192;
 
 /// The outcome of [`verify_store`].
@@ -94,7 +95,7 @@ pub fn verify_store_from(
     verify_records(
         head,
         verifier,
-        &mut |from, limit| store.read_all_bytes(from, limit),
+        &|from, limit, out| store.read_all_bytes_into(from, limit, out),
         progress,
     )
 }
@@ -262,12 +263,57 @@ fn as_violation(e: StoreError, position: u64, what: &str) -> Result<Violation, S
     }
 }
 
+/// What [`verify_records`] reads records with: [`Store::read_all_bytes_into`]. Called
+/// from the rayon pool's threads, two at a time.
+type ReadAll<'a> = dyn Fn(u64, usize, &mut RecordBytes) -> Result<(), StoreError> + Sync + 'a;
+
 /// [`verify_store`] over a head and a `read_all_bytes`, so tests can damage what is read
 /// without implementing the whole [`Store`] trait.
 fn verify_records(
     head: Head,
+    verifier: Verifier,
+    read_all: &ReadAll<'_>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, StoreError> {
+    verify_in_chunks(head, verifier, read_all, CHUNK, progress)
+}
+
+/// The reads of two chunks side by side: positions `from ..` into `bufs[0]`, and `from
+/// + chunk ..` into `bufs[1]` (`None`: past the head). The second is the chunk after
+/// the first only when the first is whole, which [`verify_in_chunks`] checks.
+fn read_two(
+    read_all: &ReadAll<'_>,
+    size: u64,
+    from: u64,
+    chunk: usize,
+    bufs: &mut [RecordBytes; 2],
+) -> [Option<Result<(), StoreError>>; 2] {
+    let want = |from: u64| {
+        usize::try_from(size - from)
+            .unwrap_or(usize::MAX)
+            .min(chunk)
+    };
+    let second = from + chunk as u64;
+    let [a, b] = bufs;
+    let (first, second) = rayon::join(
+        || (from < size).then(|| read_all(from, want(from), a)),
+        || (second < size).then(|| read_all(second, want(second), b)),
+    );
+    [first, second]
+}
+
+/// [`verify_records`] in chunks of `chunk` records (tests use small ones).
+///
+/// Reading is serial within a read transaction and costs more than hashing, so two
+/// chunks are read side by side, and the next two while these are hashed, all on the
+/// rayon pool's threads (`rayon::join`): on a pool of several threads reading and
+/// hashing share the cores; on a pool of one they run in turn. A chunk read ahead is
+/// used only once the records before it have verified.
+fn verify_in_chunks(
+    head: Head,
     mut verifier: Verifier,
-    read_all: &mut dyn FnMut(u64, usize) -> Result<Vec<Vec<u8>>, StoreError>,
+    read_all: &ReadAll<'_>,
+    chunk: usize,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyReport, StoreError> {
     let report = |v: &Verifier, violation: Option<Violation>| {
@@ -281,30 +327,59 @@ fn verify_records(
             violation,
         }
     };
+    let unreadable = |e: StoreError| match e {
+        StoreError::Corrupt { position, reason } => Ok(Violation {
+            position,
+            kind: ViolationKind::Unreadable { reason },
+        }),
+        e => Err(e),
+    };
     progress(verifier.position(), head.size);
+    // Buffers reused from chunk to chunk: the two being hashed, the two read ahead.
+    let mut bufs = [RecordBytes::new(), RecordBytes::new()];
+    let mut ahead = [RecordBytes::new(), RecordBytes::new()];
+    let mut reads = None;
     while verifier.position() < head.size {
         let from = verifier.position();
-        let want = usize::try_from(head.size - from)
-            .unwrap_or(usize::MAX)
-            .min(CHUNK);
-        let records = match read_all(from, want) {
-            Ok(r) => r,
-            Err(StoreError::Corrupt { position, reason }) => {
-                let v = Violation {
-                    position,
-                    kind: ViolationKind::Unreadable { reason },
-                };
-                return Ok(report(&verifier, Some(v)));
+        let [first, second] = match reads.take() {
+            Some(reads) => {
+                std::mem::swap(&mut bufs, &mut ahead);
+                reads
             }
-            Err(e) => return Err(e),
+            None => read_two(read_all, head.size, from, chunk, &mut bufs),
         };
-        if records.is_empty() {
+        if let Some(Err(e)) = first {
+            return Ok(report(&verifier, Some(unreadable(e)?)));
+        }
+        if bufs[0].is_empty() {
             // Fewer records than the head claims: `finish` reports where they stop.
             break;
         }
-        if let Err(v) = verifier.feed(&records) {
+        let mut records: Vec<&[u8]> = bufs[0].iter().collect();
+        // The second chunk follows the first only if the first is whole; its read's
+        // failure counts after the first chunk's records.
+        let whole = records.len() as u64 == (head.size - from).min(chunk as u64);
+        let mut failed = None;
+        match second {
+            Some(Ok(())) if whole => records.extend(bufs[1].iter()),
+            Some(Err(e)) if whole => failed = Some(e),
+            _ => {}
+        }
+        let next = from + records.len() as u64;
+        let (fed, read) = rayon::join(
+            || verifier.feed(&records),
+            || {
+                (failed.is_none() && next < head.size)
+                    .then(|| read_two(read_all, head.size, next, chunk, &mut ahead))
+            },
+        );
+        if let Err(v) = fed {
             return Ok(report(&verifier, Some(v)));
         }
+        if let Some(e) = failed {
+            return Ok(report(&verifier, Some(unreadable(e)?)));
+        }
+        reads = read;
         progress(verifier.position(), head.size);
     }
     let end = ClaimedEnd {
@@ -459,7 +534,7 @@ pub fn check_derived(
     };
     check_derived_with(
         size,
-        &mut |from, limit| store.read_all_bytes(from, limit),
+        &mut |from, limit, out| store.read_all_bytes_into(from, limit, out),
         (store.nodes_kept_from_level(), &|ids| store.nodes(ids)),
         &|id| store.command_position(id),
         streams,
@@ -501,7 +576,7 @@ impl StreamRead {
 /// implementing the whole [`Store`] trait.
 fn check_derived_with(
     size: u64,
-    read_all: &mut dyn FnMut(u64, usize) -> Result<Vec<Vec<u8>>, StoreError>,
+    read_all: &mut dyn FnMut(u64, usize, &mut RecordBytes) -> Result<(), StoreError>,
     (kept_from_level, nodes_of): (u8, &NodesOf<'_>),
     command_of: &CommandOf<'_>,
     stream_of: &StreamOf<'_>,
@@ -510,6 +585,7 @@ fn check_derived_with(
 ) -> Result<DerivedCheck, StoreError> {
     let mut frontier = Frontier::new();
     let mut computed: Vec<(NodeId, Hash)> = Vec::with_capacity(2 * CHUNK);
+    let mut buffer = RecordBytes::new();
     let mut folds: std::collections::BTreeMap<String, StreamFold> = Default::default();
     let mut nodes = 0;
     // The command id of the record before: a command's records are consecutive, so a
@@ -525,18 +601,20 @@ fn check_derived_with(
         let want = usize::try_from(size - from)
             .unwrap_or(usize::MAX)
             .min(CHUNK);
-        let chunk = read_all(from, want)?;
-        if chunk.is_empty() {
+        read_all(from, want, &mut buffer)?;
+        if buffer.is_empty() {
             return Err(StoreError::Corrupt {
                 position: from,
                 reason: "the ledger ends before its head".into(),
             });
         }
+        let chunk: Vec<&[u8]> = buffer.iter().collect();
         computed.clear();
-        // Hashing is most of this pass: on every core, as the records' check does.
+        // Hashing is most of this pass: in SIMD lanes on every core, as the records'
+        // check does.
         let leaves = planledger_ledger::leaf_hashes(&chunk);
-        for (bytes, leaf) in chunk.iter().zip(leaves) {
-            let position = frontier.size();
+        for (k, bytes) in chunk.iter().enumerate() {
+            let position = from + k as u64;
             let header =
                 planledger_ledger::RecordHeader::parse(bytes).map_err(|e| StoreError::Corrupt {
                     position,
@@ -556,14 +634,14 @@ fn check_derived_with(
                     return Ok(found(nodes, 0, Derived::Command { position }));
                 }
             }
-            // Nodes the store does not keep it computes from these same records:
-            // nothing to compare.
-            frontier.push_leaf(leaf, |id, h| {
-                if id.level >= kept_from_level {
-                    computed.push((id, h));
-                }
-            });
         }
+        // Nodes the store does not keep it computes from these same records: nothing to
+        // compare.
+        frontier.extend_leaves(&leaves, |id, h| {
+            if id.level >= kept_from_level {
+                computed.push((id, h));
+            }
+        });
         // In key order, so the store reads each level's nodes side by side.
         computed.sort_unstable_by_key(|c| (c.0.level, c.0.index));
         let ids: Vec<NodeId> = computed.iter().map(|c| c.0).collect();
@@ -697,7 +775,7 @@ mod tests {
         for damaged in [None, Some(3)] {
             let differs = check_derived_with(
                 size,
-                &mut |from, limit| store.read_all_bytes(from, limit),
+                &mut |from, limit, out| store.read_all_bytes_into(from, limit, out),
                 (0, &|ids| store.nodes(ids)),
                 &|id| match id {
                     "cmd-b" => Ok(damaged),
@@ -725,7 +803,7 @@ mod tests {
         let run = |nodes: &NodesOf<'_>, stream_of: &StreamOf<'_>, head: u64| -> Option<Derived> {
             check_derived_with(
                 size,
-                &mut |from, limit| store.read_all_bytes(from, limit),
+                &mut |from, limit, out| store.read_all_bytes_into(from, limit, out),
                 (0, nodes),
                 &|id| store.command_position(id),
                 stream_of,
@@ -817,11 +895,14 @@ mod tests {
     /// damaged on the way: one bit of byte `byte` flipped and decoded again as a backend
     /// would (reported corrupt if it no longer decodes), or, with `byte` `None`, left out.
     fn verify_tampered(store: &MemoryStore, position: u64, byte: Option<usize>) -> VerifyReport {
-        let mut read = |from: u64, limit: usize| -> Result<Vec<Vec<u8>>, StoreError> {
+        // As a store without the record would: `limit` records from `from` on, the
+        // left-out one skipped.
+        let read = |from: u64, limit: usize| -> Result<Vec<Vec<u8>>, StoreError> {
             store
-                .read_all(from, limit)?
+                .read_all(from, limit + 1)?
                 .into_iter()
                 .filter(|r| byte.is_some() || r.position() != position)
+                .take(limit)
                 .map(|r| {
                     let Some(byte) = byte.filter(|_| r.position() == position) else {
                         return Ok(r);
@@ -837,7 +918,22 @@ mod tests {
                 .collect()
         };
         let head = store.head().unwrap();
-        verify_records(head, Verifier::new(), &mut read, &mut |_, _| {}).unwrap()
+        let read_into = |from: u64, limit: usize, out: &mut RecordBytes| {
+            out.clear();
+            for bytes in read(from, limit)? {
+                out.push(&bytes);
+            }
+            Ok(())
+        };
+        let whole = verify_records(head, Verifier::new(), &read_into, &mut |_, _| {}).unwrap();
+        // Read in small chunks, two side by side, the damage is found the same (how
+        // many records verified before it depends on where the chunks end).
+        for chunk in [1, 2, 3, 4, 7] {
+            let report =
+                verify_in_chunks(head, Verifier::new(), &read_into, chunk, &mut |_, _| {}).unwrap();
+            assert_eq!(report.violation, whole.violation, "in chunks of {chunk}");
+        }
+        whole
     }
 
     #[test]
@@ -861,6 +957,27 @@ mod tests {
         assert_eq!((r.last_hash, r.root), (head.last_hash, head.root));
         assert_eq!(calls.first(), Some(&(0, 30)));
         assert_eq!(calls.last(), Some(&(30, 30)));
+    }
+
+    #[test]
+    fn an_intact_store_verifies_alike_in_any_chunks() {
+        let store = filled(6);
+        let head = store.head().unwrap();
+        let read = |from: u64, limit: usize, out: &mut RecordBytes| {
+            store.read_all_bytes_into(from, limit, out)
+        };
+        let whole = verify_records(head, Verifier::new(), &read, &mut |_, _| {}).unwrap();
+        assert!(whole.is_ok(), "{}", whole.message());
+        assert_eq!((whole.records, whole.root), (18, head.root));
+        for chunk in 1..=19 {
+            let mut calls = Vec::new();
+            let report = verify_in_chunks(head, Verifier::new(), &read, chunk, &mut |d, t| {
+                calls.push((d, t))
+            })
+            .unwrap();
+            assert_eq!(report, whole, "in chunks of {chunk}");
+            assert_eq!(calls.last(), Some(&(18, 18)));
+        }
     }
 
     #[test]
