@@ -67,6 +67,7 @@ fn bundle() -> (Bundle, String) {
             consistency: None,
             completeness: None,
             weedings: Vec::new(),
+            data_keys: Default::default(),
         },
         signer.verifier().to_text(),
     )
@@ -329,6 +330,7 @@ fn map_bundle(size: u64, client: &str, positions: &[usize]) -> Bundle {
             plans,
         }),
         weedings: Vec::new(),
+        data_keys: Default::default(),
     }
 }
 
@@ -608,6 +610,7 @@ fn plan_bundle() -> (String, String) {
         consistency: None,
         completeness: None,
         weedings: Vec::new(),
+        data_keys: Default::default(),
     };
     (
         serde_json::to_string(&bundle).unwrap(),
