@@ -518,6 +518,18 @@ pub fn hash_record_bytes(bytes: &[u8]) -> Hash {
 mod tests {
     use super::*;
 
+    #[test]
+    fn payload_associated_data_is_the_documented_bytes() {
+        // FORMAT.md §9: a change here would leave every encrypted payload unopenable.
+        let mut want = b"planledger/payload/v1\0".to_vec();
+        want.extend_from_slice(&[6, 0, 0, 0]);
+        want.extend_from_slice(b"plan-1");
+        want.extend_from_slice(&[2, 0, 0, 0, 0, 0, 0, 0]);
+        want.extend_from_slice(&[12, 0, 0, 0]);
+        want.extend_from_slice(b"plan_revised");
+        assert_eq!(payload_ad("plan-1", 2, "plan_revised"), want);
+    }
+
     fn entry() -> Entry {
         Entry {
             stream_id: "plan-1".into(),
