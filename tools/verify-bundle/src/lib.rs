@@ -30,6 +30,12 @@
 //! verifier then says the plan was weeded, when and under what rule. A sealed record
 //! without its weeding is refused.
 //!
+//! An encrypted client who is not weeded has their records stored as ciphertext as
+//! well: the bundle carries those as stored and the client's data key in `data_keys`;
+//! each record is proven as stored, then opened (XChaCha20-Poly1305 bound to its
+//! stream, version and event type) and decoded like a plaintext record. A key that
+//! does not open its record, or opens none, is refused.
+//!
 //! A checkpoint with a `map` line also commits a map of the ledger (`FORMAT.md` §12); a
 //! bundle proven against one carries `completeness`: the client, the client's plans and
 //! each plan's length and last record, each with its map proof. Then the bundle proves
