@@ -612,3 +612,266 @@ fn holds_and_weeding_by_a_role_the_domain_refuses_exit_2_and_write_nothing() {
     );
     assert!(out.contains("weeded 0 clients; 1 held"), "{out}");
 }
+
+/// `plan`'s draft content for `client` (synthetic), with `service` as its one service.
+fn content_for(k: &Keyed, plan: &str, client: &str, service: &str) -> std::path::PathBuf {
+    let text = crate::e2e::home_care_content(&[service])
+        .replace("196408233234", client)
+        .replace("Testperson Ett", &format!("Testperson {plan}"));
+    k.t.write(&format!("{plan}.json"), &text)
+}
+
+fn draft(k: &Keyed, plan: &str, content: &std::path::Path, kek: bool) {
+    let args = [
+        "draft",
+        "--content",
+        content.to_str().unwrap(),
+        "--as",
+        "kim",
+        "--role",
+        "key_worker",
+        "--plan",
+        plan,
+    ];
+    if kek {
+        k.ok_at("2026-03-10T09:00:00Z", &args);
+    } else {
+        k.t.ok_at("2026-03-10T09:00:00Z", &args);
+    }
+}
+
+/// The data key of `plan`'s client as lowercase hex, unwrapped from the key store with
+/// the KEK (what a bundle of another client must never hold).
+fn data_key_hex(k: &Keyed, plan: &str) -> (String, String) {
+    // The plan's last record: a plan begun in plaintext is encrypted from the KEK on.
+    let id =
+        k.t.entries()
+            .into_iter()
+            .rfind(|e| e.stream_id == plan)
+            .expect("the plan has records")
+            .envelope
+            .key_id;
+    let wrapped = key_table(k)
+        .into_iter()
+        .find(|(i, _)| *i == id)
+        .expect("the plan's key is in the key store")
+        .1;
+    let kek =
+        planledger_app::crypt::Kek::from_text(&std::fs::read_to_string(&k.kek).unwrap()).unwrap();
+    let id = planledger_app::crypt::KeyId::from_slice(&id).unwrap();
+    let key = kek.unwrap(id, &wrapped).expect("the key unwraps");
+    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    (id.to_hex(), hex(key.expose()))
+}
+
+#[test]
+fn an_encrypted_clients_bundle_carries_their_key_only_and_verifies_readably() {
+    let k = Keyed::new();
+    let t = &k.t;
+    // C's plan begins in plaintext, before the ledger had a KEK; its draft comes after.
+    let order = |plan: &str, client: &str| {
+        [
+            "order",
+            "--as",
+            "h7",
+            "--role",
+            "case_officer",
+            "--plan",
+            plan,
+            "--order",
+            &format!("best-{plan}"),
+            "--unit",
+            "hemtjanst-norr",
+            "--act",
+            "home_care",
+            "--client",
+            client,
+            "--received-on",
+            "2026-03-02",
+            "--service",
+            "dusch",
+        ]
+        .map(str::to_owned)
+    };
+    let c_order = order("plan-c", C);
+    t.ok(&c_order.iter().map(String::as_str).collect::<Vec<_>>());
+    k.order("plan-a", A);
+    k.order("plan-b", B);
+    draft(&k, "plan-a", &content_for(&k, "plan-a", A, "Fotvård"), true);
+    draft(
+        &k,
+        "plan-b",
+        &content_for(&k, "plan-b", B, "Promenad"),
+        true,
+    );
+    draft(
+        &k,
+        "plan-c",
+        &content_for(&k, "plan-c", C, "Läkarbesök"),
+        true,
+    );
+
+    let (secret, pubkey) = keys(t);
+    let witness = t.path("witness");
+    let witness = witness.to_str().unwrap();
+    let map_key = t.path("map.key");
+    let map_key = map_key.to_str().unwrap();
+    t.ok(&["map-keygen", "--out", map_key]);
+    k.ok(&[
+        "checkpoint",
+        "--key",
+        &secret,
+        "--witness",
+        witness,
+        "--map-key",
+        map_key,
+    ]);
+    let export = |client: &str, out: &std::path::Path| {
+        k.ok(&[
+            "export",
+            "--client",
+            client,
+            "--key",
+            &secret,
+            "--witness",
+            witness,
+            "--map-key",
+            map_key,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let a_file = t.path("a.bundle.json");
+    let out = export(A, &a_file);
+    assert!(out.contains("wrote 2 records of 1 plans"), "{out}");
+    let mode = std::fs::metadata(&a_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "a bundle is personal data");
+    let text = std::fs::read_to_string(&a_file).unwrap();
+    let parsed: verify_bundle::Bundle = serde_json::from_str(&text).unwrap();
+
+    // The records are the ciphertext the chain hashes; the one key is A's own.
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for r in &parsed.records {
+        let bytes = base64::Engine::decode(&b64, &r.record).unwrap();
+        for plain in ["Fotvård", "best-plan-a", A] {
+            assert!(!contains(&bytes, plain.as_bytes()), "plaintext in a record");
+        }
+    }
+    let (a_id, a_key) = data_key_hex(&k, "plan-a");
+    let (b_id, b_key) = data_key_hex(&k, "plan-b");
+    let (_, c_key) = data_key_hex(&k, "plan-c");
+    assert_eq!(
+        parsed.data_keys,
+        std::collections::BTreeMap::from([(a_id.clone(), a_key.clone())])
+    );
+    let kek_text = std::fs::read_to_string(&k.kek).unwrap();
+    let kek_hex = kek_text.trim().rsplit(' ').next().unwrap();
+    for other in [b_id.as_str(), &b_key, &c_key, kek_hex] {
+        assert!(!text.contains(other), "another client's key or the KEK");
+    }
+
+    // It verifies against the map (A's order, opened, names A) and shows the content.
+    let key = planledger_ledger::CheckpointVerifier::from_text(
+        std::fs::read_to_string(&pubkey).unwrap().trim(),
+    )
+    .unwrap();
+    let client: planledger_plan::Personnummer = A.parse().unwrap();
+    let proven = verify_bundle::verify_with(&text, &key, None, Some(&client)).unwrap();
+    assert_eq!((proven.records.len(), proven.decrypted), (2, 2));
+    assert!(proven.weeded.is_empty());
+    assert_eq!(proven.complete.as_ref().map(|c| c.plans), Some(1));
+    use verify_bundle::report::{self, Lang, Options};
+    let en = Options {
+        lang: Lang::En,
+        ..Options::default()
+    };
+    let out = report::text(&proven, &en);
+    for expected in [
+        "Fotvård",
+        "2 records are encrypted in the ledger",
+        "OK: the bundle verifies",
+    ] {
+        assert!(out.contains(expected), "{expected}: {out}");
+    }
+    assert!(report::html(&proven, &en).contains("Fotvård"));
+    let json = report::json(&proven, &en);
+    assert_eq!(json["decrypted"], 2);
+    assert!(json["plans"].to_string().contains("Fotvård"));
+
+    // Tampering: a changed key fails at the first record, naming it; a removed key
+    // leaves a sealed record nothing explains; another client's key added is refused.
+    let first = parsed.records[0].position;
+    let mut changed = parsed.clone();
+    let flipped: String = a_key
+        .char_indices()
+        .map(|(i, c)| match (i, c) {
+            (0, '0') => '1',
+            (0, _) => '0',
+            (_, c) => c,
+        })
+        .collect();
+    changed.data_keys.insert(a_id.clone(), flipped);
+    let err = verify_bundle::verify(&serde_json::to_string(&changed).unwrap(), &key).unwrap_err();
+    assert!(
+        matches!(err, verify_bundle::BundleError::Undecryptable { position } if position == first),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains(&format!("record at position {first}"))
+    );
+    let mut removed = parsed.clone();
+    removed.data_keys.clear();
+    let err = verify_bundle::verify(&serde_json::to_string(&removed).unwrap(), &key).unwrap_err();
+    assert!(
+        err.to_string().contains(&format!(
+            "record at position {first} is encrypted, and the bundle holds no weeding of its client"
+        )),
+        "{err}"
+    );
+    let mut added = parsed.clone();
+    added.data_keys.insert(b_id, b_key);
+    let err = verify_bundle::verify(&serde_json::to_string(&added).unwrap(), &key).unwrap_err();
+    assert!(
+        matches!(err, verify_bundle::BundleError::DataKeys { .. }),
+        "{err}"
+    );
+
+    // Mixed: C's plaintext order and encrypted draft verify together.
+    let c_file = t.path("c.bundle.json");
+    export(C, &c_file);
+    let c_text = std::fs::read_to_string(&c_file).unwrap();
+    let c: verify_bundle::Bundle = serde_json::from_str(&c_text).unwrap();
+    assert_eq!(c.data_keys.len(), 1);
+    let proven =
+        verify_bundle::verify_with(&c_text, &key, None, Some(&C.parse().unwrap())).unwrap();
+    assert_eq!((proven.records.len(), proven.decrypted), (2, 1));
+    assert!(report::text(&proven, &en).contains("Läkarbesök"));
+
+    // The complaint dossier embeds the same bundle: it verifies and shows the content.
+    let html = t.path("akt-a.html");
+    k.ok(&[
+        "dossier",
+        "--client",
+        A,
+        "--out",
+        html.to_str().unwrap(),
+        "--lang",
+        "en",
+        "--key",
+        &secret,
+        "--witness",
+        witness,
+        "--map-key",
+        map_key,
+    ]);
+    let dossier = std::fs::read_to_string(&html).unwrap();
+    assert!(dossier.contains("Fotvård"), "the dossier shows the plan");
+    let embedded = verify_bundle::bundle_text(&dossier).expect("the bundle is embedded");
+    let proven = verify_bundle::verify_with(embedded, &key, None, Some(&client)).unwrap();
+    assert_eq!(proven.decrypted, 2);
+    let beside = t.path("akt-a.html.bundle.json");
+    let mode = std::fs::metadata(&beside).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    verify_bundle::verify(&std::fs::read_to_string(&beside).unwrap(), &key).unwrap();
+}

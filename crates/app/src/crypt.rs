@@ -22,8 +22,6 @@ pub const NONCE_LEN: usize = 24;
 /// Bytes of the Poly1305 tag after each ciphertext.
 pub const TAG_LEN: usize = 16;
 
-/// Associated data of a record's payload.
-const PAYLOAD_AD: &[u8] = b"planledger/payload/v1\0";
 /// Associated data of a summary in the read model.
 const SUMMARY_AD: &[u8] = b"planledger/summary/v1\0";
 /// Associated data of a data key wrapped by the KEK.
@@ -197,18 +195,9 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// The associated data of a record's payload (FORMAT.md §9): the prefix
-/// `planledger/payload/v1\0`, then `stream_id` and `event_type` each as a u32
-/// little-endian length and its bytes, and `stream_version` as u64 little-endian, in the
-/// order stream id, stream version, event type. A ciphertext moved to another record
-/// does not open.
-pub fn payload_ad(stream_id: &str, stream_version: u64, event_type: &str) -> Vec<u8> {
-    let mut ad = PAYLOAD_AD.to_vec();
-    put_str(&mut ad, stream_id);
-    ad.extend_from_slice(&stream_version.to_le_bytes());
-    put_str(&mut ad, event_type);
-    ad
-}
+/// The associated data of a record's payload (FORMAT.md §9), defined once in the
+/// ledger crate so that `verify-bundle` opens what this writes.
+pub use planledger_ledger::payload_ad;
 
 /// The associated data of a plan's summary at `stream_version` in the read model.
 pub fn summary_ad(stream_id: &str, stream_version: u64) -> Vec<u8> {

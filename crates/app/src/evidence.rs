@@ -8,6 +8,12 @@
 //! weeded, when and under what. The client is found by number through the ledger's map
 //! (the weeding keeps the client's map key when given `--map-key`): nothing else links
 //! a weeded client's number to their plans.
+//!
+//! An encrypted client who is not weeded has their records stored as ciphertext too; the
+//! bundle carries them as stored (so every hash and proof is the ledger's) and the
+//! client's data key in `data_keys`, with which the verifier opens each one. That is
+//! the same disclosure as a plaintext ledger's bundle, the client's records and nothing
+//! else: only the keys of the records in the bundle are added.
 
 use std::path::Path;
 
@@ -114,6 +120,9 @@ pub fn bundle(
     let (mut records, mut later) = (Vec::new(), 0);
     // The plans whose records come sealed: their client was weeded.
     let mut sealed = std::collections::BTreeSet::new();
+    // The key ids of the records stored encrypted that the store opened: the client's
+    // live keys (normally one), which the bundle carries.
+    let mut key_ids = std::collections::BTreeSet::new();
     for plan in &plans {
         // Read as many versions as the stream has, never "until the index gives no
         // more": a damaged index could give entries without end.
@@ -134,7 +143,11 @@ pub fn bundle(
                     continue;
                 }
                 if !record.entry().envelope.is_plaintext() {
+                    // Read sealed: its key is destroyed (a weeded client).
                     sealed.insert(plan.clone());
+                } else if let Some(id) = stored_key_id(&record)? {
+                    // Read opened, stored sealed: the bundle needs the key to show it.
+                    key_ids.insert(id);
                 }
                 records.push(prove(&record)?);
             }
@@ -150,6 +163,7 @@ pub fn bundle(
         .iter()
         .map(prove)
         .collect::<Result<Vec<_>>>()?;
+    let data_keys = data_keys(store, &key_ids)?;
     let exported = Exported {
         records: records.len(),
         plans: plans.len(),
@@ -168,6 +182,7 @@ pub fn bundle(
         consistency,
         completeness,
         weedings,
+        data_keys,
     };
     Ok((bundle, exported))
 }
@@ -228,6 +243,48 @@ fn weedings_of(
         ));
     }
     Ok(out)
+}
+
+/// The key id in `record`'s stored envelope (a store that encrypts gives records back
+/// opened; their stored bytes keep the envelope), `None` when it was stored in plaintext.
+fn stored_key_id(record: &Record) -> Result<Option<Vec<u8>>> {
+    let stored = Record::decode(record.bytes().to_vec()).map_err(|e| {
+        Error::new(
+            Kind::Storage,
+            format!(
+                "the record at position {} does not parse: {e}",
+                record.position()
+            ),
+        )
+    })?;
+    let envelope = &stored.entry().envelope;
+    Ok((!envelope.is_plaintext()).then(|| envelope.key_id.clone()))
+}
+
+/// The `data_keys` member (FORMAT.md §11): each of `ids` with its key, lowercase hex.
+/// Only keys of records the bundle holds are asked for, so the bundle carries the
+/// client's own keys and never another client's or the key-encryption key.
+fn data_keys(
+    store: &dyn Store,
+    ids: &std::collections::BTreeSet<Vec<u8>>,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for id in ids {
+        let key = store.data_key_for_bundle(id)?.ok_or_else(|| {
+            // The store opened the records a moment ago: a key gone since is a weeding
+            // running beside this export, which the next export shows as such.
+            Error::new(
+                Kind::Storage,
+                "a key the client's records were just opened with is gone from the key store (a weeding ran meanwhile?); export again",
+            )
+        })?;
+        out.insert(hex(id), hex(&key));
+    }
+    Ok(out)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn no_plan() -> Error {

@@ -2,9 +2,9 @@
 //! a backend's [`Store`] and a [`KeyStore`], so that every reader and writer of the
 //! application (the recorder, the projection, the read model, `verify`) works unchanged
 //! and none of them sees a key. Evidence bundles carry records as stored, so a bundle of
-//! an encrypted client carries ciphertext: `verify-bundle` reads it only when the client
-//! was weeded (the bundle then says so); for a client not weeded it cannot read the
-//! records yet (README, "Weeding").
+//! an encrypted client carries ciphertext; for a client not weeded it also carries the
+//! client's data key ([`Store::data_key_for_bundle`], FORMAT.md §11 `data_keys`), with
+//! which `verify-bundle` opens the records, and a weeded client's bundle the weeding.
 //!
 //! - **Appends**: each event of a plan's stream is sealed under its client's data key
 //!   (made on the client's first order), its associated data binding stream id, stream
@@ -357,6 +357,15 @@ impl KeyedStore {
 }
 
 impl Store for KeyedStore {
+    // A recorded weeding counts as destroying the key (`live_key`): no bundle carries a
+    // weeded client's key, even in the moment before `weed` removes it from the store.
+    fn data_key_for_bundle(&self, key_id: &[u8]) -> Result<Option<[u8; 32]>, StoreError> {
+        let Some(id) = KeyId::from_slice(key_id) else {
+            return Ok(None);
+        };
+        Ok(self.live_key(id)?.map(|k| *k.expose()))
+    }
+
     fn append(&self, batch: AppendBatch) -> Result<Appended, StoreError> {
         let batch = self.seal_batch(batch, &mut HashMap::new())?;
         self.inner.append(batch)

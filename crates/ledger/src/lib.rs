@@ -90,7 +90,7 @@ pub use proof::{
 };
 pub use record::{
     Actor, Entry, Envelope, FORMAT_VERSION, FormatError, LAYOUT_1, Record, RecordHeader,
-    hash_record_bytes, seal, seal_layout1,
+    hash_record_bytes, payload_ad, seal, seal_layout1,
 };
 pub use verify::{
     ClaimedEnd, RootSource, Seal, UncheckableHead, Verified, Verifier, Violation, ViolationKind,

@@ -69,6 +69,22 @@ impl Envelope {
     }
 }
 
+/// The associated data of an encrypted payload (FORMAT.md §9): the prefix
+/// `planledger/payload/v1\0`, then `stream_id` and `event_type` each as a u32
+/// little-endian length and its bytes, and `stream_version` as u64 little-endian, in the
+/// order stream id, stream version, event type. One definition for the writer (the
+/// application's key store wrapper) and every reader (`verify-bundle` opening a bundle's
+/// records), so that a ciphertext moved to another record opens for neither.
+pub fn payload_ad(stream_id: &str, stream_version: u64, event_type: &str) -> Vec<u8> {
+    let mut ad = b"planledger/payload/v1\0".to_vec();
+    ad.extend_from_slice(&(stream_id.len() as u32).to_le_bytes());
+    ad.extend_from_slice(stream_id.as_bytes());
+    ad.extend_from_slice(&stream_version.to_le_bytes());
+    ad.extend_from_slice(&(event_type.len() as u32).to_le_bytes());
+    ad.extend_from_slice(event_type.as_bytes());
+    ad
+}
+
 /// An event before it is sealed: everything in a record but its position, predecessor
 /// and sealing time, which the store gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -507,6 +523,18 @@ pub fn hash_record_bytes(bytes: &[u8]) -> Hash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn payload_associated_data_is_the_documented_bytes() {
+        // FORMAT.md §9: a change here would leave every encrypted payload unopenable.
+        let mut want = b"planledger/payload/v1\0".to_vec();
+        want.extend_from_slice(&[6, 0, 0, 0]);
+        want.extend_from_slice(b"plan-1");
+        want.extend_from_slice(&[2, 0, 0, 0, 0, 0, 0, 0]);
+        want.extend_from_slice(&[12, 0, 0, 0]);
+        want.extend_from_slice(b"plan_revised");
+        assert_eq!(payload_ad("plan-1", 2, "plan_revised"), want);
+    }
 
     fn entry() -> Entry {
         Entry {

@@ -318,6 +318,16 @@ pub trait Store: Send + Sync {
     /// records stay). Streams without any are ignored.
     fn forget_streams(&self, stream_ids: &[String]) -> Result<(), StoreError>;
 
+    /// The data key (32 bytes) that `key_id` names in records' envelopes (FORMAT.md §9),
+    /// for an evidence bundle of that key's client, which carries it so that its
+    /// recipient can read the client's records (FORMAT.md §11, `data_keys`). `None` when
+    /// this store encrypts nothing (every backend: encryption is a layer above them), and
+    /// when the key is unknown or destroyed (a weeded client's).
+    fn data_key_for_bundle(&self, key_id: &[u8]) -> Result<Option<[u8; 32]>, StoreError> {
+        let _ = key_id;
+        Ok(None)
+    }
+
     /// Derived bytes the application keeps under `name` beside the records (what a
     /// prover resumes from, such as the map's leaves as of a checkpoint), if any. Never
     /// hashed: whoever reads them checks them against what was signed.

@@ -30,6 +30,12 @@
 //! verifier then says the plan was weeded, when and under what rule. A sealed record
 //! without its weeding is refused.
 //!
+//! An encrypted client who is not weeded has their records stored as ciphertext as
+//! well: the bundle carries those as stored and the client's data key in `data_keys`;
+//! each record is proven as stored, then opened (XChaCha20-Poly1305 bound to its
+//! stream, version and event type) and decoded like a plaintext record. A key that
+//! does not open its record, or opens none, is refused.
+//!
 //! A checkpoint with a `map` line also commits a map of the ledger (`FORMAT.md` §12); a
 //! bundle proven against one carries `completeness`: the client, the client's plans and
 //! each plan's length and last record, each with its map proof. Then the bundle proves
@@ -47,11 +53,18 @@ use chrono::{DateTime, Utc};
 use planledger_ledger::{
     Checkpoint, CheckpointError, CheckpointVerifier, ConsistencyProof, Cosignature,
     CosignatureError, Hash, InclusionProof, InvalidProof, MapProof, Record, WitnessPolicy,
-    client_key, client_value, stream_key, stream_value,
+    client_key, client_value, payload_ad, stream_key, stream_value,
 };
 use planledger_plan::retention::{self, CLIENT_WEEDED, RETENTION_STREAM};
 use planledger_plan::{Event, Personnummer};
 use serde::{Deserialize, Serialize};
+
+/// Bytes of a key id in a record's envelope (FORMAT.md §9).
+const KEY_ID_LEN: usize = 16;
+/// Bytes of a data key.
+const DATA_KEY_LEN: usize = 32;
+/// Bytes of an XChaCha20-Poly1305 nonce.
+const NONCE_LEN: usize = 24;
 
 /// The `format` value of the bundles this crate reads and writes.
 pub const BUNDLE_FORMAT: &str = "planledger-evidence-bundle/1";
@@ -77,6 +90,12 @@ pub struct Bundle {
     /// the bundle holds, each with its inclusion proof; absent when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub weedings: Vec<BundleRecord>,
+    /// The data keys of the client's encrypted records that are not weeded (FORMAT.md
+    /// §9, §11): key id (32 hex digits) to key (64 hex digits), lowercase; absent when
+    /// none. Whoever holds the bundle can read exactly the records sealed under these
+    /// keys, the client's, as they could a plaintext ledger's bundle.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data_keys: BTreeMap<String, String>,
 }
 
 /// The client's part of the checkpoint's map: who the client is, the client's plans,
@@ -160,6 +179,15 @@ pub enum BundleError {
         "record at position {position} is encrypted, and the bundle holds no weeding of its client: a bundle carries readable records, or a weeded client's records with the weeding that destroyed their key"
     )]
     Sealed { position: u64 },
+    /// An encrypted record that does not open under the key the bundle carries for it:
+    /// the key, the record's ciphertext or its place was changed.
+    #[error(
+        "record at position {position} does not decrypt under the data key the bundle carries for it (the key or the record was altered)"
+    )]
+    Undecryptable { position: u64 },
+    /// `data_keys` is malformed, or holds a key no record of the bundle is sealed under.
+    #[error("the bundle's `data_keys`: {reason}")]
+    DataKeys { reason: String },
     /// A record in `weedings` that is not a weeding of a plan the bundle holds.
     #[error("the weeding record at position {position}: {reason}")]
     Weeding { position: u64, reason: String },
@@ -279,6 +307,9 @@ pub struct Proven {
     pub records: Vec<ProvenRecord>,
     /// The plans whose records are sealed because their client was weeded.
     pub weeded: Vec<WeededPlan>,
+    /// How many of `records` were stored encrypted and opened with the bundle's
+    /// `data_keys` (their hashes and proofs are of the ciphertext as stored).
+    pub decrypted: usize,
     /// The earlier checkpoint the bundle's log was proven to extend, if it carried a
     /// consistency proof.
     pub extends: Option<Checkpoint>,
@@ -382,11 +413,30 @@ pub fn verify_witnessed(
         return Err(BundleError::Empty);
     }
     let weedings = prove_weedings(&bundle.weedings, &checkpoint)?;
+    let data_keys = parse_data_keys(&bundle.data_keys)?;
+    let mut used_keys = std::collections::BTreeSet::new();
+    let mut decrypted = 0;
     let mut by_plan: BTreeMap<String, BTreeMap<u64, (Record, Option<Event>)>> = BTreeMap::new();
     for entry in &bundle.records {
         let position = entry.position;
         let bad = |reason: String| BundleError::Record { position, reason };
-        let record = prove_record(entry, &checkpoint)?;
+        // Proven as stored (the ciphertext is what the chain and the proof hash), then
+        // opened when the bundle carries its key: the opened record keeps the stored
+        // bytes, so every later hash (the map's `last`) is still the stored record's.
+        let mut record = prove_record(entry, &checkpoint)?;
+        if let Some(key) = data_keys.get(&record.entry().envelope.key_id) {
+            let e = record.entry();
+            let plain = open_payload(
+                key,
+                &e.envelope.nonce,
+                &e.payload,
+                &payload_ad(&e.stream_id, e.stream_version, &e.event_type),
+            )
+            .ok_or(BundleError::Undecryptable { position })?;
+            used_keys.insert(e.envelope.key_id.clone());
+            record = record.with_opened_payload(plain);
+            decrypted += 1;
+        }
         let event = if record.entry().envelope.is_plaintext() {
             let event = Event::decode_versioned(record.entry().schema_version, record.payload())
                 .map_err(|e| bad(format!("the payload does not decode: {e}")))?;
@@ -418,6 +468,13 @@ pub fn verify_witnessed(
                 "the bundle holds this plan's stream version twice".into()
             ));
         }
+    }
+    if used_keys.len() != data_keys.len() {
+        // A key that opens nothing in the bundle is another client's (or no one's): a
+        // bundle discloses the client's records and nothing more.
+        return Err(BundleError::DataKeys {
+            reason: "it holds a key that no record of the bundle is encrypted under".into(),
+        });
     }
     let mut all = Vec::with_capacity(bundle.records.len());
     for (plan, stream) in by_plan {
@@ -498,6 +555,7 @@ pub fn verify_witnessed(
         checkpoint,
         records,
         weeded,
+        decrypted,
         extends,
         cosigned_by,
         complete,
@@ -535,6 +593,59 @@ fn prove_record(entry: &BundleRecord, checkpoint: &Checkpoint) -> Result<Record,
         .verify(&record.hash(), &checkpoint.root)
         .map_err(|source| BundleError::Proof { position, source })?;
     Ok(record)
+}
+
+/// `data_keys` parsed: key id bytes to key. Only the member's name and rule are said
+/// when it is malformed, never a value (a key is a secret).
+fn parse_data_keys(
+    keys: &BTreeMap<String, String>,
+) -> Result<BTreeMap<Vec<u8>, [u8; DATA_KEY_LEN]>, BundleError> {
+    let bad = |reason: &str| BundleError::DataKeys {
+        reason: reason.to_owned(),
+    };
+    let mut out = BTreeMap::new();
+    for (id, key) in keys {
+        let id = unhex(id)
+            .filter(|b| b.len() == KEY_ID_LEN)
+            .ok_or_else(|| bad("a key id is not 32 lowercase hex digits"))?;
+        let key: [u8; DATA_KEY_LEN] = unhex(key)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| bad("a key is not 64 lowercase hex digits"))?;
+        out.insert(id, key);
+    }
+    Ok(out)
+}
+
+/// Lowercase hex to bytes; `None` for anything else (upper case included, so that one
+/// key id has one spelling).
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0
+        || !text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// An encrypted payload opened (FORMAT.md §9: XChaCha20-Poly1305, the record's nonce,
+/// the associated data of its stream, version and event type); `None` when the tag does
+/// not verify.
+fn open_payload(key: &[u8; DATA_KEY_LEN], nonce: &[u8], ct: &[u8], ad: &[u8]) -> Option<Vec<u8>> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    if nonce.len() != NONCE_LEN {
+        return None;
+    }
+    chacha20poly1305::XChaCha20Poly1305::new(key.into())
+        .decrypt(
+            chacha20poly1305::XNonce::from_slice(nonce),
+            Payload { msg: ct, aad: ad },
+        )
+        .ok()
 }
 
 /// The bundle's weedings, each proven included and a plaintext `client_weeded` record

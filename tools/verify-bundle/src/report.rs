@@ -493,6 +493,17 @@ pub(crate) fn summary_lines(proven: &Proven, o: &Options) -> Vec<String> {
         (None, Lang::Sv) => "endast inkludering: kontrollpunkten binder ingen karta (den gjordes innan kartan fanns, eller utan kartnyckel), så paketet bevisar inte att detta är alla den enskildes poster".to_owned(),
         (None, Lang::En) => "inclusion only: the checkpoint commits no map (it was made before the map existed, or without a map key), so the bundle does not prove that these are all of the client's records".to_owned(),
     });
+    if proven.decrypted > 0 {
+        let n = proven.decrypted;
+        lines.push(match lang {
+            Lang::Sv => format!(
+                "{n} poster är krypterade i liggaren: de öppnades med den enskildes datanyckel som paketet bär, och deras hashar och bevis gäller de krypterade byte som lagrats"
+            ),
+            Lang::En => format!(
+                "{n} records are encrypted in the ledger: they were opened with the client's data key the bundle carries, and their hashes and proofs are of the encrypted bytes as stored"
+            ),
+        });
+    }
     if let Some((trusted, threshold)) = o.witness_policy {
         let names: Vec<&str> = proven
             .cosigned_by
@@ -849,6 +860,7 @@ pub fn json(proven: &Proven, o: &Options) -> Value {
             "map": cp.map_root.map(|h| h.to_hex()),
         },
         "records": proven_count(proven),
+        "decrypted": proven.decrypted,
         "weeded": proven.weeded.iter().map(|w| json!({
             "plan": w.plan,
             "weeded_on": w.on.to_string(),

@@ -67,6 +67,7 @@ fn bundle() -> (Bundle, String) {
             consistency: None,
             completeness: None,
             weedings: Vec::new(),
+            data_keys: Default::default(),
         },
         signer.verifier().to_text(),
     )
@@ -329,6 +330,7 @@ fn map_bundle(size: u64, client: &str, positions: &[usize]) -> Bundle {
             plans,
         }),
         weedings: Vec::new(),
+        data_keys: Default::default(),
     }
 }
 
@@ -608,6 +610,7 @@ fn plan_bundle() -> (String, String) {
         consistency: None,
         completeness: None,
         weedings: Vec::new(),
+        data_keys: Default::default(),
     };
     (
         serde_json::to_string(&bundle).unwrap(),
@@ -821,4 +824,152 @@ fn version_and_bad_format_or_language() {
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
         assert!(stderr.contains(bad[0]), "{stderr}");
     }
+}
+
+/// A bundle of one plan of an encrypted client (FORMAT.md §9): its order sealed under
+/// `key` as planledger seals it (XChaCha20-Poly1305, the payload's associated data), and
+/// the key in `data_keys`. Returns the bundle, the verifier key text and the key id (hex).
+fn encrypted_bundle(key: [u8; 32]) -> (Bundle, String, String) {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let officer = Actor::new(UserId::new("h7").unwrap(), Role::CaseOfficer);
+    let now = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    let command = serde_json::from_str(
+        r#"{"command":"receive_order","plan":"plan-1","order":"o-1","unit":"hemtjanst-norr",
+            "act":"home_care","client":"196408233234","received_on":"2026-03-02"}"#,
+    )
+    .unwrap();
+    let event = decide(&PlanState::new(), &command, &officer, now)
+        .unwrap()
+        .remove(0);
+    let (id, nonce) = ([0x5a; 16], [0x11; 24]);
+    let ad = planledger_ledger::payload_ad("plan-1", 1, event.event_type());
+    let ct = chacha20poly1305::XChaCha20Poly1305::new(&key.into())
+        .encrypt(
+            chacha20poly1305::XNonce::from_slice(&nonce),
+            Payload {
+                msg: &event.encode(),
+                aad: &ad,
+            },
+        )
+        .unwrap();
+    let entry = Entry {
+        stream_id: "plan-1".into(),
+        stream_version: 1,
+        claimed_at_micros: now.timestamp_micros(),
+        command_id: String::new(),
+        actor: (&officer).into(),
+        event_type: event.event_type().into(),
+        schema_version: SCHEMA_VERSION,
+        envelope: Envelope {
+            key_id: id.to_vec(),
+            nonce: nonce.to_vec(),
+        },
+        payload: ct,
+    };
+    let record = seal(0, Hash::ZERO, now.timestamp_micros(), &entry).unwrap();
+    let mut tree = MemoryTree::new();
+    tree.push(record.hash());
+    let signer = CheckpointSigner::from_seed("test.example/log", [7; 32]).unwrap();
+    let note = signer
+        .sign(&Checkpoint {
+            origin: "test.example/log".into(),
+            size: 1,
+            root: tree.root(),
+            time_micros: now.timestamp_micros(),
+            map_root: None,
+        })
+        .unwrap();
+    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let proof = inclusion_proof(&tree, 0, 1).unwrap();
+    (
+        Bundle {
+            format: BUNDLE_FORMAT.into(),
+            checkpoint: note,
+            records: vec![BundleRecord::new(&record, &proof)],
+            consistency: None,
+            completeness: None,
+            weedings: Vec::new(),
+            data_keys: [(hex(&id), hex(&key))].into(),
+        },
+        signer.verifier().to_text(),
+        hex(&id),
+    )
+}
+
+#[test]
+fn an_encrypted_record_opens_with_the_bundles_key_and_a_wrong_or_missing_key_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, pubkey, id) = encrypted_bundle([0x42; 32]);
+    let pubkey = write(dir.path(), "k.pub", &pubkey);
+    let file = write(dir.path(), "b.json", &serde_json::to_string(&b).unwrap());
+    let out = run(&[&file, Path::new("--pubkey"), &pubkey], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for expected in [
+        "plan plan-1",
+        "client 19640823-****",
+        "1 records are encrypted in the ledger: they were opened with the client's data key",
+        "OK: the bundle verifies",
+    ] {
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+    }
+    let out = run(
+        &[&file, Path::new("--pubkey"), &pubkey],
+        &["--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["decrypted"], 1);
+    let out = run(
+        &[&file, Path::new("--pubkey"), &pubkey],
+        &["--format", "html"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("19640823-****"));
+
+    let failure = |bundle: &Bundle, name: &str| {
+        let file = write(dir.path(), name, &serde_json::to_string(bundle).unwrap());
+        let out = run(&[&file, Path::new("--pubkey"), &pubkey], &[]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // Another key (what an altered key is): the record does not open, and says which.
+    let (other, _, _) = encrypted_bundle([0x43; 32]);
+    let mut wrong = b.clone();
+    wrong.data_keys = other.data_keys.clone();
+    let err = failure(&wrong, "wrong.json");
+    assert!(
+        err.contains(
+            "record at position 0 does not decrypt under the data key the bundle carries for it"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains(&"43".repeat(32)), "a key is never printed");
+    // No key: the sealed record is explained by nothing.
+    let mut none = b.clone();
+    none.data_keys.clear();
+    let err = failure(&none, "none.json");
+    assert!(
+        err.contains(
+            "record at position 0 is encrypted, and the bundle holds no weeding of its client"
+        ),
+        "{err}"
+    );
+    // A key for no record of the bundle (another client's) is refused.
+    let mut extra = b.clone();
+    extra.data_keys.insert("77".repeat(16), "88".repeat(32));
+    let err = failure(&extra, "extra.json");
+    assert!(
+        err.contains("`data_keys`: it holds a key that no record of the bundle is encrypted under"),
+        "{err}"
+    );
+    // A malformed key names the member and the rule, never the value.
+    let mut upper = b.clone();
+    upper.data_keys.insert(id, "AB".repeat(32));
+    let err = failure(&upper, "upper.json");
+    assert!(
+        err.contains("`data_keys`: a key is not 64 lowercase hex digits"),
+        "{err}"
+    );
+    assert!(!err.contains(&"AB".repeat(32)), "{err}");
 }
