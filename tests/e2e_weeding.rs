@@ -13,14 +13,19 @@ const C: &str = "196408253232";
 
 const WEED_DAY: &str = "2032-01-10T10:00:00Z";
 
-struct Keyed {
-    t: TestLedger,
-    kek: String,
+/// A ledger given its key-encryption key on every command (`--kek`).
+pub(crate) struct Keyed {
+    pub(crate) t: TestLedger,
+    pub(crate) kek: String,
 }
 
 impl Keyed {
     fn new() -> Keyed {
-        let t = TestLedger::new();
+        Keyed::on(TestLedger::new())
+    }
+
+    /// `t` with a new KEK (`kek-gen`, checked to be 0600) beside it.
+    pub(crate) fn on(t: TestLedger) -> Keyed {
         let kek = t.path("ledger.kek");
         let out = t.ok(&["kek-gen", "--out", kek.to_str().unwrap()]);
         assert!(out.contains("mode 0600"), "{out}");
@@ -32,51 +37,59 @@ impl Keyed {
         }
     }
 
-    fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+    pub(crate) fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
         let mut a = vec!["--kek", self.kek.as_str()];
         a.extend_from_slice(args);
         a
     }
 
-    fn ok_at(&self, now: &str, args: &[&str]) -> String {
+    pub(crate) fn ok_at(&self, now: &str, args: &[&str]) -> String {
         self.t.ok_at(now, &self.args(args))
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         self.t.ok(&self.args(args))
     }
 
-    fn fails_at(&self, now: &str, args: &[&str], code: i32) -> String {
+    pub(crate) fn fails_at(&self, now: &str, args: &[&str], code: i32) -> String {
         self.t.fails_at(now, &self.args(args), code)
     }
 
-    fn order(&self, plan: &str, client: &str) {
-        self.ok(&[
-            "order",
-            "--as",
-            "h7",
-            "--role",
-            "case_officer",
-            "--plan",
-            plan,
-            "--order",
-            &format!("best-{plan}"),
-            "--unit",
-            "hemtjanst-norr",
-            "--act",
-            "home_care",
-            "--client",
-            client,
-            "--received-on",
-            "2026-03-02",
-            "--service",
-            "dusch",
-        ]);
+    pub(crate) fn order(&self, plan: &str, client: &str) {
+        let order = order_args(plan, client);
+        self.ok(&order.iter().map(String::as_str).collect::<Vec<_>>());
     }
 
     fn keys_file(&self) -> std::path::PathBuf {
         self.t.ledger().join("keys.redb")
     }
+}
+
+/// The arguments of a home-care order of `plan` for `client`.
+pub(crate) fn order_args(plan: &str, client: &str) -> Vec<String> {
+    [
+        "order",
+        "--as",
+        "h7",
+        "--role",
+        "case_officer",
+        "--plan",
+        plan,
+        "--order",
+        &format!("best-{plan}"),
+        "--unit",
+        "hemtjanst-norr",
+        "--act",
+        "home_care",
+        "--client",
+        client,
+        "--received-on",
+        "2026-03-02",
+        "--service",
+        "dusch",
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -669,31 +682,7 @@ fn an_encrypted_clients_bundle_carries_their_key_only_and_verifies_readably() {
     let k = Keyed::new();
     let t = &k.t;
     // C's plan begins in plaintext, before the ledger had a KEK; its draft comes after.
-    let order = |plan: &str, client: &str| {
-        [
-            "order",
-            "--as",
-            "h7",
-            "--role",
-            "case_officer",
-            "--plan",
-            plan,
-            "--order",
-            &format!("best-{plan}"),
-            "--unit",
-            "hemtjanst-norr",
-            "--act",
-            "home_care",
-            "--client",
-            client,
-            "--received-on",
-            "2026-03-02",
-            "--service",
-            "dusch",
-        ]
-        .map(str::to_owned)
-    };
-    let c_order = order("plan-c", C);
+    let c_order = order_args("plan-c", C);
     t.ok(&c_order.iter().map(String::as_str).collect::<Vec<_>>());
     k.order("plan-a", A);
     k.order("plan-b", B);

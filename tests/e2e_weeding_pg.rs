@@ -7,6 +7,7 @@
 use planledger_store_postgres::testing;
 
 use crate::e2e_integrity::keys;
+use crate::e2e_weeding::Keyed;
 use crate::util::TestLedger;
 
 /// Synthetic clients: A is weeded, B is held.
@@ -15,53 +16,30 @@ const B: &str = "197010632391";
 
 const WEED_DAY: &str = "2032-01-10T10:00:00Z";
 
+/// A PostgreSQL ledger given its KEK on every command, as the embedded one of
+/// `e2e_weeding` (whose commands it has through `Deref`).
 struct KeyedPg {
-    t: TestLedger,
+    k: Keyed,
     url: String,
-    kek: String,
+}
+
+impl std::ops::Deref for KeyedPg {
+    type Target = Keyed;
+    fn deref(&self) -> &Keyed {
+        &self.k
+    }
 }
 
 impl KeyedPg {
-    fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
-        let mut a = vec!["--kek", self.kek.as_str()];
-        a.extend_from_slice(args);
-        a
-    }
-
-    fn ok_at(&self, now: &str, args: &[&str]) -> String {
-        self.t.ok_at(now, &self.args(args))
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        self.t.ok(&self.args(args))
-    }
-
-    fn fails_at(&self, now: &str, args: &[&str], code: i32) -> String {
-        self.t.fails_at(now, &self.args(args), code)
-    }
-
-    fn order(&self, plan: &str, client: &str) {
-        self.ok(&[
-            "order",
-            "--as",
-            "h7",
-            "--role",
-            "case_officer",
-            "--plan",
-            plan,
-            "--order",
-            &format!("best-{plan}"),
-            "--unit",
-            "hemtjanst-norr",
-            "--act",
-            "home_care",
-            "--client",
-            client,
-            "--received-on",
-            "2026-03-02",
-            "--service",
-            "dusch",
-        ]);
+    /// A new database of the shared server, migrated, with a KEK beside its ledger.
+    fn new() -> KeyedPg {
+        let url = testing::shared().create_database().unwrap();
+        let t = TestLedger::at(&url);
+        t.ok(&["db", "migrate", &url]);
+        KeyedPg {
+            k: Keyed::on(t),
+            url,
+        }
     }
 
     /// A superuser connection to the ledger's database.
@@ -157,16 +135,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 #[test]
 fn a_postgres_ledger_is_encrypted_weeded_and_verified_as_an_embedded_one() {
-    let url = testing::shared().create_database().unwrap();
-    let t = TestLedger::at(&url);
-    t.ok(&["db", "migrate", &url]);
-    let kek = t.path("ledger.kek");
-    t.ok(&["kek-gen", "--out", kek.to_str().unwrap()]);
-    let k = KeyedPg {
-        kek: kek.to_str().unwrap().to_owned(),
-        url,
-        t,
-    };
+    let k = KeyedPg::new();
     let t = &k.t;
     k.ok(&["init"]);
     k.order("plan-a", A);
@@ -337,16 +306,7 @@ fn a_postgres_ledger_is_encrypted_weeded_and_verified_as_an_embedded_one() {
 
 #[test]
 fn a_weeding_on_postgres_killed_after_its_event_is_finished_by_the_next_run() {
-    let url = testing::shared().create_database().unwrap();
-    let t = TestLedger::at(&url);
-    t.ok(&["db", "migrate", &url]);
-    let kek = t.path("ledger.kek");
-    t.ok(&["kek-gen", "--out", kek.to_str().unwrap()]);
-    let k = KeyedPg {
-        kek: kek.to_str().unwrap().to_owned(),
-        url,
-        t,
-    };
+    let k = KeyedPg::new();
     k.ok(&["init"]);
     k.order("plan-a", A);
     let (id, _) = k.key_of("plan-a");
