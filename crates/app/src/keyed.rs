@@ -131,9 +131,15 @@ impl KeyedStore {
         Ok(fresh)
     }
 
-    /// The data key of `id`, unless it is destroyed or its client's weeding recorded.
-    fn live_key(&self, id: KeyId) -> Result<Option<crypt::DataKey>, StoreError> {
-        if self.weeded()?.keys.contains(&id) {
+    /// The data key of `id`, unless it is destroyed or its client's weeding is among
+    /// `weeded` (read once per call of the store: [`KeyedStore::weeded`] looks at the
+    /// retention stream in the backend, a round trip on PostgreSQL).
+    fn live_key(
+        &self,
+        weeded: &WeededSet,
+        id: KeyId,
+    ) -> Result<Option<crypt::DataKey>, StoreError> {
+        if weeded.keys.contains(&id) {
             return Ok(None);
         }
         self.keys.data_key(id).map_err(key_error)
@@ -176,6 +182,7 @@ impl KeyedStore {
     /// earlier in the same call (their tags are not stored yet).
     fn seal_batch(
         &self,
+        weeded: &WeededSet,
         mut batch: AppendBatch,
         keys: &mut HashMap<String, Option<KeyId>>,
     ) -> Result<AppendBatch, StoreError> {
@@ -217,7 +224,7 @@ impl KeyedStore {
             return Ok(batch);
         };
         let data_key = self
-            .live_key(id)?
+            .live_key(weeded, id)?
             .ok_or_else(|| StoreError::Backend("the client's key has been destroyed (the client was weeded); nothing is recorded for it".into()))?;
         let first = match batch.expected {
             ExpectedVersion::NoStream => 1,
@@ -238,13 +245,15 @@ impl KeyedStore {
         }
         if let Some(summary) = batch.summary.take() {
             let version = first + batch.events.len() as u64 - 1;
-            batch.summary = Some(self.seal_summary(id, &batch.stream_id, version, &summary)?);
+            let sealed = self.seal_summary(weeded, id, &batch.stream_id, version, &summary)?;
+            batch.summary = Some(sealed);
         }
         Ok(batch)
     }
 
     fn seal_summary(
         &self,
+        weeded: &WeededSet,
         id: KeyId,
         stream_id: &str,
         version: u64,
@@ -254,7 +263,7 @@ impl KeyedStore {
             return Ok(bytes.to_vec());
         }
         let key = self
-            .live_key(id)?
+            .live_key(weeded, id)?
             .ok_or_else(|| StoreError::Backend("the client's key has been destroyed".into()))?;
         let (nonce, ct) =
             crypt::seal(&key, &crypt::summary_ad(stream_id, version), bytes).map_err(key_error)?;
@@ -264,6 +273,7 @@ impl KeyedStore {
     /// A stored summary opened; `None` when its key is destroyed.
     fn open_summary(
         &self,
+        weeded: &WeededSet,
         stream_id: &str,
         s: StreamSummary,
     ) -> Result<Option<StreamSummary>, StoreError> {
@@ -279,7 +289,7 @@ impl KeyedStore {
             .split_at_checked(crypt::KEY_ID_LEN)
             .ok_or_else(corrupt)?;
         let id = KeyId::from_slice(id).ok_or_else(corrupt)?;
-        let Some(key) = self.live_key(id)? else {
+        let Some(key) = self.live_key(weeded, id)? else {
             return Ok(None);
         };
         let (nonce, ct) = crypt::split_nonce(sealed).ok_or_else(corrupt)?;
@@ -303,7 +313,7 @@ impl KeyedStore {
 
     /// A record with its payload opened, or as stored when plaintext or its key is
     /// destroyed.
-    fn open_record(&self, record: Record) -> Result<Record, StoreError> {
+    fn open_record(&self, weeded: &WeededSet, record: Record) -> Result<Record, StoreError> {
         let envelope = &record.entry().envelope;
         if envelope.is_plaintext() {
             return Ok(record);
@@ -312,7 +322,7 @@ impl KeyedStore {
         let Some(id) = KeyId::from_slice(&envelope.key_id) else {
             return Ok(record);
         };
-        let Some(key) = self.live_key(id)? else {
+        let Some(key) = self.live_key(weeded, id)? else {
             return Ok(record);
         };
         let e = record.entry();
@@ -327,7 +337,10 @@ impl KeyedStore {
     }
 
     fn open_records(&self, records: Vec<Record>) -> Result<Vec<Record>, StoreError> {
-        records.into_iter().map(|r| self.open_record(r)).collect()
+        let weeded = self.weeded()?;
+        (records.into_iter())
+            .map(|r| self.open_record(&weeded, r))
+            .collect()
     }
 
     /// Tags for the backend: a client's number becomes its key id.
@@ -363,19 +376,20 @@ impl Store for KeyedStore {
         let Some(id) = KeyId::from_slice(key_id) else {
             return Ok(None);
         };
-        Ok(self.live_key(id)?.map(|k| *k.expose()))
+        Ok(self.live_key(&*self.weeded()?, id)?.map(|k| *k.expose()))
     }
 
     fn append(&self, batch: AppendBatch) -> Result<Appended, StoreError> {
-        let batch = self.seal_batch(batch, &mut HashMap::new())?;
+        let batch = self.seal_batch(&*self.weeded()?, batch, &mut HashMap::new())?;
         self.inner.append(batch)
     }
 
     fn append_many(&self, batches: Vec<AppendBatch>) -> Result<Vec<BatchOutcome>, StoreError> {
         let mut keys = HashMap::new();
+        let weeded = self.weeded()?;
         let sealed = batches
             .into_iter()
-            .map(|b| self.seal_batch(b, &mut keys))
+            .map(|b| self.seal_batch(&weeded, b, &mut keys))
             .collect::<Result<Vec<_>, _>>()?;
         self.inner.append_many(sealed)
     }
@@ -518,7 +532,7 @@ impl Store for KeyedStore {
         for (id, s) in stream_ids.iter().zip(stored) {
             out.push(match s {
                 Some(_) if weeded.plans.contains(id) => None,
-                Some(s) => self.open_summary(id, s)?,
+                Some(s) => self.open_summary(&weeded, id, s)?,
                 None => None,
             });
         }
@@ -543,7 +557,7 @@ impl Store for KeyedStore {
                 if weeded.plans.contains(&id) {
                     continue;
                 }
-                if let Some(s) = self.open_summary(&id, s)? {
+                if let Some(s) = self.open_summary(&weeded, &id, s)? {
                     out.push((id, s));
                 }
             }
@@ -560,7 +574,7 @@ impl Store for KeyedStore {
                 continue;
             }
             let bytes = match self.stream_key(stream)? {
-                Some(id) => self.seal_summary(id, stream, s.stream_version, &s.bytes)?,
+                Some(id) => self.seal_summary(&weeded, id, stream, s.stream_version, &s.bytes)?,
                 None => s.bytes.clone(),
             };
             sealed.push((
