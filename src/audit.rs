@@ -5,7 +5,7 @@ use std::io::Write;
 
 use planledger_app::read::{self, Output};
 use planledger_app::{Error, Kind, Result};
-use planledger_audit::{Format, Lang, Scope, Subject};
+use planledger_audit::{Scope, Subject};
 use planledger_plan::swedish_date;
 
 use crate::flags::{AuditArgs, HistoryArgs, OutputArgs};
@@ -20,21 +20,6 @@ pub fn output(o: &OutputArgs) -> Output {
             o.format
         },
         lang: o.lang,
-    }
-}
-
-pub fn format_name(f: Format) -> &'static str {
-    match f {
-        Format::Table => "table",
-        Format::Json => "json",
-        Format::Csv => "csv",
-    }
-}
-
-pub fn lang_name(l: Lang) -> &'static str {
-    match l {
-        Lang::Sv => "sv",
-        Lang::En => "en",
     }
 }
 
@@ -118,8 +103,8 @@ pub fn history(ctx: &Context, a: HistoryArgs) -> Result<()> {
                 "reveal_personnummer",
                 a.output.show_personnummer.then(|| "true".into()),
             ),
-            ("format", Some(format_name(output(&a.output).format).into())),
-            ("lang", Some(lang_name(a.output.lang).into())),
+            ("format", Some(output(&a.output).format.name().into())),
+            ("lang", Some(a.output.lang.name().into())),
         ]);
         let body = match (&a.plan, &a.client) {
             (Some(plan), _) => server.get(
@@ -187,8 +172,8 @@ pub fn audit(ctx: &Context, a: AuditArgs) -> Result<()> {
                     "reveal_personnummer",
                     a.output.show_personnummer.then(|| "true".into()),
                 ),
-                ("format", Some(format_name(output(&a.output).format).into())),
-                ("lang", Some(lang_name(a.output.lang).into())),
+                ("format", Some(output(&a.output).format.name().into())),
+                ("lang", Some(a.output.lang.name().into())),
             ])
         );
         let body = server.get(&path, purpose.as_deref())?;

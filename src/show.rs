@@ -24,9 +24,9 @@ pub fn show(ctx: &Context, a: ShowArgs) -> Result<()> {
                 ),
                 (
                     "format",
-                    Some(crate::audit::format_name(crate::audit::output(&a.output).format).into())
+                    Some(crate::audit::output(&a.output).format.name().into())
                 ),
-                ("lang", Some(crate::audit::lang_name(a.output.lang).into())),
+                ("lang", Some(a.output.lang.name().into())),
             ])
         );
         let body = server.get(&path, purpose.as_deref())?;

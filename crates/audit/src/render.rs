@@ -26,6 +26,11 @@ impl Lang {
             Lang::En => en,
         }
     }
+
+    /// Its name, as [`Lang::from_str`](std::str::FromStr) reads it.
+    pub fn name(self) -> &'static str {
+        self.pick("sv", "en")
+    }
 }
 
 /// A language name that is neither `sv` nor `en`.
@@ -52,6 +57,17 @@ pub enum Format {
     Table,
     Json,
     Csv,
+}
+
+impl Format {
+    /// Its name, as [`Format::from_str`](std::str::FromStr) reads it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Csv => "csv",
+        }
+    }
 }
 
 /// A format name that is not `table`, `json` or `csv`.
@@ -428,6 +444,12 @@ mod tests {
     #[test]
     fn formats_and_languages_parse_from_their_names_only() {
         assert_eq!("csv".parse::<Format>().unwrap(), Format::Csv);
+        for f in [Format::Table, Format::Json, Format::Csv] {
+            assert_eq!(f.name().parse::<Format>().unwrap(), f);
+        }
+        for l in [Lang::Sv, Lang::En] {
+            assert_eq!(l.name().parse::<Lang>().unwrap(), l);
+        }
         assert_eq!("en".parse::<Lang>().unwrap(), Lang::En);
         assert!("xml".parse::<Format>().is_err());
         assert!("de".parse::<Lang>().is_err());

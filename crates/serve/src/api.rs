@@ -639,18 +639,11 @@ struct ShowQuery {
 }
 
 pub(crate) fn output(format: Option<&str>, lang: Option<&str>) -> ApiResult<Output> {
-    let format = match format.unwrap_or("json") {
-        "json" => Format::Json,
-        "csv" => Format::Csv,
-        // The CLI's table, for `planledger --server`.
-        "table" => Format::Table,
-        _ => return Err(ApiError::bad_input("format is json, csv or table")),
-    };
-    let lang = match lang.unwrap_or("sv") {
-        "sv" => Lang::Sv,
-        "en" => Lang::En,
-        _ => return Err(ApiError::bad_input("lang is sv or en")),
-    };
+    // `table` is the CLI's, for `planledger --server`.
+    let format: Format = (format.unwrap_or("json").parse())
+        .map_err(|_| ApiError::bad_input("format is json, csv or table"))?;
+    let lang: Lang =
+        (lang.unwrap_or("sv").parse()).map_err(|_| ApiError::bad_input("lang is sv or en"))?;
     Ok(Output { format, lang })
 }
 
