@@ -63,6 +63,6 @@ pub use error::{Error, Kind, Result};
 pub use import::import;
 pub use limits::Limits;
 pub use location::{Location, migrate};
-pub use policy::load_policy;
+pub use policy::{load_policy, load_retention_policy};
 pub use recorder::{Recorded, Recorder, Request, batch_of, load_plan};
 pub use verify::verify;
