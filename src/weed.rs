@@ -5,10 +5,10 @@ use std::path::Path;
 
 use planledger_app::crypt::{self, Kek};
 use planledger_app::keyed::KeyedStore;
-use planledger_app::weeding::{self, Candidate};
+use planledger_app::weeding::{self, Candidate, Progress};
 use planledger_app::{Error, Kind, Result};
 use planledger_plan::Actor;
-use planledger_plan::retention::{Due, RetentionCommand, RetentionPolicy};
+use planledger_plan::retention::Due;
 
 use crate::Context;
 use crate::flags::{HoldCmd, WeedArgs};
@@ -79,50 +79,43 @@ pub fn weed(ctx: &Context, a: WeedArgs) -> Result<()> {
         (Some(u), Some(r)) if !a.dry_run => Some(Actor::new(u.clone(), r)),
         _ => None,
     };
-    // The domain's rule, before anything is opened or written: a role that may not weed
-    // does not finish earlier runs' weedings either.
-    if let Some(actor) = &actor {
-        weeding::authorize(RetentionCommand::Weed, actor)?;
-    }
-    let decision = a.decision.clone().unwrap_or_default();
-    if !a.dry_run && decision.trim().is_empty() {
-        return Err(Error::new(
-            Kind::BadInput,
-            "--decision: weeding needs the decision it is done under",
-        ));
-    }
     let map_key = ctx.map_key(a.map_key.as_deref())?;
+    let decision = a.decision.clone().unwrap_or_default();
+    let job = actor.as_ref().map(|actor| weeding::Job {
+        actor,
+        decision: &decision,
+        at: ctx.claimed_now,
+        map_key: map_key.as_ref(),
+    });
+    // Clap requires --as, --role and --decision without --dry-run; the domain's rules
+    // are checked before anything is opened.
+    if let Some(job) = &job {
+        job.check()?;
+    }
     let (store, _) = keyed(ctx)?;
-    let policy = retention_policy(ctx)?;
-    if !a.dry_run {
-        let finished = weeding::finish_pending(&store)?;
-        if finished > 0 {
-            println!("finished {finished} weedings an earlier run recorded but did not complete");
-        }
-    }
-    let candidates = weeding::candidates(&store, &policy, a.as_of)?;
+    let policy = planledger_app::load_retention_policy(ctx.policy_path(), &ctx.limits)?;
     let mut weeded = 0;
-    for c in &candidates {
-        let line = format!(
-            "{} last entry {} plans {}: {}",
-            c.client,
-            c.last_entry,
-            c.plans.len(),
-            verdict(c)
-        );
-        match &actor {
-            Some(actor) if c.weeds() => {
-                if let Some(key) = &map_key {
-                    planledger_app::map::remember_weeded(&store, key, &c.client, &c.plans)?;
-                }
-                let position =
-                    weeding::weed_one(&store, c, &decision, a.as_of, actor, ctx.claimed_now)?;
-                weeded += 1;
-                println!("{line}; weeded (event at position {position})");
-            }
-            _ => println!("{line}"),
+    let candidates = weeding::run(&store, &policy, a.as_of, job.as_ref(), &mut |p| match p {
+        Progress::Finished(n) => {
+            println!("finished {n} weedings an earlier run recorded but did not complete")
         }
-    }
+        Progress::Client(c, position) => {
+            let line = format!(
+                "{} last entry {} plans {}: {}",
+                c.client,
+                c.last_entry,
+                c.plans.len(),
+                verdict(c)
+            );
+            match position {
+                Some(position) => {
+                    weeded += 1;
+                    println!("{line}; weeded (event at position {position})");
+                }
+                None => println!("{line}"),
+            }
+        }
+    })?;
     let due = candidates.iter().filter(|c| c.weeds()).count();
     let held = candidates.iter().filter(|c| c.held).count();
     if a.dry_run {
@@ -131,19 +124,4 @@ pub fn weed(ctx: &Context, a: WeedArgs) -> Result<()> {
         println!("weeded {weeded} clients; {held} held");
     }
     Ok(())
-}
-
-/// The retention rules of the policy file (`[retention.<act>]`), or the defaults.
-fn retention_policy(ctx: &Context) -> Result<RetentionPolicy> {
-    let Some(path) = ctx.policy_path() else {
-        return Ok(RetentionPolicy::default());
-    };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    RetentionPolicy::from_toml(&text).map_err(|e| {
-        Error::new(
-            Kind::BadInput,
-            format!("the policy file {} is invalid: {e}", path.display()),
-        )
-    })
 }

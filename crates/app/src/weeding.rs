@@ -349,6 +349,74 @@ pub fn weed_one(
     Ok(appended.first_position)
 }
 
+/// What a weeding run does besides listing: weed the due clients under `decision`, as
+/// `actor`, the entries claiming `at`; with `map_key`, each weeded client's map key is
+/// kept first (see [`crate::map::remember_weeded`]).
+pub struct Job<'a> {
+    pub actor: &'a Actor,
+    pub decision: &'a str,
+    pub at: DateTime<Utc>,
+    pub map_key: Option<&'a crate::map::MapKey>,
+}
+
+impl Job<'_> {
+    /// The domain's rules for a weeding: the actor's role, and a decision. A caller
+    /// checks them before opening the store too (opening may create its key store), so
+    /// that a refused weeding writes nothing and finishes no earlier run's weedings.
+    pub fn check(&self) -> Result<()> {
+        authorize(RetentionCommand::Weed, self.actor)?;
+        if self.decision.trim().is_empty() {
+            return Err(Error::new(
+                Kind::BadInput,
+                "--decision: weeding needs the decision it is done under",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What a weeding run reports as it goes.
+pub enum Progress<'a> {
+    /// Weedings an earlier run recorded and did not complete, now completed.
+    Finished(usize),
+    /// A client listed, with the position of its weeding event if this run weeded it.
+    Client(&'a Candidate, Option<u64>),
+}
+
+/// A weeding run (`planledger weed`): lists every client under `policy` as of `as_of`
+/// and, given a `job`, first finishes what earlier runs left (checking the actor's role
+/// and the decision before anything is written), then weeds those due one by one.
+/// Returns the clients listed.
+pub fn run(
+    store: &KeyedStore,
+    policy: &RetentionPolicy,
+    as_of: NaiveDate,
+    job: Option<&Job<'_>>,
+    on: &mut dyn FnMut(Progress<'_>),
+) -> Result<Vec<Candidate>> {
+    if let Some(job) = job {
+        job.check()?;
+        let finished = finish_pending(store)?;
+        if finished > 0 {
+            on(Progress::Finished(finished));
+        }
+    }
+    let candidates = candidates(store, policy, as_of)?;
+    for c in &candidates {
+        let position = match job {
+            Some(job) if c.weeds() => {
+                if let Some(key) = job.map_key {
+                    crate::map::remember_weeded(store, key, &c.client, &c.plans)?;
+                }
+                Some(weed_one(store, c, job.decision, as_of, job.actor, job.at)?)
+            }
+            _ => None,
+        };
+        on(Progress::Client(c, position));
+    }
+    Ok(candidates)
+}
+
 /// Whether `plan` was weeded, and how: for readers that find its records sealed.
 pub fn weeded_plan(store: &dyn Store, plan: &str) -> Result<Option<(Weeded, NaiveDate)>> {
     Ok(retention_state(store)?.weeding_of_plan(plan).cloned())
